@@ -1,0 +1,94 @@
+//! Splitting an image into horizontal bands that fit a buffer budget.
+//!
+//! A pure function with property tests: the GPU path sizes its bands from the
+//! adapter's binding limits (or a lowered test budget), the CPU path streams
+//! row blocks through it too.
+
+use std::ops::Range;
+
+use crate::error::{Error, Result};
+
+/// Bytes every buffer may lose to rounding a band up to whole `u32` words.
+const WORD_SLACK: u64 = 3;
+
+/// Rows `0..height` cut into consecutive bands such that, for every buffer
+/// `b`, `rows * row_bytes[b] + 3 <= budget_bytes` (the 3 covers rounding up
+/// to whole words). Empty when `height` is 0.
+///
+/// # Errors
+/// [`Error::TooLarge`] if a single row does not fit the budget.
+pub fn plan_bands(
+    height: usize,
+    row_bytes: &[u64],
+    budget_bytes: u64,
+) -> Result<Vec<Range<usize>>> {
+    let rows = rows_per_band(row_bytes, budget_bytes)?;
+    Ok((0..height)
+        .step_by(rows.max(1))
+        .map(|start| start..(start + rows).min(height))
+        .collect())
+}
+
+/// Largest number of rows whose buffers all fit `budget_bytes`.
+///
+/// # Errors
+/// [`Error::TooLarge`] if a single row does not fit.
+pub fn rows_per_band(row_bytes: &[u64], budget_bytes: u64) -> Result<usize> {
+    let usable = budget_bytes.saturating_sub(WORD_SLACK);
+    let mut rows = u64::MAX;
+    for &bytes in row_bytes {
+        if bytes == 0 {
+            continue;
+        }
+        if bytes > usable {
+            return Err(Error::too_large(
+                "one image row on the GPU",
+                bytes + WORD_SLACK,
+                budget_bytes,
+            ));
+        }
+        rows = rows.min(usable / bytes);
+    }
+    Ok(usize::try_from(rows).unwrap_or(usize::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn bands_cover_rows_in_order_within_budget(
+            height in 0usize..500,
+            row_a in 0u64..100,
+            row_b in 1u64..100,
+            budget in 0u64..2000,
+        ) {
+            match plan_bands(height, &[row_a, row_b], budget) {
+                Ok(bands) => {
+                    let mut next = 0;
+                    for band in &bands {
+                        prop_assert_eq!(band.start, next);
+                        prop_assert!(!band.is_empty());
+                        let rows = band.len() as u64;
+                        prop_assert!(rows * row_a + WORD_SLACK <= budget || row_a == 0);
+                        prop_assert!(rows * row_b + WORD_SLACK <= budget);
+                        next = band.end;
+                    }
+                    prop_assert_eq!(next, height);
+                }
+                Err(Error::TooLarge { .. }) => {
+                    prop_assert!(row_a.max(row_b) + WORD_SLACK > budget);
+                }
+                Err(e) => prop_assert!(false, "unexpected error {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_budget_of_one_row_gives_one_row_per_band() {
+        let bands = plan_bands(3, &[10], 13).unwrap();
+        assert_eq!(bands, vec![0..1, 1..2, 2..3]);
+    }
+}

@@ -1,0 +1,357 @@
+//! The GPU context: one device + queue, pipelines built once and cached.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+
+/// Facts about one wgpu adapter, as `gpix devices` prints them.
+#[derive(Debug, Clone)]
+pub struct AdapterSummary {
+    /// Adapter name as the driver reports it.
+    pub name: String,
+    /// Backend (Vulkan, Metal, Dx12, Gl).
+    pub backend: String,
+    /// Device type (DiscreteGpu, IntegratedGpu, VirtualGpu, Cpu, Other).
+    pub device_type: String,
+    /// Driver name and version.
+    pub driver: String,
+    /// True for software rasterizers (llvmpipe/lavapipe, WARP, SwiftShader).
+    pub software: bool,
+    /// `max_storage_buffer_binding_size` in bytes.
+    pub max_storage_binding_bytes: u64,
+    /// `max_buffer_size` in bytes.
+    pub max_buffer_bytes: u64,
+    /// `max_compute_workgroups_per_dimension`.
+    pub max_workgroups_per_dimension: u32,
+    /// `max_compute_workgroup_storage_size` in bytes.
+    pub max_workgroup_storage_bytes: u32,
+}
+
+impl AdapterSummary {
+    fn new(info: &wgpu::AdapterInfo, limits: &wgpu::Limits) -> Self {
+        Self {
+            name: info.name.clone(),
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
+            software: is_software(info),
+            max_storage_binding_bytes: limits.max_storage_buffer_binding_size,
+            max_buffer_bytes: limits.max_buffer_size,
+            max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            max_workgroup_storage_bytes: limits.max_compute_workgroup_storage_size,
+        }
+    }
+}
+
+/// Software rasterizers are slower than gpix's own CPU path, so `auto` never picks them.
+fn is_software(info: &wgpu::AdapterInfo) -> bool {
+    !matches!(
+        info.device_type,
+        wgpu::DeviceType::DiscreteGpu
+            | wgpu::DeviceType::IntegratedGpu
+            | wgpu::DeviceType::VirtualGpu
+    )
+}
+
+fn new_instance() -> wgpu::Instance {
+    // `_from_env` keeps WGPU_BACKEND and friends meaning what wgpu users expect.
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+/// All adapters wgpu can see, filtered by `WGPU_ADAPTER_NAME` when it is set
+/// (a case-insensitive substring of the adapter name, as in wgpu's own helpers).
+fn adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+    let all = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    let wanted = std::env::var("WGPU_ADAPTER_NAME")
+        .ok()
+        .map(|s| s.to_lowercase());
+    all.into_iter()
+        .filter(|a| match &wanted {
+            Some(w) => a.get_info().name.to_lowercase().contains(w),
+            None => true,
+        })
+        .collect()
+}
+
+/// Lists every adapter wgpu finds on this machine.
+#[must_use]
+pub fn list_adapters() -> Vec<AdapterSummary> {
+    adapters(&new_instance())
+        .iter()
+        .map(|a| AdapterSummary::new(&a.get_info(), &a.limits()))
+        .collect()
+}
+
+/// Preference among adapters: discrete, integrated, virtual, then software;
+/// Vulkan/Metal/Dx12 before GL for the same device type.
+fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
+    let ty = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    };
+    let backend = u8::from(info.backend == wgpu::Backend::Gl);
+    (ty, backend)
+}
+
+/// Picks the best adapter; `hardware_only` drops software rasterizers.
+fn pick_adapter(instance: &wgpu::Instance, hardware_only: bool) -> Option<wgpu::Adapter> {
+    adapters(instance)
+        .into_iter()
+        .filter(|a| !hardware_only || !is_software(&a.get_info()))
+        .min_by_key(|a| rank(&a.get_info()))
+}
+
+struct Inner {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    band_budget: Option<u64>,
+    pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+}
+
+/// A wgpu device and queue plus gpix's cached pipelines. Cheap to clone
+/// (shared). Build one and reuse it: creating a device costs ~0.3 s.
+#[derive(Clone)]
+pub struct GpuContext {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.inner.info.name)
+            .field("backend", &self.inner.info.backend)
+            .field("band_budget", &self.inner.band_budget)
+            .finish()
+    }
+}
+
+impl GpuContext {
+    /// A context on the best adapter, software rasterizers included
+    /// (`--device gpu`).
+    ///
+    /// # Errors
+    /// [`Error::NoAdapter`] when wgpu finds none; [`Error::Gpu`] if the
+    /// device cannot be created.
+    pub fn new() -> Result<Self> {
+        Self::pick(false)
+    }
+
+    /// A context on the best hardware adapter, or `None` when there is only a
+    /// software rasterizer or nothing (`--device auto`).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] if a hardware adapter exists but the device cannot be created.
+    pub fn new_hardware() -> Result<Option<Self>> {
+        match Self::pick(true) {
+            Ok(ctx) => Ok(Some(ctx)),
+            Err(Error::NoAdapter(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn pick(hardware_only: bool) -> Result<Self> {
+        let instance = new_instance();
+        let adapter = pick_adapter(&instance, hardware_only).ok_or_else(|| {
+            Error::NoAdapter(if hardware_only {
+                " (software rasterizers are not used by --device auto)".into()
+            } else {
+                " (install a Vulkan/Metal/DX12 driver, e.g. mesa-vulkan-drivers)".into()
+            })
+        })?;
+        Self::from_adapter(&adapter)
+    }
+
+    /// A context on a given adapter, requesting the adapter's own buffer and
+    /// workgroup limits (wgpu's defaults are lower).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] if the device cannot be created.
+    pub fn from_adapter(adapter: &wgpu::Adapter) -> Result<Self> {
+        let limits = wgpu::Limits::downlevel_defaults().using_resolution(adapter.limits());
+        let limits = wgpu::Limits {
+            max_storage_buffer_binding_size: adapter.limits().max_storage_buffer_binding_size,
+            max_buffer_size: adapter.limits().max_buffer_size,
+            max_storage_buffers_per_shader_stage: adapter
+                .limits()
+                .max_storage_buffers_per_shader_stage
+                .min(8),
+            max_compute_workgroup_storage_size: adapter.limits().max_compute_workgroup_storage_size,
+            max_compute_invocations_per_workgroup: 256,
+            max_compute_workgroup_size_x: 256,
+            ..limits
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("gpix"),
+            required_limits: limits,
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Gpu(format!("cannot create a device: {e}")))?;
+        Ok(Self::from_device(device, queue))
+    }
+
+    /// A context on the caller's existing device and queue (render tools).
+    /// gpix uses the device's own limits for band sizes.
+    #[must_use]
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Self {
+        let info = device.adapter_info();
+        let limits = device.limits();
+        Self {
+            inner: Arc::new(Inner {
+                device,
+                queue,
+                info,
+                limits,
+                band_budget: None,
+                pipelines: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The same device with the per-band buffer budget lowered to `bytes`
+    /// (at least 4). Tests use tiny budgets so multi-band code runs on small
+    /// images; the `GPIX_BAND_BYTES` variable does the same for the CLI.
+    #[must_use]
+    pub fn with_band_budget(&self, bytes: u64) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                device: self.inner.device.clone(),
+                queue: self.inner.queue.clone(),
+                info: self.inner.info.clone(),
+                limits: self.inner.limits.clone(),
+                band_budget: Some(bytes.max(4)),
+                pipelines: Mutex::new(self.pipelines_snapshot()),
+            }),
+        }
+    }
+
+    fn pipelines_snapshot(&self) -> HashMap<String, Arc<wgpu::ComputePipeline>> {
+        self.inner
+            .pipelines
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    /// The wgpu device.
+    #[must_use]
+    pub fn device(&self) -> &wgpu::Device {
+        &self.inner.device
+    }
+    /// The wgpu queue.
+    #[must_use]
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.inner.queue
+    }
+    /// The adapter's description.
+    #[must_use]
+    pub fn adapter(&self) -> AdapterSummary {
+        AdapterSummary::new(&self.inner.info, &self.inner.limits)
+    }
+    /// True on a software rasterizer (lavapipe and the like).
+    #[must_use]
+    pub fn is_software(&self) -> bool {
+        is_software(&self.inner.info)
+    }
+
+    /// Largest buffer a band may use: the device's binding and buffer limits,
+    /// lowered by [`GpuContext::with_band_budget`].
+    #[must_use]
+    pub fn band_bytes(&self) -> u64 {
+        let limit = self
+            .inner
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.inner.limits.max_buffer_size);
+        // Keep to a multiple of 4: every buffer gpix binds holds u32 words.
+        let limit = match self.inner.band_budget {
+            Some(b) => limit.min(b),
+            None => limit,
+        };
+        (limit / 4 * 4).max(4)
+    }
+
+    /// Largest number of workgroups along one dispatch dimension.
+    #[must_use]
+    pub fn max_workgroups_per_dimension(&self) -> u32 {
+        self.inner.limits.max_compute_workgroups_per_dimension
+    }
+
+    /// The compute pipeline labelled `name` (`gpix.<kernel>[.<variant>]`),
+    /// built from `source` with the given override `constants` on first use
+    /// and cached. Creation errors come back as [`Error::Gpu`], not a panic.
+    pub(crate) fn pipeline(
+        &self,
+        name: &str,
+        source: &str,
+        entry_point: &str,
+        constants: &[(&str, f64)],
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
+        let mut cache = self
+            .inner
+            .pipelines
+            .lock()
+            .map_err(|_| Error::Gpu("pipeline cache poisoned".into()))?;
+        if let Some(p) = cache.get(name) {
+            return Ok(p.clone());
+        }
+        let device = &self.inner.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(name),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(name),
+            layout: None,
+            module: &module,
+            entry_point: Some(entry_point),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
+        if let Some(err) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("building pipeline {name}: {err}")));
+        }
+        let pipeline = Arc::new(pipeline);
+        cache.insert(name.to_string(), pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// Runs `work` inside a validation + out-of-memory error scope and turns
+    /// any captured error into [`Error::Gpu`].
+    pub(crate) fn checked<T>(&self, what: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        let device = &self.inner.device;
+        let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = work();
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        if let Some(err) = v.or(o) {
+            return Err(Error::Gpu(format!("{what}: {err}")));
+        }
+        result
+    }
+
+    /// Blocks until `submission` (or, with `None`, everything submitted) is done
+    /// and its map callbacks have run.
+    pub(crate) fn wait(&self, submission: Option<wgpu::SubmissionIndex>) -> Result<()> {
+        self.inner
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: submission,
+                timeout: None,
+            })
+            .map(|_| ())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))
+    }
+}

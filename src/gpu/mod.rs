@@ -1,0 +1,67 @@
+//! GPU plumbing shared by every kernel: the context, dispatch sizing, readback.
+
+mod context;
+
+pub use context::{list_adapters, AdapterSummary, GpuContext};
+
+use crate::error::{Error, Result};
+
+/// Splits `groups` workgroups into a 2-D dispatch `(x, y)` with `x * y >= groups`
+/// and both at most `max_per_dim` (wgpu allows 65535 per dimension). Kernels
+/// recover the linear workgroup number as `wg.y * num_workgroups.x + wg.x`.
+///
+/// # Errors
+/// [`Error::TooLarge`] if even a square dispatch cannot hold `groups`.
+pub(crate) fn dispatch_size(groups: u64, max_per_dim: u32) -> Result<(u32, u32)> {
+    let max = u64::from(max_per_dim.max(1));
+    let x = groups.clamp(1, max);
+    let y = groups.div_ceil(x).max(1);
+    if y > max {
+        return Err(Error::too_large("a GPU dispatch", groups, max * max));
+    }
+    Ok((x as u32, y as u32))
+}
+
+/// Maps the first `bytes` of `staging` once `submission` is done and copies
+/// `dst.len()` (≤ `bytes`) of them into `dst`.
+pub(crate) fn read_mapped(
+    ctx: &GpuContext,
+    staging: &wgpu::Buffer,
+    bytes: u64,
+    submission: wgpu::SubmissionIndex,
+    dst: &mut [u8],
+) -> Result<()> {
+    let slice = staging.slice(..bytes);
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        // The receiver outlives the wait below; a failed send cannot happen.
+        let _ = tx.send(r);
+    });
+    ctx.wait(Some(submission))?;
+    rx.recv()
+        .map_err(|_| Error::Gpu("readback callback never ran".into()))?
+        .map_err(|e| Error::Gpu(format!("mapping a readback buffer: {e}")))?;
+    {
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("reading a mapped buffer: {e}")))?;
+        dst.copy_from_slice(&view[..dst.len()]);
+    }
+    staging.unmap();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatch_covers_groups_within_limits() {
+        for groups in [0u64, 1, 2, 65535, 65536, 1 << 20, 65535 * 65535] {
+            let (x, y) = dispatch_size(groups, 65535).unwrap();
+            assert!(u64::from(x) * u64::from(y) >= groups);
+            assert!(x <= 65535 && y <= 65535);
+        }
+        assert!(dispatch_size(65535 * 65535 + 1, 65535).is_err());
+    }
+}

@@ -1,0 +1,35 @@
+//! # gpix: exact pixel-array kernels on any GPU, with a fast CPU twin
+//!
+//! Start here:
+//! - [`nearest_palette`] / [`nearest_level`]: index of the nearest palette
+//!   colour (or grey level) for every pixel, exact, ties to the lowest index.
+//! - [`Device`]: where work runs. [`Device::select`] follows the
+//!   `--device auto|gpu|cpu` rules; `Device::Gpu(GpuContext::from_device(..))`
+//!   runs on a device you already have.
+//! - [`ImageView`] / [`Image`]: row-major `(height, width, channels)` arrays.
+//!
+//! Every operation has a `*_reference` implementation (the definition), a fast
+//! multithreaded CPU path and a WGSL path; tests prove the three agree.
+
+pub mod array;
+mod bands;
+pub mod device;
+pub mod error;
+#[cfg(feature = "gpu")]
+pub mod gpu;
+pub mod ops;
+pub mod palette;
+
+pub use array::{AnyImage, Element, Image, ImageView};
+pub use bands::{plan_bands, rows_per_band};
+pub use device::{Device, DeviceRequest};
+pub use error::{Error, Result};
+#[cfg(feature = "gpu")]
+pub use gpu::{list_adapters, AdapterSummary, GpuContext};
+pub use ops::palette::{
+    apply_levels_into, apply_palette_into, nearest_level, nearest_level_into,
+    nearest_level_into_with_progress, nearest_level_reference, nearest_palette,
+    nearest_palette_into, nearest_palette_into_with_progress, nearest_palette_reference, GreyFloat,
+    PaletteIndex, PaletteValue, Progress,
+};
+pub use palette::{Levels, Palette, MAX_PALETTE_LEN};

@@ -1,0 +1,209 @@
+//! nearest_palette / nearest_level: reference ≡ fast CPU ≡ GPU (normal and
+//! tiny band budgets) on random images and palettes.
+
+mod common;
+
+use gpix::{
+    nearest_level, nearest_level_reference, nearest_palette, nearest_palette_reference, Device,
+    GreyFloat, ImageView, Levels, Palette, PaletteIndex, PaletteValue,
+};
+use proptest::prelude::*;
+
+/// Random image of `T` values: (height, width, channels, data). Values are
+/// drawn from a small set now and then, so pixels repeat and sit exactly on
+/// palette colours (ties).
+fn image_strategy<T: PaletteValue + std::fmt::Debug>(
+    max_side: usize,
+    max_value: u16,
+) -> impl Strategy<Value = (usize, usize, usize, Vec<T>)> {
+    (0..=max_side, 0..=max_side, 1usize..=4, any::<bool>()).prop_flat_map(
+        move |(h, w, c, coarse)| {
+            let value = if coarse {
+                (0u16..=4)
+                    .prop_map(move |v| T::from_u16(v * (max_value / 4)))
+                    .boxed()
+            } else {
+                (0..=max_value).prop_map(T::from_u16).boxed()
+            };
+            (
+                Just(h),
+                Just(w),
+                Just(c),
+                prop::collection::vec(value, h * w * c),
+            )
+        },
+    )
+}
+
+/// Random palette of `k` colours with duplicates (to exercise ties).
+fn palette_values(channels: usize, k: usize, max_value: u16) -> impl Strategy<Value = Vec<u16>> {
+    let pool = prop::collection::vec(0..=max_value, channels * k.div_ceil(2).max(1));
+    (pool, prop::collection::vec(any::<prop::sample::Index>(), k)).prop_map(move |(pool, picks)| {
+        let colours = pool.len() / channels;
+        picks
+            .iter()
+            .flat_map(|p| {
+                let i = p.index(colours);
+                pool[i * channels..(i + 1) * channels].to_vec()
+            })
+            .collect()
+    })
+}
+
+fn check_paths<T: PaletteValue, I: PaletteIndex + std::fmt::Debug>(
+    image: ImageView<'_, T>,
+    palette: &Palette,
+) -> Result<(), TestCaseError> {
+    let expected: Vec<I> = nearest_palette_reference(image, palette).unwrap();
+    let cpu: Vec<I> = nearest_palette(image, palette, &Device::Cpu).unwrap();
+    prop_assert_eq!(&cpu, &expected, "fast CPU differs from the reference");
+    #[cfg(feature = "gpu")]
+    if let Some(ctx) = common::gpu() {
+        let gpu: Vec<I> = nearest_palette(image, palette, &Device::Gpu(ctx.clone())).unwrap();
+        prop_assert_eq!(&gpu, &expected, "GPU differs from the reference");
+        let tiny = ctx.with_band_budget((image.width() * image.channels() * 2 + 8) as u64);
+        let banded: Vec<I> = nearest_palette(image, palette, &Device::Gpu(tiny)).unwrap();
+        prop_assert_eq!(
+            &banded,
+            &expected,
+            "multi-band GPU differs from the reference"
+        );
+    }
+    Ok(())
+}
+
+/// An image and a palette with the image's channel count.
+fn case<T: PaletteValue + std::fmt::Debug>(
+    max_side: usize,
+    max_value: u16,
+    max_k: usize,
+) -> impl Strategy<Value = ((usize, usize, usize, Vec<T>), Vec<u16>)> {
+    (image_strategy::<T>(max_side, max_value), 1..=max_k).prop_flat_map(move |(img, k)| {
+        let c = img.2;
+        (Just(img), palette_values(c, k, max_value))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    #[test]
+    fn u8_images_agree_on_every_path(((h, w, c, data), values) in case::<u8>(13, 255, 300)) {
+        let palette = Palette::new(c, values).unwrap();
+        let image = ImageView::new(&data, h, w, c).unwrap();
+        if palette.len() <= 256 {
+            check_paths::<u8, u8>(image, &palette)?;
+        }
+        check_paths::<u8, u16>(image, &palette)?;
+    }
+
+    #[test]
+    fn u16_images_agree_on_every_path(((h, w, c, data), values) in case::<u16>(11, u16::MAX, 64)) {
+        let palette = Palette::new(c, values).unwrap();
+        let image = ImageView::new(&data, h, w, c).unwrap();
+        check_paths::<u16, u16>(image, &palette)?;
+    }
+}
+
+/// Largest 16-bit distances: four channels at full range need more than 32
+/// bits, which the GPU emulates with two words.
+#[test]
+fn u16_extreme_distances_are_exact() {
+    let data: Vec<u16> = vec![0, 0, 0, 0, 65535, 65535, 65535, 65535, 0, 65535, 0, 65535];
+    let image = ImageView::new(&data, 1, 3, 4).unwrap();
+    let palette = Palette::new(
+        4,
+        vec![65535, 65535, 65535, 65535, 0, 0, 0, 1, 65535, 0, 65535, 0],
+    )
+    .unwrap();
+    let expected: Vec<u16> = nearest_palette_reference(image, &palette).unwrap();
+    assert_eq!(expected, [1, 0, 1]);
+    let cpu: Vec<u16> = nearest_palette(image, &palette, &Device::Cpu).unwrap();
+    assert_eq!(cpu, expected);
+    #[cfg(feature = "gpu")]
+    if let Some(ctx) = common::gpu() {
+        let gpu: Vec<u16> = nearest_palette(image, &palette, &Device::Gpu(ctx)).unwrap();
+        assert_eq!(gpu, expected);
+    }
+}
+
+fn level_strategy() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        (-4i32..=4).prop_map(|v| f64::from(v) * 0.25),
+        -1000.0f64..1000.0,
+        (-1e6f64..1e6),
+    ]
+}
+
+fn check_levels<T: GreyFloat>(
+    data: &[T],
+    h: usize,
+    w: usize,
+    levels: &Levels,
+) -> Result<(), TestCaseError> {
+    let image = ImageView::new(data, h, w, 1).unwrap();
+    let expected: Vec<u16> = nearest_level_reference(image, levels).unwrap();
+    let cpu: Vec<u16> = nearest_level(image, levels, &Device::Cpu).unwrap();
+    prop_assert_eq!(&cpu, &expected);
+    #[cfg(feature = "gpu")]
+    if let Some(ctx) = common::gpu() {
+        for ctx in [ctx.clone(), ctx.with_band_budget(w as u64 * 4 + 8)] {
+            let gpu: Vec<u16> = nearest_level(image, levels, &Device::Gpu(ctx)).unwrap();
+            for (p, (&g, &e)) in gpu.iter().zip(&expected).enumerate() {
+                if g != e {
+                    // Allowed only within f32 rounding of a tie.
+                    let x = data[p].to_f64();
+                    let lv = levels.values();
+                    let (dg, de) = ((x - lv[g as usize]).abs(), (x - lv[e as usize]).abs());
+                    let scale = x.abs().max(lv[g as usize].abs()).max(lv[e as usize].abs());
+                    prop_assert!(
+                        (dg - de).abs() <= 4.0 * f64::from(f32::EPSILON) * scale,
+                        "pixel {p} = {x}: GPU level {} at {dg}, exact level {} at {de}",
+                        lv[g as usize],
+                        lv[e as usize],
+                        dg = dg,
+                        de = de
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    #[test]
+    fn float_levels_agree(
+        (h, w) in (0usize..=12, 0usize..=12),
+        levels in prop::collection::vec(level_strategy(), 1..=40),
+        seed_values in prop::collection::vec(level_strategy(), 144),
+    ) {
+        let levels = Levels::new(levels).unwrap();
+        let data64: Vec<f64> = seed_values[..h * w].to_vec();
+        check_levels(&data64, h, w, &levels)?;
+        let data32: Vec<f32> = data64.iter().map(|&v| v as f32).collect();
+        check_levels(&data32, h, w, &levels)?;
+    }
+}
+
+/// Rounding can make non-adjacent levels tie: 1e20 - 0 and 1e20 - 1 are the
+/// same f64, so the lowest index among them must win.
+#[test]
+fn rounding_ties_go_to_the_lowest_index() {
+    let levels = Levels::new(vec![5.0, 1.0, 0.0, -3.0]).unwrap();
+    let data = [
+        1e20f64,
+        -1e20,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        0.5,
+    ];
+    let image = ImageView::new(&data, 1, 6, 1).unwrap();
+    let expected: Vec<u8> = nearest_level_reference(image, &levels).unwrap();
+    assert_eq!(expected, [0, 0, 0, 0, 0, 1]);
+    let cpu: Vec<u8> = nearest_level(image, &levels, &Device::Cpu).unwrap();
+    assert_eq!(cpu, expected);
+}
