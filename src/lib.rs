@@ -17,8 +17,10 @@ pub mod device;
 pub mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod io;
 pub mod ops;
 pub mod palette;
+pub mod synth;
 
 pub use array::{AnyImage, Element, Image, ImageView};
 pub use bands::{plan_bands, rows_per_band};
@@ -26,6 +28,7 @@ pub use device::{Device, DeviceRequest};
 pub use error::{Error, Result};
 #[cfg(feature = "gpu")]
 pub use gpu::{list_adapters, AdapterSummary, GpuContext};
+pub use ops::kmeans::{kmeans_levels, kmeans_palette, KMeansOptions};
 pub use ops::palette::{
     apply_levels_into, apply_palette_into, nearest_level, nearest_level_into,
     nearest_level_into_with_progress, nearest_level_reference, nearest_palette,

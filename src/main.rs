@@ -1,1 +1,7 @@
-fn main() {}
+//! `gpix`: the command-line tool. A thin clap layer over the library.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -26,7 +26,7 @@ impl Palette {
                 "a palette colour has 1 to 4 channels, not {channels}"
             )));
         }
-        if colors.len() % channels != 0 {
+        if !colors.len().is_multiple_of(channels) {
             return Err(Error::invalid(format!(
                 "{} palette values do not make whole colours of {channels} channels",
                 colors.len()

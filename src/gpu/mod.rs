@@ -51,6 +51,20 @@ pub(crate) fn read_mapped(
     Ok(())
 }
 
+/// Uploads `bytes` at offset 0, padding the last partial word with zeros
+/// (wgpu copies whole 4-byte words only).
+pub(crate) fn write_padded(queue: &wgpu::Queue, buffer: &wgpu::Buffer, bytes: &[u8]) {
+    let whole = bytes.len() / 4 * 4;
+    if whole > 0 {
+        queue.write_buffer(buffer, 0, &bytes[..whole]);
+    }
+    if whole < bytes.len() {
+        let mut tail = [0u8; 4];
+        tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
+        queue.write_buffer(buffer, whole as u64, &tail);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,8 @@
 //! The operations, one module each: public function, reference, fast CPU path
 //! and GPU host code.
 
+pub mod kmeans;
+pub mod label_sums;
+pub mod median_cut;
 pub mod palette;
+pub mod quantize;

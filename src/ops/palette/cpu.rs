@@ -24,7 +24,7 @@ use crate::array::ImageView;
 use crate::palette::{Levels, Palette};
 
 /// Cells at the finest level are at most 2^TARGET_CELL_BITS.
-const TARGET_CELL_BITS: u32 = 16;
+const TARGET_CELL_BITS: u32 = 18;
 /// Largest (candidates × 2^C) a refinement step may process.
 const MAX_REFINE_WORK: usize = 1 << 26;
 /// Pixels handed to one task: big enough to amortise scheduling, small enough
@@ -43,8 +43,11 @@ pub(crate) struct CandidateGrid {
     /// Palette index of each candidate, ascending within a cell.
     index: Vec<u16>,
     /// Candidate colours, unused channels 0.
-    color: Vec<[i64; 4]>,
+    color: Vec<[u16; 4]>,
 }
+
+/// One parallel chunk of refined cells: list lengths, indices, colours.
+type ChunkLists = (Vec<u32>, Vec<u16>, Vec<[u16; 4]>);
 
 /// Per-channel bounds of a cell, inclusive.
 #[derive(Clone, Copy)]
@@ -53,13 +56,12 @@ struct CellBox {
     hi: [i64; 4],
 }
 
-fn box_distances(b: &CellBox, c: &[i64; 4], channels: usize) -> (i64, i64) {
+fn box_distances(b: &CellBox, c: &[u16; 4], channels: usize) -> (i64, i64) {
     let (mut dmin, mut dmax) = (0, 0);
-    for ch in 0..channels {
-        let below = b.lo[ch] - c[ch];
-        let above = c[ch] - b.hi[ch];
-        let near = below.max(above).max(0);
-        let far = (c[ch] - b.lo[ch]).max(b.hi[ch] - c[ch]);
+    for ((&lo, &hi), &v) in b.lo.iter().zip(&b.hi).zip(c).take(channels) {
+        let v = i64::from(v);
+        let near = (lo - v).max(v - hi).max(0);
+        let far = (v - lo).max(hi - v);
         dmin += near * near;
         dmax += far * far;
     }
@@ -71,12 +73,10 @@ impl CandidateGrid {
     pub(crate) fn build(palette: &Palette, value_bits: u32) -> Self {
         let channels = palette.channels();
         let final_bits = (TARGET_CELL_BITS / channels as u32).min(value_bits);
-        let colors: Vec<[i64; 4]> = (0..palette.len())
+        let colors: Vec<[u16; 4]> = (0..palette.len())
             .map(|i| {
-                let mut c = [0i64; 4];
-                for (dst, &v) in c.iter_mut().zip(palette.color(i)) {
-                    *dst = i64::from(v);
-                }
+                let mut c = [0u16; 4];
+                c[..channels].copy_from_slice(palette.color(i));
                 c
             })
             .collect();
@@ -108,30 +108,53 @@ impl CandidateGrid {
         let shift = value_bits - bits;
         let channels = self.channels;
         let n_cells = 1usize << (bits as usize * channels);
-        let lists: Vec<(Vec<u16>, Vec<[i64; 4]>)> = (0..n_cells)
+        // Cells are filtered in parallel chunks, each appending to its own
+        // lists (no allocation per cell), then the chunks are concatenated.
+        const CHUNK: usize = 4096;
+        let chunks: Vec<ChunkLists> = (0..n_cells.div_ceil(CHUNK))
             .into_par_iter()
-            .with_min_len(256)
-            .map(|cell| {
-                let (coords, parent) = self.child_coords(cell, bits);
-                let cell_box = cell_box(&coords, channels, shift);
-                let range = self.offsets[parent] as usize..self.offsets[parent + 1] as usize;
-                filter_candidates(
-                    &cell_box,
-                    channels,
-                    &self.index[range.clone()],
-                    &self.color[range],
-                )
+            .map(|chunk| {
+                let cells = chunk * CHUNK..((chunk + 1) * CHUNK).min(n_cells);
+                let mut lens = Vec::with_capacity(cells.len());
+                let mut index = Vec::new();
+                let mut color = Vec::new();
+                let mut dists = Vec::new();
+                for cell in cells {
+                    let (coords, parent) = self.child_coords(cell, bits);
+                    let cell_box = cell_box(&coords, channels, shift);
+                    let range = self.offsets[parent] as usize..self.offsets[parent + 1] as usize;
+                    let before = index.len();
+                    if range.len() == 1 {
+                        // A lone candidate stays the only one in every child.
+                        index.push(self.index[range.start]);
+                        color.push(self.color[range.start]);
+                        lens.push(1);
+                        continue;
+                    }
+                    filter_candidates(
+                        &cell_box,
+                        channels,
+                        (&self.index[range.clone()], &self.color[range]),
+                        &mut dists,
+                        (&mut index, &mut color),
+                    );
+                    lens.push((index.len() - before) as u32);
+                }
+                (lens, index, color)
             })
             .collect();
+        let total: usize = chunks.iter().map(|c| c.1.len()).sum();
         let mut offsets = Vec::with_capacity(n_cells + 1);
-        let total: usize = lists.iter().map(|l| l.0.len()).sum();
         let mut index = Vec::with_capacity(total);
         let mut color = Vec::with_capacity(total);
         offsets.push(0u32);
-        for (i, c) in lists {
+        for (lens, i, c) in chunks {
+            for len in lens {
+                let last = offsets.last().copied().unwrap_or(0);
+                offsets.push(last + len);
+            }
             index.extend_from_slice(&i);
             color.extend_from_slice(&c);
-            offsets.push(index.len() as u32);
         }
         CandidateGrid {
             channels,
@@ -148,10 +171,10 @@ impl CandidateGrid {
         let mut coords = [0i64; 4];
         let mut parent = 0usize;
         let mask = (1usize << bits) - 1;
-        for ch in 0..self.channels {
+        for (ch, coord) in coords.iter_mut().enumerate().take(self.channels) {
             let shift = bits as usize * (self.channels - 1 - ch);
             let c = (cell >> shift) & mask;
-            coords[ch] = c as i64;
+            *coord = c as i64;
             parent = (parent << self.bits) | (c >> 1);
         }
         (coords, parent)
@@ -160,16 +183,6 @@ impl CandidateGrid {
     /// True when every cell is a single colour: the grid is a lookup table.
     fn is_point_grid(&self) -> bool {
         self.shift == 0
-    }
-
-    /// Cell coordinate bits per channel.
-    pub(crate) fn bits(&self) -> u32 {
-        self.bits
-    }
-
-    /// Average candidate-list length (a measure of the per-pixel work).
-    pub(crate) fn mean_candidates(&self) -> f64 {
-        self.index.len() as f64 / self.cells() as f64
     }
 
     #[inline(always)]
@@ -195,7 +208,7 @@ impl CandidateGrid {
             let c = &self.color[j];
             let mut d = 0;
             for ch in 0..C {
-                let diff = i64::from(px[ch]) - c[ch];
+                let diff = i64::from(px[ch]) - i64::from(c[ch]);
                 d += diff * diff;
             }
             if d < best_d {
@@ -218,49 +231,290 @@ impl CandidateGrid {
     }
 }
 
+/// The finest grid flattened for the per-pixel loop: one `u32` per cell,
+/// either the answer itself (cells with a single candidate, most of them) or
+/// where the cell's candidates start and how many there are.
+struct FlatGrid {
+    bits: u32,
+    shift: u32,
+    cells: Vec<u32>,
+    colors: Vec<[i32; 4]>,
+    index: Vec<u16>,
+}
+
+/// Marks a cell whose answer is stored in the low 16 bits.
+const SINGLE: u32 = 1 << 31;
+/// Candidate lists are addressed with 23 bits of start and 8 bits of length.
+const MAX_FLAT_START: usize = 1 << 23;
+const MAX_FLAT_LEN: usize = 255;
+
+impl FlatGrid {
+    /// `None` when a list is too long or too far to pack (huge palettes);
+    /// the caller then uses the grid's own lists.
+    fn new(grid: &CandidateGrid) -> Option<Self> {
+        let mut cells = Vec::with_capacity(grid.cells());
+        let mut colors = Vec::new();
+        let mut index = Vec::new();
+        for cell in 0..grid.cells() {
+            let range = grid.offsets[cell] as usize..grid.offsets[cell + 1] as usize;
+            if range.len() == 1 {
+                cells.push(SINGLE | u32::from(grid.index[range.start]));
+                continue;
+            }
+            if range.len() > MAX_FLAT_LEN || colors.len() >= MAX_FLAT_START {
+                return None;
+            }
+            cells.push(((colors.len() as u32) << 8) | range.len() as u32);
+            for j in range {
+                let c = grid.color[j];
+                colors.push(c.map(i32::from));
+                index.push(grid.index[j]);
+            }
+        }
+        Some(Self {
+            bits: grid.bits,
+            shift: grid.shift,
+            cells,
+            colors,
+            index,
+        })
+    }
+
+    #[inline(always)]
+    fn nearest<const C: usize, const WIDE: bool>(&self, px: &[u16; C]) -> u16 {
+        let mut cell = 0usize;
+        for &v in px {
+            cell = (cell << self.bits) | usize::from(v >> self.shift);
+        }
+        let e = self.cells[cell];
+        if e & SINGLE != 0 {
+            return e as u16;
+        }
+        let start = (e >> 8) as usize;
+        let len = (e & 0xff) as usize;
+        let colors = &self.colors[start..start + len];
+        let index = &self.index[start..start + len];
+        let mut best_d = i64::MAX;
+        let mut best_i = 0;
+        for (c, &i) in colors.iter().zip(index) {
+            // 8-bit values: four squared differences fit i32 comfortably.
+            let d = if WIDE {
+                let mut d = 0i64;
+                for (&p, &q) in px.iter().zip(c) {
+                    let diff = i64::from(p) - i64::from(q);
+                    d += diff * diff;
+                }
+                d
+            } else {
+                let mut d = 0i32;
+                for (&p, &q) in px.iter().zip(c) {
+                    let diff = i32::from(p) - q;
+                    d += diff * diff;
+                }
+                i64::from(d)
+            };
+            if d < best_d {
+                best_d = d;
+                best_i = i;
+            }
+        }
+        best_i
+    }
+}
+
+fn apply_flat<T: PaletteValue, I: PaletteIndex, const C: usize>(
+    grid: &FlatGrid,
+    pixels: &[T],
+    out: &mut [I],
+) {
+    let mut last: Option<([u16; C], I)> = None;
+    for (px, o) in pixels.chunks_exact(C).zip(out.iter_mut()) {
+        let mut p = [0u16; C];
+        for (dst, &v) in p.iter_mut().zip(px) {
+            *dst = v.into();
+        }
+        // Neighbouring pixels often repeat a colour: skip the search then.
+        if let Some((lp, li)) = last {
+            if lp == p {
+                *o = li;
+                continue;
+            }
+        }
+        let n = if T::BITS == 8 {
+            grid.nearest::<C, false>(&p)
+        } else {
+            grid.nearest::<C, true>(&p)
+        };
+        let i = I::from_index(usize::from(n));
+        *o = i;
+        last = Some((p, i));
+    }
+}
+
+/// The finest grid of an 8-bit palette as one 16-byte record per cell: the
+/// first two candidates inline (a single candidate is stored twice), so the
+/// common case costs two distances and a conditional move, with no branch
+/// on the number of candidates. Cells with more candidates (about 1 in 10
+/// for 256 random colours) point into the full lists.
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(16))]
+struct PairCell {
+    colors: [[u8; 4]; 2],
+    index: [u16; 2],
+    /// 0, or (start << 8 | len) of the cell's full candidate list.
+    more: u32,
+}
+
+struct PairGrid {
+    bits: u32,
+    shift: u32,
+    cells: Vec<PairCell>,
+    colors: Vec<[i32; 4]>,
+    index: Vec<u16>,
+}
+
+impl PairGrid {
+    /// `None` unless the palette is 8-bit and every list packs.
+    fn new(grid: &CandidateGrid) -> Option<Self> {
+        let mut cells = Vec::with_capacity(grid.cells());
+        let mut colors = Vec::new();
+        let mut index = Vec::new();
+        let byte = |v: i64| u8::try_from(v).ok();
+        for cell in 0..grid.cells() {
+            let range = grid.offsets[cell] as usize..grid.offsets[cell + 1] as usize;
+            let first = range.start;
+            let second = if range.len() >= 2 { first + 1 } else { first };
+            let mut rec = PairCell::default();
+            for (slot, j) in [first, second].into_iter().enumerate() {
+                for (dst, &v) in rec.colors[slot].iter_mut().zip(&grid.color[j]) {
+                    *dst = byte(i64::from(v))?;
+                }
+                rec.index[slot] = grid.index[j];
+            }
+            if range.len() > 2 {
+                if range.len() > MAX_FLAT_LEN || colors.len() >= MAX_FLAT_START {
+                    return None;
+                }
+                // Start at 1 so that 0 can mean "no more".
+                if colors.is_empty() {
+                    colors.push([0; 4]);
+                    index.push(0);
+                }
+                rec.more = ((colors.len() as u32) << 8) | range.len() as u32;
+                for j in range {
+                    let c = grid.color[j];
+                    colors.push(c.map(i32::from));
+                    index.push(grid.index[j]);
+                }
+            }
+            cells.push(rec);
+        }
+        Some(Self {
+            bits: grid.bits,
+            shift: grid.shift,
+            cells,
+            colors,
+            index,
+        })
+    }
+
+    #[inline(always)]
+    fn nearest<const C: usize>(&self, px: &[u8]) -> u16 {
+        let mut cell = 0usize;
+        for &v in &px[..C] {
+            cell = (cell << self.bits) | usize::from(v >> self.shift);
+        }
+        let rec = &self.cells[cell];
+        if rec.more != 0 {
+            return self.nearest_in_list::<C>(px, rec.more);
+        }
+        let dist = |c: &[u8; 4]| -> i32 {
+            let mut d = 0i32;
+            for ch in 0..C {
+                let diff = i32::from(px[ch]) - i32::from(c[ch]);
+                d += diff * diff;
+            }
+            d
+        };
+        let d0 = dist(&rec.colors[0]);
+        let d1 = dist(&rec.colors[1]);
+        // index[0] < index[1]: a tie keeps the lower index.
+        if d1 < d0 {
+            rec.index[1]
+        } else {
+            rec.index[0]
+        }
+    }
+
+    #[inline(never)]
+    fn nearest_in_list<const C: usize>(&self, px: &[u8], more: u32) -> u16 {
+        let start = (more >> 8) as usize;
+        let len = (more & 0xff) as usize;
+        let mut best_d = i32::MAX;
+        let mut best_i = 0;
+        for (c, &i) in self.colors[start..start + len]
+            .iter()
+            .zip(&self.index[start..start + len])
+        {
+            let mut d = 0i32;
+            for ch in 0..C {
+                let diff = i32::from(px[ch]) - c[ch];
+                d += diff * diff;
+            }
+            if d < best_d {
+                best_d = d;
+                best_i = i;
+            }
+        }
+        best_i
+    }
+}
+
+fn apply_pair<I: PaletteIndex, const C: usize>(grid: &PairGrid, pixels: &[u8], out: &mut [I]) {
+    for (px, o) in pixels.chunks_exact(C).zip(out.iter_mut()) {
+        *o = I::from_index(usize::from(grid.nearest::<C>(px)));
+    }
+}
+
 fn cell_box(coords: &[i64; 4], channels: usize, shift: u32) -> CellBox {
     let mut b = CellBox {
         lo: [0; 4],
         hi: [0; 4],
     };
-    for ch in 0..channels {
-        b.lo[ch] = coords[ch] << shift;
-        b.hi[ch] = ((coords[ch] + 1) << shift) - 1;
+    for ((lo, hi), &c) in b.lo.iter_mut().zip(&mut b.hi).zip(coords).take(channels) {
+        *lo = c << shift;
+        *hi = ((c + 1) << shift) - 1;
     }
     b
 }
 
+/// Appends to `out` the candidates (from `parent`) that can be nearest to
+/// some point of `cell`, keeping palette order.
 fn filter_candidates(
     cell: &CellBox,
     channels: usize,
-    index: &[u16],
-    color: &[[i64; 4]],
-) -> (Vec<u16>, Vec<[i64; 4]>) {
-    let dists: Vec<(i64, i64)> = color
-        .iter()
-        .map(|c| box_distances(cell, c, channels))
-        .collect();
+    parent: (&[u16], &[[u16; 4]]),
+    dists: &mut Vec<(i64, i64)>,
+    out: (&mut Vec<u16>, &mut Vec<[u16; 4]>),
+) {
+    dists.clear();
+    dists.extend(parent.1.iter().map(|c| box_distances(cell, c, channels)));
     let bound = dists.iter().map(|d| d.1).min().unwrap_or(i64::MAX);
-    let mut keep_i = Vec::new();
-    let mut keep_c = Vec::new();
-    for ((&i, c), d) in index.iter().zip(color).zip(&dists) {
+    for ((&i, c), d) in parent.0.iter().zip(parent.1).zip(dists.iter()) {
         if d.0 <= bound {
-            keep_i.push(i);
-            keep_c.push(*c);
+            out.0.push(i);
+            out.1.push(*c);
         }
     }
-    (keep_i, keep_c)
 }
 
 /// Runs `f` over blocks of whole rows in parallel, reporting progress.
-fn for_row_blocks<T: Sync, I: Send>(
+fn for_row_blocks<T: crate::array::Element, I: Send>(
     image: &ImageView<'_, T>,
     out: &mut [I],
     progress: Progress<'_>,
     f: impl Fn(&[T], &mut [I]) + Sync,
-) where
-    T: crate::array::Element,
-{
+) {
     let width = image.width().max(1);
     let rows_per_block = (BLOCK_PIXELS / width).max(1);
     let c = image.channels();
@@ -346,6 +600,44 @@ pub(crate) fn nearest_palette_cpu<T: PaletteValue, I: PaletteIndex>(
             }),
             _ => for_row_blocks(&image, out, progress, |p, o| {
                 apply_table::<T, I, 4>(&table, bits, p, o)
+            }),
+        }
+        return;
+    }
+    if T::BITS == 8 && image.channels() >= 3 {
+        if let Some(pair) = PairGrid::new(&grid) {
+            let bytes: ImageView<'_, u8> = ImageView::new(
+                bytemuck::cast_slice(image.data()),
+                image.height(),
+                image.width(),
+                image.channels(),
+            )
+            .unwrap_or_else(|_| unreachable!("u8 view of u8 data"));
+            if image.channels() == 3 {
+                for_row_blocks(&bytes, out, progress, |p, o| {
+                    apply_pair::<I, 3>(&pair, p, o)
+                });
+            } else {
+                for_row_blocks(&bytes, out, progress, |p, o| {
+                    apply_pair::<I, 4>(&pair, p, o)
+                });
+            }
+            return;
+        }
+    }
+    if let Some(flat) = FlatGrid::new(&grid) {
+        match image.channels() {
+            1 => for_row_blocks(&image, out, progress, |p, o| {
+                apply_flat::<T, I, 1>(&flat, p, o)
+            }),
+            2 => for_row_blocks(&image, out, progress, |p, o| {
+                apply_flat::<T, I, 2>(&flat, p, o)
+            }),
+            3 => for_row_blocks(&image, out, progress, |p, o| {
+                apply_flat::<T, I, 3>(&flat, p, o)
+            }),
+            _ => for_row_blocks(&image, out, progress, |p, o| {
+                apply_flat::<T, I, 4>(&flat, p, o)
             }),
         }
         return;

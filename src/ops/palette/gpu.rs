@@ -7,7 +7,7 @@ use super::{GreyFloat, PaletteIndex, PaletteValue, Progress};
 use crate::array::ImageView;
 use crate::bands::plan_bands;
 use crate::error::{Error, Result};
-use crate::gpu::{dispatch_size, read_mapped, GpuContext};
+use crate::gpu::{dispatch_size, read_mapped, write_padded, GpuContext};
 use crate::palette::{Levels, Palette};
 
 const SHADER: &str = include_str!("../../../shaders/palette.wgsl");
@@ -35,12 +35,47 @@ struct Job<'a> {
     index_bytes: usize,
 }
 
+/// The uniform block of `palette.wgsl` and `label_sums.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    n_pixels: u32,
-    k: u32,
-    _pad: [u32; 2],
+pub(crate) struct Params {
+    pub(crate) n_pixels: u32,
+    pub(crate) k: u32,
+    pub(crate) _pad: [u32; 2],
+}
+
+/// The nearest-palette pipeline for one value mode (0 u8, 1 u16, 2 f32),
+/// channel count and index width (4 u8 or 2 u16 indices per word).
+pub(crate) fn palette_pipeline(
+    ctx: &GpuContext,
+    mode: u32,
+    channels: usize,
+    indices_per_word: u32,
+) -> Result<std::sync::Arc<wgpu::ComputePipeline>> {
+    let name = format!("gpix.palette.m{mode}c{channels}i{indices_per_word}");
+    ctx.pipeline(
+        &name,
+        SHADER,
+        "nearest",
+        &[
+            ("MODE", f64::from(mode)),
+            ("CHANNELS", channels as f64),
+            ("INDICES_PER_WORD", f64::from(indices_per_word)),
+        ],
+    )
+}
+
+/// Palette colours as the shader reads them: one `vec4<u32>` each.
+pub(crate) fn palette_entries(palette: &Palette) -> Vec<[u32; 4]> {
+    (0..palette.len())
+        .map(|i| {
+            let mut e = [0u32; 4];
+            for (dst, &v) in e.iter_mut().zip(palette.color(i)) {
+                *dst = u32::from(v);
+            }
+            e
+        })
+        .collect()
 }
 
 /// Buffers for one band in flight; two of them let the GPU work on band n
@@ -67,15 +102,7 @@ pub(crate) fn nearest_palette_gpu<T: PaletteValue, I: PaletteIndex>(
     out: &mut [I],
     progress: Progress<'_>,
 ) -> Result<()> {
-    let entries: Vec<[u32; 4]> = (0..palette.len())
-        .map(|i| {
-            let mut e = [0u32; 4];
-            for (dst, &v) in e.iter_mut().zip(palette.color(i)) {
-                *dst = u32::from(v);
-            }
-            e
-        })
-        .collect();
+    let entries = palette_entries(palette);
     let job = Job {
         mode: if T::BITS == 8 { Mode::U8 } else { Mode::U16 },
         channels: image.channels(),
@@ -156,20 +183,7 @@ fn run<'img>(
     let out_bytes = round4(max_rows * out_row);
 
     let indices_per_word = 4 / job.index_bytes as u32;
-    let name = format!(
-        "gpix.palette.m{}c{}i{}",
-        job.mode as u32, job.channels, indices_per_word
-    );
-    let pipeline = ctx.pipeline(
-        &name,
-        SHADER,
-        "nearest",
-        &[
-            ("MODE", f64::from(job.mode as u32)),
-            ("CHANNELS", job.channels as f64),
-            ("INDICES_PER_WORD", f64::from(indices_per_word)),
-        ],
-    )?;
+    let pipeline = palette_pipeline(ctx, job.mode as u32, job.channels, indices_per_word)?;
     ctx.checked("palette kernel", || {
         let device = ctx.device();
         let palette = wgpu::util::DeviceExt::create_buffer_init(
@@ -327,20 +341,6 @@ fn submit_band<'img>(
         out_bytes,
         submission,
     })
-}
-
-/// Uploads `bytes` at offset 0, padding the last partial word with zeros
-/// (wgpu copies whole 4-byte words only).
-fn write_padded(queue: &wgpu::Queue, buffer: &wgpu::Buffer, bytes: &[u8]) {
-    let whole = bytes.len() / 4 * 4;
-    if whole > 0 {
-        queue.write_buffer(buffer, 0, &bytes[..whole]);
-    }
-    if whole < bytes.len() {
-        let mut tail = [0u8; 4];
-        tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
-        queue.write_buffer(buffer, whole as u64, &tail);
-    }
 }
 
 /// Waits for a band, copies its indices into `out`, returns its row count.

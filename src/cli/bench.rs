@@ -1,0 +1,226 @@
+//! `gpix bench <op>`: synthetic inputs, every requested device, results
+//! checked against each other, median times.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use gpix::{
+    nearest_level_into, nearest_palette_into, synth, Device, DeviceRequest, ImageView, Levels,
+    Palette,
+};
+
+use super::Common;
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum BenchCommand {
+    /// Nearest-palette quantization with random palettes.
+    Quantize(QuantizeBench),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct QuantizeBench {
+    /// Image size, HEIGHTxWIDTH.
+    #[arg(long, default_value = "4000x4000", value_parser = parse_size)]
+    size: (usize, usize),
+    /// Palette sizes to run.
+    #[arg(long, value_delimiter = ',', default_value = "16,256")]
+    colors: Vec<usize>,
+    /// Devices to run (cpu, gpu, auto).
+    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
+    devices: Vec<String>,
+    /// Images: smooth (photo-like RGB), uniform (noise RGB), grey-f32, grey-u8.
+    #[arg(long, value_delimiter = ',', default_value = "smooth,uniform")]
+    images: Vec<String>,
+    /// Timed runs per case (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Also write the results as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+fn parse_size(s: &str) -> Result<(usize, usize), String> {
+    let (h, w) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{s}' is not HEIGHTxWIDTH"))?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("'{s}' is not HEIGHTxWIDTH"))
+    };
+    Ok((parse(h)?, parse(w)?))
+}
+
+pub(crate) fn run(common: &Common, cmd: &BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Quantize(args) => quantize(common, args),
+    }
+}
+
+/// One measured case.
+struct Record {
+    image: String,
+    k: usize,
+    device: String,
+    median_ms: f64,
+    mpx_per_s: f64,
+    speedup_vs_cpu: Option<f64>,
+    agrees: bool,
+}
+
+/// The input of one case, kept for every device.
+enum Input {
+    Rgb(gpix::Image<u8>),
+    GreyU8(gpix::Image<u8>),
+    GreyF32(gpix::Image<f32>),
+}
+
+fn make_input(kind: &str, h: usize, w: usize) -> anyhow::Result<Input> {
+    Ok(match kind {
+        "smooth" => Input::Rgb(synth::smooth_rgb(h, w, 0)),
+        "uniform" => Input::Rgb(synth::uniform_rgb(h, w, 1)),
+        "grey-f32" => Input::GreyF32(synth::smooth_grey_f32(h, w, 3)),
+        "grey-u8" => {
+            let f = synth::smooth_grey_f32(h, w, 3);
+            let data = f
+                .data()
+                .iter()
+                .map(|&v| (v * 255.0).round().clamp(0.0, 255.0) as u8)
+                .collect();
+            Input::GreyU8(gpix::Image::from_vec(data, h, w, 1)?)
+        }
+        other => bail!("unknown bench image '{other}' (smooth, uniform, grey-f32, grey-u8)"),
+    })
+}
+
+/// Runs `f` once to warm up, then `runs` times; returns the median in ms.
+fn median_ms(runs: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+    f()?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+fn quantize(common: &Common, args: &QuantizeBench) -> anyhow::Result<()> {
+    let (h, w) = args.size;
+    let mut devices = Vec::new();
+    for name in &args.devices {
+        let request: DeviceRequest = name.parse()?;
+        let mut c = common.clone();
+        c.device = request;
+        let device = c.device().with_context(|| format!("device {name}"))?;
+        devices.push((name.clone(), device));
+    }
+    println!(
+        "gpix bench quantize: {h}x{w}, median of {} runs after 1 warm-up",
+        args.runs
+    );
+    for (name, d) in &devices {
+        println!("  {name}: {}", d.describe());
+    }
+    println!(
+        "{:<10} {:>6} {:<6} {:>10} {:>9} {:>9}  agree",
+        "image", "K", "device", "median ms", "Mpx/s", "vs cpu"
+    );
+    let mut records = Vec::new();
+    for kind in &args.images {
+        let input = make_input(kind, h, w)?;
+        for &k in &args.colors {
+            let mut reference: Option<Vec<u16>> = None;
+            let mut cpu_ms = None;
+            for (name, device) in &devices {
+                let mut out = vec![0u16; h * w];
+                let ms = median_ms(args.runs, || run_case(&input, k, device, &mut out))?;
+                let agrees = match &reference {
+                    None => {
+                        reference = Some(out.clone());
+                        true
+                    }
+                    Some(r) => *r == out,
+                };
+                if device.is_cpu() && cpu_ms.is_none() {
+                    cpu_ms = Some(ms);
+                }
+                let rec = Record {
+                    image: kind.clone(),
+                    k,
+                    device: name.clone(),
+                    median_ms: ms,
+                    mpx_per_s: (h * w) as f64 / ms / 1e3,
+                    speedup_vs_cpu: cpu_ms.map(|c| c / ms),
+                    agrees,
+                };
+                println!(
+                    "{:<10} {:>6} {:<6} {:>10.1} {:>9.1} {:>9}  {}",
+                    rec.image,
+                    rec.k,
+                    rec.device,
+                    rec.median_ms,
+                    rec.mpx_per_s,
+                    rec.speedup_vs_cpu
+                        .map_or("-".into(), |s| format!("{s:.2}x")),
+                    if rec.agrees { "yes" } else { "NO" }
+                );
+                records.push(rec);
+            }
+        }
+    }
+    if let Some(path) = &args.json {
+        gpix::io::write_atomically(path, |wr| {
+            use std::io::Write;
+            wr.write_all(to_json(&records, h, w).as_bytes())
+                .map_err(|e| gpix::Error::io(path, e))
+        })?;
+    }
+    if records.iter().any(|r| !r.agrees) {
+        bail!("devices disagree: see the 'agree' column");
+    }
+    Ok(())
+}
+
+/// Index maps are u16 so one buffer serves every K; K ≤ 256 fits either type.
+fn run_case(input: &Input, k: usize, device: &Device, out: &mut [u16]) -> anyhow::Result<()> {
+    match input {
+        Input::Rgb(img) => {
+            let palette = Palette::new(3, synth::random_palette(k, 3, 100 + k as u64))?;
+            nearest_palette_into(img.view(), &palette, device, out)?;
+        }
+        Input::GreyU8(img) => {
+            let palette = Palette::new(1, synth::random_palette(k, 1, 100 + k as u64))?;
+            nearest_palette_into(img.view(), &palette, device, out)?;
+        }
+        Input::GreyF32(img) => {
+            let mut rng = synth::Rng::new(8);
+            let levels = Levels::new((0..k).map(|_| rng.next_f64()).collect())?;
+            let view: ImageView<'_, f32> = img.view();
+            nearest_level_into(view, &levels, device, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn to_json(records: &[Record], h: usize, w: usize) -> String {
+    let rows: Vec<String> = records
+        .iter()
+        .map(|r| {
+            format!(
+                "  {{\"op\": \"quantize\", \"image\": \"{}\", \"height\": {h}, \"width\": {w}, \"k\": {}, \"device\": \"{}\", \"median_ms\": {:.3}, \"mpx_per_s\": {:.3}, \"speedup_vs_cpu\": {}, \"agrees\": {}}}",
+                r.image,
+                r.k,
+                r.device,
+                r.median_ms,
+                r.mpx_per_s,
+                r.speedup_vs_cpu.map_or("null".into(), |s| format!("{s:.3}")),
+                r.agrees
+            )
+        })
+        .collect();
+    format!("[\n{}\n]\n", rows.join(",\n"))
+}

@@ -1,0 +1,42 @@
+//! `gpix devices`: adapters, their limits, and what `--device auto` picks.
+
+use gpix::Device;
+
+use super::Common;
+
+pub(crate) fn run(common: &Common) -> anyhow::Result<()> {
+    #[cfg(feature = "gpu")]
+    {
+        let adapters = gpix::list_adapters();
+        if adapters.is_empty() {
+            println!("no GPU adapters found");
+        }
+        for (i, a) in adapters.iter().enumerate() {
+            println!(
+                "[{i}] {}\n    backend: {}, type: {}{}\n    driver: {}\n    max storage binding: {} MiB, max buffer: {} MiB, \
+                 max workgroups per dimension: {}, workgroup memory: {} KiB",
+                a.name,
+                a.backend,
+                a.device_type,
+                if a.software { " (software rasterizer)" } else { "" },
+                if a.driver.is_empty() { "-" } else { &a.driver },
+                a.max_storage_binding_bytes >> 20,
+                a.max_buffer_bytes >> 20,
+                a.max_workgroups_per_dimension,
+                a.max_workgroup_storage_bytes >> 10,
+            );
+        }
+    }
+    #[cfg(not(feature = "gpu"))]
+    println!("built without the `gpu` feature: no GPU adapters");
+    let auto = Device::select(gpix::DeviceRequest::Auto)?;
+    println!("--device auto picks: {}", auto.describe());
+    if !matches!(common.device, gpix::DeviceRequest::Auto) {
+        println!(
+            "--device {} picks: {}",
+            common.device,
+            common.device()?.describe()
+        );
+    }
+    Ok(())
+}

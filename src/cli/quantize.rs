@@ -1,0 +1,201 @@
+//! `gpix quantize INPUT OUTPUT`: files in, palette chosen or built, files out.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use gpix::io::{self, AnyPalette, ImageFormat, PaletteSource, Staged};
+use gpix::ops::quantize::{build_palette, paint, quantize_indices, IndexMap, PaletteMethod};
+use gpix::{AnyImage, MAX_PALETTE_LEN};
+
+use super::{Common, Phases};
+
+/// Map every pixel to the nearest palette colour (squared Euclidean over all
+/// channels, ties to the lowest index), exactly, on the CPU or a GPU.
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["palette", "colors"])))]
+pub(crate) struct QuantizeArgs {
+    /// Image file (PNG, JPEG, TIFF, BMP, WebP, …; 8/16-bit grey, RGB, RGBA) or
+    /// .npy: (H,W,3)/(H,W,4) uint8 or (H,W) uint8/uint16/float32/float64.
+    input: PathBuf,
+    /// Quantized image: .png (indexed when K ≤ 256 and 8-bit), other image
+    /// formats, or .npy with the input's shape and dtype.
+    output: PathBuf,
+    /// Palette file: GIMP .gpl; text with one colour per line (#rrggbb,
+    /// rrggbb, "r g b", "r,g,b", or one grey level per line); .npy (K,3),
+    /// (K,4) or (K,); or an image whose pixels, in row order, are the colours.
+    #[arg(long, value_name = "FILE")]
+    palette: Option<PathBuf>,
+    /// Build a palette of at most K colours from the image instead (1..=65536).
+    #[arg(long, value_name = "K", value_parser = parse_colors)]
+    colors: Option<usize>,
+    /// How to build the palette with --colors.
+    #[arg(long, value_enum, default_value = "median-cut", requires = "colors")]
+    method: Method,
+    /// Seed of k-means++ seeding: the same seed gives the same palette.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Most k-means iterations.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    max_iter: u64,
+    /// Also write the index map: .npy (H,W), uint8 when K ≤ 256 else uint16.
+    #[arg(long, value_name = "FILE.npy")]
+    index_out: Option<PathBuf>,
+    /// Also write the palette used (.gpl, .txt or .npy by extension).
+    #[arg(long, value_name = "FILE")]
+    palette_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Method {
+    /// Median cut over the colour histogram.
+    MedianCut,
+    /// k-means with k-means++ seeding.
+    Kmeans,
+}
+
+fn parse_colors(s: &str) -> Result<usize, String> {
+    let k: usize = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number"))?;
+    if k == 0 || k > MAX_PALETTE_LEN {
+        return Err(format!("must be 1 to {MAX_PALETTE_LEN}, not {k}"));
+    }
+    Ok(k)
+}
+
+pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
+    check_outputs(args)?;
+    let mut phases = Phases::new(common);
+    let image = io::read_image(&args.input)?;
+    let (h, w, c) = image.shape();
+    common.say(format!(
+        "input: {} ({h}×{w}×{c} {})",
+        args.input.display(),
+        image.dtype_name()
+    ));
+    check_image_output(&image, &args.output)?;
+    phases.done("decode");
+
+    let device = common.device()?;
+    common.say(format!("device: {}", device.describe()));
+    phases.done("device");
+    let palette = match (&args.palette, args.colors) {
+        (Some(path), _) => PaletteSource::read(path)?.for_image(&image)?,
+        (None, Some(k)) => {
+            let method = match args.method {
+                Method::MedianCut => PaletteMethod::MedianCut,
+                Method::Kmeans => PaletteMethod::KMeans {
+                    seed: args.seed,
+                    max_iter: args.max_iter as usize,
+                },
+            };
+            build_palette(&image, k, method, &device)
+                .with_context(|| args.input.display().to_string())?
+        }
+        (None, None) => bail!("give --palette FILE or --colors K"),
+    };
+    common.say(format!("palette: {} colours", palette.len()));
+    phases.done("palette");
+
+    let bar = common.progress(h as u64, "quantize");
+    let report = |done: usize, _total: usize| bar.set_position(done as u64);
+    let indices = quantize_indices(&image, &palette, &device, &report)?;
+    bar.finish_and_clear();
+    phases.done("compute");
+
+    let staged = stage_outputs(args, &image, &indices, &palette)?;
+    for file in staged {
+        file.commit()?;
+    }
+    phases.done("encode");
+    Ok(())
+}
+
+/// Output names are checked before any work, so a typo costs nothing.
+fn check_outputs(args: &QuantizeArgs) -> anyhow::Result<()> {
+    ImageFormat::from_path(&args.output)?;
+    if let Some(p) = &args.index_out {
+        if io::extension(p) != "npy" {
+            bail!("{}: the index map is written as .npy", p.display());
+        }
+    }
+    if let Some(p) = &args.palette_out {
+        if !matches!(io::extension(p).as_str(), "gpl" | "txt" | "npy") {
+            bail!(
+                "{}: the palette is written as .gpl, .txt or .npy",
+                p.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Float images can only become .npy; say so before computing.
+fn check_image_output(image: &AnyImage, output: &Path) -> anyhow::Result<()> {
+    let float = matches!(image, AnyImage::F32(_) | AnyImage::F64(_));
+    if float && ImageFormat::from_path(output)? != ImageFormat::Npy {
+        bail!(
+            "{}: a {} image is quantized to grey levels and written as .npy",
+            output.display(),
+            image.dtype_name()
+        );
+    }
+    Ok(())
+}
+
+/// Every output is written to a temporary file first; they are renamed into
+/// place only once all of them were written.
+fn stage_outputs(
+    args: &QuantizeArgs,
+    image: &AnyImage,
+    indices: &IndexMap,
+    palette: &AnyPalette,
+) -> anyhow::Result<Vec<Staged>> {
+    let mut staged = vec![stage_quantized(&args.output, image, indices, palette)?];
+    let (h, w) = indices.shape();
+    if let Some(path) = &args.index_out {
+        staged.push(match indices {
+            IndexMap::U8(ix) => io::stage_image(path, ix.view(), &[h, w])?,
+            IndexMap::U16(ix) => io::stage_image(path, ix.view(), &[h, w])?,
+        });
+    }
+    if let Some(path) = &args.palette_out {
+        let eight_bit = matches!(image, AnyImage::U8(_));
+        staged.push(io::stage_palette(path, palette, eight_bit)?);
+    }
+    Ok(staged)
+}
+
+fn stage_quantized(
+    path: &Path,
+    image: &AnyImage,
+    indices: &IndexMap,
+    palette: &AnyPalette,
+) -> anyhow::Result<Staged> {
+    let format = ImageFormat::from_path(path)?;
+    if let (ImageFormat::Png, AnyImage::U8(_), IndexMap::U8(ix), AnyPalette::Colors(p)) =
+        (format, image, indices, palette)
+    {
+        return Ok(io::stage_indexed_png(path, ix.view(), p)?);
+    }
+    let painted = paint(image, indices, palette)?;
+    let (h, w, c) = painted.shape();
+    let shape = npy_shape(h, w, c);
+    Ok(match &painted {
+        AnyImage::U8(i) => io::stage_image(path, i.view(), &shape)?,
+        AnyImage::U16(i) => io::stage_image(path, i.view(), &shape)?,
+        AnyImage::F32(i) => io::stage_image(path, i.view(), &shape)?,
+        AnyImage::F64(i) => io::stage_image(path, i.view(), &shape)?,
+        _ => bail!("unsupported image type"),
+    })
+}
+
+/// `.npy` outputs keep the input's layout: (H, W) for single-channel images.
+fn npy_shape(h: usize, w: usize, c: usize) -> Vec<usize> {
+    if c == 1 {
+        vec![h, w]
+    } else {
+        vec![h, w, c]
+    }
+}

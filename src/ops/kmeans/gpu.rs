@@ -1,0 +1,203 @@
+//! k-means on the GPU: per iteration, for every band, the nearest-palette
+//! kernel writes cluster indices into a GPU buffer and the label-sum kernel
+//! folds them into exact 64-bit totals; only the totals are read back.
+//! An image that fits one band is uploaded once for all iterations.
+
+use std::ops::Range;
+
+use crate::array::ImageView;
+use crate::bands::plan_bands;
+use crate::error::{Error, Result};
+use crate::gpu::{dispatch_size, read_mapped, write_padded, GpuContext};
+use crate::ops::label_sums::{sums_pipeline, unpack_sums, LabelSums};
+use crate::ops::palette::gpu::{palette_entries, palette_pipeline, Params};
+use crate::ops::palette::PaletteValue;
+use crate::palette::Palette;
+
+const WORKGROUP: u64 = 256;
+/// Pixels per invocation in `label_sums.wgsl`.
+const RUN: u64 = 32;
+
+pub(crate) struct KMeansGpu<'a, T> {
+    ctx: GpuContext,
+    image: ImageView<'a, T>,
+    bands: Vec<Range<usize>>,
+    pixels: wgpu::Buffer,
+    /// The band currently in `pixels` (skip re-uploading a single band).
+    resident: Option<usize>,
+}
+
+impl<'a, T: PaletteValue> KMeansGpu<'a, T> {
+    pub(crate) fn new(ctx: &GpuContext, image: ImageView<'a, T>) -> Result<Self> {
+        let value_bytes = std::mem::size_of::<T>() as u64;
+        let in_row = image.width() as u64 * image.channels() as u64 * value_bytes;
+        // Indices are at most 2 bytes per pixel (u16).
+        let out_row = image.width() as u64 * 2;
+        let bands = plan_bands(image.height(), &[in_row, out_row], ctx.band_bytes())?;
+        let max_rows = bands.iter().map(|b| b.len()).max().unwrap_or(0) as u64;
+        let pixels = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+            label: Some("gpix.kmeans.pixels"),
+            size: round4(max_rows * in_row),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(Self {
+            ctx: ctx.clone(),
+            image,
+            bands,
+            pixels,
+            resident: None,
+        })
+    }
+
+    /// Assigns every pixel to its nearest centroid and sums each cluster.
+    pub(crate) fn sums(&mut self, palette: &Palette) -> Result<LabelSums> {
+        let ctx = self.ctx.clone();
+        ctx.checked("k-means kernels", || self.sums_unchecked(palette))
+    }
+
+    fn sums_unchecked(&mut self, palette: &Palette) -> Result<LabelSums> {
+        let ctx = &self.ctx;
+        let device = ctx.device();
+        let channels = self.image.channels();
+        let k = palette.len();
+        let mode = if T::BITS == 8 { 0u32 } else { 1 };
+        let ipw: u32 = if k <= 256 { 4 } else { 2 };
+        let assign = palette_pipeline(ctx, mode, channels, ipw)?;
+        let reduce = sums_pipeline(ctx, mode, channels, ipw)?;
+
+        let use_ = wgpu::BufferUsages::STORAGE;
+        let entries = wgpu::util::DeviceExt::create_buffer_init(
+            device,
+            &wgpu::util::BufferInitDescriptor {
+                label: Some("gpix.kmeans.centroids"),
+                contents: bytemuck::cast_slice(&palette_entries(palette)),
+                usage: use_,
+            },
+        );
+        let max_rows = self.bands.iter().map(|b| b.len()).max().unwrap_or(0);
+        let max_words = (max_rows * self.image.width()).div_ceil(ipw as usize) as u64;
+        let indices = buffer(device, "gpix.kmeans.indices", round4(max_words * 4), use_);
+        let sum_words = (k * (channels + 1) * 2) as u64;
+        let sums = buffer(
+            device,
+            "gpix.kmeans.sums",
+            sum_words * 4,
+            use_ | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        );
+        let staging = buffer(
+            device,
+            "gpix.kmeans.readback",
+            sum_words * 4,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        let params = buffer(
+            device,
+            "gpix.kmeans.params",
+            std::mem::size_of::<Params>() as u64,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        );
+        let assign_group = bind(device, &assign, [&params, &self.pixels, &entries, &indices]);
+        let reduce_group = bind(device, &reduce, [&params, &self.pixels, &indices, &sums]);
+
+        let mut last = None;
+        for (n, rows) in self.bands.clone().into_iter().enumerate() {
+            if self.resident != Some(n) {
+                let data = self.image.rows(rows.clone()).data();
+                write_padded(ctx.queue(), &self.pixels, bytemuck::cast_slice(data));
+                self.resident = Some(n);
+            }
+            let n_pixels = rows.len() * self.image.width();
+            let p = Params {
+                n_pixels: u32::try_from(n_pixels).map_err(|_| Error::invalid("band too large"))?,
+                k: k as u32,
+                _pad: [0; 2],
+            };
+            ctx.queue().write_buffer(&params, 0, bytemuck::bytes_of(&p));
+            let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("gpix.kmeans"),
+            });
+            if n == 0 {
+                encoder.clear_buffer(&sums, 0, None);
+            }
+            let words = (n_pixels as u64).div_ceil(u64::from(ipw));
+            let max_dim = ctx.max_workgroups_per_dimension();
+            let assign_size = dispatch_size(words.div_ceil(WORKGROUP), max_dim)?;
+            let reduce_size =
+                dispatch_size((n_pixels as u64).div_ceil(RUN).div_ceil(WORKGROUP), max_dim)?;
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("gpix.kmeans.assign"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&assign);
+                pass.set_bind_group(0, &assign_group, &[]);
+                pass.dispatch_workgroups(assign_size.0, assign_size.1, 1);
+            }
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("gpix.kmeans.sums"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&reduce);
+                pass.set_bind_group(0, &reduce_group, &[]);
+                pass.dispatch_workgroups(reduce_size.0, reduce_size.1, 1);
+            }
+            if n + 1 == self.bands.len() {
+                encoder.copy_buffer_to_buffer(&sums, 0, &staging, 0, sum_words * 4);
+            }
+            last = Some(ctx.queue().submit([encoder.finish()]));
+        }
+        let Some(last) = last else {
+            return Ok(LabelSums::zeros(k, channels));
+        };
+        let mut raw = vec![0u32; sum_words as usize];
+        read_mapped(
+            ctx,
+            &staging,
+            sum_words * 4,
+            last,
+            bytemuck::cast_slice_mut(&mut raw),
+        )?;
+        Ok(unpack_sums(&raw, k, channels))
+    }
+}
+
+fn round4(bytes: u64) -> u64 {
+    bytes.div_ceil(4).max(1) * 4
+}
+
+fn buffer(
+    device: &wgpu::Device,
+    label: &str,
+    size: u64,
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size,
+        usage,
+        mapped_at_creation: false,
+    })
+}
+
+fn bind(
+    device: &wgpu::Device,
+    pipeline: &wgpu::ComputePipeline,
+    buffers: [&wgpu::Buffer; 4],
+) -> wgpu::BindGroup {
+    let layout = pipeline.get_bind_group_layout(0);
+    let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("gpix.kmeans.bind"),
+        layout: &layout,
+        entries: &entries,
+    })
+}

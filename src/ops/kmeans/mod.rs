@@ -1,0 +1,486 @@
+//! k-means palettes: k-means++ seeding (deterministic for a seed), then Lloyd
+//! iterations of assignment + per-cluster sums.
+//!
+//! Colour images (2–4 channels): centroids are kept as integers (exact
+//! round-half-up means of exact integer sums), so every assignment is the
+//! exact nearest-palette kernel and every update the exact label-sum
+//! reduction. Both are bit-identical on the CPU and the GPU, hence so is the
+//! palette. On the GPU both steps run as kernels (`palette.wgsl`,
+//! `label_sums.wgsl`) on resident buffers; only the k sums come back per
+//! iteration. The CPU works on the colour histogram instead of the pixels
+//! (same sums, far fewer points).
+//!
+//! Greyscale (1 channel, integer or float): k-means runs on the distinct
+//! values, each counted once, so a flat background cannot swallow the levels;
+//! the result is sorted ascending. In 1-D, clusters of sorted values are
+//! intervals, so an iteration costs O(k log n) with prefix sums; this runs on
+//! the CPU for every device (it is tiny next to the image).
+
+#[cfg(feature = "gpu")]
+mod gpu;
+
+use crate::array::ImageView;
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::ops::label_sums::{label_sums_cpu, LabelSums};
+use crate::ops::median_cut::{histogram_u16, histogram_u8, Histogram};
+use crate::ops::palette::{cpu::nearest_palette_cpu, GreyFloat, PaletteValue};
+use crate::palette::{Levels, Palette, MAX_PALETTE_LEN};
+use crate::synth::Rng;
+
+/// Settings of a k-means run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KMeansOptions {
+    /// Number of clusters, 1..=65536.
+    pub k: usize,
+    /// Seed of the k-means++ draw; the same seed gives the same palette.
+    pub seed: u64,
+    /// Most Lloyd iterations; stops earlier once no centroid moves. Default 50.
+    pub max_iter: usize,
+}
+
+impl KMeansOptions {
+    /// `k` clusters with seed 0 and at most 50 iterations.
+    #[must_use]
+    pub fn new(k: usize) -> Self {
+        Self {
+            k,
+            seed: 0,
+            max_iter: 50,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.k == 0 || self.k > MAX_PALETTE_LEN {
+            return Err(Error::invalid(format!(
+                "k-means needs 1 to {MAX_PALETTE_LEN} colours, not {}",
+                self.k
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Most points the k-means++ seeding looks at: seeding costs points × k.
+const SEED_SAMPLE: usize = 1 << 16;
+
+/// k-means++: the first centre uniformly (by weight), each next one with
+/// probability proportional to weight × squared distance to the nearest
+/// chosen centre. Returns indices into `points`; fewer than `k` when the
+/// points run out of distinct positions.
+fn kmeans_pp(
+    n: usize,
+    k: usize,
+    weight: impl Fn(usize) -> f64,
+    dist2: impl Fn(usize, usize) -> f64 + Sync,
+    seed: u64,
+) -> Vec<usize> {
+    use rayon::prelude::*;
+    // SplitMix64: its sequence is fixed by the seed on every platform, so the
+    // palette cannot depend on a crate version.
+    let mut rng = Rng::new(seed);
+    let mut chosen = Vec::with_capacity(k);
+    if n == 0 {
+        return chosen;
+    }
+    let weights: Vec<f64> = (0..n).map(&weight).collect();
+    let first = draw(&weights, rng.next_f64());
+    chosen.push(first);
+    let mut d2: Vec<f64> = (0..n).into_par_iter().map(|i| dist2(i, first)).collect();
+    while chosen.len() < k {
+        let scores: Vec<f64> = d2.iter().zip(&weights).map(|(d, w)| d * w).collect();
+        if scores.iter().all(|&s| s <= 0.0) {
+            break; // every point coincides with a centre
+        }
+        let next = draw(&scores, rng.next_f64());
+        chosen.push(next);
+        d2.par_iter_mut()
+            .enumerate()
+            .for_each(|(i, d)| *d = d.min(dist2(i, next)));
+    }
+    chosen
+}
+
+/// Index `i` with probability `scores[i] / sum`, for `u` in [0, 1).
+fn draw(scores: &[f64], u: f64) -> usize {
+    let total: f64 = scores.iter().sum();
+    let target = u * total;
+    let mut acc = 0.0;
+    let mut last_positive = 0;
+    for (i, &s) in scores.iter().enumerate() {
+        if s > 0.0 {
+            acc += s;
+            last_positive = i;
+            if acc > target {
+                return i;
+            }
+        }
+    }
+    last_positive
+}
+
+/// Up to [`SEED_SAMPLE`] pixels at evenly spaced positions, as distinct
+/// colours with their multiplicities. Depends only on the image, so the CPU
+/// and GPU paths seed identically.
+fn seed_sample<T: PaletteValue>(image: &ImageView<'_, T>) -> (Vec<u16>, Vec<u64>) {
+    let c = image.channels();
+    let n = image.pixels();
+    let step = n.div_ceil(SEED_SAMPLE).max(1);
+    let mut picks: Vec<Vec<u16>> = (0..n)
+        .step_by(step)
+        .map(|p| {
+            image.data()[p * c..(p + 1) * c]
+                .iter()
+                .map(|&v| v.into())
+                .collect()
+        })
+        .collect();
+    picks.sort_unstable();
+    let mut colors = Vec::new();
+    let mut counts: Vec<u64> = Vec::new();
+    for (i, p) in picks.iter().enumerate() {
+        if i > 0 && picks[i - 1] == *p {
+            if let Some(last) = counts.last_mut() {
+                *last += 1;
+            }
+        } else {
+            colors.extend_from_slice(p);
+            counts.push(1);
+        }
+    }
+    (colors, counts)
+}
+
+fn squared(a: &[u16], b: &[u16]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = f64::from(x) - f64::from(y);
+            d * d
+        })
+        .sum()
+}
+
+/// Integer centroids after one update: the rounded mean of each non-empty
+/// cluster, the previous centroid for an empty one.
+fn update_centroids(previous: &Palette, sums: &LabelSums) -> Result<Palette> {
+    let c = previous.channels();
+    let mut values = previous.values().to_vec();
+    for l in 0..previous.len() {
+        for ch in 0..c {
+            if let Some(m) = sums.rounded_mean(l, ch) {
+                values[l * c + ch] = m as u16;
+            }
+        }
+    }
+    Palette::new(c, values)
+}
+
+/// Drops clusters that ended empty and duplicates, and sorts the colours
+/// lexicographically so the palette does not depend on seeding order.
+fn finish_palette(palette: &Palette, sums: &LabelSums) -> Result<Palette> {
+    let c = palette.channels();
+    let mut colours: Vec<&[u16]> = (0..palette.len())
+        .filter(|&l| sums.counts[l] > 0)
+        .map(|l| palette.color(l))
+        .collect();
+    colours.sort_unstable();
+    colours.dedup();
+    Palette::new(c, colours.concat())
+}
+
+/// A k-means palette for an 8- or 16-bit image (see the module docs).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for `k` outside 1..=65536 or an image without
+/// pixels; GPU errors from the GPU path.
+///
+/// # Examples
+/// ```
+/// use gpix::{kmeans_palette, Device, ImageView, KMeansOptions};
+/// let px = [0u8, 0, 0, 2, 2, 2, 250, 250, 250, 252, 252, 252];
+/// let image = ImageView::new(&px, 2, 2, 3)?;
+/// let palette = kmeans_palette(image, &KMeansOptions::new(2), &Device::Cpu)?;
+/// assert_eq!(palette.values(), &[1, 1, 1, 251, 251, 251]);
+/// # Ok::<(), gpix::Error>(())
+/// ```
+pub fn kmeans_palette<T: PaletteValue>(
+    image: ImageView<'_, T>,
+    options: &KMeansOptions,
+    device: &Device,
+) -> Result<Palette> {
+    options.check()?;
+    if image.pixels() == 0 {
+        return Err(Error::invalid(
+            "cannot build a palette from an image with no pixels",
+        ));
+    }
+    if image.channels() == 1 {
+        return kmeans_grey_int(image, options);
+    }
+    let mut palette = seed_palette(&image, options)?;
+    let mut sums;
+    let mut iter = 0;
+    match device {
+        Device::Cpu => {
+            let hist = if T::BITS == 8 {
+                histogram_u8(cast_view::<T, u8>(&image))
+            } else {
+                histogram_u16(cast_view::<T, u16>(&image))
+            };
+            loop {
+                sums = histogram_sums(&hist, &palette)?;
+                iter += 1;
+                let next = update_centroids(&palette, &sums)?;
+                if next == palette || iter >= options.max_iter {
+                    break;
+                }
+                palette = next;
+            }
+        }
+        #[cfg(feature = "gpu")]
+        Device::Gpu(ctx) => {
+            let mut runner = gpu::KMeansGpu::new(ctx, image)?;
+            loop {
+                sums = runner.sums(&palette)?;
+                iter += 1;
+                let next = update_centroids(&palette, &sums)?;
+                if next == palette || iter >= options.max_iter {
+                    break;
+                }
+                palette = next;
+            }
+        }
+    }
+    finish_palette(&palette, &sums)
+}
+
+/// Reinterprets a view of `T` as `U` when they are the same type.
+fn cast_view<'a, T: PaletteValue, U: PaletteValue>(image: &ImageView<'a, T>) -> ImageView<'a, U> {
+    let data: &[U] = bytemuck::cast_slice(image.data());
+    // Same type by construction (T::BITS was checked by the caller), so the
+    // shape is unchanged and `new` cannot fail.
+    ImageView::new(data, image.height(), image.width(), image.channels())
+        .unwrap_or_else(|_| unreachable!("same element type"))
+}
+
+fn seed_palette<T: PaletteValue>(
+    image: &ImageView<'_, T>,
+    options: &KMeansOptions,
+) -> Result<Palette> {
+    let c = image.channels();
+    let (colors, counts) = seed_sample(image);
+    let n = counts.len();
+    let chosen = kmeans_pp(
+        n,
+        options.k,
+        |i| counts[i] as f64,
+        |i, j| squared(&colors[i * c..(i + 1) * c], &colors[j * c..(j + 1) * c]),
+        options.seed,
+    );
+    let values: Vec<u16> = chosen
+        .iter()
+        .flat_map(|&i| colors[i * c..(i + 1) * c].iter().copied())
+        .collect();
+    Palette::new(c, values)
+}
+
+/// Assignment + sums over a colour histogram: each distinct colour once,
+/// weighted by its pixel count.
+fn histogram_sums(hist: &Histogram, palette: &Palette) -> Result<LabelSums> {
+    let c = hist.channels;
+    let n = hist.counts.len();
+    let colours = ImageView::new(&hist.colors, 1, n, c)?;
+    let mut labels = vec![0u16; n];
+    nearest_palette_cpu(colours, palette, &mut labels, &|_, _| {});
+    label_sums_cpu(&hist.colors, c, &labels, palette.len(), Some(&hist.counts))
+}
+
+/// Distinct values of a greyscale integer image, ascending.
+fn distinct_grey<T: PaletteValue>(image: &ImageView<'_, T>) -> Vec<f64> {
+    let mut seen = vec![false; 1 << T::BITS];
+    for &v in image.data() {
+        seen[usize::from(v.into())] = true;
+    }
+    seen.iter()
+        .enumerate()
+        .filter(|(_, &s)| s)
+        .map(|(v, _)| v as f64)
+        .collect()
+}
+
+fn kmeans_grey_int<T: PaletteValue>(
+    image: ImageView<'_, T>,
+    options: &KMeansOptions,
+) -> Result<Palette> {
+    let values = distinct_grey(&image);
+    let levels = kmeans_1d(&values, options, |sum, count| (sum / count).round())?;
+    Palette::new(1, levels.iter().map(|&l| l as u16).collect())
+}
+
+/// k-means levels for a float greyscale image, on its distinct values,
+/// sorted ascending. NaN pixels are ignored.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for `k` outside 1..=65536 or an image without
+/// finite values.
+pub fn kmeans_levels<T: GreyFloat>(
+    image: ImageView<'_, T>,
+    options: &KMeansOptions,
+) -> Result<Levels> {
+    options.check()?;
+    let mut values: Vec<f64> = image
+        .data()
+        .iter()
+        .map(|v| v.to_f64())
+        .filter(|v| v.is_finite())
+        .collect();
+    if values.is_empty() {
+        return Err(Error::invalid(
+            "cannot build levels from an image with no finite values",
+        ));
+    }
+    {
+        use rayon::prelude::*;
+        values.par_sort_unstable_by(f64::total_cmp);
+    }
+    values.dedup();
+    Levels::new(kmeans_1d(&values, options, |sum, count| sum / count)?)
+}
+
+/// Prefix sums of sorted values in double-double precision, so interval means
+/// stay accurate even over 10^8 values.
+struct PrefixSums {
+    hi: Vec<f64>,
+    lo: Vec<f64>,
+}
+
+impl PrefixSums {
+    fn new(values: &[f64]) -> Self {
+        let mut hi = Vec::with_capacity(values.len() + 1);
+        let mut lo = Vec::with_capacity(values.len() + 1);
+        let (mut h, mut l) = (0.0f64, 0.0f64);
+        hi.push(h);
+        lo.push(l);
+        for &v in values {
+            // Knuth's two-sum: h + v exactly equals s + err.
+            let s = h + v;
+            let bv = s - h;
+            let err = (h - (s - bv)) + (v - bv);
+            h = s;
+            l += err;
+            hi.push(h);
+            lo.push(l);
+        }
+        Self { hi, lo }
+    }
+    /// Sum of values[a..b].
+    fn range(&self, a: usize, b: usize) -> f64 {
+        (self.hi[b] - self.hi[a]) + (self.lo[b] - self.lo[a])
+    }
+}
+
+/// 1-D k-means over sorted distinct `values` (unweighted). `centre` maps an
+/// interval's (sum, count) to its centroid.
+fn kmeans_1d(
+    values: &[f64],
+    options: &KMeansOptions,
+    centre: impl Fn(f64, f64) -> f64,
+) -> Result<Vec<f64>> {
+    let n = values.len();
+    if options.k >= n {
+        return Ok(values.to_vec());
+    }
+    // Seed on an evenly spaced sample: seeding costs sample × k.
+    let step = n.div_ceil(SEED_SAMPLE).max(1);
+    let sample: Vec<f64> = values.iter().step_by(step).copied().collect();
+    let chosen = kmeans_pp(
+        sample.len(),
+        options.k,
+        |_| 1.0,
+        |i, j| (sample[i] - sample[j]).powi(2),
+        options.seed,
+    );
+    let mut centres: Vec<f64> = chosen.iter().map(|&i| sample[i]).collect();
+    centres.sort_by(f64::total_cmp);
+    let prefix = PrefixSums::new(values);
+    for _ in 0..options.max_iter {
+        let bounds = interval_bounds(values, &centres);
+        let next: Vec<f64> = bounds
+            .windows(2)
+            .zip(&centres)
+            .map(|(w, &old)| {
+                let (a, b) = (w[0], w[1]);
+                if b > a {
+                    centre(prefix.range(a, b), (b - a) as f64)
+                } else {
+                    old
+                }
+            })
+            .collect();
+        if next == centres {
+            break;
+        }
+        centres = next;
+    }
+    let bounds = interval_bounds(values, &centres);
+    let mut levels: Vec<f64> = bounds
+        .windows(2)
+        .zip(&centres)
+        .filter(|(w, _)| w[1] > w[0])
+        .map(|(_, &c)| c)
+        .collect();
+    levels.sort_by(f64::total_cmp);
+    levels.dedup();
+    Ok(levels)
+}
+
+/// Cluster `j` holds `values[bounds[j]..bounds[j + 1]]`: points up to the
+/// midpoint between consecutive sorted centres go to the lower one.
+fn interval_bounds(values: &[f64], centres: &[f64]) -> Vec<usize> {
+    let mut bounds = Vec::with_capacity(centres.len() + 1);
+    bounds.push(0);
+    for w in centres.windows(2) {
+        let mid = w[0] + (w[1] - w[0]) / 2.0;
+        let b = values.partition_point(|&v| v <= mid);
+        bounds.push(b.max(*bounds.last().unwrap_or(&0)));
+    }
+    bounds.push(values.len());
+    bounds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splitmix_is_fixed() {
+        let mut r = Rng::new(0);
+        assert_eq!(r.next_u64(), 0xE220_A839_7B1D_CDAF);
+    }
+
+    #[test]
+    fn flat_background_does_not_swallow_grey_levels() {
+        let mut data = vec![0.5f32; 10_000];
+        data.extend([0.0, 0.1, 0.2, 0.3, 0.7, 0.8, 0.9]);
+        let image = ImageView::new(&data, 1, data.len(), 1).unwrap();
+        let levels = kmeans_levels(image, &KMeansOptions::new(8)).unwrap();
+        assert_eq!(levels.len(), 8);
+        assert!(levels.values().windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn same_seed_same_palette() {
+        let data: Vec<u8> = (0..3000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        let image = ImageView::new(&data, 20, 50, 3).unwrap();
+        let opts = KMeansOptions {
+            k: 8,
+            seed: 3,
+            max_iter: 20,
+        };
+        let a = kmeans_palette(image, &opts, &Device::Cpu).unwrap();
+        let b = kmeans_palette(image, &opts, &Device::Cpu).unwrap();
+        assert_eq!(a, b);
+        assert!(a.len() <= 8);
+    }
+}

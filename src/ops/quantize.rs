@@ -1,0 +1,213 @@
+//! Whole-image quantization for any supported image type: build or take a
+//! palette, compute the index map, paint the quantized image. The `gpix
+//! quantize` command is this plus file I/O.
+
+use crate::array::{AnyImage, Image, ImageView};
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::io::AnyPalette;
+use crate::ops::kmeans::{kmeans_levels, kmeans_palette, KMeansOptions};
+use crate::ops::median_cut::{histogram_u16, histogram_u8, median_cut, median_cut_levels};
+use crate::ops::palette::{
+    apply_levels_into, apply_palette_into, nearest_level_into_with_progress,
+    nearest_palette_into_with_progress, GreyFloat, PaletteIndex, PaletteValue, Progress,
+};
+use crate::palette::Palette;
+
+/// How to build a palette from the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaletteMethod {
+    /// Median cut over the colour histogram (greyscale: over distinct values).
+    MedianCut,
+    /// k-means with k-means++ seeding.
+    KMeans {
+        /// Seed of the k-means++ draw.
+        seed: u64,
+        /// Most Lloyd iterations.
+        max_iter: usize,
+    },
+}
+
+/// An index map: `u8` for palettes of up to 256 colours, else `u16`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexMap {
+    /// One byte per pixel.
+    U8(Image<u8>),
+    /// Two bytes per pixel.
+    U16(Image<u16>),
+}
+
+impl IndexMap {
+    /// `(height, width)`.
+    #[must_use]
+    pub fn shape(&self) -> (usize, usize) {
+        match self {
+            IndexMap::U8(i) => (i.height(), i.width()),
+            IndexMap::U16(i) => (i.height(), i.width()),
+        }
+    }
+}
+
+/// Builds a palette of at most `k` colours from `image`. Greyscale images get
+/// levels sorted ascending; float images must be greyscale.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for `k` outside 1..=65536, an empty image or a
+/// float image with several channels; GPU errors from k-means on the GPU.
+pub fn build_palette(
+    image: &AnyImage,
+    k: usize,
+    method: PaletteMethod,
+    device: &Device,
+) -> Result<AnyPalette> {
+    let kmeans = |seed, max_iter| KMeansOptions { k, seed, max_iter };
+    Ok(match (image, method) {
+        // Median cut sorts its colours lexicographically: for greyscale that
+        // is ascending, so index order is level order.
+        (AnyImage::U8(i), PaletteMethod::MedianCut) => {
+            AnyPalette::Colors(median_cut(&histogram_u8(i.view()), k)?)
+        }
+        (AnyImage::U16(i), PaletteMethod::MedianCut) => {
+            AnyPalette::Colors(median_cut(&histogram_u16(i.view()), k)?)
+        }
+        (AnyImage::U8(i), PaletteMethod::KMeans { seed, max_iter }) => {
+            AnyPalette::Colors(kmeans_palette(i.view(), &kmeans(seed, max_iter), device)?)
+        }
+        (AnyImage::U16(i), PaletteMethod::KMeans { seed, max_iter }) => {
+            AnyPalette::Colors(kmeans_palette(i.view(), &kmeans(seed, max_iter), device)?)
+        }
+        (AnyImage::F32(i), m) => AnyPalette::Levels(float_levels(i.view(), k, m)?),
+        (AnyImage::F64(i), m) => AnyPalette::Levels(float_levels(i.view(), k, m)?),
+    })
+}
+
+fn float_levels<T: GreyFloat>(
+    image: ImageView<'_, T>,
+    k: usize,
+    method: PaletteMethod,
+) -> Result<crate::Levels> {
+    check_float_grey(&image)?;
+    match method {
+        PaletteMethod::MedianCut => {
+            let values: Vec<f64> = image
+                .data()
+                .iter()
+                .map(|v| v.to_f64())
+                .filter(|v| v.is_finite())
+                .collect();
+            median_cut_levels(&values, k)
+        }
+        PaletteMethod::KMeans { seed, max_iter } => {
+            kmeans_levels(image, &KMeansOptions { k, seed, max_iter })
+        }
+    }
+}
+
+fn check_float_grey<T: crate::array::Element>(image: &ImageView<'_, T>) -> Result<()> {
+    if image.channels() != 1 {
+        return Err(Error::invalid(format!(
+            "float images must be greyscale (H, W) to be quantized, not {} channels",
+            image.channels()
+        )));
+    }
+    Ok(())
+}
+
+/// The index map of `image` against `palette` (exact; see
+/// [`crate::nearest_palette`] and [`crate::nearest_level`]).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if the palette kind does not fit the image;
+/// errors of the underlying kernels.
+pub fn quantize_indices(
+    image: &AnyImage,
+    palette: &AnyPalette,
+    device: &Device,
+    progress: Progress<'_>,
+) -> Result<IndexMap> {
+    let (h, w, _) = image.shape();
+    if palette.len() <= 256 {
+        let mut out = Image::<u8>::zeros(h, w, 1)?;
+        indices_into(image, palette, device, out.data_mut(), progress)?;
+        Ok(IndexMap::U8(out))
+    } else {
+        let mut out = Image::<u16>::zeros(h, w, 1)?;
+        indices_into(image, palette, device, out.data_mut(), progress)?;
+        Ok(IndexMap::U16(out))
+    }
+}
+
+fn indices_into<I: PaletteIndex>(
+    image: &AnyImage,
+    palette: &AnyPalette,
+    device: &Device,
+    out: &mut [I],
+    progress: Progress<'_>,
+) -> Result<()> {
+    match (image, palette) {
+        (AnyImage::U8(i), AnyPalette::Colors(p)) => {
+            nearest_palette_into_with_progress(i.view(), p, device, out, progress)
+        }
+        (AnyImage::U16(i), AnyPalette::Colors(p)) => {
+            nearest_palette_into_with_progress(i.view(), p, device, out, progress)
+        }
+        (AnyImage::F32(i), AnyPalette::Levels(l)) => {
+            nearest_level_into_with_progress(i.view(), l, device, out, progress)
+        }
+        (AnyImage::F64(i), AnyPalette::Levels(l)) => {
+            nearest_level_into_with_progress(i.view(), l, device, out, progress)
+        }
+        (AnyImage::F32(_) | AnyImage::F64(_), AnyPalette::Colors(_)) => {
+            Err(Error::invalid("float images take grey levels, not colours"))
+        }
+        (_, AnyPalette::Levels(_)) => Err(Error::invalid("integer images take integer colours")),
+    }
+}
+
+/// The quantized image: every pixel replaced by its palette colour, in the
+/// image's own type and layout.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if the palette kind does not fit the image or
+/// the shapes disagree.
+pub fn paint(image: &AnyImage, indices: &IndexMap, palette: &AnyPalette) -> Result<AnyImage> {
+    match indices {
+        IndexMap::U8(ix) => paint_with(image, ix.data(), palette),
+        IndexMap::U16(ix) => paint_with(image, ix.data(), palette),
+    }
+}
+
+fn paint_with<I: PaletteIndex>(
+    image: &AnyImage,
+    ix: &[I],
+    palette: &AnyPalette,
+) -> Result<AnyImage> {
+    let (h, w, c) = image.shape();
+    Ok(match (image, palette) {
+        (AnyImage::U8(_), AnyPalette::Colors(p)) => AnyImage::U8(paint_colors(ix, p, h, w, c)?),
+        (AnyImage::U16(_), AnyPalette::Colors(p)) => AnyImage::U16(paint_colors(ix, p, h, w, c)?),
+        (AnyImage::F32(_), AnyPalette::Levels(l)) => {
+            let mut out = Image::zeros(h, w, 1)?;
+            apply_levels_into(ix, l, out.data_mut())?;
+            AnyImage::F32(out)
+        }
+        (AnyImage::F64(_), AnyPalette::Levels(l)) => {
+            let mut out = Image::zeros(h, w, 1)?;
+            apply_levels_into(ix, l, out.data_mut())?;
+            AnyImage::F64(out)
+        }
+        _ => return Err(Error::invalid("the palette kind does not fit the image")),
+    })
+}
+
+fn paint_colors<T: PaletteValue, I: PaletteIndex>(
+    ix: &[I],
+    p: &Palette,
+    h: usize,
+    w: usize,
+    c: usize,
+) -> Result<Image<T>> {
+    let mut out = Image::zeros(h, w, c)?;
+    apply_palette_into(ix, p, out.data_mut())?;
+    Ok(out)
+}

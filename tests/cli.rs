@@ -1,0 +1,476 @@
+//! The `gpix` command: golden outputs on the shipped sample, device choice,
+//! and every bad-input path (clear error, exit code, nothing written).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use gpix::io::npy::{read_npy, NpyData};
+
+fn gpix() -> Command {
+    let mut cmd = Command::cargo_bin("gpix").expect("binary built");
+    cmd.env_remove("GPIX_DEVICE").env_remove("GPIX_BAND_BYTES");
+    cmd
+}
+
+fn asset(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets")
+        .join(name)
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn npy_u8(path: &Path) -> (Vec<usize>, Vec<u8>) {
+    let a = read_npy(path, 1 << 30).expect("readable npy");
+    match a.data {
+        NpyData::U8(v) => (a.shape, v),
+        other => panic!("expected uint8, got {:?}", other.dtype()),
+    }
+}
+
+/// Files in `dir` (to prove a failed run left nothing behind).
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Runs `gpix args`, expecting failure with one `error:` line containing
+/// `needle`, exit code `code`, and an unchanged `dir`.
+fn fails(args: &[&str], dir: &Path, needle: &str, code: i32) {
+    let before = listing(dir);
+    let out = gpix().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "args {args:?}: stderr {stderr}"
+    );
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line expected, got: {stderr}");
+    assert!(
+        errors[0].contains(needle),
+        "'{needle}' not in: {}",
+        errors[0]
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
+    assert_eq!(
+        listing(dir),
+        before,
+        "a failed run changed {}",
+        dir.display()
+    );
+}
+
+fn golden_index() -> Vec<u8> {
+    npy_u8(&data("coffee_cga16_index.npy")).1
+}
+
+#[test]
+fn quantize_sample_matches_numpy_golden_on_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.png");
+    let idx = dir.path().join("idx.npy");
+    gpix()
+        .args(["quantize", "--device", "cpu"])
+        .arg(asset("coffee.png"))
+        .arg(&out)
+        .arg("--palette")
+        .arg(asset("cga16.gpl"))
+        .arg("--index-out")
+        .arg(&idx)
+        .assert()
+        .success();
+    let (shape, got) = npy_u8(&idx);
+    assert_eq!(shape, [400, 600]);
+    assert_eq!(got, golden_index());
+    // The PNG is indexed and its indices are the same map.
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    assert_eq!(reader.info().color_type, png::ColorType::Indexed);
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    reader.next_frame(&mut buf).unwrap();
+    assert_eq!(&buf[..400 * 600], &got[..]);
+}
+
+#[cfg(feature = "gpu")]
+#[test]
+fn quantize_sample_matches_numpy_golden_on_gpu_multi_band() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("idx.npy");
+    gpix()
+        .args(["quantize", "--device", "gpu"])
+        .env("GPIX_BAND_BYTES", "20000")
+        .arg(asset("coffee.png"))
+        .arg(dir.path().join("q.npy"))
+        .arg("--palette")
+        .arg(asset("cga16.gpl"))
+        .arg("--index-out")
+        .arg(&idx)
+        .assert()
+        .success();
+    assert_eq!(npy_u8(&idx).1, golden_index());
+}
+
+#[test]
+fn float_grey_npy_matches_numpy_golden() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("idx.npy");
+    let out = dir.path().join("q.npy");
+    gpix()
+        .args(["quantize", "--device", "cpu"])
+        .arg(data("grey_levels.npy"))
+        .arg(&out)
+        .arg("--palette")
+        .arg(data("levels.txt"))
+        .arg("--index-out")
+        .arg(&idx)
+        .assert()
+        .success();
+    assert_eq!(npy_u8(&idx).1, npy_u8(&data("grey_levels_index.npy")).1);
+    let q = read_npy(&out, 1 << 30).unwrap();
+    assert_eq!(q.shape, [37, 53]);
+    assert!(matches!(q.data, NpyData::F32(_)));
+}
+
+#[test]
+fn median_cut_writes_an_indexed_png_and_its_palette() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.png");
+    let pal = dir.path().join("p.gpl");
+    gpix()
+        .args(["quantize", "--device", "cpu", "--colors", "16"])
+        .arg(asset("coffee.png"))
+        .arg(&out)
+        .arg("--palette-out")
+        .arg(&pal)
+        .assert()
+        .success();
+    let palette = gpix::io::PaletteSource::read(&pal).unwrap();
+    assert!(palette.len() <= 16 && palette.len() > 1);
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
+    let reader = decoder.read_info().unwrap();
+    assert_eq!(reader.info().color_type, png::ColorType::Indexed);
+}
+
+#[cfg(feature = "gpu")]
+#[test]
+fn kmeans_gives_the_same_palette_on_cpu_and_gpu() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut palettes = Vec::new();
+    for device in ["cpu", "gpu"] {
+        let pal = dir.path().join(format!("{device}.txt"));
+        gpix()
+            .args([
+                "quantize", "--device", device, "--colors", "8", "--method", "kmeans", "--seed",
+                "5",
+            ])
+            .args(["--max-iter", "8"])
+            .env("GPIX_BAND_BYTES", "100000")
+            .arg(asset("coffee.png"))
+            .arg(dir.path().join(format!("{device}.png")))
+            .arg("--palette-out")
+            .arg(&pal)
+            .assert()
+            .success();
+        palettes.push(std::fs::read_to_string(&pal).unwrap());
+    }
+    assert_eq!(palettes[0], palettes[1]);
+}
+
+#[test]
+fn devices_lists_what_auto_picks() {
+    let out = gpix().arg("devices").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--device auto picks"));
+}
+
+#[test]
+fn verbose_names_device_and_phases() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gpix()
+        .args(["quantize", "--device", "cpu", "-v", "--colors", "4"])
+        .arg(asset("coffee.png"))
+        .arg(dir.path().join("q.png"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for needle in ["device: cpu", "decode:", "compute:", "encode:"] {
+        assert!(stderr.contains(needle), "'{needle}' missing from: {stderr}");
+    }
+}
+
+// ---- bad input: one error line, non-zero exit, nothing created or changed
+
+#[test]
+fn missing_input_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.png");
+    let out = dir.path().join("q.png");
+    fails(
+        &[
+            "quantize",
+            missing.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--colors",
+            "4",
+        ],
+        dir.path(),
+        "nope.png",
+        1,
+    );
+}
+
+#[test]
+fn corrupt_input_is_an_error_and_an_existing_output_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.png");
+    std::fs::write(&bad, b"\x89PNG\r\n\x1a\nthis is not really a png").unwrap();
+    let out = dir.path().join("q.png");
+    std::fs::write(&out, b"precious").unwrap();
+    fails(
+        &[
+            "quantize",
+            bad.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--colors",
+            "4",
+        ],
+        dir.path(),
+        "bad.png",
+        1,
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+}
+
+#[test]
+fn truncated_npy_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = std::fs::read(data("grey_levels.npy")).unwrap();
+    let cut = dir.path().join("cut.npy");
+    std::fs::write(&cut, &full[..full.len() - 100]).unwrap();
+    let out = dir.path().join("q.npy");
+    fails(
+        &[
+            "quantize",
+            cut.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--colors",
+            "4",
+        ],
+        dir.path(),
+        "cut.npy",
+        1,
+    );
+}
+
+#[test]
+fn palette_with_a_bad_line_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let pal = dir.path().join("bad.txt");
+    std::fs::write(&pal, "#000000\n#ffffff\n12 34 banana\n").unwrap();
+    let out = dir.path().join("q.png");
+    fails(
+        &[
+            "quantize",
+            asset("coffee.png").to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--palette",
+            pal.to_str().unwrap(),
+        ],
+        dir.path(),
+        "bad.txt:3:",
+        1,
+    );
+}
+
+#[test]
+fn palette_value_out_of_range_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let pal = dir.path().join("big.txt");
+    std::fs::write(&pal, "0 0 0\n300 0 0\n").unwrap();
+    let out = dir.path().join("q.png");
+    fails(
+        &[
+            "quantize",
+            asset("coffee.png").to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--palette",
+            pal.to_str().unwrap(),
+        ],
+        dir.path(),
+        "big.txt:2:",
+        1,
+    );
+}
+
+#[test]
+fn empty_palette_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let pal = dir.path().join("empty.txt");
+    std::fs::write(&pal, "# nothing here\n\n").unwrap();
+    let out = dir.path().join("q.png");
+    fails(
+        &[
+            "quantize",
+            asset("coffee.png").to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--palette",
+            pal.to_str().unwrap(),
+        ],
+        dir.path(),
+        "no colours",
+        1,
+    );
+}
+
+#[test]
+fn colors_out_of_range_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.png");
+    for k in ["0", "65537", "ten"] {
+        fails(
+            &[
+                "quantize",
+                asset("coffee.png").to_str().unwrap(),
+                out.to_str().unwrap(),
+                "--colors",
+                k,
+            ],
+            dir.path(),
+            "--colors",
+            2,
+        );
+    }
+}
+
+#[test]
+fn unsupported_npy_dtype_and_shape_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let ints = dir.path().join("ints.npy");
+    let f = std::fs::File::create(&ints).unwrap();
+    gpix::io::npy::write_npy(f, &[2, 2], &[1i32, 2, 3, 4]).unwrap();
+    let cube = dir.path().join("cube.npy");
+    let f = std::fs::File::create(&cube).unwrap();
+    gpix::io::npy::write_npy(f, &[2, 2, 2, 2], &[0u8; 16]).unwrap();
+    let out = dir.path().join("q.npy");
+    fails(
+        &[
+            "quantize",
+            ints.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--colors",
+            "2",
+        ],
+        dir.path(),
+        "int32",
+        1,
+    );
+    fails(
+        &[
+            "quantize",
+            cube.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--colors",
+            "2",
+        ],
+        dir.path(),
+        "cube.npy",
+        1,
+    );
+}
+
+#[test]
+fn float_input_to_an_image_format_is_refused_before_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.png");
+    fails(
+        &[
+            "quantize",
+            data("grey_levels.npy").to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--colors",
+            "4",
+        ],
+        dir.path(),
+        ".npy",
+        1,
+    );
+}
+
+#[test]
+fn gpu_request_without_adapter_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.png");
+    let before = listing(dir.path());
+    let output = gpix()
+        .args(["quantize", "--device", "gpu", "--colors", "4"])
+        .arg(asset("coffee.png"))
+        .arg(&out)
+        .env("VK_ICD_FILENAMES", "/nonexistent.json")
+        .env("WGPU_BACKEND", "vulkan")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: no GPU adapter"), "{stderr}");
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn auto_falls_back_to_cpu_without_hardware_gpu() {
+    // lavapipe is software: auto must not pick it.
+    let dir = tempfile::tempdir().unwrap();
+    let out = gpix()
+        .args(["quantize", "--device", "auto", "-v", "--colors", "4"])
+        .arg(asset("coffee.png"))
+        .arg(dir.path().join("q.png"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    #[cfg(feature = "gpu")]
+    let hardware = gpix::list_adapters().iter().any(|a| !a.software);
+    #[cfg(not(feature = "gpu"))]
+    let hardware = false;
+    if !hardware {
+        assert!(stderr.contains("device: cpu"), "{stderr}");
+    }
+}
+
+#[test]
+fn bad_output_extension_is_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.xyz");
+    fails(
+        &[
+            "quantize",
+            asset("coffee.png").to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--colors",
+            "4",
+        ],
+        dir.path(),
+        "q.xyz",
+        1,
+    );
+}

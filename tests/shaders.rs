@@ -1,0 +1,82 @@
+//! Every WGSL kernel parses and validates with naga (no GPU needed), with
+//! each override combination gpix uses resolved.
+
+fn shaders() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn validate(name: &str, source: &str, constants: &[(&str, f64)]) {
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+    let mut validator = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::default(),
+    );
+    let info = validator
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+    let constants: naga::back::PipelineConstants =
+        constants.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    naga::back::pipeline_constants::process_overrides(&module, &info, None, &constants)
+        .unwrap_or_else(|e| panic!("{name} with {constants:?}: {e}"));
+}
+
+#[test]
+fn every_shader_validates() {
+    let all = shaders();
+    assert!(all.len() >= 2, "shaders/ should hold the kernels");
+    for (name, source) in &all {
+        validate(name, source, &[]);
+    }
+}
+
+#[test]
+fn palette_kernel_validates_for_every_variant() {
+    let source = include_str!("../shaders/palette.wgsl");
+    for mode in [0.0, 1.0, 2.0] {
+        for channels in [1.0, 2.0, 3.0, 4.0] {
+            for ipw in [2.0, 4.0] {
+                validate(
+                    "palette.wgsl",
+                    source,
+                    &[
+                        ("MODE", mode),
+                        ("CHANNELS", channels),
+                        ("INDICES_PER_WORD", ipw),
+                    ],
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn label_sums_kernel_validates_for_every_variant() {
+    let source = include_str!("../shaders/label_sums.wgsl");
+    for mode in [0.0, 1.0] {
+        for channels in [1.0, 2.0, 3.0, 4.0] {
+            for lpw in [1.0, 2.0, 4.0] {
+                validate(
+                    "label_sums.wgsl",
+                    source,
+                    &[
+                        ("MODE", mode),
+                        ("CHANNELS", channels),
+                        ("LABELS_PER_WORD", lpw),
+                    ],
+                );
+            }
+        }
+    }
+}
