@@ -207,3 +207,33 @@ fn rounding_ties_go_to_the_lowest_index() {
     let cpu: Vec<u8> = nearest_level(image, &levels, &Device::Cpu).unwrap();
     assert_eq!(cpu, expected);
 }
+
+/// Dense and clustered palettes make many grid cells hold more candidates
+/// than fit inline, exercising the fast path's fallback lists.
+#[test]
+fn crowded_palettes_match_the_reference() {
+    let image = gpix::synth::uniform_rgb(96, 96, 5);
+    for (k, spread) in [(256usize, 256u16), (4096, 256), (300, 24)] {
+        let values: Vec<u16> = gpix::synth::random_palette(k, 3, k as u64)
+            .iter()
+            .map(|v| v % spread + (256 - spread) / 2)
+            .collect();
+        let palette = Palette::new(3, values).unwrap();
+        let expected: Vec<u16> = nearest_palette_reference(image.view(), &palette).unwrap();
+        let cpu: Vec<u16> = nearest_palette(image.view(), &palette, &Device::Cpu).unwrap();
+        assert_eq!(cpu, expected, "K={k}, spread {spread}");
+    }
+    let wide: Vec<u16> = (0..64 * 64 * 3)
+        .map(|i| ((i as u64 * 2654435761) % 65536) as u16)
+        .collect();
+    let image = ImageView::new(&wide, 64, 64, 3).unwrap();
+    let values: Vec<u16> = (0..1000 * 3)
+        .map(|i| ((i as u64 * 40503 + 7) % 65536) as u16)
+        .collect();
+    let palette = Palette::new(3, values).unwrap();
+    let expected: Vec<u16> = nearest_palette_reference(image, &palette).unwrap();
+    assert_eq!(
+        nearest_palette::<u16, u16>(image, &palette, &Device::Cpu).unwrap(),
+        expected
+    );
+}

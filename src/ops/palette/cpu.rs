@@ -194,7 +194,9 @@ impl CandidateGrid {
         cell
     }
 
-    #[inline(always)]
+    /// The nearest entry by scanning the pixel's cell list (the compact
+    /// grid's fallback for cells with many candidates).
+    #[inline(never)]
     fn nearest<const C: usize>(&self, px: &[u16; C]) -> u16 {
         let cell = self.cell_of(px);
         let start = self.offsets[cell] as usize;
@@ -231,248 +233,179 @@ impl CandidateGrid {
     }
 }
 
-/// The finest grid flattened for the per-pixel loop: one `u32` per cell,
-/// either the answer itself (cells with a single candidate, most of them) or
-/// where the cell's candidates start and how many there are.
-struct FlatGrid {
-    bits: u32,
-    shift: u32,
-    cells: Vec<u32>,
-    colors: Vec<[i32; 4]>,
-    index: Vec<u16>,
+/// Entry types of a [`CompactGrid`]: `u8` when K ≤ 256, else `u16`.
+trait Slot: Copy + Default + Send + Sync + PartialEq {
+    fn new(i: u16) -> Self;
+    fn get(self) -> usize;
 }
 
-/// Marks a cell whose answer is stored in the low 16 bits.
-const SINGLE: u32 = 1 << 31;
-/// Candidate lists are addressed with 23 bits of start and 8 bits of length.
-const MAX_FLAT_START: usize = 1 << 23;
-const MAX_FLAT_LEN: usize = 255;
+impl Slot for u8 {
+    fn new(i: u16) -> Self {
+        i as u8
+    }
+    fn get(self) -> usize {
+        usize::from(self)
+    }
+}
 
-impl FlatGrid {
-    /// `None` when a list is too long or too far to pack (huge palettes);
-    /// the caller then uses the grid's own lists.
-    fn new(grid: &CandidateGrid) -> Option<Self> {
-        let mut cells = Vec::with_capacity(grid.cells());
-        let mut colors = Vec::new();
-        let mut index = Vec::new();
-        for cell in 0..grid.cells() {
-            let range = grid.offsets[cell] as usize..grid.offsets[cell + 1] as usize;
-            if range.len() == 1 {
-                cells.push(SINGLE | u32::from(grid.index[range.start]));
-                continue;
-            }
-            if range.len() > MAX_FLAT_LEN || colors.len() >= MAX_FLAT_START {
-                return None;
-            }
-            cells.push(((colors.len() as u32) << 8) | range.len() as u32);
-            for j in range {
-                let c = grid.color[j];
-                colors.push(c.map(i32::from));
-                index.push(grid.index[j]);
-            }
-        }
-        Some(Self {
-            bits: grid.bits,
-            shift: grid.shift,
+impl Slot for u16 {
+    fn new(i: u16) -> Self {
+        i
+    }
+    fn get(self) -> usize {
+        usize::from(self)
+    }
+}
+
+/// Candidates stored inline per cell.
+const INLINE: usize = 3;
+
+/// The finest grid packed for the per-pixel loop: per cell, up to three
+/// candidate *indices* (4 bytes per cell for K ≤ 256, so 2^18 cells take
+/// 1 MiB and stay in L2) plus a tag; the colours come from the palette,
+/// which is small enough for L1. A cell with one or two candidates repeats
+/// its first one, so every pixel computes three distances with no branch
+/// on the count. Cells with more than three candidates (3 % for 256 random
+/// colours) are tagged and fall back to the grid's full list.
+struct CompactGrid<'g, X> {
+    grid: &'g CandidateGrid,
+    cells: Vec<[X; 4]>,
+    colors: Vec<[u16; 4]>,
+}
+
+impl<'g, X: Slot> CompactGrid<'g, X> {
+    fn new(grid: &'g CandidateGrid, palette: &Palette) -> Self {
+        let cells = (0..grid.cells())
+            .map(|cell| {
+                let list =
+                    &grid.index[grid.offsets[cell] as usize..grid.offsets[cell + 1] as usize];
+                let mut e = [X::default(); 4];
+                if list.len() > INLINE {
+                    e[3] = X::new(1);
+                    return e;
+                }
+                for (k, slot) in e.iter_mut().take(INLINE).enumerate() {
+                    *slot = X::new(list[k.min(list.len() - 1)]);
+                }
+                e
+            })
+            .collect();
+        let colors = (0..palette.len())
+            .map(|i| {
+                let mut c = [0u16; 4];
+                c[..palette.channels()].copy_from_slice(palette.color(i));
+                c
+            })
+            .collect();
+        Self {
+            grid,
             cells,
             colors,
-            index,
-        })
+        }
     }
 
     #[inline(always)]
-    fn nearest<const C: usize, const WIDE: bool>(&self, px: &[u16; C]) -> u16 {
+    fn cell_of<const C: usize>(&self, px: &[u16; C]) -> usize {
         let mut cell = 0usize;
         for &v in px {
-            cell = (cell << self.bits) | usize::from(v >> self.shift);
+            cell = (cell << self.grid.bits) | usize::from(v >> self.grid.shift);
         }
-        let e = self.cells[cell];
-        if e & SINGLE != 0 {
-            return e as u16;
+        cell
+    }
+
+    #[inline(always)]
+    fn resolve<const C: usize, const WIDE: bool>(&self, px: &[u16; C], e: [X; 4]) -> u16 {
+        if e[3] != X::default() {
+            return self.grid.nearest(px);
         }
-        let start = (e >> 8) as usize;
-        let len = (e & 0xff) as usize;
-        let colors = &self.colors[start..start + len];
-        let index = &self.index[start..start + len];
-        let mut best_d = i64::MAX;
-        let mut best_i = 0;
-        for (c, &i) in colors.iter().zip(index) {
-            // 8-bit values: four squared differences fit i32 comfortably.
-            let d = if WIDE {
+        let dist = |i: X| -> i64 {
+            let c = &self.colors[i.get()];
+            if WIDE {
                 let mut d = 0i64;
-                for (&p, &q) in px.iter().zip(c) {
-                    let diff = i64::from(p) - i64::from(q);
+                for ch in 0..C {
+                    let diff = i64::from(px[ch]) - i64::from(c[ch]);
                     d += diff * diff;
                 }
                 d
             } else {
+                // 8-bit values: four squared differences fit i32.
                 let mut d = 0i32;
-                for (&p, &q) in px.iter().zip(c) {
-                    let diff = i32::from(p) - q;
+                for ch in 0..C {
+                    let diff = i32::from(px[ch]) - i32::from(c[ch]);
                     d += diff * diff;
                 }
                 i64::from(d)
-            };
-            if d < best_d {
-                best_d = d;
-                best_i = i;
             }
+        };
+        // Slots are in ascending palette order: strict < keeps the lowest
+        // index on ties, and a repeated slot never replaces its original.
+        let (mut best, mut best_d) = (e[0], dist(e[0]));
+        let d1 = dist(e[1]);
+        if d1 < best_d {
+            best = e[1];
+            best_d = d1;
         }
-        best_i
+        if dist(e[2]) < best_d {
+            best = e[2];
+        }
+        best.get() as u16
     }
 }
 
-fn apply_flat<T: PaletteValue, I: PaletteIndex, const C: usize>(
-    grid: &FlatGrid,
+fn apply_compact<T: PaletteValue, I: PaletteIndex, X: Slot, const C: usize>(
+    grid: &CompactGrid<'_, X>,
     pixels: &[T],
     out: &mut [I],
 ) {
-    let mut last: Option<([u16; C], I)> = None;
-    for (px, o) in pixels.chunks_exact(C).zip(out.iter_mut()) {
-        let mut p = [0u16; C];
-        for (dst, &v) in p.iter_mut().zip(px) {
-            *dst = v.into();
-        }
-        // Neighbouring pixels often repeat a colour: skip the search then.
-        if let Some((lp, li)) = last {
-            if lp == p {
-                *o = li;
-                continue;
+    // In batches: all cell numbers first, then all table loads, then the
+    // distances. Independent loads in a row let the CPU overlap their cache
+    // misses instead of waiting on each pixel's in turn.
+    const BATCH: usize = 32;
+    let mut px = [[0u16; C]; BATCH];
+    let mut entries = [[X::default(); 4]; BATCH];
+    for (chunk, o) in pixels.chunks(C * BATCH).zip(out.chunks_mut(BATCH)) {
+        let n = o.len();
+        for (p, v) in px.iter_mut().zip(chunk.chunks_exact(C)) {
+            for (dst, &x) in p.iter_mut().zip(v) {
+                *dst = x.into();
             }
         }
-        let n = if T::BITS == 8 {
-            grid.nearest::<C, false>(&p)
-        } else {
-            grid.nearest::<C, true>(&p)
-        };
-        let i = I::from_index(usize::from(n));
-        *o = i;
-        last = Some((p, i));
+        for (e, p) in entries.iter_mut().zip(&px).take(n) {
+            *e = grid.cells[grid.cell_of(p)];
+        }
+        for ((dst, p), &e) in o.iter_mut().zip(&px).zip(&entries) {
+            let i = if T::BITS == 8 {
+                grid.resolve::<C, false>(p, e)
+            } else {
+                grid.resolve::<C, true>(p, e)
+            };
+            *dst = I::from_index(usize::from(i));
+        }
     }
 }
 
-/// The finest grid of an 8-bit palette as one 16-byte record per cell: the
-/// first two candidates inline (a single candidate is stored twice), so the
-/// common case costs two distances and a conditional move, with no branch
-/// on the number of candidates. Cells with more candidates (about 1 in 10
-/// for 256 random colours) point into the full lists.
-#[derive(Clone, Copy, Default)]
-#[repr(C, align(16))]
-struct PairCell {
-    colors: [[u8; 4]; 2],
-    index: [u16; 2],
-    /// 0, or (start << 8 | len) of the cell's full candidate list.
-    more: u32,
-}
-
-struct PairGrid {
-    bits: u32,
-    shift: u32,
-    cells: Vec<PairCell>,
-    colors: Vec<[i32; 4]>,
-    index: Vec<u16>,
-}
-
-impl PairGrid {
-    /// `None` unless the palette is 8-bit and every list packs.
-    fn new(grid: &CandidateGrid) -> Option<Self> {
-        let mut cells = Vec::with_capacity(grid.cells());
-        let mut colors = Vec::new();
-        let mut index = Vec::new();
-        let byte = |v: i64| u8::try_from(v).ok();
-        for cell in 0..grid.cells() {
-            let range = grid.offsets[cell] as usize..grid.offsets[cell + 1] as usize;
-            let first = range.start;
-            let second = if range.len() >= 2 { first + 1 } else { first };
-            let mut rec = PairCell::default();
-            for (slot, j) in [first, second].into_iter().enumerate() {
-                for (dst, &v) in rec.colors[slot].iter_mut().zip(&grid.color[j]) {
-                    *dst = byte(i64::from(v))?;
-                }
-                rec.index[slot] = grid.index[j];
-            }
-            if range.len() > 2 {
-                if range.len() > MAX_FLAT_LEN || colors.len() >= MAX_FLAT_START {
-                    return None;
-                }
-                // Start at 1 so that 0 can mean "no more".
-                if colors.is_empty() {
-                    colors.push([0; 4]);
-                    index.push(0);
-                }
-                rec.more = ((colors.len() as u32) << 8) | range.len() as u32;
-                for j in range {
-                    let c = grid.color[j];
-                    colors.push(c.map(i32::from));
-                    index.push(grid.index[j]);
-                }
-            }
-            cells.push(rec);
-        }
-        Some(Self {
-            bits: grid.bits,
-            shift: grid.shift,
-            cells,
-            colors,
-            index,
-        })
-    }
-
-    #[inline(always)]
-    fn nearest<const C: usize>(&self, px: &[u8]) -> u16 {
-        let mut cell = 0usize;
-        for &v in &px[..C] {
-            cell = (cell << self.bits) | usize::from(v >> self.shift);
-        }
-        let rec = &self.cells[cell];
-        if rec.more != 0 {
-            return self.nearest_in_list::<C>(px, rec.more);
-        }
-        let dist = |c: &[u8; 4]| -> i32 {
-            let mut d = 0i32;
-            for ch in 0..C {
-                let diff = i32::from(px[ch]) - i32::from(c[ch]);
-                d += diff * diff;
-            }
-            d
-        };
-        let d0 = dist(&rec.colors[0]);
-        let d1 = dist(&rec.colors[1]);
-        // index[0] < index[1]: a tie keeps the lower index.
-        if d1 < d0 {
-            rec.index[1]
-        } else {
-            rec.index[0]
-        }
-    }
-
-    #[inline(never)]
-    fn nearest_in_list<const C: usize>(&self, px: &[u8], more: u32) -> u16 {
-        let start = (more >> 8) as usize;
-        let len = (more & 0xff) as usize;
-        let mut best_d = i32::MAX;
-        let mut best_i = 0;
-        for (c, &i) in self.colors[start..start + len]
-            .iter()
-            .zip(&self.index[start..start + len])
-        {
-            let mut d = 0i32;
-            for ch in 0..C {
-                let diff = i32::from(px[ch]) - c[ch];
-                d += diff * diff;
-            }
-            if d < best_d {
-                best_d = d;
-                best_i = i;
-            }
-        }
-        best_i
-    }
-}
-
-fn apply_pair<I: PaletteIndex, const C: usize>(grid: &PairGrid, pixels: &[u8], out: &mut [I]) {
-    for (px, o) in pixels.chunks_exact(C).zip(out.iter_mut()) {
-        *o = I::from_index(usize::from(grid.nearest::<C>(px)));
+fn run_compact<T: PaletteValue, I: PaletteIndex, X: Slot>(
+    grid: &CandidateGrid,
+    palette: &Palette,
+    image: &ImageView<'_, T>,
+    out: &mut [I],
+    progress: Progress<'_>,
+) {
+    let compact = CompactGrid::<X>::new(grid, palette);
+    let g = &compact;
+    match image.channels() {
+        1 => for_row_blocks(image, out, progress, |p, o| {
+            apply_compact::<T, I, X, 1>(g, p, o)
+        }),
+        2 => for_row_blocks(image, out, progress, |p, o| {
+            apply_compact::<T, I, X, 2>(g, p, o)
+        }),
+        3 => for_row_blocks(image, out, progress, |p, o| {
+            apply_compact::<T, I, X, 3>(g, p, o)
+        }),
+        _ => for_row_blocks(image, out, progress, |p, o| {
+            apply_compact::<T, I, X, 4>(g, p, o)
+        }),
     }
 }
 
@@ -534,30 +467,6 @@ fn for_row_blocks<T: crate::array::Element, I: Send>(
         });
 }
 
-fn apply_grid<T: PaletteValue, I: PaletteIndex, const C: usize>(
-    grid: &CandidateGrid,
-    pixels: &[T],
-    out: &mut [I],
-) {
-    let mut last: Option<([u16; C], I)> = None;
-    for (px, o) in pixels.chunks_exact(C).zip(out.iter_mut()) {
-        let mut p = [0u16; C];
-        for (dst, &v) in p.iter_mut().zip(px) {
-            *dst = v.into();
-        }
-        // Neighbouring pixels often repeat a colour: skip the search then.
-        if let Some((lp, li)) = last {
-            if lp == p {
-                *o = li;
-                continue;
-            }
-        }
-        let i = I::from_index(usize::from(grid.nearest(&p)));
-        *o = i;
-        last = Some((p, i));
-    }
-}
-
 fn apply_table<T: PaletteValue, I: PaletteIndex, const C: usize>(
     table: &[I],
     bits: u32,
@@ -604,57 +513,10 @@ pub(crate) fn nearest_palette_cpu<T: PaletteValue, I: PaletteIndex>(
         }
         return;
     }
-    if T::BITS == 8 && image.channels() >= 3 {
-        if let Some(pair) = PairGrid::new(&grid) {
-            let bytes: ImageView<'_, u8> = ImageView::new(
-                bytemuck::cast_slice(image.data()),
-                image.height(),
-                image.width(),
-                image.channels(),
-            )
-            .unwrap_or_else(|_| unreachable!("u8 view of u8 data"));
-            if image.channels() == 3 {
-                for_row_blocks(&bytes, out, progress, |p, o| {
-                    apply_pair::<I, 3>(&pair, p, o)
-                });
-            } else {
-                for_row_blocks(&bytes, out, progress, |p, o| {
-                    apply_pair::<I, 4>(&pair, p, o)
-                });
-            }
-            return;
-        }
-    }
-    if let Some(flat) = FlatGrid::new(&grid) {
-        match image.channels() {
-            1 => for_row_blocks(&image, out, progress, |p, o| {
-                apply_flat::<T, I, 1>(&flat, p, o)
-            }),
-            2 => for_row_blocks(&image, out, progress, |p, o| {
-                apply_flat::<T, I, 2>(&flat, p, o)
-            }),
-            3 => for_row_blocks(&image, out, progress, |p, o| {
-                apply_flat::<T, I, 3>(&flat, p, o)
-            }),
-            _ => for_row_blocks(&image, out, progress, |p, o| {
-                apply_flat::<T, I, 4>(&flat, p, o)
-            }),
-        }
-        return;
-    }
-    match image.channels() {
-        1 => for_row_blocks(&image, out, progress, |p, o| {
-            apply_grid::<T, I, 1>(&grid, p, o)
-        }),
-        2 => for_row_blocks(&image, out, progress, |p, o| {
-            apply_grid::<T, I, 2>(&grid, p, o)
-        }),
-        3 => for_row_blocks(&image, out, progress, |p, o| {
-            apply_grid::<T, I, 3>(&grid, p, o)
-        }),
-        _ => for_row_blocks(&image, out, progress, |p, o| {
-            apply_grid::<T, I, 4>(&grid, p, o)
-        }),
+    if palette.len() <= u8::MAX as usize + 1 {
+        run_compact::<T, I, u8>(&grid, palette, &image, out, progress);
+    } else {
+        run_compact::<T, I, u16>(&grid, palette, &image, out, progress);
     }
 }
 
