@@ -237,3 +237,49 @@ fn crowded_palettes_match_the_reference() {
         expected
     );
 }
+
+/// Pixels on, next to and between midpoints, huge and tiny values, NaN and
+/// infinities, in runs long enough for the eight-pixel fast path: the CPU
+/// must give exactly the reference's indices for f32 and f64 images.
+#[test]
+fn float_fast_path_is_exact_near_midpoints() {
+    let levels = Levels::new(vec![0.75, 0.0, 0.25, 1.0, -0.25, 0.5, 0.25, 3e-9]).unwrap();
+    let mut values = vec![
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e30,
+        -1e30,
+        0.0,
+        -0.0,
+        1e-300,
+    ];
+    for &l in levels.values() {
+        for &m in levels.values() {
+            let mid = l + (m - l) / 2.0;
+            for d in [-1e-12, -1e-17, 0.0, 1e-17, 1e-12] {
+                values.push(mid + d);
+            }
+            let m32 = mid as f32;
+            values.push(f64::from(m32));
+            values.push(f64::from(f32::from_bits(m32.to_bits() + 1)));
+            values.push(f64::from(f32::from_bits(m32.to_bits().wrapping_sub(1))));
+        }
+    }
+    let mut rng = gpix::synth::Rng::new(9);
+    values.extend((0..2000).map(|_| rng.next_f64() * 1.6 - 0.3));
+    let n = values.len();
+    let image = ImageView::new(&values, 1, n, 1).unwrap();
+    let expected: Vec<u8> = nearest_level_reference(image, &levels).unwrap();
+    assert_eq!(
+        nearest_level::<f64, u8>(image, &levels, &Device::Cpu).unwrap(),
+        expected
+    );
+    let values32: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+    let image32 = ImageView::new(&values32, 1, n, 1).unwrap();
+    let expected32: Vec<u8> = nearest_level_reference(image32, &levels).unwrap();
+    assert_eq!(
+        nearest_level::<f32, u8>(image32, &levels, &Device::Cpu).unwrap(),
+        expected32
+    );
+}
