@@ -474,3 +474,20 @@ fn bad_output_extension_is_refused_before_reading() {
         1,
     );
 }
+
+#[test]
+fn a_successful_run_prints_no_error_lines_even_without_xdg_runtime_dir() {
+    // Mesa warns "error: XDG_RUNTIME_DIR is invalid" when adapters are
+    // enumerated outside a desktop session; gpix must not pass that on.
+    let dir = tempfile::tempdir().unwrap();
+    let out = gpix()
+        .env_remove("XDG_RUNTIME_DIR")
+        .args(["quantize", "--device", "auto", "--colors", "4"])
+        .arg(asset("coffee.png"))
+        .arg(dir.path().join("q.png"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}

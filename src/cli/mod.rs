@@ -57,6 +57,7 @@ enum Command {
 
 /// Parses arguments, runs the command, prints `error: …` on failure.
 pub(crate) fn main() -> ExitCode {
+    quiet_mesa_warning();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Quantize(args) => quantize::run(&cli.common, &args),
@@ -69,6 +70,17 @@ pub(crate) fn main() -> ExitCode {
             eprintln!("error: {}", one_line(&format!("{e:#}")));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not
+/// set" whenever wgpu looks for adapters on a machine without a session
+/// (servers, containers, CI). It is harmless for compute but reads like a
+/// failure of gpix, so point the variable at the temp folder when it is
+/// unset. Runs first in `main`, before any thread exists.
+fn quiet_mesa_warning() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
 }
 

@@ -25,6 +25,9 @@ use crate::palette::{Levels, Palette};
 
 /// Cells at the finest level are at most 2^TARGET_CELL_BITS.
 const TARGET_CELL_BITS: u32 = 18;
+/// A colour grid is fine enough once this fraction of its cells has at most
+/// [`INLINE`] candidates.
+const SHORT_ENOUGH: f64 = 0.97;
 /// Largest (candidates × 2^C) a refinement step may process.
 const MAX_REFINE_WORK: usize = 1 << 26;
 /// Pixels handed to one task: big enough to amortise scheduling, small enough
@@ -94,8 +97,25 @@ impl CandidateGrid {
         // lists stay long (huge or tightly clustered palettes) to bound memory.
         while grid.bits < final_bits && (grid.index.len() << channels) <= MAX_REFINE_WORK {
             grid = grid.refine(value_bits);
+            // Colour grids stop as soon as nearly every cell fits the compact
+            // table's inline slots: a coarser table stays in a faster cache
+            // level (for 16 colours, 2^15 cells instead of 2^18). Grey and
+            // grey+alpha grids go to single values and become lookup tables.
+            if channels >= 3 && grid.short_fraction() >= SHORT_ENOUGH {
+                break;
+            }
         }
         grid
+    }
+
+    /// Fraction of cells whose list fits the compact grid's inline slots.
+    fn short_fraction(&self) -> f64 {
+        let short = self
+            .offsets
+            .windows(2)
+            .filter(|w| (w[1] - w[0]) as usize <= INLINE)
+            .count();
+        short as f64 / self.cells() as f64
     }
 
     fn cells(&self) -> usize {
