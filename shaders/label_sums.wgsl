@@ -39,16 +39,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
 @group(0) @binding(3) var<storage, read_write> sums: array<atomic<u32>>;
 
-fn value(i: u32) -> u32 {
-    if MODE == 0u {
-        return (pixels[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu;
-    }
-    if MODE == 1u {
-        return (pixels[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu;
-    }
-    return pixels[i];
-}
-
 fn label(p: u32) -> u32 {
     if LABELS_PER_WORD == 4u {
         return (labels[p >> 2u] >> ((p & 3u) * 8u)) & 0xffu;

@@ -41,17 +41,6 @@ struct Params {
 
 var<workgroup> tile: array<vec4<u32>, WG>;
 
-// Value number `i` of the band (channel-interleaved order).
-fn value(i: u32) -> u32 {
-    if MODE == 0u {
-        return (pixels[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu;
-    }
-    if MODE == 1u {
-        return (pixels[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu;
-    }
-    return pixels[i];
-}
-
 fn load_pixel(p: u32) -> vec4<u32> {
     var v = vec4<u32>(0u);
     let base = p * CHANNELS;

@@ -283,64 +283,43 @@ fn truncated_npy_is_an_error() {
     );
 }
 
+/// Quantizes the sample with a palette file holding `text`, expecting a
+/// failure whose error line contains `needle` and no new file.
+fn palette_file_fails(name: &str, text: &str, needle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let pal = dir.path().join(name);
+    std::fs::write(&pal, text).unwrap();
+    let out = dir.path().join("q.png");
+    let args = [
+        "quantize",
+        asset("coffee.png").to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--palette",
+        pal.to_str().unwrap(),
+    ]
+    .map(str::to_owned);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    fails(&args, dir.path(), needle, 1);
+}
+
 #[test]
 fn palette_with_a_bad_line_names_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let pal = dir.path().join("bad.txt");
-    std::fs::write(&pal, "#000000\n#ffffff\n12 34 banana\n").unwrap();
-    let out = dir.path().join("q.png");
-    fails(
-        &[
-            "quantize",
-            asset("coffee.png").to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--palette",
-            pal.to_str().unwrap(),
-        ],
-        dir.path(),
-        "bad.txt:3:",
-        1,
-    );
+    palette_file_fails("bad.txt", "#000000\n#ffffff\n12 34 banana\n", "bad.txt:3:");
 }
 
 #[test]
 fn palette_value_out_of_range_names_the_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let pal = dir.path().join("big.txt");
-    std::fs::write(&pal, "0 0 0\n300 0 0\n").unwrap();
-    let out = dir.path().join("q.png");
-    fails(
-        &[
-            "quantize",
-            asset("coffee.png").to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--palette",
-            pal.to_str().unwrap(),
-        ],
-        dir.path(),
-        "big.txt:2:",
-        1,
-    );
+    palette_file_fails("big.txt", "0 0 0\n300 0 0\n", "big.txt:2:");
 }
 
 #[test]
 fn empty_palette_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let pal = dir.path().join("empty.txt");
-    std::fs::write(&pal, "# nothing here\n\n").unwrap();
-    let out = dir.path().join("q.png");
-    fails(
-        &[
-            "quantize",
-            asset("coffee.png").to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--palette",
-            pal.to_str().unwrap(),
-        ],
-        dir.path(),
-        "no colours",
-        1,
-    );
+    palette_file_fails("empty.txt", "# nothing here\n\n", "no colours");
+}
+
+#[test]
+fn grey_levels_on_an_rgb_image_are_an_error() {
+    palette_file_fails("grey.txt", "0\n128\n255\n", "grey.txt");
 }
 
 #[test]

@@ -1,5 +1,8 @@
 //! Every WGSL kernel parses and validates with naga (no GPU needed), with
-//! each override combination gpix uses resolved.
+//! each override combination gpix uses resolved. Kernels are checked as the
+//! library builds them: `common.wgsl` first.
+
+const COMMON: &str = include_str!("../shaders/common.wgsl");
 
 fn shaders() -> Vec<(String, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
@@ -7,9 +10,13 @@ fn shaders() -> Vec<(String, String)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "common.wgsl"))
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read_to_string(&p).unwrap())
+            (
+                name,
+                format!("{COMMON}{}", std::fs::read_to_string(&p).unwrap()),
+            )
         })
         .collect();
     out.sort();
@@ -43,7 +50,7 @@ fn every_shader_validates() {
 
 #[test]
 fn palette_kernel_validates_for_every_variant() {
-    let source = include_str!("../shaders/palette.wgsl");
+    let source = &format!("{COMMON}{}", include_str!("../shaders/palette.wgsl"));
     for mode in [0.0, 1.0, 2.0] {
         for channels in [1.0, 2.0, 3.0, 4.0] {
             for ipw in [2.0, 4.0] {
@@ -63,7 +70,7 @@ fn palette_kernel_validates_for_every_variant() {
 
 #[test]
 fn label_sums_kernel_validates_for_every_variant() {
-    let source = include_str!("../shaders/label_sums.wgsl");
+    let source = &format!("{COMMON}{}", include_str!("../shaders/label_sums.wgsl"));
     for mode in [0.0, 1.0] {
         for channels in [1.0, 2.0, 3.0, 4.0] {
             for lpw in [1.0, 2.0, 4.0] {

@@ -155,7 +155,10 @@ pub fn label_sums_cpu<T: PaletteValue, I: PaletteIndex>(
 }
 
 #[cfg(feature = "gpu")]
-const SUMS_SHADER: &str = include_str!("../../shaders/label_sums.wgsl");
+const SUMS_SHADER: &str = concat!(
+    include_str!("../../shaders/common.wgsl"),
+    include_str!("../../shaders/label_sums.wgsl")
+);
 
 /// The label-sum pipeline for a value mode, channel count and label width.
 #[cfg(feature = "gpu")]

@@ -10,7 +10,11 @@ use crate::error::{Error, Result};
 use crate::gpu::{dispatch_size, read_mapped, write_padded, GpuContext};
 use crate::palette::{Levels, Palette};
 
-const SHADER: &str = include_str!("../../../shaders/palette.wgsl");
+/// `common.wgsl` supplies the packed-value reader.
+const SHADER: &str = concat!(
+    include_str!("../../../shaders/common.wgsl"),
+    include_str!("../../../shaders/palette.wgsl")
+);
 const WORKGROUP: u32 = 256;
 
 /// How the kernel reads pixel values (the shader's `MODE`).
