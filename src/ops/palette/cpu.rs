@@ -372,7 +372,10 @@ impl<'g, X: Slot> CompactGrid<'g, X> {
     }
 }
 
-fn apply_compact<T: PaletteValue, I: PaletteIndex, X: Slot, const C: usize>(
+/// `B` > 0: the grid has `B` bits per channel over 8-bit values, known at
+/// compile time so the cell number is built with constant shifts; 0 reads
+/// them from the grid.
+fn apply_compact<T: PaletteValue, I: PaletteIndex, X: Slot, const C: usize, const B: u32>(
     grid: &CompactGrid<'_, X>,
     pixels: &[T],
     out: &mut [I],
@@ -391,7 +394,13 @@ fn apply_compact<T: PaletteValue, I: PaletteIndex, X: Slot, const C: usize>(
             }
         }
         for (e, p) in entries.iter_mut().zip(&px).take(n) {
-            *e = grid.cells[grid.cell_of(p)];
+            let cell = if B == 0 {
+                grid.cell_of(p)
+            } else {
+                p.iter()
+                    .fold(0usize, |cell, &v| (cell << B) | usize::from(v >> (8 - B)))
+            };
+            *e = grid.cells[cell];
         }
         for ((dst, p), &e) in o.iter_mut().zip(&px).zip(&entries) {
             let i = if T::BITS == 8 {
@@ -413,18 +422,24 @@ fn run_compact<T: PaletteValue, I: PaletteIndex, X: Slot>(
 ) {
     let compact = CompactGrid::<X>::new(grid, palette);
     let g = &compact;
-    match image.channels() {
-        1 => for_row_blocks(image, out, progress, |p, o| {
-            apply_compact::<T, I, X, 1>(g, p, o)
+    match (image.channels(), T::BITS, grid.bits) {
+        (3, 8, 5) => for_row_blocks(image, out, progress, |p, o| {
+            apply_compact::<T, I, X, 3, 5>(g, p, o)
         }),
-        2 => for_row_blocks(image, out, progress, |p, o| {
-            apply_compact::<T, I, X, 2>(g, p, o)
+        (3, 8, 6) => for_row_blocks(image, out, progress, |p, o| {
+            apply_compact::<T, I, X, 3, 6>(g, p, o)
         }),
-        3 => for_row_blocks(image, out, progress, |p, o| {
-            apply_compact::<T, I, X, 3>(g, p, o)
+        (1, ..) => for_row_blocks(image, out, progress, |p, o| {
+            apply_compact::<T, I, X, 1, 0>(g, p, o)
+        }),
+        (2, ..) => for_row_blocks(image, out, progress, |p, o| {
+            apply_compact::<T, I, X, 2, 0>(g, p, o)
+        }),
+        (3, ..) => for_row_blocks(image, out, progress, |p, o| {
+            apply_compact::<T, I, X, 3, 0>(g, p, o)
         }),
         _ => for_row_blocks(image, out, progress, |p, o| {
-            apply_compact::<T, I, X, 4>(g, p, o)
+            apply_compact::<T, I, X, 4, 0>(g, p, o)
         }),
     }
 }
