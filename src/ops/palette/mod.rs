@@ -4,8 +4,8 @@
 //!
 //! Three implementations behind one function, proved equal by property tests:
 //! - `*_reference`: a loop over every palette entry per pixel, the definition;
-//! - the fast CPU path ([`cpu`]): exact candidate lists per colour-space cell;
-//! - the GPU path ([`gpu`], WGSL `shaders/palette.wgsl`): brute force over the
+//! - the fast CPU path (`cpu.rs`): exact candidate lists per colour-space cell;
+//! - the GPU path (`gpu.rs`, WGSL `shaders/palette.wgsl`): brute force over the
 //!   palette streamed through workgroup memory, in bands sized to the device.
 
 pub(crate) mod cpu;
