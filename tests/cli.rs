@@ -470,3 +470,41 @@ fn a_successful_run_prints_no_error_lines_even_without_xdg_runtime_dir() {
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("error"), "{stderr}");
 }
+
+#[test]
+fn bench_runs_every_image_kind_and_devices_agree() {
+    #[cfg(feature = "gpu")]
+    let devices = if common::gpu().is_some() {
+        "cpu,gpu"
+    } else {
+        "cpu"
+    };
+    #[cfg(not(feature = "gpu"))]
+    let devices = "cpu";
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let out = gpix()
+        .args([
+            "bench", "quantize", "--size", "48x40", "--colors", "4,300", "--runs", "1",
+        ])
+        .args([
+            "--images",
+            "smooth,uniform,grey-f32,grey-u8",
+            "--devices",
+            devices,
+        ])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains(" NO"), "{stdout}");
+    let text = std::fs::read_to_string(&json).unwrap();
+    let rows = text.matches("\"op\": \"quantize\"").count();
+    assert_eq!(rows, 4 * 2 * devices.split(',').count());
+}
