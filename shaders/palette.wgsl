@@ -25,13 +25,21 @@ override CHANNELS: u32 = 3u;          // 1..=4 values per pixel
 override INDICES_PER_WORD: u32 = 4u;  // 4 (u8 indices) or 2 (u16 indices)
 
 const WG: u32 = 256u;
+// Palette entries per tile: 16 KiB of workgroup memory (WebGPU's default
+// limit); four loads per invocation, and few barriers even for 65536 colours.
+const TILE: u32 = 1024u;
 const NONE: u32 = 0xffffffffu;
 
+// One dispatch scans palette entries k_start..k_end. Large palettes are
+// split over several dispatches (see the host code): each later one starts
+// from the index the previous ones wrote, so no dispatch runs long enough to
+// trip a driver watchdog (or llvmpipe's limit of 65535 loop iterations per
+// invocation, past which it silently stops looping).
 struct Params {
     n_pixels: u32,
     k: u32,
-    _pad0: u32,
-    _pad1: u32,
+    k_start: u32,
+    k_end: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -39,7 +47,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> palette: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read_write> indices: array<u32>;
 
-var<workgroup> tile: array<vec4<u32>, WG>;
+var<workgroup> tile: array<vec4<u32>, TILE>;
 
 fn load_pixel(p: u32) -> vec4<u32> {
     var v = vec4<u32>(0u);
@@ -93,23 +101,38 @@ fn nearest(
     var px: array<vec4<u32>, 4>;
     var best_d: array<vec2<u32>, 4>;
     var best_i: array<u32, 4>;
+    let n_words = (params.n_pixels + INDICES_PER_WORD - 1u) / INDICES_PER_WORD;
+    let bits = 32u / INDICES_PER_WORD;
+    var previous = 0u;
+    if params.k_start > 0u && word < n_words {
+        previous = indices[word];
+    }
     for (var q = 0u; q < INDICES_PER_WORD; q++) {
         let p = first + q;
         best_i[q] = NONE;
         best_d[q] = vec2<u32>(NONE, NONE);
         if p < params.n_pixels {
             px[q] = load_pixel(p);
+            if params.k_start > 0u {
+                // Carry on from the earlier dispatches' answer; entries from
+                // here on have higher indices, so strict < keeps ties low.
+                let i = (previous >> (q * bits)) & ((1u << bits) - 1u);
+                best_i[q] = i;
+                best_d[q] = distance(px[q], palette[i]);
+            }
         }
     }
 
     // Every invocation takes part in loading tiles, including those past the
     // end of the band: the barriers need the whole workgroup.
-    for (var start = 0u; start < params.k; start += WG) {
-        if start + local < params.k {
-            tile[local] = palette[start + local];
+    for (var start = params.k_start; start < params.k_end; start += TILE) {
+        for (var t = local; t < TILE; t += WG) {
+            if start + t < params.k_end {
+                tile[t] = palette[start + t];
+            }
         }
         workgroupBarrier();
-        let n = min(WG, params.k - start);
+        let n = min(TILE, params.k_end - start);
         for (var j = 0u; j < n; j++) {
             let entry = tile[j];
             for (var q = 0u; q < INDICES_PER_WORD; q++) {
@@ -125,11 +148,9 @@ fn nearest(
         workgroupBarrier();
     }
 
-    let n_words = (params.n_pixels + INDICES_PER_WORD - 1u) / INDICES_PER_WORD;
     if word >= n_words {
         return;
     }
-    let bits = 32u / INDICES_PER_WORD;
     var packed = 0u;
     for (var q = 0u; q < INDICES_PER_WORD; q++) {
         if first + q < params.n_pixels {

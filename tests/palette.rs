@@ -283,3 +283,43 @@ fn float_fast_path_is_exact_near_midpoints() {
         expected32
     );
 }
+
+/// Palettes larger than one GPU dispatch's chunk (16384 entries): the answer
+/// may sit in the last chunk, and a tie across chunks keeps the lower index.
+/// (llvmpipe silently stops loops after 65535 iterations, so one dispatch
+/// over 65536 entries used to miss the last ones.)
+#[test]
+fn palettes_spanning_several_gpu_chunks_are_exact() {
+    let mut values = vec![0u16; 65536 * 3];
+    for (i, rgb) in [
+        (20000usize, 128u16),
+        (40000, 255),
+        (65535, 255),
+        (65534, 200),
+    ] {
+        values[i * 3..i * 3 + 3].fill(rgb);
+    }
+    let palette = Palette::new(3, values).unwrap();
+    let data: Vec<u8> = [255u8, 128, 0, 201, 250, 127]
+        .iter()
+        .flat_map(|&v| [v, v, v])
+        .collect();
+    let image = ImageView::new(&data, 2, 3, 3).unwrap();
+    let expected: Vec<u16> = nearest_palette_reference(image, &palette).unwrap();
+    assert_eq!(expected, [40000, 20000, 0, 65534, 40000, 20000]);
+    assert_eq!(
+        nearest_palette::<u8, u16>(image, &palette, &Device::Cpu).unwrap(),
+        expected
+    );
+    #[cfg(feature = "gpu")]
+    if let Some(ctx) = common::gpu() {
+        let gpu: Vec<u16> = nearest_palette(image, &palette, &Device::Gpu(ctx.clone())).unwrap();
+        assert_eq!(gpu, expected);
+        let levels = Levels::new((0..65536).map(|i| f64::from(i) / 65536.0).collect()).unwrap();
+        let x = [0.999_99f32, 0.5, 0.0];
+        let grey = ImageView::new(&x, 1, 3, 1).unwrap();
+        let exact: Vec<u16> = nearest_level_reference(grey, &levels).unwrap();
+        let on_gpu: Vec<u16> = nearest_level(grey, &levels, &Device::Gpu(ctx)).unwrap();
+        assert_eq!(on_gpu, exact);
+    }
+}

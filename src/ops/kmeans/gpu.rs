@@ -10,7 +10,9 @@ use crate::bands::plan_bands;
 use crate::error::{Error, Result};
 use crate::gpu::{dispatch_size, read_mapped, write_padded, GpuContext};
 use crate::ops::label_sums::{sums_pipeline, unpack_sums, LabelSums};
-use crate::ops::palette::gpu::{palette_entries, palette_pipeline, Params};
+use crate::ops::palette::gpu::{
+    bind_four, palette_chunks, palette_entries, palette_pipeline, Params,
+};
 use crate::ops::palette::PaletteValue;
 use crate::palette::Palette;
 
@@ -91,14 +93,36 @@ impl<'a, T: PaletteValue> KMeansGpu<'a, T> {
             sum_words * 4,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
-        let params = buffer(
+        // One uniform buffer and assignment bind group per palette chunk
+        // (see `PALETTE_CHUNK`); the sums read n_pixels and k from the first.
+        let chunks = palette_chunks(k);
+        let params: Vec<wgpu::Buffer> = chunks
+            .iter()
+            .map(|_| {
+                buffer(
+                    device,
+                    "gpix.kmeans.params",
+                    std::mem::size_of::<Params>() as u64,
+                    wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                )
+            })
+            .collect();
+        let assign_layout = assign.get_bind_group_layout(0);
+        let assign_groups: Vec<wgpu::BindGroup> = params
+            .iter()
+            .map(|p| {
+                bind_four(
+                    device,
+                    &assign_layout,
+                    [p, &self.pixels, &entries, &indices],
+                )
+            })
+            .collect();
+        let reduce_group = bind_four(
             device,
-            "gpix.kmeans.params",
-            std::mem::size_of::<Params>() as u64,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            &reduce.get_bind_group_layout(0),
+            [&params[0], &self.pixels, &indices, &sums],
         );
-        let assign_group = bind(device, &assign, [&params, &self.pixels, &entries, &indices]);
-        let reduce_group = bind(device, &reduce, [&params, &self.pixels, &indices, &sums]);
 
         let mut last = None;
         for (n, rows) in self.bands.clone().into_iter().enumerate() {
@@ -108,12 +132,17 @@ impl<'a, T: PaletteValue> KMeansGpu<'a, T> {
                 self.resident = Some(n);
             }
             let n_pixels = rows.len() * self.image.width();
-            let p = Params {
-                n_pixels: u32::try_from(n_pixels).map_err(|_| Error::invalid("band too large"))?,
-                k: k as u32,
-                _pad: [0; 2],
-            };
-            ctx.queue().write_buffer(&params, 0, bytemuck::bytes_of(&p));
+            let n_pixels32 =
+                u32::try_from(n_pixels).map_err(|_| Error::invalid("band too large"))?;
+            for (buffer, &(k_start, k_end)) in params.iter().zip(&chunks) {
+                let p = Params {
+                    n_pixels: n_pixels32,
+                    k: k as u32,
+                    k_start,
+                    k_end,
+                };
+                ctx.queue().write_buffer(buffer, 0, bytemuck::bytes_of(&p));
+            }
             let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("gpix.kmeans"),
             });
@@ -131,8 +160,10 @@ impl<'a, T: PaletteValue> KMeansGpu<'a, T> {
                     timestamp_writes: None,
                 });
                 pass.set_pipeline(&assign);
-                pass.set_bind_group(0, &assign_group, &[]);
-                pass.dispatch_workgroups(assign_size.0, assign_size.1, 1);
+                for group in &assign_groups {
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups(assign_size.0, assign_size.1, 1);
+                }
             }
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -178,26 +209,5 @@ fn buffer(
         size,
         usage,
         mapped_at_creation: false,
-    })
-}
-
-fn bind(
-    device: &wgpu::Device,
-    pipeline: &wgpu::ComputePipeline,
-    buffers: [&wgpu::Buffer; 4],
-) -> wgpu::BindGroup {
-    let layout = pipeline.get_bind_group_layout(0);
-    let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-    device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("gpix.kmeans.bind"),
-        layout: &layout,
-        entries: &entries,
     })
 }

@@ -39,13 +39,28 @@ struct Job<'a> {
     index_bytes: usize,
 }
 
-/// The uniform block of `palette.wgsl` and `label_sums.wgsl`.
+/// The uniform block of `palette.wgsl` (and, for its first two fields,
+/// `label_sums.wgsl`): one dispatch scans palette entries `k_start..k_end`.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct Params {
     pub(crate) n_pixels: u32,
     pub(crate) k: u32,
-    pub(crate) _pad: [u32; 2],
+    pub(crate) k_start: u32,
+    pub(crate) k_end: u32,
+}
+
+/// Palette entries one dispatch scans at most. Splitting big palettes keeps
+/// each dispatch short (driver watchdogs kill long ones) and under llvmpipe's
+/// 65535 loop iterations per invocation, past which it silently stops.
+pub(crate) const PALETTE_CHUNK: usize = 16384;
+
+/// The `k_start..k_end` ranges of the dispatches for a palette of `k` entries.
+pub(crate) fn palette_chunks(k: usize) -> Vec<(u32, u32)> {
+    (0..k.max(1))
+        .step_by(PALETTE_CHUNK)
+        .map(|start| (start as u32, (start + PALETTE_CHUNK).min(k) as u32))
+        .collect()
 }
 
 /// The nearest-palette pipeline for one value mode (0 u8, 1 u16, 2 f32),
@@ -85,11 +100,11 @@ pub(crate) fn palette_entries(palette: &Palette) -> Vec<[u32; 4]> {
 /// Buffers for one band in flight; two of them let the GPU work on band n
 /// while the CPU uploads band n+1 and copies band n-1 out.
 struct Slot {
-    params: wgpu::Buffer,
+    /// One uniform buffer and bind group per palette chunk.
+    chunks: Vec<(wgpu::Buffer, wgpu::BindGroup)>,
     input: wgpu::Buffer,
     output: wgpu::Buffer,
     staging: wgpu::Buffer,
-    bind_group: wgpu::BindGroup,
     pending: Option<Pending>,
 }
 
@@ -199,7 +214,10 @@ fn run<'img>(
             },
         );
         let mut slots: Vec<Slot> = (0..2.min(bands.len()))
-            .map(|i| new_slot(ctx, &pipeline, &palette, in_bytes, out_bytes, i))
+            .map(|i| {
+                let n_chunks = palette_chunks(job.entries.len()).len();
+                new_slot(ctx, &pipeline, &palette, in_bytes, out_bytes, n_chunks, i)
+            })
             .collect();
         let mut done_rows = 0;
         for (n, rows) in bands.iter().enumerate() {
@@ -246,6 +264,7 @@ fn new_slot(
     palette: &wgpu::Buffer,
     in_bytes: u64,
     out_bytes: u64,
+    n_chunks: usize,
     i: usize,
 ) -> Slot {
     let device = ctx.device();
@@ -258,45 +277,49 @@ fn new_slot(
         })
     };
     use wgpu::BufferUsages as U;
-    let params = buffer(
-        "params",
-        std::mem::size_of::<Params>() as u64,
-        U::UNIFORM | U::COPY_DST,
-    );
     let input = buffer("pixels", in_bytes, U::STORAGE | U::COPY_DST);
     let output = buffer("indices", out_bytes, U::STORAGE | U::COPY_SRC);
     let staging = buffer("readback", out_bytes, U::MAP_READ | U::COPY_DST);
     let layout = pipeline.get_bind_group_layout(0);
-    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(&format!("gpix.palette.bind{i}")),
-        layout: &layout,
-        entries: &[
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: params.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: input.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: palette.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 3,
-                resource: output.as_entire_binding(),
-            },
-        ],
-    });
+    let chunks = (0..n_chunks)
+        .map(|c| {
+            let params = buffer(
+                &format!("params{c}."),
+                std::mem::size_of::<Params>() as u64,
+                U::UNIFORM | U::COPY_DST,
+            );
+            let group = bind_four(device, &layout, [&params, &input, palette, &output]);
+            (params, group)
+        })
+        .collect();
     Slot {
-        params,
+        chunks,
         input,
         output,
         staging,
-        bind_group,
         pending: None,
     }
+}
+
+/// A bind group of four whole buffers at bindings 0..=3.
+pub(crate) fn bind_four(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    buffers: [&wgpu::Buffer; 4],
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("gpix.bind"),
+        layout,
+        entries: &entries,
+    })
 }
 
 fn submit_band<'img>(
@@ -310,12 +333,17 @@ fn submit_band<'img>(
     let queue = ctx.queue();
     let n_pixels = rows.len() * job.width;
     let k = u32::try_from(job.entries.len()).map_err(|_| Error::invalid("palette too large"))?;
-    let params = Params {
-        n_pixels: u32::try_from(n_pixels).map_err(|_| Error::invalid("band too large"))?,
-        k,
-        _pad: [0; 2],
-    };
-    queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
+    let n_pixels32 = u32::try_from(n_pixels).map_err(|_| Error::invalid("band too large"))?;
+    for ((buffer, _), (k_start, k_end)) in slot.chunks.iter().zip(palette_chunks(job.entries.len()))
+    {
+        let params = Params {
+            n_pixels: n_pixels32,
+            k,
+            k_start,
+            k_end,
+        };
+        queue.write_buffer(buffer, 0, bytemuck::bytes_of(&params));
+    }
     write_padded(queue, &slot.input, &band_input(rows.clone()));
 
     let words = n_pixels.div_ceil(4 / job.index_bytes) as u64;
@@ -335,8 +363,11 @@ fn submit_band<'img>(
             timestamp_writes: None,
         });
         pass.set_pipeline(pipeline);
-        pass.set_bind_group(0, &slot.bind_group, &[]);
-        pass.dispatch_workgroups(x, y, 1);
+        // Chunks run in order; each reads the indices the previous wrote.
+        for (_, group) in &slot.chunks {
+            pass.set_bind_group(0, group, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        }
     }
     encoder.copy_buffer_to_buffer(&slot.output, 0, &slot.staging, 0, out_bytes);
     let submission = queue.submit([encoder.finish()]);
