@@ -226,18 +226,7 @@ fn missing_input_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.png");
     let out = dir.path().join("q.png");
-    fails(
-        &[
-            "quantize",
-            missing.to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--colors",
-            "4",
-        ],
-        dir.path(),
-        "nope.png",
-        1,
-    );
+    quantize_fails(&missing, &out, &["--colors", "4"], "nope.png");
 }
 
 #[test]
@@ -247,18 +236,7 @@ fn corrupt_input_is_an_error_and_an_existing_output_is_untouched() {
     std::fs::write(&bad, b"\x89PNG\r\n\x1a\nthis is not really a png").unwrap();
     let out = dir.path().join("q.png");
     std::fs::write(&out, b"precious").unwrap();
-    fails(
-        &[
-            "quantize",
-            bad.to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--colors",
-            "4",
-        ],
-        dir.path(),
-        "bad.png",
-        1,
-    );
+    quantize_fails(&bad, &out, &["--colors", "4"], "bad.png");
     assert_eq!(std::fs::read(&out).unwrap(), b"precious");
 }
 
@@ -269,18 +247,22 @@ fn truncated_npy_is_an_error() {
     let cut = dir.path().join("cut.npy");
     std::fs::write(&cut, &full[..full.len() - 100]).unwrap();
     let out = dir.path().join("q.npy");
-    fails(
-        &[
-            "quantize",
-            cut.to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--colors",
-            "4",
-        ],
-        dir.path(),
-        "cut.npy",
-        1,
-    );
+    quantize_fails(&cut, &out, &["--colors", "4"], "cut.npy");
+}
+
+/// `gpix quantize INPUT OUTPUT extra…` must fail with exit code 1 and an
+/// error line containing `needle`, leaving the output's folder unchanged.
+fn quantize_fails(input: impl AsRef<Path>, output: impl AsRef<Path>, extra: &[&str], needle: &str) {
+    let output = output.as_ref();
+    let dir = output.parent().expect("output in a folder");
+    let mut args = vec![
+        "quantize".to_string(),
+        input.as_ref().to_string_lossy().into_owned(),
+        output.to_string_lossy().into_owned(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    fails(&args, dir, needle, 1);
 }
 
 /// Quantizes the sample with a palette file holding `text`, expecting a
@@ -290,16 +272,12 @@ fn palette_file_fails(name: &str, text: &str, needle: &str) {
     let pal = dir.path().join(name);
     std::fs::write(&pal, text).unwrap();
     let out = dir.path().join("q.png");
-    let args = [
-        "quantize",
-        asset("coffee.png").to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--palette",
-        pal.to_str().unwrap(),
-    ]
-    .map(str::to_owned);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    fails(&args, dir.path(), needle, 1);
+    quantize_fails(
+        asset("coffee.png"),
+        &out,
+        &["--palette", pal.to_str().unwrap()],
+        needle,
+    );
 }
 
 #[test]
@@ -352,48 +330,15 @@ fn unsupported_npy_dtype_and_shape_are_errors() {
     let f = std::fs::File::create(&cube).unwrap();
     gpix::io::npy::write_npy(f, &[2, 2, 2, 2], &[0u8; 16]).unwrap();
     let out = dir.path().join("q.npy");
-    fails(
-        &[
-            "quantize",
-            ints.to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--colors",
-            "2",
-        ],
-        dir.path(),
-        "int32",
-        1,
-    );
-    fails(
-        &[
-            "quantize",
-            cube.to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--colors",
-            "2",
-        ],
-        dir.path(),
-        "cube.npy",
-        1,
-    );
+    quantize_fails(&ints, &out, &["--colors", "2"], "int32");
+    quantize_fails(&cube, &out, &["--colors", "2"], "cube.npy");
 }
 
 #[test]
 fn float_input_to_an_image_format_is_refused_before_work() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("q.png");
-    fails(
-        &[
-            "quantize",
-            data("grey_levels.npy").to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--colors",
-            "4",
-        ],
-        dir.path(),
-        ".npy",
-        1,
-    );
+    quantize_fails(data("grey_levels.npy"), &out, &["--colors", "4"], ".npy");
 }
 
 #[test]
@@ -440,18 +385,7 @@ fn auto_falls_back_to_cpu_without_hardware_gpu() {
 fn bad_output_extension_is_refused_before_reading() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("q.xyz");
-    fails(
-        &[
-            "quantize",
-            asset("coffee.png").to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--colors",
-            "4",
-        ],
-        dir.path(),
-        "q.xyz",
-        1,
-    );
+    quantize_fails(asset("coffee.png"), &out, &["--colors", "4"], "q.xyz");
 }
 
 #[test]
