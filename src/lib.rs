@@ -6,6 +6,8 @@
 //! - [`Device`]: where work runs. [`Device::select`] follows the
 //!   `--device auto|gpu|cpu` rules; `Device::Gpu(GpuContext::from_device(..))`
 //!   runs on a device you already have.
+//! - [`label_sums`] / [`label_mean_image`]: per-label counts, sums and means
+//!   of a segmentation, exact, and every pixel painted with its label's mean.
 //! - [`ImageView`] / [`Image`]: row-major `(height, width, channels)` arrays.
 //!
 //! Every operation has a `*_reference` implementation (the definition), a fast
@@ -29,6 +31,10 @@ pub use error::{Error, Result};
 #[cfg(feature = "gpu")]
 pub use gpu::{list_adapters, AdapterSummary, GpuContext};
 pub use ops::kmeans::{kmeans_levels, kmeans_palette, KMeansOptions};
+pub use ops::label_mean::{
+    label_mean_image, label_mean_image_into, label_mean_image_reference, label_means, label_sums,
+    label_sums_reference, labels_to_u32, LabelTable, LabelValue, MeanElement, SumValue,
+};
 pub use ops::palette::{
     apply_levels_into, apply_palette_into, nearest_level, nearest_level_into,
     nearest_level_into_with_progress, nearest_level_reference, nearest_palette,

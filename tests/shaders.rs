@@ -87,3 +87,24 @@ fn label_sums_kernel_validates_for_every_variant() {
         }
     }
 }
+
+#[test]
+fn label_mean_kernel_validates_for_every_variant() {
+    let source = &format!("{COMMON}{}", include_str!("../shaders/label_mean.wgsl"));
+    for mode in [0.0, 1.0, 2.0, 4.0, 5.0] {
+        for channels in [1.0, 3.0, 7.0] {
+            for out_bytes in [1.0, 2.0, 4.0, 8.0] {
+                validate(
+                    "label_mean.wgsl",
+                    source,
+                    &[
+                        ("MODE", mode),
+                        ("CHANNELS", channels),
+                        ("LABELS_PER_WORD", 1.0),
+                        ("OUT_BYTES", out_bytes),
+                    ],
+                );
+            }
+        }
+    }
+}

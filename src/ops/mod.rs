@@ -2,6 +2,7 @@
 //! and GPU host code.
 
 pub mod kmeans;
+pub mod label_mean;
 pub mod label_sums;
 pub mod median_cut;
 pub mod palette;
