@@ -18,9 +18,12 @@
 //
 // Hot labels: labels are spatially coherent (superpixels, clusters), so each
 // invocation walks RUN consecutive pixels as segments of equal labels,
-// finds the segment's row once and sums it in registers: global atomics are
-// per segment, not per pixel, and a uniform region does not serialise on one
-// address. Rows come from the label by `label − offset` (dense) or a binary
+// finds the segment's row once and sums it in registers: atomics are per
+// segment, not per pixel. Segments of the workgroup's hot label (the label
+// of its first pixel, which in a large region is every segment's label) go
+// to workgroup-memory totals, flushed to global memory once per workgroup:
+// a uniform region costs one global update per WG · RUN = 8192 pixels
+// instead of serialising every invocation on one address. Rows come from the label by `label − offset` (dense) or a binary
 // search in the sorted distinct labels `keys` (sparse, n_keys > 0).
 //
 // Bindings (group 0):
@@ -65,6 +68,11 @@ struct Params {
 @group(0) @binding(6) var<storage, read> means: array<u32>;
 @group(0) @binding(7) var<storage, read_write> out: array<u32>;
 
+// The workgroup's hot label (the label of its first pixel): segments with it
+// are added here first, and one flush per workgroup goes to global memory.
+var<workgroup> hot: array<atomic<u32>, (CHANNELS + 1u) * 3u>;
+var<workgroup> hot_exp: array<atomic<u32>, CHANNELS * 2u>;
+
 fn label(p: u32) -> u32 {
     if LABELS_PER_WORD == 4u {
         return (labels[p >> 2u] >> ((p & 3u) * 8u)) & 0xffu;
@@ -106,6 +114,15 @@ fn thread_id(wg: vec3<u32>, groups: vec3<u32>, local: u32) -> u32 {
     return (wg.y * groups.x + wg.x) * WG + local;
 }
 
+// The row of the first pixel of the workgroup's RUN · WG pixels.
+fn hot_row(wg: vec3<u32>, groups: vec3<u32>) -> u32 {
+    let first = (wg.y * groups.x + wg.x) * WG * RUN;
+    if first >= params.n_pixels {
+        return NO_ROW;
+    }
+    return row_of(label(first));
+}
+
 // ---- 96-bit integer arithmetic -------------------------------------------
 
 fn add96(a: vec3<u32>, b: vec3<u32>) -> vec3<u32> {
@@ -114,6 +131,28 @@ fn add96(a: vec3<u32>, b: vec3<u32>) -> vec3<u32> {
     let y = y1 + select(0u, 1u, x < a.x);
     let z = a.z + b.z + select(0u, 1u, y1 < a.y) + select(0u, 1u, y < y1);
     return vec3<u32>(x, y, z);
+}
+
+// atomic_add96 on the workgroup's hot totals.
+fn hot_add96(w: u32, v: vec3<u32>) {
+    if v.x != 0u {
+        let old = atomicAdd(&hot[w], v.x);
+        if old > 0xffffffffu - v.x {
+            let mid = atomicAdd(&hot[w + 1u], 1u);
+            if mid == 0xffffffffu {
+                atomicAdd(&hot[w + 2u], 1u);
+            }
+        }
+    }
+    if v.y != 0u {
+        let old = atomicAdd(&hot[w + 1u], v.y);
+        if old > 0xffffffffu - v.y {
+            atomicAdd(&hot[w + 2u], 1u);
+        }
+    }
+    if v.z != 0u {
+        atomicAdd(&hot[w + 2u], v.z);
+    }
 }
 
 fn atomic_add96(w: u32, v: vec3<u32>) {
@@ -229,10 +268,12 @@ fn exponents(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) local: u32,
 ) {
-    let start = thread_id(wg, groups, local) * RUN;
-    if start >= params.n_pixels {
-        return;
+    for (var i = local; i < CHANNELS * 2u; i += WG) {
+        atomicStore(&hot_exp[i], 0u);
     }
+    workgroupBarrier();
+    let hot_r = hot_row(wg, groups);
+    let start = thread_id(wg, groups, local) * RUN;
     let end = min(start + RUN, params.n_pixels);
     var a = start;
     while a < end {
@@ -250,16 +291,32 @@ fn exponents(
                         e = max(e, f.exponent);
                     }
                 }
-                let w = (r * CHANNELS + c) * 2u;
-                if e > atomicLoad(&exps[w]) {
-                    atomicMax(&exps[w], e);
-                }
-                if flags != 0u {
-                    atomicOr(&exps[w + 1u], flags);
+                if r == hot_r {
+                    atomicMax(&hot_exp[c * 2u], e);
+                    atomicOr(&hot_exp[c * 2u + 1u], flags);
+                } else {
+                    merge_exponent((r * CHANNELS + c) * 2u, e, flags);
                 }
             }
         }
         a = b;
+    }
+    workgroupBarrier();
+    if hot_r != NO_ROW {
+        for (var c = local; c < CHANNELS; c += WG) {
+            let e = atomicLoad(&hot_exp[c * 2u]);
+            let flags = atomicLoad(&hot_exp[c * 2u + 1u]);
+            merge_exponent((hot_r * CHANNELS + c) * 2u, e, flags);
+        }
+    }
+}
+
+fn merge_exponent(w: u32, e: u32, flags: u32) {
+    if e > atomicLoad(&exps[w]) {
+        atomicMax(&exps[w], e);
+    }
+    if flags != 0u {
+        atomicOr(&exps[w + 1u], flags);
     }
 }
 
@@ -269,10 +326,12 @@ fn sums(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) local: u32,
 ) {
-    let start = thread_id(wg, groups, local) * RUN;
-    if start >= params.n_pixels {
-        return;
+    for (var i = local; i < (CHANNELS + 1u) * 3u; i += WG) {
+        atomicStore(&hot[i], 0u);
     }
+    workgroupBarrier();
+    let hot_r = hot_row(wg, groups);
+    let start = thread_id(wg, groups, local) * RUN;
     let end = min(start + RUN, params.n_pixels);
     var a = start;
     while a < end {
@@ -280,8 +339,7 @@ fn sums(
         let b = segment_end(a, end, l);
         let r = row_of(l);
         if r != NO_ROW {
-            let base = r * (CHANNELS + 1u) * 3u;
-            atomic_add96(base, vec3<u32>(b - a, 0u, 0u));
+            add_total(r, hot_r, 0u, vec3<u32>(b - a, 0u, 0u));
             for (var c = 0u; c < CHANNELS; c++) {
                 var acc = vec3<u32>(0u);
                 if MODE >= 4u {
@@ -294,10 +352,31 @@ fn sums(
                         acc = add96(acc, int96(p * CHANNELS + c));
                     }
                 }
-                atomic_add96(base + 3u + c * 3u, acc);
+                add_total(r, hot_r, c + 1u, acc);
             }
         }
         a = b;
+    }
+    workgroupBarrier();
+    if hot_r != NO_ROW {
+        for (var t = local; t < CHANNELS + 1u; t += WG) {
+            let v = vec3<u32>(
+                atomicLoad(&hot[t * 3u]),
+                atomicLoad(&hot[t * 3u + 1u]),
+                atomicLoad(&hot[t * 3u + 2u]),
+            );
+            atomic_add96((hot_r * (CHANNELS + 1u) + t) * 3u, v);
+        }
+    }
+}
+
+// Adds total `t` (0: count, 1 + c: channel c) of row `r`: into workgroup
+// memory for the hot row, else straight into global memory.
+fn add_total(r: u32, hot_r: u32, t: u32, v: vec3<u32>) {
+    if r == hot_r {
+        hot_add96(t * 3u, v);
+    } else {
+        atomic_add96((r * (CHANNELS + 1u) + t) * 3u, v);
     }
 }
 

@@ -139,6 +139,58 @@ pub fn smooth_grey_f32(h: usize, w: usize, seed: u64) -> Image<f32> {
     Image::from_vec(data, h, w, 1).unwrap_or_else(|_| unreachable!("shape matches"))
 }
 
+/// Photo-like float RGB in about [0, 1] (the peers' `smooth_float` with 3 channels).
+#[must_use]
+pub fn smooth_rgb_f32(h: usize, w: usize, seed: u64) -> Image<f32> {
+    let data = smooth_field(h, w, 3, seed, 64, 0.02);
+    Image::from_vec(data, h, w, 3).unwrap_or_else(|_| unreachable!("shape matches"))
+}
+
+/// Superpixel-like labels: the Voronoi cells of about `m` seeds, one seed
+/// jittered inside each cell of a square grid, each pixel labelled with the
+/// nearest seed of its own and the 8 neighbouring grid cells. Label values
+/// are a random permutation of `0..cells`, so neighbours are not consecutive
+/// (as the peers' KD-tree Voronoi labels of random seeds).
+#[must_use]
+pub fn voronoi_labels(h: usize, w: usize, m: usize, seed: u64) -> Vec<u32> {
+    let step = (((h * w) as f64 / m.max(1) as f64).sqrt().ceil() as usize).max(1);
+    let (gh, gw) = (h.div_ceil(step).max(1), w.div_ceil(step).max(1));
+    let mut rng = Rng::new(seed);
+    let seeds: Vec<(f64, f64)> = (0..gh * gw)
+        .map(|i| {
+            let (gy, gx) = ((i / gw) as f64, (i % gw) as f64);
+            let s = step as f64;
+            ((gy + rng.next_f64()) * s, (gx + rng.next_f64()) * s)
+        })
+        .collect();
+    // Fisher–Yates: label of cell i is perm[i].
+    let mut perm: Vec<u32> = (0..(gh * gw) as u32).collect();
+    for i in (1..perm.len()).rev() {
+        perm.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+    }
+    let mut out = vec![0u32; h * w];
+    out.par_chunks_mut(w.max(1))
+        .enumerate()
+        .for_each(|(y, row)| {
+            let gy = y / step;
+            for (x, dst) in row.iter_mut().enumerate() {
+                let gx = x / step;
+                let mut best = (f64::INFINITY, 0usize);
+                for cy in gy.saturating_sub(1)..(gy + 2).min(gh) {
+                    for cx in gx.saturating_sub(1)..(gx + 2).min(gw) {
+                        let (sy, sx) = seeds[cy * gw + cx];
+                        let d = (sy - y as f64).powi(2) + (sx - x as f64).powi(2);
+                        if d < best.0 {
+                            best = (d, cy * gw + cx);
+                        }
+                    }
+                }
+                *dst = perm[best.1];
+            }
+        });
+    out
+}
+
 /// `k` random colours of `channels` 8-bit values.
 #[must_use]
 pub fn random_palette(k: usize, channels: usize, seed: u64) -> Vec<u16> {

@@ -279,3 +279,36 @@ fn wrong_shapes_are_errors() {
     assert!(gpix::labels_to_u32(&[1u64 << 32]).is_err());
     assert_eq!(gpix::labels_to_u32(&[3i8, 0]).unwrap(), [3, 0]);
 }
+
+/// Many workgroups (8192 pixels each): hot-label totals from workgroup memory
+/// and the rest from global atomics add up to the reference, for Voronoi
+/// superpixels and for one label covering everything.
+#[test]
+fn many_workgroups_agree() {
+    let (h, w) = (300, 250);
+    let rgb = gpix::synth::smooth_rgb(h, w, 3);
+    let wide: Vec<u16> = rgb.data().iter().map(|&v| u16::from(v) * 257).collect();
+    let floats = gpix::synth::smooth_rgb_f32(h, w, 4);
+    for labels in [
+        gpix::synth::voronoi_labels(h, w, 150, 1),
+        vec![77u32; h * w],
+    ] {
+        let image = ImageView::new(&wide, h, w, 3).unwrap();
+        let want = label_sums_reference(image, &labels).unwrap();
+        let want_f = label_sums_reference(floats.view(), &labels).unwrap();
+        for device in devices(w, 3, 8).into_iter().skip(1) {
+            assert_eq!(
+                label_sums(&device, image, &labels).unwrap(),
+                want,
+                "{device:?}"
+            );
+            let got = label_sums(&device, floats.view(), &labels).unwrap();
+            for (a, b) in got.sums.iter().zip(&want_f.sums) {
+                assert!(
+                    (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                    "{device:?}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}

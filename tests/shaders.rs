@@ -69,26 +69,6 @@ fn palette_kernel_validates_for_every_variant() {
 }
 
 #[test]
-fn label_sums_kernel_validates_for_every_variant() {
-    let source = &format!("{COMMON}{}", include_str!("../shaders/label_sums.wgsl"));
-    for mode in [0.0, 1.0] {
-        for channels in [1.0, 2.0, 3.0, 4.0] {
-            for lpw in [1.0, 2.0, 4.0] {
-                validate(
-                    "label_sums.wgsl",
-                    source,
-                    &[
-                        ("MODE", mode),
-                        ("CHANNELS", channels),
-                        ("LABELS_PER_WORD", lpw),
-                    ],
-                );
-            }
-        }
-    }
-}
-
-#[test]
 fn label_mean_kernel_validates_for_every_variant() {
     let source = &format!("{COMMON}{}", include_str!("../shaders/label_mean.wgsl"));
     for mode in [0.0, 1.0, 2.0, 4.0, 5.0] {

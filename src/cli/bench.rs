@@ -7,8 +7,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use gpix::{
-    nearest_level_into, nearest_palette_into, synth, Device, DeviceRequest, ImageView, Levels,
-    Palette, PaletteIndex,
+    label_mean_image_into, nearest_level_into, nearest_palette_into, synth, Device, DeviceRequest,
+    ImageView, Levels, Palette, PaletteIndex,
 };
 
 use super::Common;
@@ -20,6 +20,33 @@ pub(crate) enum BenchCommand {
     /// levels, differences only where two levels are within f32 rounding of
     /// a tie (the GPU computes in f32). Exits non-zero if they disagree.
     Quantize(QuantizeBench),
+    /// Per-label mean recolour (sums + recolour into a preallocated output)
+    /// with superpixel-like Voronoi labels. Devices' outputs are compared:
+    /// identical for u8 images, within 1e-6 relative for f32. Exits non-zero
+    /// if they disagree.
+    LabelMean(LabelMeanBench),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct LabelMeanBench {
+    /// Image size, HEIGHTxWIDTH.
+    #[arg(long, default_value = "4000x4000", value_parser = parse_size)]
+    size: (usize, usize),
+    /// Numbers of labels to run.
+    #[arg(long, value_delimiter = ',', default_value = "10000")]
+    labels: Vec<usize>,
+    /// Devices to run (cpu, gpu, auto).
+    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
+    devices: Vec<String>,
+    /// Images: f32 (photo-like float RGB), u8 (photo-like 8-bit RGB).
+    #[arg(long, value_delimiter = ',', default_value = "f32,u8")]
+    images: Vec<String>,
+    /// Timed runs per case (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Also write the results as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -59,11 +86,13 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
 pub(crate) fn run(common: &Common, cmd: &BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Quantize(args) => quantize(common, args),
+        BenchCommand::LabelMean(args) => label_mean(common, args),
     }
 }
 
 /// One measured case.
 struct Record {
+    op: &'static str,
     image: String,
     k: usize,
     device: String,
@@ -111,27 +140,133 @@ fn median_ms(runs: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::
     Ok(times[times.len() / 2])
 }
 
-fn quantize(common: &Common, args: &QuantizeBench) -> anyhow::Result<()> {
-    let (h, w) = args.size;
+fn open_devices(common: &Common, names: &[String]) -> anyhow::Result<Vec<(String, Device)>> {
     let mut devices = Vec::new();
-    for name in &args.devices {
+    for name in names {
         let request: DeviceRequest = name.parse()?;
         let mut c = common.clone();
         c.device = request;
         let device = c.device().with_context(|| format!("device {name}"))?;
         devices.push((name.clone(), device));
     }
-    println!(
-        "gpix bench quantize: {h}x{w}, median of {} runs after 1 warm-up",
-        args.runs
-    );
-    for (name, d) in &devices {
+    Ok(devices)
+}
+
+fn print_header(op: &str, h: usize, w: usize, runs: usize, devices: &[(String, Device)], k: &str) {
+    println!("gpix bench {op}: {h}x{w}, median of {runs} runs after 1 warm-up");
+    for (name, d) in devices {
         println!("  {name}: {}", d.describe());
     }
     println!(
         "{:<10} {:>6} {:<6} {:>10} {:>9} {:>9}  agree",
-        "image", "K", "device", "median ms", "Mpx/s", "vs cpu"
+        "image", k, "device", "median ms", "Mpx/s", "vs cpu"
     );
+}
+
+fn print_record(rec: &Record) {
+    println!(
+        "{:<10} {:>6} {:<6} {:>10.1} {:>9.1} {:>9}  {}",
+        rec.image,
+        rec.k,
+        rec.device,
+        rec.median_ms,
+        rec.mpx_per_s,
+        rec.speedup_vs_cpu
+            .map_or("-".into(), |s| format!("{s:.2}x")),
+        if rec.agrees { "yes" } else { "NO" }
+    );
+}
+
+fn finish(records: &[Record], json: Option<&PathBuf>, h: usize, w: usize) -> anyhow::Result<()> {
+    if let Some(path) = json {
+        gpix::io::write_atomically(path, |wr| {
+            use std::io::Write;
+            wr.write_all(to_json(records, h, w).as_bytes())
+                .map_err(|e| gpix::Error::io(path, e))
+        })?;
+    }
+    if records.iter().any(|r| !r.agrees) {
+        bail!("devices disagree: see the 'agree' column");
+    }
+    Ok(())
+}
+
+fn label_mean(common: &Common, args: &LabelMeanBench) -> anyhow::Result<()> {
+    let (h, w) = args.size;
+    let devices = open_devices(common, &args.devices)?;
+    print_header("label-mean", h, w, args.runs, &devices, "M");
+    let mut records = Vec::new();
+    for kind in &args.images {
+        let image = match kind.as_str() {
+            "f32" => LabelImage::F32(synth::smooth_rgb_f32(h, w, 7)),
+            "u8" => LabelImage::U8(synth::smooth_rgb(h, w, 7)),
+            other => bail!("unknown bench image '{other}' (f32, u8)"),
+        };
+        for &m in &args.labels {
+            let labels = synth::voronoi_labels(h, w, m, 5);
+            let mut reference: Option<Vec<f32>> = None;
+            let mut cpu_ms = None;
+            for (name, device) in &devices {
+                let (ms, out) = match &image {
+                    LabelImage::F32(img) => {
+                        let mut out = vec![0f32; img.data().len()];
+                        let ms = median_ms(args.runs, || {
+                            label_mean_image_into(device, img.view(), &labels, &mut out)?;
+                            Ok(())
+                        })?;
+                        (ms, out)
+                    }
+                    LabelImage::U8(img) => {
+                        let mut out = vec![0u8; img.data().len()];
+                        let ms = median_ms(args.runs, || {
+                            label_mean_image_into(device, img.view(), &labels, &mut out)?;
+                            Ok(())
+                        })?;
+                        (ms, out.iter().map(|&v| f32::from(v)).collect())
+                    }
+                };
+                let agrees = match &reference {
+                    None => {
+                        reference = Some(out);
+                        true
+                    }
+                    // f32 means may differ in the last bit (f64 vs fixed-point sums).
+                    Some(r) => r
+                        .iter()
+                        .zip(&out)
+                        .all(|(&a, &b)| (a - b).abs() <= 1e-6 * a.abs().max(1e-30)),
+                };
+                if device.is_cpu() && cpu_ms.is_none() {
+                    cpu_ms = Some(ms);
+                }
+                let rec = Record {
+                    op: "label-mean",
+                    image: kind.clone(),
+                    k: m,
+                    device: name.clone(),
+                    median_ms: ms,
+                    mpx_per_s: (h * w) as f64 / ms / 1e3,
+                    speedup_vs_cpu: cpu_ms.map(|c| c / ms),
+                    agrees,
+                };
+                print_record(&rec);
+                records.push(rec);
+            }
+        }
+    }
+    finish(&records, args.json.as_ref(), h, w)
+}
+
+/// The image of one label-mean case.
+enum LabelImage {
+    F32(gpix::Image<f32>),
+    U8(gpix::Image<u8>),
+}
+
+fn quantize(common: &Common, args: &QuantizeBench) -> anyhow::Result<()> {
+    let (h, w) = args.size;
+    let devices = open_devices(common, &args.devices)?;
+    print_header("quantize", h, w, args.runs, &devices, "K");
     let mut records = Vec::new();
     for kind in &args.images {
         let input = make_input(kind, h, w)?;
@@ -160,6 +295,7 @@ fn quantize(common: &Common, args: &QuantizeBench) -> anyhow::Result<()> {
                     cpu_ms = Some(ms);
                 }
                 let rec = Record {
+                    op: "quantize",
                     image: kind.clone(),
                     k,
                     device: name.clone(),
@@ -168,32 +304,12 @@ fn quantize(common: &Common, args: &QuantizeBench) -> anyhow::Result<()> {
                     speedup_vs_cpu: cpu_ms.map(|c| c / ms),
                     agrees,
                 };
-                println!(
-                    "{:<10} {:>6} {:<6} {:>10.1} {:>9.1} {:>9}  {}",
-                    rec.image,
-                    rec.k,
-                    rec.device,
-                    rec.median_ms,
-                    rec.mpx_per_s,
-                    rec.speedup_vs_cpu
-                        .map_or("-".into(), |s| format!("{s:.2}x")),
-                    if rec.agrees { "yes" } else { "NO" }
-                );
+                print_record(&rec);
                 records.push(rec);
             }
         }
     }
-    if let Some(path) = &args.json {
-        gpix::io::write_atomically(path, |wr| {
-            use std::io::Write;
-            wr.write_all(to_json(&records, h, w).as_bytes())
-                .map_err(|e| gpix::Error::io(path, e))
-        })?;
-    }
-    if records.iter().any(|r| !r.agrees) {
-        bail!("devices disagree: see the 'agree' column");
-    }
-    Ok(())
+    finish(&records, args.json.as_ref(), h, w)
 }
 
 /// One timed run, writing into a preallocated index map (as the `_into`
@@ -255,7 +371,8 @@ fn to_json(records: &[Record], h: usize, w: usize) -> String {
         .iter()
         .map(|r| {
             format!(
-                "  {{\"op\": \"quantize\", \"image\": \"{}\", \"height\": {h}, \"width\": {w}, \"k\": {}, \"device\": \"{}\", \"median_ms\": {:.3}, \"mpx_per_s\": {:.3}, \"speedup_vs_cpu\": {}, \"agrees\": {}}}",
+                "  {{\"op\": \"{}\", \"image\": \"{}\", \"height\": {h}, \"width\": {w}, \"k\": {}, \"device\": \"{}\", \"median_ms\": {:.3}, \"mpx_per_s\": {:.3}, \"speedup_vs_cpu\": {}, \"agrees\": {}}}",
+                r.op,
                 r.image,
                 r.k,
                 r.device,

@@ -1,9 +1,9 @@
 //! Exact per-label pixel counts and per-channel sums: the reduction shared by
 //! k-means (labels = nearest-palette indices) and per-label means.
 //!
-//! Totals are u64 on every path: on the GPU (`shaders/label_sums.wgsl`) each
-//! 64-bit total is two u32 atomics with an explicit carry, so no total can
-//! overflow even when one label covers every pixel of a huge 16-bit image.
+//! Totals are u64 on the CPU; on the GPU k-means runs the `sums` kernel of
+//! `shaders/label_mean.wgsl` (96-bit totals as u32 atomics with carries),
+//! the same reduction as per-label means.
 
 use rayon::prelude::*;
 
@@ -152,48 +152,6 @@ pub fn label_sums_cpu<T: PaletteValue, I: PaletteIndex>(
         return Err(Error::invalid(format!("a label is not below {n_labels}")));
     }
     Ok(total)
-}
-
-#[cfg(feature = "gpu")]
-const SUMS_SHADER: &str = concat!(
-    include_str!("../../shaders/common.wgsl"),
-    include_str!("../../shaders/label_sums.wgsl")
-);
-
-/// The label-sum pipeline for a value mode, channel count and label width.
-#[cfg(feature = "gpu")]
-pub(crate) fn sums_pipeline(
-    ctx: &crate::gpu::GpuContext,
-    mode: u32,
-    channels: usize,
-    labels_per_word: u32,
-) -> Result<std::sync::Arc<wgpu::ComputePipeline>> {
-    let name = format!("gpix.label_sums.m{mode}c{channels}l{labels_per_word}");
-    ctx.pipeline(
-        &name,
-        SUMS_SHADER,
-        "label_sums",
-        &[
-            ("MODE", f64::from(mode)),
-            ("CHANNELS", channels as f64),
-            ("LABELS_PER_WORD", f64::from(labels_per_word)),
-        ],
-    )
-}
-
-/// (lo, hi) word pairs per label — count, then each channel — into u64s.
-#[cfg(feature = "gpu")]
-pub(crate) fn unpack_sums(raw: &[u32], k: usize, channels: usize) -> LabelSums {
-    let mut out = LabelSums::zeros(k, channels);
-    let wide = |i: usize| u64::from(raw[2 * i]) | (u64::from(raw[2 * i + 1]) << 32);
-    for l in 0..k {
-        let base = l * (channels + 1);
-        out.counts[l] = wide(base);
-        for c in 0..channels {
-            out.sums[l * channels + c] = wide(base + 1 + c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -9,7 +9,10 @@ use crate::array::ImageView;
 use crate::bands::plan_bands;
 use crate::error::{Error, Result};
 use crate::gpu::{dispatch_size, read_mapped, write_padded, GpuContext};
-use crate::ops::label_sums::{sums_pipeline, unpack_sums, LabelSums};
+use crate::ops::label_mean::gpu::{
+    cluster_sums_pipeline, dense_params, integer_totals, TOTAL_WORDS,
+};
+use crate::ops::label_sums::LabelSums;
 use crate::ops::palette::gpu::{
     bind_four, palette_chunks, palette_entries, palette_pipeline, Params,
 };
@@ -17,7 +20,7 @@ use crate::ops::palette::PaletteValue;
 use crate::palette::Palette;
 
 const WORKGROUP: u64 = 256;
-/// Pixels per invocation in `label_sums.wgsl`.
+/// Pixels per invocation of the `sums` kernel in `label_mean.wgsl`.
 const RUN: u64 = 32;
 
 pub(crate) struct KMeansGpu<'a, T> {
@@ -66,7 +69,7 @@ impl<'a, T: PaletteValue> KMeansGpu<'a, T> {
         let mode = if T::BITS == 8 { 0u32 } else { 1 };
         let ipw: u32 = if k <= 256 { 4 } else { 2 };
         let assign = palette_pipeline(ctx, mode, channels, ipw)?;
-        let reduce = sums_pipeline(ctx, mode, channels, ipw)?;
+        let reduce = cluster_sums_pipeline(ctx, mode, channels, ipw)?;
 
         let use_ = wgpu::BufferUsages::STORAGE;
         let entries = wgpu::util::DeviceExt::create_buffer_init(
@@ -80,7 +83,7 @@ impl<'a, T: PaletteValue> KMeansGpu<'a, T> {
         let max_rows = self.bands.iter().map(|b| b.len()).max().unwrap_or(0);
         let max_words = (max_rows * self.image.width()).div_ceil(ipw as usize) as u64;
         let indices = buffer(device, "gpix.kmeans.indices", round4(max_words * 4), use_);
-        let sum_words = (k * (channels + 1) * 2) as u64;
+        let sum_words = (k * (channels + 1) * TOTAL_WORDS) as u64;
         let sums = buffer(
             device,
             "gpix.kmeans.sums",
@@ -118,11 +121,31 @@ impl<'a, T: PaletteValue> KMeansGpu<'a, T> {
                 )
             })
             .collect();
-        let reduce_group = bind_four(
+        // The shared label-sum kernel (label_mean.wgsl): clusters are its rows.
+        let sums_params = buffer(
             device,
-            &reduce.get_bind_group_layout(0),
-            [&params[0], &self.pixels, &indices, &sums],
+            "gpix.kmeans.sums.params",
+            16,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         );
+        let no_keys = buffer(device, "gpix.kmeans.no_keys", 4, use_);
+        let no_exps = buffer(device, "gpix.kmeans.no_exps", 4, use_);
+        let reduce_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("gpix.kmeans.sums"),
+            layout: &reduce.get_bind_group_layout(0),
+            entries: &[
+                (0, &sums_params),
+                (1, &self.pixels),
+                (2, &indices),
+                (3, &no_keys),
+                (4, &no_exps),
+                (5, &sums),
+            ]
+            .map(|(binding, b)| wgpu::BindGroupEntry {
+                binding,
+                resource: b.as_entire_binding(),
+            }),
+        });
 
         let mut last = None;
         for (n, rows) in self.bands.clone().into_iter().enumerate() {
@@ -134,6 +157,11 @@ impl<'a, T: PaletteValue> KMeansGpu<'a, T> {
             let n_pixels = rows.len() * self.image.width();
             let n_pixels32 =
                 u32::try_from(n_pixels).map_err(|_| Error::invalid("band too large"))?;
+            ctx.queue().write_buffer(
+                &sums_params,
+                0,
+                bytemuck::cast_slice(&dense_params(n_pixels32, k as u32)),
+            );
             for (buffer, &(k_start, k_end)) in params.iter().zip(&chunks) {
                 let p = Params {
                     n_pixels: n_pixels32,
@@ -190,7 +218,7 @@ impl<'a, T: PaletteValue> KMeansGpu<'a, T> {
             last,
             bytemuck::cast_slice_mut(&mut raw),
         )?;
-        Ok(unpack_sums(&raw, k, channels))
+        Ok(integer_totals(&raw, k, channels))
     }
 }
 

@@ -6,7 +6,7 @@
 //! exact nearest-palette kernel and every update the exact label-sum
 //! reduction. Both are bit-identical on the CPU and the GPU, hence so is the
 //! palette. On the GPU both steps run as kernels (`palette.wgsl`,
-//! `label_sums.wgsl`) on resident buffers; only the k sums come back per
+//! `label_mean.wgsl`'s `sums`) on resident buffers; only the k sums come back per
 //! iteration. The CPU works on the colour histogram instead of the pixels
 //! (same sums, far fewer points).
 //!

@@ -8,6 +8,7 @@ use crate::array::ImageView;
 use crate::bands::plan_bands;
 use crate::error::{Error, Result};
 use crate::gpu::{dispatch_size, read_mapped, write_padded, GpuContext};
+use crate::ops::label_sums::LabelSums;
 
 const SHADER: &str = concat!(
     include_str!("../../../shaders/common.wgsl"),
@@ -17,7 +18,7 @@ const WORKGROUP: u64 = 256;
 /// Pixels per invocation of the `exponents` and `sums` kernels.
 const RUN: u64 = 32;
 /// Words per total (96 bits).
-const TOTAL_WORDS: usize = 3;
+pub(crate) const TOTAL_WORDS: usize = 3;
 
 /// The uniform block of `label_mean.wgsl`.
 #[repr(C)]
@@ -39,7 +40,8 @@ struct Tables {
     n_keys: u32,
 }
 
-/// The pipeline of `entry` for a value mode, channel count and output width.
+/// The pipeline of `entry` for a value mode, channel count and output width
+/// (labels one per word).
 fn pipeline(
     ctx: &GpuContext,
     entry: &str,
@@ -47,7 +49,18 @@ fn pipeline(
     channels: usize,
     out_bytes: u32,
 ) -> Result<Arc<wgpu::ComputePipeline>> {
-    let name = format!("gpix.label_mean.{entry}.m{mode}c{channels}o{out_bytes}");
+    kernel(ctx, entry, mode, channels, 1, out_bytes)
+}
+
+fn kernel(
+    ctx: &GpuContext,
+    entry: &str,
+    mode: u32,
+    channels: usize,
+    labels_per_word: u32,
+    out_bytes: u32,
+) -> Result<Arc<wgpu::ComputePipeline>> {
+    let name = format!("gpix.label_mean.{entry}.m{mode}c{channels}l{labels_per_word}o{out_bytes}");
     ctx.pipeline(
         &name,
         SHADER,
@@ -55,10 +68,48 @@ fn pipeline(
         &[
             ("MODE", f64::from(mode)),
             ("CHANNELS", channels as f64),
-            ("LABELS_PER_WORD", 1.0),
+            ("LABELS_PER_WORD", f64::from(labels_per_word)),
             ("OUT_BYTES", f64::from(out_bytes)),
         ],
     )
+}
+
+/// The `sums` kernel for k-means: integer values (mode 0 u8, 1 u16) and
+/// packed cluster indices as labels (4 u8 or 2 u16 per word), rows = clusters.
+/// Bind params ([`dense_params`]), pixels, labels, keys (any buffer), exps
+/// (any buffer) and totals ([`TOTAL_WORDS`] words per count and channel
+/// sum of each cluster) at bindings 0..=5.
+pub(crate) fn cluster_sums_pipeline(
+    ctx: &GpuContext,
+    mode: u32,
+    channels: usize,
+    labels_per_word: u32,
+) -> Result<Arc<wgpu::ComputePipeline>> {
+    kernel(ctx, "sums", mode, channels, labels_per_word, 4)
+}
+
+/// The uniform block for `n_pixels` pixels whose labels are rows `0..rows`.
+pub(crate) fn dense_params(n_pixels: u32, rows: u32) -> [u32; 4] {
+    [n_pixels, rows, 0, 0]
+}
+
+/// Totals read back from the `sums` kernel, `rows × (channels + 1)` of them
+/// (count first), as integers.
+pub(crate) fn integer_totals(raw: &[u32], rows: usize, channels: usize) -> LabelSums {
+    let mut out = LabelSums::zeros(rows, channels);
+    let wide = |i: usize| -> u64 {
+        let w = &raw[i * TOTAL_WORDS..(i + 1) * TOTAL_WORDS];
+        // Non-negative totals below 2^64 (pixel counts and unsigned sums).
+        u64::from(w[0]) | (u64::from(w[1]) << 32)
+    };
+    for r in 0..rows {
+        let base = r * (channels + 1);
+        out.counts[r] = wide(base);
+        for c in 0..channels {
+            out.sums[r * channels + c] = wide(base + 1 + c);
+        }
+    }
+    out
 }
 
 fn buffer(ctx: &GpuContext, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {

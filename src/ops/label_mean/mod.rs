@@ -16,7 +16,7 @@
 
 mod cpu;
 #[cfg(feature = "gpu")]
-mod gpu;
+pub(crate) mod gpu;
 mod rows;
 
 use std::collections::BTreeMap;

@@ -39,8 +39,8 @@ struct Job<'a> {
     index_bytes: usize,
 }
 
-/// The uniform block of `palette.wgsl` (and, for its first two fields,
-/// `label_sums.wgsl`): one dispatch scans palette entries `k_start..k_end`.
+/// The uniform block of `palette.wgsl`: one dispatch scans palette entries
+/// `k_start..k_end`.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct Params {
