@@ -8,6 +8,8 @@
 //!   runs on a device you already have.
 //! - [`label_sums`] / [`label_mean_image`]: per-label counts, sums and means
 //!   of a segmentation, exact, and every pixel painted with its label's mean.
+//! - [`uniform_filter`] / [`local_stats`]: scipy.ndimage's box filter and
+//!   local mean / variance / std, with its [`BoundaryMode`]s.
 //! - [`ImageView`] / [`Image`]: row-major `(height, width, channels)` arrays.
 //!
 //! Every operation has a `*_reference` implementation (the definition), a fast
@@ -30,6 +32,11 @@ pub use device::{Device, DeviceRequest};
 pub use error::{Error, Result};
 #[cfg(feature = "gpu")]
 pub use gpu::{list_adapters, AdapterSummary, GpuContext};
+pub use ops::filter::{
+    boundary_index, local_stats, local_stats_into, local_stats_reference, uniform_filter,
+    uniform_filter_into, uniform_filter_reference, BoundaryMode, FilterInfo, FilterValue,
+    LocalStats, StatsOut,
+};
 pub use ops::kmeans::{kmeans_levels, kmeans_palette, KMeansOptions};
 pub use ops::label_mean::{
     label_mean_image, label_mean_image_into, label_mean_image_reference, label_means, label_sums,

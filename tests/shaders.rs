@@ -1,8 +1,19 @@
 //! Every WGSL kernel parses and validates with naga (no GPU needed), with
 //! each override combination gpix uses resolved. Kernels are checked as the
-//! library builds them: `common.wgsl` first.
+//! library builds them: with their helper file (`common.wgsl` or
+//! `boundary.wgsl`) first.
 
 const COMMON: &str = include_str!("../shaders/common.wgsl");
+const BOUNDARY: &str = include_str!("../shaders/boundary.wgsl");
+
+/// The helper file the library prepends to a kernel.
+fn helper(kernel: &str) -> &'static str {
+    match kernel {
+        "filter.wgsl" => BOUNDARY,
+        "common.wgsl" | "boundary.wgsl" => "",
+        _ => COMMON,
+    }
+}
 
 fn shaders() -> Vec<(String, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
@@ -10,13 +21,12 @@ fn shaders() -> Vec<(String, String)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
+        // common.wgsl needs its kernel's `pixels` and `MODE`.
         .filter(|p| p.file_name().is_some_and(|n| n != "common.wgsl"))
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (
-                name,
-                format!("{COMMON}{}", std::fs::read_to_string(&p).unwrap()),
-            )
+            let source = format!("{}{}", helper(&name), std::fs::read_to_string(&p).unwrap());
+            (name, source)
         })
         .collect();
     out.sort();
@@ -86,5 +96,13 @@ fn label_mean_kernel_validates_for_every_variant() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn filter_kernel_validates_for_every_variant() {
+    let source = &format!("{BOUNDARY}{}", include_str!("../shaders/filter.wgsl"));
+    for features in [1.0, 2.0] {
+        validate("filter.wgsl", source, &[("FEATURES", features)]);
     }
 }

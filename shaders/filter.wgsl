@@ -1,0 +1,179 @@
+// gpix.filter: separable box sums in two passes over a band of rows.
+//
+// The host uploads the band's input rows with their halo rows already
+// resolved by the boundary mode along y (rows outside the array are copied
+// from where the mode says, or filled with cval), so the kernels apply the
+// mode along x only, with `boundary_index` from boundary.wgsl (prepended).
+//
+// `rows` pass: for each input row, channel and x, the sums over the nx
+// window along x of each feature of the value: F = 1 (the value, box
+// filter) or F = 2 (v − K and (v − K)², local variance). A workgroup of 256
+// invocations covers 256 outputs of one row and channel; the window streams
+// through workgroup memory in chunks of CHUNK taps (tile + halo), so any nx
+// works with a fixed tile.
+// `cols` pass: for each output row, the sums over ny rows of the `rows`
+// results, from 16×16 tiles with CHUNK_Y-row halos in workgroup memory, then
+// the output: the mean (F = 1) or mean, variance, std (F = 2).
+//
+// f32 with compensated (Kahan) sums: a window sum is within about
+// 2 ε Σ|terms| of exact whatever the window size.
+//
+// Bindings (group 0):
+//   0 params  uniform  Params
+//   1 src     storage  array<f32>  rows_in × w × c input values (rows pass)
+//   2 xs      storage  array<f32>  rows_in × w × c × F row sums (rows: write, cols: read)
+//   3 out     storage  array<f32>  rows_out × w × c × (1 or 3) outputs (cols pass)
+
+override FEATURES: u32 = 1u;
+
+const WG_X: u32 = 256u;
+const CHUNK: u32 = 256u;
+const TILE: u32 = 16u;
+const CHUNK_Y: u32 = 64u;
+
+struct Params {
+    w: u32,
+    c: u32,
+    rows_in: u32,
+    rows_out: u32,
+    nx: u32,
+    ny: u32,
+    mode: u32,
+    groups_x: u32,
+    cval: f32,
+    shift: f32,
+    inv_n: f32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> xs: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+var<workgroup> tile0: array<f32, WG_X + CHUNK>;
+var<workgroup> tile1: array<f32, WG_X + CHUNK>;
+var<workgroup> ytile0: array<f32, (TILE + CHUNK_Y) * TILE>;
+var<workgroup> ytile1: array<f32, (TILE + CHUNK_Y) * TILE>;
+
+fn linear_group(wg: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return wg.y * groups.x + wg.x;
+}
+
+// Kahan step: (sum, compensation) + v.
+fn kahan(acc: vec2<f32>, v: f32) -> vec2<f32> {
+    let y = v - acc.y;
+    let t = acc.x + y;
+    return vec2<f32>(t, (t - acc.x) - y);
+}
+
+@compute @workgroup_size(256)
+fn rows(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lx: u32,
+) {
+    // Workgroup g covers x0..x0+256 of row r, channel ch.
+    let g = linear_group(wg, groups);
+    let gx = g % params.groups_x;
+    let rc = g / params.groups_x;
+    let ch = rc % params.c;
+    let r = rc / params.c;
+    let valid = r < params.rows_in;
+    let x0 = gx * WG_X;
+    let left = i32(params.nx / 2u);
+    let row_base = r * params.w;
+    var acc0 = vec2<f32>(0.0);
+    var acc1 = vec2<f32>(0.0);
+    for (var j0 = 0u; j0 < params.nx; j0 += CHUNK) {
+        // Load positions x0 - left + j0 + t, t < WG_X + CHUNK - 1.
+        for (var t = lx; t < WG_X + CHUNK - 1u; t += WG_X) {
+            var v = params.cval;
+            if valid {
+                let xi = boundary_index(i32(x0 + j0 + t) - left, i32(params.w), params.mode);
+                if xi != OUTSIDE {
+                    v = src[(row_base + u32(xi)) * params.c + ch];
+                }
+            }
+            let d = v - params.shift;
+            tile0[t] = select(d, v, FEATURES == 1u);
+            tile1[t] = d * d;
+        }
+        workgroupBarrier();
+        let taps = min(CHUNK, params.nx - j0);
+        for (var j = 0u; j < taps; j++) {
+            acc0 = kahan(acc0, tile0[lx + j]);
+            if FEATURES == 2u {
+                acc1 = kahan(acc1, tile1[lx + j]);
+            }
+        }
+        workgroupBarrier();
+    }
+    let x = x0 + lx;
+    if valid && x < params.w {
+        let e = ((row_base + x) * params.c + ch) * FEATURES;
+        xs[e] = acc0.x;
+        if FEATURES == 2u {
+            xs[e + 1u] = acc1.x;
+        }
+    }
+}
+
+@compute @workgroup_size(16, 16)
+fn cols(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+    // Workgroup g covers x0..x0+16, rows y0..y0+16 of channel ch.
+    let g = linear_group(wg, groups);
+    let gx = g % params.groups_x;
+    let rest = g / params.groups_x;
+    let ch = rest % params.c;
+    let y0 = (rest / params.c) * TILE;
+    let x0 = gx * TILE;
+    let x = x0 + lid.x;
+    let y = y0 + lid.y;
+    var acc0 = vec2<f32>(0.0);
+    var acc1 = vec2<f32>(0.0);
+    for (var i0 = 0u; i0 < params.ny; i0 += CHUNK_Y) {
+        // Rows y0 + i0 + t, t < TILE + CHUNK_Y - 1, of columns x0..x0+16.
+        for (var t = lid.y; t < TILE + CHUNK_Y - 1u; t += TILE) {
+            let row = y0 + i0 + t;
+            var a = 0.0;
+            var b = 0.0;
+            if row < params.rows_in && x < params.w {
+                let e = ((row * params.w + x) * params.c + ch) * FEATURES;
+                a = xs[e];
+                if FEATURES == 2u {
+                    b = xs[e + 1u];
+                }
+            }
+            ytile0[t * TILE + lid.x] = a;
+            ytile1[t * TILE + lid.x] = b;
+        }
+        workgroupBarrier();
+        let taps = min(CHUNK_Y, params.ny - i0);
+        for (var i = 0u; i < taps; i++) {
+            acc0 = kahan(acc0, ytile0[(lid.y + i) * TILE + lid.x]);
+            if FEATURES == 2u {
+                acc1 = kahan(acc1, ytile1[(lid.y + i) * TILE + lid.x]);
+            }
+        }
+        workgroupBarrier();
+    }
+    if y >= params.rows_out || x >= params.w {
+        return;
+    }
+    let o = (y * params.w + x) * params.c + ch;
+    if FEATURES == 1u {
+        out[o] = acc0.x * params.inv_n;
+        return;
+    }
+    let n_values = params.rows_out * params.w * params.c;
+    let m = acc0.x * params.inv_n;
+    let v = max(acc1.x * params.inv_n - m * m, 0.0);
+    out[o] = m + params.shift;
+    out[n_values + o] = v;
+    out[2u * n_values + o] = sqrt(v);
+}

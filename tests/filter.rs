@@ -1,0 +1,301 @@
+//! Box filter and local statistics: reference ≡ fast CPU ≡ GPU (one band and
+//! a tiny band budget) for every boundary mode, odd and even windows from 1×1
+//! to larger than the image, 1..=16 channels; the WGSL boundary function ≡
+//! the Rust one; no drift over long rows; variance on a large offset.
+
+mod common;
+
+use gpix::{
+    boundary_index, local_stats, local_stats_reference, uniform_filter, uniform_filter_reference,
+    BoundaryMode, Device, FilterValue, ImageView,
+};
+use proptest::prelude::*;
+
+fn mode_strategy() -> impl Strategy<Value = BoundaryMode> {
+    prop_oneof![
+        Just(BoundaryMode::Reflect),
+        Just(BoundaryMode::Mirror),
+        Just(BoundaryMode::Nearest),
+        Just(BoundaryMode::Wrap),
+        (-2.0f64..2.0).prop_map(BoundaryMode::Constant),
+    ]
+}
+
+/// (h, w, c, values, [ny, nx], mode)
+type Case = (usize, usize, usize, Vec<f64>, [usize; 2], BoundaryMode);
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        0usize..=9,
+        0usize..=9,
+        prop_oneof![4 => 1usize..=4, 1 => Just(16usize)],
+    )
+        .prop_flat_map(|(h, w, c)| {
+            (
+                Just(h),
+                Just(w),
+                Just(c),
+                prop::collection::vec(-1000.0f64..1000.0, h * w * c),
+                [1usize..=12, 1usize..=12],
+                mode_strategy(),
+            )
+        })
+}
+
+/// CPU, GPU, and GPU with bands of about one row (halo rows added on top).
+fn devices(w: usize, c: usize, values_per_row: usize) -> Vec<(Device, f64)> {
+    let mut out = vec![(Device::Cpu, 0.0)];
+    #[cfg(feature = "gpu")]
+    if let Some(ctx) = common::gpu() {
+        out.push((Device::Gpu(ctx.clone()), 1.0));
+        let row = (w * c * 4 * values_per_row) as u64;
+        out.push((Device::Gpu(ctx.with_band_budget(row * 14 + 8)), 1.0));
+    }
+    #[cfg(not(feature = "gpu"))]
+    let _ = (w, c, values_per_row);
+    out
+}
+
+/// Largest magnitude the windows can see (values and cval).
+fn scale(values: &[f64], mode: BoundaryMode) -> f64 {
+    values
+        .iter()
+        .fold(mode.cval().abs(), |m, v| m.max(v.abs()))
+        .max(1e-30)
+}
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol
+}
+
+fn check_uniform<T: FilterValue>(case: &Case, cast: impl Fn(f64) -> T, cpu_tol: f64) {
+    let (h, w, c, values, size, mode) = case;
+    let data: Vec<T> = values.iter().map(|&v| cast(v)).collect();
+    let image = ImageView::new(&data, *h, *w, *c).unwrap();
+    let want = uniform_filter_reference(image, *size, *mode).unwrap();
+    let s = scale(values, *mode);
+    for (device, is_gpu) in devices(*w, *c, 2) {
+        let got = uniform_filter(&device, image, *size, *mode).unwrap();
+        // f32 on any device: 1e-5 of the largest magnitude (the GPU's f32
+        // sums are compensated); f64 on the CPU: 1e-12.
+        let tol = if is_gpu > 0.0 { 1e-5 * s } else { cpu_tol * s };
+        for (i, (&a, &b)) in got.data().iter().zip(want.data()).enumerate() {
+            assert!(
+                close(a.to_f64(), b, tol),
+                "{device:?} {size:?} {mode:?} value {i}: {} vs {b}",
+                a.to_f64()
+            );
+        }
+    }
+}
+
+fn check_stats<T: FilterValue>(case: &Case, cast: impl Fn(f64) -> T, cpu_tol: f64) {
+    let (h, w, c, values, size, mode) = case;
+    let data: Vec<T> = values.iter().map(|&v| cast(v)).collect();
+    let image = ImageView::new(&data, *h, *w, *c).unwrap();
+    let (mean, var) = local_stats_reference(image, *size, *mode).unwrap();
+    let s = scale(values, *mode);
+    for (device, is_gpu) in devices(*w, *c, 3) {
+        let got = local_stats(&device, image, *size, *mode).unwrap();
+        let tol = if is_gpu > 0.0 { 1e-5 } else { cpu_tol };
+        for i in 0..mean.data().len() {
+            let (m, v, sd) = (
+                got.mean.data()[i].to_f64(),
+                got.var.data()[i].to_f64(),
+                got.std.data()[i].to_f64(),
+            );
+            assert!(
+                close(m, mean.data()[i], tol * s),
+                "{device:?} mean {i}: {m} vs {}",
+                mean.data()[i]
+            );
+            assert!(v >= 0.0, "{device:?}: negative variance {v}");
+            assert!(
+                close(v, var.data()[i], 4.0 * tol * s * s),
+                "{device:?} var {i}: {v} vs {}",
+                var.data()[i]
+            );
+            assert!(
+                close(sd * sd, v, 4.0 * tol * s * s),
+                "{device:?} std {i}: {sd}² vs {v}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    #[test]
+    fn uniform_f64_agrees(case in case()) {
+        check_uniform(&case, |v| v, 1e-12);
+    }
+
+    #[test]
+    fn uniform_f32_agrees(case in case()) {
+        check_uniform(&case, |v| v as f32, 1e-6);
+    }
+
+    #[test]
+    fn stats_f64_agree(case in case()) {
+        check_stats(&case, |v| v, 1e-12);
+    }
+
+    #[test]
+    fn stats_f32_agree(case in case()) {
+        check_stats(&case, |v| v as f32, 1e-6);
+    }
+}
+
+/// The WGSL `boundary_index` (shaders/boundary.wgsl) returns what the Rust
+/// one does for every mode, lengths 1..=6 and positions far outside.
+#[cfg(feature = "gpu")]
+#[test]
+fn wgsl_boundary_index_matches_rust() {
+    let Some(ctx) = common::gpu() else { return };
+    let modes = [
+        BoundaryMode::Reflect,
+        BoundaryMode::Mirror,
+        BoundaryMode::Nearest,
+        BoundaryMode::Wrap,
+        BoundaryMode::Constant(0.0),
+    ];
+    let mut queries: Vec<[i32; 4]> = Vec::new();
+    for mode in modes {
+        for n in 1..=6i32 {
+            for i in -25..=25i32 {
+                queries.push([i, n, mode.code() as i32, 0]);
+            }
+        }
+    }
+    let got = run_boundary_kernel(&ctx, &queries);
+    for (q, g) in queries.iter().zip(got) {
+        let mode = modes[q[2] as usize];
+        let want = boundary_index(i64::from(q[0]), q[1] as usize, mode).map_or(-1, |v| v as i32);
+        assert_eq!(g, want, "i {} n {} {mode:?}", q[0], q[1]);
+    }
+}
+
+#[cfg(feature = "gpu")]
+fn run_boundary_kernel(ctx: &gpix::GpuContext, queries: &[[i32; 4]]) -> Vec<i32> {
+    use wgpu::util::DeviceExt;
+    let source = format!(
+        "{}\n{}",
+        include_str!("../shaders/boundary.wgsl"),
+        r"
+@group(0) @binding(0) var<storage, read> q: array<vec4<i32>>;
+@group(0) @binding(1) var<storage, read_write> r: array<i32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    if id.x < arrayLength(&q) {
+        let v = q[id.x];
+        r[id.x] = boundary_index(v.x, v.y, u32(v.z));
+    }
+}"
+    );
+    let device = ctx.device();
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("boundary test"),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some("boundary test"),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: None,
+        contents: bytemuck::cast_slice(queries),
+        usage: wgpu::BufferUsages::STORAGE,
+    });
+    let bytes = (queries.len() * 4) as u64;
+    let output = device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: bytes,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let staging = device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: bytes,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: None,
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &[
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: input.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: output.as_entire_binding(),
+            },
+        ],
+    });
+    let mut encoder = device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &group, &[]);
+        pass.dispatch_workgroups((queries.len() as u32).div_ceil(64), 1, 1);
+    }
+    encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, bytes);
+    ctx.queue().submit([encoder.finish()]);
+    let slice = staging.slice(..);
+    slice.map_async(wgpu::MapMode::Read, |r| r.unwrap());
+    device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
+    let data = slice.get_mapped_range().unwrap();
+    bytemuck::cast_slice(&data).to_vec()
+}
+
+/// Running sums restart from direct sums, so a long row on a large offset
+/// stays within f64 rounding of the direct window sums (no drift).
+#[test]
+fn long_rows_do_not_drift() {
+    let w = 5000;
+    let data: Vec<f64> = (0..w)
+        .map(|i| 1.0e6 + ((i * 7919) % 1000) as f64 * 1e-3)
+        .collect();
+    let image = ImageView::new(&data, 1, w, 1).unwrap();
+    for size in [[1, 15], [1, 4]] {
+        let want = uniform_filter_reference(image, size, BoundaryMode::Reflect).unwrap();
+        let got = uniform_filter(&Device::Cpu, image, size, BoundaryMode::Reflect).unwrap();
+        for (a, b) in got.data().iter().zip(want.data()) {
+            assert!((a - b).abs() <= 1e-15 * 1e6 * 8.0, "{a} vs {b}");
+        }
+    }
+}
+
+/// Values 1000 ± 0.01 in f32: the variance comes out within 1 % on every
+/// device (E[x²] − E[x]² in f32 would lose it entirely).
+#[test]
+fn variance_survives_a_large_offset() {
+    let (h, w) = (40, 50);
+    let data: Vec<f32> = (0..h * w)
+        .map(|i| 1000.0 + 0.01 * (((i * 7919) % 201) as f32 / 100.0 - 1.0))
+        .collect();
+    let image = ImageView::new(&data, h, w, 1).unwrap();
+    let (_, want) = local_stats_reference(image, [15, 15], BoundaryMode::Reflect).unwrap();
+    for (device, _) in devices(w, 1, 3) {
+        let got = local_stats(&device, image, [15, 15], BoundaryMode::Reflect).unwrap();
+        for (a, b) in got.var.data().iter().zip(want.data()) {
+            let a = f64::from(*a);
+            assert!((a - b).abs() <= 0.01 * b, "{device:?}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn zero_sizes_are_errors() {
+    let data = [1f32; 4];
+    let image = ImageView::new(&data, 2, 2, 1).unwrap();
+    let err = uniform_filter(&Device::Cpu, image, [0, 3], BoundaryMode::Reflect).unwrap_err();
+    assert!(err.to_string().contains("at least 1x1"), "{err}");
+    assert!(local_stats(&Device::Cpu, image, [3, 0], BoundaryMode::Wrap).is_err());
+}
