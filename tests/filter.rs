@@ -299,3 +299,30 @@ fn zero_sizes_are_errors() {
     assert!(err.to_string().contains("at least 1x1"), "{err}");
     assert!(local_stats(&Device::Cpu, image, [3, 0], BoundaryMode::Wrap).is_err());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Rows of 512+ values take the four-segment running sums.
+    #[test]
+    fn wide_rows_agree(
+        w in 512usize..700,
+        c in 1usize..=2,
+        size in [1usize..=5, 1usize..=40],
+        mode in mode_strategy(),
+        seed in any::<u64>(),
+    ) {
+        let h = 3;
+        let mut rng = gpix::synth::Rng::new(seed);
+        let values: Vec<f64> = (0..h * w * c).map(|_| rng.next_f64() * 100.0 - 50.0).collect();
+        let case: Case = (h, w, c, values, size, mode);
+        let (_, _, _, values, size, mode) = &case;
+        let image = ImageView::new(values, h, w, c).unwrap();
+        let want = uniform_filter_reference(image, *size, *mode).unwrap();
+        let got = uniform_filter(&Device::Cpu, image, *size, *mode).unwrap();
+        for (a, b) in got.data().iter().zip(want.data()) {
+            prop_assert!((a - b).abs() <= 1e-12 * 50.0);
+        }
+        check_stats(&case, |v| v, 1e-12);
+    }
+}

@@ -7,8 +7,9 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use gpix::{
-    label_mean_image_into, nearest_level_into, nearest_palette_into, synth, Device, DeviceRequest,
-    ImageView, Levels, Palette, PaletteIndex,
+    label_mean_image_into, local_stats_into, nearest_level_into, nearest_palette_into, synth,
+    uniform_filter_into, BoundaryMode, Device, DeviceRequest, ImageView, Levels, Palette,
+    PaletteIndex, StatsOut,
 };
 
 use super::Common;
@@ -25,6 +26,30 @@ pub(crate) enum BenchCommand {
     /// identical for u8 images, within 1e-6 relative for f32. Exits non-zero
     /// if they disagree.
     LabelMean(LabelMeanBench),
+    /// Sliding-window filters on photo-like float32 data: uniform (box)
+    /// filter, local mean + variance + std, and a 3×3 box on a stack of
+    /// layers. Devices' outputs are compared within the float32 bound
+    /// (1e-5 of the largest magnitude). Exits non-zero if they disagree.
+    Filter(FilterBench),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct FilterBench {
+    /// Array size, HEIGHTxWIDTH.
+    #[arg(long, default_value = "5000x5000", value_parser = parse_size)]
+    size: (usize, usize),
+    /// Cases: uniform (15×15), stats (15×15 mean+var+std), layers (3×3 box on 16 layers).
+    #[arg(long, value_delimiter = ',', default_value = "uniform,stats,layers")]
+    cases: Vec<String>,
+    /// Devices to run (cpu, gpu, auto).
+    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
+    devices: Vec<String>,
+    /// Timed runs per case (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Also write the results as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -87,6 +112,7 @@ pub(crate) fn run(common: &Common, cmd: &BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Quantize(args) => quantize(common, args),
         BenchCommand::LabelMean(args) => label_mean(common, args),
+        BenchCommand::Filter(args) => filter(common, args),
     }
 }
 
@@ -252,6 +278,78 @@ fn label_mean(common: &Common, args: &LabelMeanBench) -> anyhow::Result<()> {
                 print_record(&rec);
                 records.push(rec);
             }
+        }
+    }
+    finish(&records, args.json.as_ref(), h, w)
+}
+
+fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
+    let (h, w) = args.size;
+    let devices = open_devices(common, &args.devices)?;
+    print_header("filter", h, w, args.runs, &devices, "size");
+    let mut records = Vec::new();
+    for case in &args.cases {
+        let (channels, size) = match case.as_str() {
+            "uniform" | "stats" => (1, 15),
+            "layers" => (16, 3),
+            other => bail!("unknown filter case '{other}' (uniform, stats, layers)"),
+        };
+        let field = synth::smooth_field(h, w, channels, 11, 64, 0.02);
+        let image = gpix::Image::from_vec(field, h, w, channels)?;
+        let mut reference: Option<Vec<f32>> = None;
+        let mut cpu_ms = None;
+        for (name, device) in &devices {
+            let mut out = vec![0f32; image.data().len()];
+            let mode = BoundaryMode::Reflect;
+            let ms = if case == "stats" {
+                let mut var = vec![0f32; out.len()];
+                let mut std = vec![0f32; out.len()];
+                median_ms(args.runs, || {
+                    let outs = StatsOut {
+                        mean: Some(&mut out),
+                        var: Some(&mut var),
+                        std: Some(&mut std),
+                    };
+                    local_stats_into(device, image.view(), [size, size], mode, outs)?;
+                    Ok(())
+                })?
+            } else {
+                median_ms(args.runs, || {
+                    uniform_filter_into(device, image.view(), [size, size], mode, &mut out)?;
+                    Ok(())
+                })?
+            };
+            let agrees = match &reference {
+                None => {
+                    reference = Some(out);
+                    true
+                }
+                Some(r) => {
+                    let scale = image.data().iter().fold(1e-30f32, |m, v| m.max(v.abs()));
+                    r.iter()
+                        .zip(&out)
+                        .all(|(a, b)| (a - b).abs() <= 1e-5 * scale)
+                }
+            };
+            if device.is_cpu() && cpu_ms.is_none() {
+                cpu_ms = Some(ms);
+            }
+            let rec = Record {
+                op: "filter",
+                image: if channels > 1 {
+                    format!("{case}x{channels}")
+                } else {
+                    case.clone()
+                },
+                k: size,
+                device: name.clone(),
+                median_ms: ms,
+                mpx_per_s: (h * w) as f64 / ms / 1e3,
+                speedup_vs_cpu: cpu_ms.map(|c| c / ms),
+                agrees,
+            };
+            print_record(&rec);
+            records.push(rec);
         }
     }
     finish(&records, args.json.as_ref(), h, w)

@@ -209,11 +209,18 @@ pub fn uniform_filter_into<T: FilterValue>(
     match device {
         Device::Cpu => {
             let n = (size[0] * size[1]) as f64;
-            box_cpu::box_sums::<T, 1>(image, size, mode, &|v| [v], vec![out], &|sums, outs| {
-                for (o, &s) in outs[0].iter_mut().zip(sums) {
-                    *o = T::from_f64(s / n);
-                }
-            });
+            box_cpu::box_sums::<T, 1, _, _>(
+                image,
+                size,
+                mode,
+                &|v| [v],
+                vec![out],
+                &|sums, outs| {
+                    for (o, &s) in outs[0].iter_mut().zip(sums) {
+                        *o = T::from_f64(s / n);
+                    }
+                },
+            );
             Ok(FilterInfo {
                 method: "running sums (f64)".into(),
             })
@@ -320,7 +327,7 @@ pub fn local_stats_into<T: FilterValue>(
             let want = [out.mean.is_some(), out.var.is_some(), out.std.is_some()];
             let outputs: Vec<&mut [T]> =
                 [out.mean, out.var, out.std].into_iter().flatten().collect();
-            box_cpu::box_sums::<T, 2>(
+            box_cpu::box_sums::<T, 2, _, _>(
                 image,
                 size,
                 mode,
