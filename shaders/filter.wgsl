@@ -15,6 +15,11 @@
 // results, from 16×16 tiles with CHUNK_Y-row halos in workgroup memory, then
 // the output: the mean (F = 1) or mean, variance, std (F = 2).
 //
+// `direct` pass: a 2-D correlation with every tap of the kernel w2d
+// (ky × kx, params.ny × params.nx): 16×16 output tiles; the input window
+// streams through workgroup memory in blocks of DCHUNK × DCHUNK taps, so any
+// kernel size works with a fixed tile.
+//
 // f32 with compensated (Kahan) sums: a window sum is within about
 // 2 ε Σ|terms| of exact whatever the window size.
 //
@@ -25,11 +30,17 @@
 //   3 out     storage  array<f32>  rows_out × w × c × (1 or 3) outputs (cols pass)
 
 override FEATURES: u32 = 1u;
+// Weighted taps (correlation, gaussian): weights from wx / wy instead of 1.
+override WEIGHTED: bool = false;
+// The cols pass adds to `out` (further separable terms of a low-rank kernel).
+override ACCUMULATE: bool = false;
 
 const WG_X: u32 = 256u;
 const CHUNK: u32 = 256u;
 const TILE: u32 = 16u;
 const CHUNK_Y: u32 = 64u;
+// Kernel taps per axis of one `direct` tile load: (16 + 47)² values = 15.9 KiB.
+const DCHUNK: u32 = 48u;
 
 struct Params {
     w: u32,
@@ -43,18 +54,22 @@ struct Params {
     cval: f32,
     shift: f32,
     inv_n: f32,
-    _pad: u32,
+    left: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> xs: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> wx: array<f32>;
+@group(0) @binding(5) var<storage, read> wy: array<f32>;
+@group(0) @binding(6) var<storage, read> w2d: array<f32>;
 
 var<workgroup> tile0: array<f32, WG_X + CHUNK>;
 var<workgroup> tile1: array<f32, WG_X + CHUNK>;
 var<workgroup> ytile0: array<f32, (TILE + CHUNK_Y) * TILE>;
 var<workgroup> ytile1: array<f32, (TILE + CHUNK_Y) * TILE>;
+var<workgroup> dtile: array<f32, (TILE + DCHUNK - 1u) * (TILE + DCHUNK - 1u)>;
 
 fn linear_group(wg: vec3<u32>, groups: vec3<u32>) -> u32 {
     return wg.y * groups.x + wg.x;
@@ -81,7 +96,7 @@ fn rows(
     let r = rc / params.c;
     let valid = r < params.rows_in;
     let x0 = gx * WG_X;
-    let left = i32(params.nx / 2u);
+    let left = i32(params.left);
     let row_base = r * params.w;
     var acc0 = vec2<f32>(0.0);
     var acc1 = vec2<f32>(0.0);
@@ -102,7 +117,8 @@ fn rows(
         workgroupBarrier();
         let taps = min(CHUNK, params.nx - j0);
         for (var j = 0u; j < taps; j++) {
-            acc0 = kahan(acc0, tile0[lx + j]);
+            let wj = select(1.0, wx[j0 + j], WEIGHTED);
+            acc0 = kahan(acc0, wj * tile0[lx + j]);
             if FEATURES == 2u {
                 acc1 = kahan(acc1, tile1[lx + j]);
             }
@@ -155,7 +171,8 @@ fn cols(
         workgroupBarrier();
         let taps = min(CHUNK_Y, params.ny - i0);
         for (var i = 0u; i < taps; i++) {
-            acc0 = kahan(acc0, ytile0[(lid.y + i) * TILE + lid.x]);
+            let wi = select(1.0, wy[i0 + i], WEIGHTED);
+            acc0 = kahan(acc0, wi * ytile0[(lid.y + i) * TILE + lid.x]);
             if FEATURES == 2u {
                 acc1 = kahan(acc1, ytile1[(lid.y + i) * TILE + lid.x]);
             }
@@ -167,7 +184,8 @@ fn cols(
     }
     let o = (y * params.w + x) * params.c + ch;
     if FEATURES == 1u {
-        out[o] = acc0.x * params.inv_n;
+        let v = acc0.x * params.inv_n;
+        out[o] = select(v, out[o] + v, ACCUMULATE);
         return;
     }
     let n_values = params.rows_out * params.w * params.c;
@@ -176,4 +194,51 @@ fn cols(
     out[o] = m + params.shift;
     out[n_values + o] = v;
     out[2u * n_values + o] = sqrt(v);
+}
+
+@compute @workgroup_size(16, 16)
+fn direct(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let g = linear_group(wg, groups);
+    let gx = g % params.groups_x;
+    let rest = g / params.groups_x;
+    let ch = rest % params.c;
+    let y0 = (rest / params.c) * TILE;
+    let x0 = gx * TILE;
+    let left = i32(params.left);
+    var acc = vec2<f32>(0.0);
+    for (var i0 = 0u; i0 < params.ny; i0 += DCHUNK) {
+        let bi = min(DCHUNK, params.ny - i0);
+        for (var j0 = 0u; j0 < params.nx; j0 += DCHUNK) {
+            let bj = min(DCHUNK, params.nx - j0);
+            let th = TILE + bi - 1u;
+            let tw = TILE + bj - 1u;
+            for (var t = li; t < th * tw; t += TILE * TILE) {
+                let row = y0 + i0 + t / tw;
+                let xi = boundary_index(i32(x0 + j0 + t % tw) - left, i32(params.w), params.mode);
+                var v = params.cval;
+                if row < params.rows_in && xi != OUTSIDE {
+                    v = src[(row * params.w + u32(xi)) * params.c + ch];
+                }
+                dtile[t] = v;
+            }
+            workgroupBarrier();
+            for (var i = 0u; i < bi; i++) {
+                for (var j = 0u; j < bj; j++) {
+                    let wij = w2d[(i0 + i) * params.nx + j0 + j];
+                    acc = kahan(acc, wij * dtile[(lid.y + i) * tw + lid.x + j]);
+                }
+            }
+            workgroupBarrier();
+        }
+    }
+    let x = x0 + lid.x;
+    let y = y0 + lid.y;
+    if y < params.rows_out && x < params.w {
+        out[(y * params.w + x) * params.c + ch] = acc.x;
+    }
 }

@@ -42,17 +42,25 @@ fn case() -> impl Strategy<Value = Case> {
         })
 }
 
-/// CPU, GPU, and GPU with bands of about one row (halo rows added on top).
+/// CPU, GPU, and GPU with bands of a few rows (halo rows added on top).
 fn devices(w: usize, c: usize, values_per_row: usize) -> Vec<(Device, f64)> {
+    devices_for(w, c, values_per_row, 13)
+}
+
+/// As [`devices`], the tiny budget fitting windows of `ky` rows.
+fn devices_for(w: usize, c: usize, values_per_row: usize, ky: usize) -> Vec<(Device, f64)> {
     let mut out = vec![(Device::Cpu, 0.0)];
     #[cfg(feature = "gpu")]
     if let Some(ctx) = common::gpu() {
         out.push((Device::Gpu(ctx.clone()), 1.0));
         let row = (w * c * 4 * values_per_row) as u64;
-        out.push((Device::Gpu(ctx.with_band_budget(row * 14 + 8)), 1.0));
+        out.push((
+            Device::Gpu(ctx.with_band_budget(row * (ky as u64 + 1) + 8)),
+            1.0,
+        ));
     }
     #[cfg(not(feature = "gpu"))]
-    let _ = (w, c, values_per_row);
+    let _ = (w, c, values_per_row, ky);
     out
 }
 
@@ -324,5 +332,99 @@ proptest! {
             prop_assert!((a - b).abs() <= 1e-12 * 50.0);
         }
         check_stats(&case, |v| v, 1e-12);
+    }
+}
+
+/// Random kernels of every kind the planner distinguishes: full rank
+/// (direct), outer products (separable), sums of two (low rank), rows,
+/// columns, 1×1, and sizes past the image.
+fn kernel_strategy() -> impl Strategy<Value = gpix::Kernel> {
+    let weights = |n: usize| prop::collection::vec(-2.0f64..2.0, n);
+    prop_oneof![
+        (1usize..=13, 1usize..=13).prop_flat_map(move |(ky, kx)| {
+            weights(ky * kx).prop_map(move |w| gpix::Kernel::new(ky, kx, w).unwrap())
+        }),
+        (1usize..=13, 1usize..=13).prop_flat_map(move |(ky, kx)| {
+            (weights(ky), weights(kx)).prop_map(|(a, b)| gpix::Kernel::outer(&a, &b))
+        }),
+        (4usize..=12, 4usize..=12).prop_flat_map(move |(ky, kx)| {
+            (weights(ky), weights(kx), weights(ky), weights(kx)).prop_map(move |(a, b, c, d)| {
+                let (p, q) = (gpix::Kernel::outer(&a, &b), gpix::Kernel::outer(&c, &d));
+                let w = p
+                    .weights()
+                    .iter()
+                    .zip(q.weights())
+                    .map(|(x, y)| x + y)
+                    .collect();
+                gpix::Kernel::new(ky, kx, w).unwrap()
+            })
+        }),
+    ]
+}
+
+fn check_correlate<T: FilterValue>(
+    case: &Case,
+    kernel: &gpix::Kernel,
+    cast: impl Fn(f64) -> T,
+    cpu_tol: f64,
+) {
+    let (h, w, c, values, _, mode) = case;
+    let data: Vec<T> = values.iter().map(|&v| cast(v)).collect();
+    let image = ImageView::new(&data, *h, *w, *c).unwrap();
+    // Scale: the largest |x| times the kernel's absolute sum.
+    let s = scale(values, *mode) * kernel.weights().iter().map(|v| v.abs()).sum::<f64>();
+    for convolve in [false, true] {
+        let want = if convolve {
+            gpix::convolve_reference(image, kernel, *mode).unwrap()
+        } else {
+            gpix::correlate_reference(image, kernel, *mode).unwrap()
+        };
+        for (device, is_gpu) in devices_for(*w, *c, 1, kernel.height()) {
+            let got = if convolve {
+                gpix::convolve(&device, image, kernel, *mode).unwrap()
+            } else {
+                gpix::correlate(&device, image, kernel, *mode).unwrap()
+            };
+            let tol = if is_gpu > 0.0 { 2e-6 * s } else { cpu_tol * s };
+            for (i, (&a, &b)) in got.data().iter().zip(want.data()).enumerate() {
+                assert!(
+                    close(a.to_f64(), b, tol),
+                    "{device:?} convolve={convolve} {}x{} {mode:?} value {i}: {} vs {b}",
+                    kernel.height(),
+                    kernel.width(),
+                    a.to_f64()
+                );
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    #[test]
+    fn correlate_f64_agrees(case in case(), kernel in kernel_strategy()) {
+        check_correlate(&case, &kernel, |v| v, 1e-13);
+    }
+
+    #[test]
+    fn correlate_f32_agrees(case in case(), kernel in kernel_strategy()) {
+        check_correlate(&case, &kernel, |v| v as f32, 2e-6);
+    }
+
+    #[test]
+    fn gaussian_agrees(case in case(), sy in 0.0f64..3.0, sx in 0.0f64..3.0, truncate in 1.0f64..4.0) {
+        let (h, w, c, values, _, mode) = &case;
+        let image = ImageView::new(values, *h, *w, *c).unwrap();
+        let kernel = gpix::gaussian_kernel([sy, sx], truncate).unwrap();
+        let want = gpix::correlate_reference(image, &kernel, *mode).unwrap();
+        let s = scale(values, *mode);
+        for (device, is_gpu) in devices_for(*w, *c, 1, kernel.height()) {
+            let got = gpix::gaussian_filter(&device, image, [sy, sx], truncate, *mode).unwrap();
+            let tol = if is_gpu > 0.0 { 2e-6 * s } else { 1e-13 * s };
+            for (&a, &b) in got.data().iter().zip(want.data()) {
+                prop_assert!(close(a, b, tol), "{device:?}: {a} vs {b}");
+            }
+        }
     }
 }

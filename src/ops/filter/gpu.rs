@@ -1,9 +1,11 @@
 //! GPU host code for `shaders/filter.wgsl`: bands of output rows with their
-//! halo rows gathered by the boundary mode, two passes per band, readback.
+//! halo rows gathered by the boundary mode, the passes of a job per band,
+//! readback.
 
 use std::ops::Range;
 use std::sync::Arc;
 
+use super::correlate::{Method, Plan};
 use super::{boundary_index, BoundaryMode, FilterInfo, FilterValue, StatsOut};
 use crate::array::ImageView;
 use crate::bands::rows_per_band;
@@ -17,6 +19,9 @@ const SHADER: &str = concat!(
 );
 const ROWS_WG: u64 = 256;
 const TILE: u64 = 16;
+/// Kernel sides over this would make one invocation loop too long
+/// (llvmpipe stops loops at 65535 iterations).
+const MAX_SIDE: usize = 4096;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -32,15 +37,39 @@ struct Params {
     cval: f32,
     shift: f32,
     inv_n: f32,
-    _pad: u32,
+    left: u32,
 }
 
-fn pipeline(ctx: &GpuContext, entry: &str, features: u32) -> Result<Arc<wgpu::ComputePipeline>> {
+/// What the passes of one band compute.
+enum Job<'a> {
+    /// Box sums of 1 feature (mean) or 2 (mean, var, std).
+    Box { features: u32, shift: f64 },
+    /// Separable terms `wy ⊗ wx`.
+    Separable(&'a [(Vec<f64>, Vec<f64>)]),
+    /// Every tap.
+    Direct(&'a [f64]),
+}
+
+fn pipeline(
+    ctx: &GpuContext,
+    entry: &str,
+    features: u32,
+    weighted: bool,
+    accumulate: bool,
+) -> Result<Arc<wgpu::ComputePipeline>> {
     ctx.pipeline(
-        &format!("gpix.filter.{entry}.f{features}"),
+        &format!(
+            "gpix.filter.{entry}.f{features}w{}a{}",
+            u8::from(weighted),
+            u8::from(accumulate)
+        ),
         SHADER,
         entry,
-        &[("FEATURES", f64::from(features))],
+        &[
+            ("FEATURES", f64::from(features)),
+            ("WEIGHTED", f64::from(u8::from(weighted))),
+            ("ACCUMULATE", f64::from(u8::from(accumulate))),
+        ],
     )
 }
 
@@ -53,11 +82,29 @@ fn buffer(ctx: &GpuContext, label: &str, bytes: u64, usage: wgpu::BufferUsages) 
     })
 }
 
+fn weights(ctx: &GpuContext, w: &[f64]) -> wgpu::Buffer {
+    let data: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+    let b = buffer(
+        ctx,
+        "gpix.filter.weights",
+        data.len() as u64 * 4,
+        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+    );
+    ctx.queue().write_buffer(&b, 0, bytemuck::cast_slice(&data));
+    b
+}
+
 fn method<T: FilterValue>(what: &str) -> String {
     if T::IS_F64 {
         format!("{what} on the GPU in f32 (float64 input: results within the float32 bound)")
     } else {
         format!("{what} on the GPU (f32)")
+    }
+}
+
+fn to_out<T: FilterValue>(dst: &mut [T], values: &[f32]) {
+    for (d, &v) in dst.iter_mut().zip(values) {
+        *d = T::from_f64(f64::from(v));
     }
 }
 
@@ -69,17 +116,17 @@ pub(super) fn uniform<T: FilterValue>(
     mode: BoundaryMode,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let n = image.data().len();
+    let row_len = image.width() * image.channels();
+    let job = Job::Box {
+        features: 1,
+        shift: 0.0,
+    };
+    let center = [size[0] / 2, size[1] / 2];
     ctx.checked("uniform filter", || {
-        run_box(ctx, image, size, mode, 1, 0.0, |rows, values| {
-            let row_len = image.width() * image.channels();
-            let dst = &mut out[rows.start * row_len..rows.end * row_len];
-            for (d, &v) in dst.iter_mut().zip(values) {
-                *d = T::from_f64(f64::from(v));
-            }
+        run(ctx, image, size, center, mode, &job, |rows, values| {
+            to_out(&mut out[rows.start * row_len..rows.end * row_len], values);
         })
     })?;
-    debug_assert_eq!(out.len(), n);
     Ok(FilterInfo {
         method: method::<T>("two separable box passes"),
     })
@@ -95,8 +142,10 @@ pub(super) fn stats<T: FilterValue>(
     mut out: StatsOut<'_, T>,
 ) -> Result<FilterInfo> {
     let row_len = image.width() * image.channels();
+    let job = Job::Box { features: 2, shift };
+    let center = [size[0] / 2, size[1] / 2];
     ctx.checked("local statistics", || {
-        run_box(ctx, image, size, mode, 2, shift, |rows, values| {
+        run(ctx, image, size, center, mode, &job, |rows, values| {
             let band = rows.len() * row_len;
             let outs = [
                 out.mean.as_deref_mut(),
@@ -106,9 +155,7 @@ pub(super) fn stats<T: FilterValue>(
             for (k, dst) in outs.into_iter().enumerate() {
                 if let Some(dst) = dst {
                     let dst = &mut dst[rows.start * row_len..rows.end * row_len];
-                    for (d, &v) in dst.iter_mut().zip(&values[k * band..(k + 1) * band]) {
-                        *d = T::from_f64(f64::from(v));
-                    }
+                    to_out(dst, &values[k * band..(k + 1) * band]);
                 }
             }
         })
@@ -118,43 +165,77 @@ pub(super) fn stats<T: FilterValue>(
     })
 }
 
-/// Runs both passes band by band; `sink(rows, values)` receives each band's
-/// outputs (`1` or `3` arrays of `rows × w × c` values, one after another).
-fn run_box<T: FilterValue>(
+/// A correlation plan on the GPU.
+pub(super) fn correlate<T: FilterValue>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
-    [ny, nx]: [usize; 2],
+    plan: &Plan,
     mode: BoundaryMode,
-    features: u32,
-    shift: f64,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let row_len = image.width() * image.channels();
+    let job = match &plan.method {
+        Method::Separable(terms) => Job::Separable(terms),
+        Method::Direct(k) => Job::Direct(k.weights()),
+    };
+    ctx.checked("correlation", || {
+        run(
+            ctx,
+            image,
+            [plan.ky, plan.kx],
+            plan.center,
+            mode,
+            &job,
+            |rows, values| {
+                to_out(&mut out[rows.start * row_len..rows.end * row_len], values);
+            },
+        )
+    })?;
+    Ok(FilterInfo {
+        method: method::<T>(&plan.describe()),
+    })
+}
+
+/// Runs `job` band by band; `sink(rows, values)` receives each band's
+/// outputs (1 or 3 arrays of `rows × w × c` values, one after another).
+#[allow(clippy::too_many_lines)]
+fn run<T: FilterValue>(
+    ctx: &GpuContext,
+    image: ImageView<'_, T>,
+    [ky, kx]: [usize; 2],
+    [top, left]: [usize; 2],
+    mode: BoundaryMode,
+    job: &Job<'_>,
     mut sink: impl FnMut(Range<usize>, &[f32]),
 ) -> Result<()> {
     let (h, w, c) = (image.height(), image.width(), image.channels());
     if h == 0 || w * c == 0 {
         return Ok(());
     }
-    let limit = 1 << 20;
-    if nx > limit || ny > limit {
+    if kx > MAX_SIDE || ky > MAX_SIDE {
         return Err(Error::too_large(
             "a GPU filter window side",
-            nx.max(ny) as u64,
-            limit as u64,
+            kx.max(ky) as u64,
+            MAX_SIDE as u64,
         ));
     }
-    let n_out: usize = if features == 1 { 1 } else { 3 };
+    let (features, n_out) = match job {
+        Job::Box { features: 2, .. } => (2u32, 3usize),
+        _ => (1, 1),
+    };
     let row = (w * c * 4) as u64;
     let budget = ctx.band_bytes();
     let in_rows = rows_per_band(&[row, row * u64::from(features)], budget)?;
     let out_rows = rows_per_band(&[row * n_out as u64], budget)?;
-    if in_rows < ny {
+    if in_rows < ky {
         return Err(Error::too_large(
             "a GPU band with its halo rows",
-            ny as u64 * row * u64::from(features),
+            ky as u64 * row * u64::from(features),
             budget,
         ));
     }
-    let band_rows = (in_rows - (ny - 1)).min(out_rows).min(h);
-    let max_in = band_rows + ny - 1;
+    let band_rows = (in_rows - (ky - 1)).min(out_rows).min(h);
+    let max_in = band_rows + ky - 1;
 
     let storage = wgpu::BufferUsages::STORAGE;
     let src = buffer(
@@ -185,65 +266,89 @@ fn run_box<T: FilterValue>(
     let uniform = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
     let rows_params = buffer(ctx, "gpix.filter.params.rows", 48, uniform);
     let cols_params = buffer(ctx, "gpix.filter.params.cols", 48, uniform);
-    let rows_p = pipeline(ctx, "rows", features)?;
-    let cols_p = pipeline(ctx, "cols", features)?;
-    let bind =
-        |p: &wgpu::ComputePipeline, params: &wgpu::Buffer, entries: &[(u32, &wgpu::Buffer)]| {
-            let mut all = vec![(0u32, params)];
-            all.extend_from_slice(entries);
-            let entries: Vec<wgpu::BindGroupEntry<'_>> = all
-                .iter()
-                .map(|&(binding, b)| wgpu::BindGroupEntry {
-                    binding,
-                    resource: b.as_entire_binding(),
-                })
-                .collect();
-            ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("gpix.filter.bind"),
-                layout: &p.get_bind_group_layout(0),
-                entries: &entries,
+    let bind = |p: &wgpu::ComputePipeline, entries: &[(u32, &wgpu::Buffer)]| {
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = entries
+            .iter()
+            .map(|&(binding, b)| wgpu::BindGroupEntry {
+                binding,
+                resource: b.as_entire_binding(),
             })
-        };
-    let rows_group = bind(&rows_p, &rows_params, &[(1, &src), (2, &xs)]);
-    let cols_group = bind(&cols_p, &cols_params, &[(2, &xs), (3, &out)]);
+            .collect();
+        ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("gpix.filter.bind"),
+            layout: &p.get_bind_group_layout(0),
+            entries: &entries,
+        })
+    };
+    // The dispatches of a band: (pipeline, bind group, uses the cols grid).
+    let mut passes: Vec<(Arc<wgpu::ComputePipeline>, wgpu::BindGroup, bool)> = Vec::new();
+    match job {
+        Job::Box { features, .. } => {
+            let r = pipeline(ctx, "rows", *features, false, false)?;
+            let cl = pipeline(ctx, "cols", *features, false, false)?;
+            // The passes name the weight buffers even when unweighted.
+            let one = weights(ctx, &[1.0]);
+            let rg = bind(&r, &[(0, &rows_params), (1, &src), (2, &xs), (4, &one)]);
+            let cg = bind(&cl, &[(0, &cols_params), (2, &xs), (3, &out), (5, &one)]);
+            passes.push((r, rg, false));
+            passes.push((cl, cg, true));
+        }
+        Job::Separable(terms) => {
+            for (n, (wy, wx)) in terms.iter().enumerate() {
+                let (wyb, wxb) = (weights(ctx, wy), weights(ctx, wx));
+                let r = pipeline(ctx, "rows", 1, true, false)?;
+                let cl = pipeline(ctx, "cols", 1, true, n > 0)?;
+                let rg = bind(&r, &[(0, &rows_params), (1, &src), (2, &xs), (4, &wxb)]);
+                let cg = bind(&cl, &[(0, &cols_params), (2, &xs), (3, &out), (5, &wyb)]);
+                passes.push((r, rg, false));
+                passes.push((cl, cg, true));
+            }
+        }
+        Job::Direct(w2d) => {
+            let wb = weights(ctx, w2d);
+            let d = pipeline(ctx, "direct", 1, true, false)?;
+            let dg = bind(&d, &[(0, &cols_params), (1, &src), (3, &out), (6, &wb)]);
+            passes.push((d, dg, true));
+        }
+    }
+    let (shift, inv_n) = match job {
+        Job::Box { shift, .. } => (*shift, 1.0 / (kx as f64 * ky as f64)),
+        _ => (0.0, 1.0),
+    };
 
     let mut gathered: Vec<f32> = Vec::with_capacity(max_in * w * c);
     let mut values = vec![0f32; band_rows * w * c * n_out];
     let max_dim = ctx.max_workgroups_per_dimension();
     for r0 in (0..h).step_by(band_rows) {
         let r1 = (r0 + band_rows).min(h);
-        let rows_in = r1 - r0 + ny - 1;
-        gather_rows(image, r0, rows_in, ny / 2, mode, &mut gathered);
+        let rows_in = r1 - r0 + ky - 1;
+        gather_rows(image, r0, rows_in, top, mode, &mut gathered);
         ctx.queue()
             .write_buffer(&src, 0, bytemuck::cast_slice(&gathered));
+        let gx_rows = (w as u64).div_ceil(ROWS_WG);
+        let gx_cols = (w as u64).div_ceil(TILE);
         let base = Params {
             w: w as u32,
             c: c as u32,
             rows_in: rows_in as u32,
             rows_out: (r1 - r0) as u32,
-            nx: nx as u32,
-            ny: ny as u32,
+            nx: kx as u32,
+            ny: ky as u32,
             mode: mode.code(),
-            groups_x: 0,
+            groups_x: gx_rows as u32,
             cval: mode.cval() as f32,
             shift: shift as f32,
-            inv_n: (1.0 / (nx as f64 * ny as f64)) as f32,
-            _pad: 0,
+            inv_n: inv_n as f32,
+            left: left as u32,
         };
-        let gx_rows = (w as u64).div_ceil(ROWS_WG);
-        let gx_cols = (w as u64).div_ceil(TILE);
-        let rows_params_v = Params {
-            groups_x: gx_rows as u32,
-            ..base
-        };
-        let cols_params_v = Params {
+        let cols_v = Params {
             groups_x: gx_cols as u32,
             ..base
         };
         ctx.queue()
-            .write_buffer(&rows_params, 0, bytemuck::bytes_of(&rows_params_v));
+            .write_buffer(&rows_params, 0, bytemuck::bytes_of(&base));
         ctx.queue()
-            .write_buffer(&cols_params, 0, bytemuck::bytes_of(&cols_params_v));
+            .write_buffer(&cols_params, 0, bytemuck::bytes_of(&cols_v));
         let rows_size = dispatch_size(gx_rows * rows_in as u64 * c as u64, max_dim)?;
         let cols_size = dispatch_size(
             gx_cols * ((r1 - r0) as u64).div_ceil(TILE) * c as u64,
@@ -254,10 +359,8 @@ fn run_box<T: FilterValue>(
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("gpix.filter"),
             });
-        for (p, g, (x, y)) in [
-            (&rows_p, &rows_group, rows_size),
-            (&cols_p, &cols_group, cols_size),
-        ] {
+        for (p, g, cols_grid) in &passes {
+            let (x, y) = if *cols_grid { cols_size } else { rows_size };
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("gpix.filter"),
                 timestamp_writes: None,

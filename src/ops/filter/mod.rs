@@ -11,21 +11,34 @@
 
 mod boundary;
 mod box_cpu;
+mod correlate;
+mod fir;
 #[cfg(feature = "gpu")]
 mod gpu;
+mod kernel;
 
 pub use boundary::{boundary_index, BoundaryMode};
+pub use kernel::{gabor_kernel, gaussian_kernel1d, Kernel};
+
+use correlate::Plan;
 
 use crate::array::{Element, Image, ImageView};
 use crate::device::Device;
 use crate::error::{Error, Result};
 
-/// Element types the filters take and return: `f32` and `f64`.
-pub trait FilterValue: Element {
+/// Element types the filters take and return: `f32` and `f64`. The CPU
+/// accumulates weighted sums in the image's own precision (box sums always
+/// in f64).
+pub trait FilterValue:
+    Element + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self>
+{
     /// The value in f64.
     fn to_f64(self) -> f64;
     /// An f64 result rounded to this type.
     fn from_f64(v: f64) -> Self;
+    /// `self · b + c`, fused.
+    #[doc(hidden)]
+    fn fused(self, b: Self, c: Self) -> Self;
     /// True for `f64` (the GPU computes in f32 and says so).
     const IS_F64: bool;
 }
@@ -37,6 +50,10 @@ impl FilterValue for f32 {
     fn from_f64(v: f64) -> Self {
         v as f32
     }
+    #[inline(always)]
+    fn fused(self, b: Self, c: Self) -> Self {
+        self.mul_add(b, c)
+    }
     const IS_F64: bool = false;
 }
 
@@ -46,6 +63,10 @@ impl FilterValue for f64 {
     }
     fn from_f64(v: f64) -> Self {
         v
+    }
+    #[inline(always)]
+    fn fused(self, b: Self, c: Self) -> Self {
+        self.mul_add(b, c)
     }
     const IS_F64: bool = true;
 }
@@ -373,4 +394,223 @@ fn emit_stats<T: FilterValue>(
             outs[k][i] = T::from_f64(v.sqrt());
         }
     }
+}
+
+/// Singular values dropped from a kernel's separable split may total this
+/// much of the largest: far below each precision's error bound.
+fn rank_tolerance<T: FilterValue>() -> f64 {
+    if T::IS_F64 {
+        1e-13
+    } else {
+        1e-8
+    }
+}
+
+/// The definition of [`correlate`]: every tap summed directly in f64, the
+/// kernel's centre at `(ky / 2, kx / 2)`.
+///
+/// # Errors
+/// None today; kept fallible like the other references.
+pub fn correlate_reference<T: FilterValue>(
+    image: ImageView<'_, T>,
+    kernel: &Kernel,
+    mode: BoundaryMode,
+) -> Result<Image<f64>> {
+    let center = [kernel.height() / 2, kernel.width() / 2];
+    correlate_reference_at(image, kernel, center, mode)
+}
+
+/// The definition of [`convolve`]: `Σ_m w[m] · x[i + k/2 − m]` per axis.
+///
+/// # Errors
+/// As [`correlate_reference`].
+pub fn convolve_reference<T: FilterValue>(
+    image: ImageView<'_, T>,
+    kernel: &Kernel,
+    mode: BoundaryMode,
+) -> Result<Image<f64>> {
+    correlate_reference_at(image, &kernel.flipped(), convolve_center(kernel), mode)
+}
+
+/// Convolution is correlation with the flipped kernel anchored here.
+fn convolve_center(kernel: &Kernel) -> [usize; 2] {
+    let (ky, kx) = (kernel.height(), kernel.width());
+    [ky - 1 - ky / 2, kx - 1 - kx / 2]
+}
+
+fn correlate_reference_at<T: FilterValue>(
+    image: ImageView<'_, T>,
+    kernel: &Kernel,
+    [top, left]: [usize; 2],
+    mode: BoundaryMode,
+) -> Result<Image<f64>> {
+    let (h, w, c) = (image.height(), image.width(), image.channels());
+    let (ky, kx) = (kernel.height(), kernel.width());
+    let mut out = vec![0f64; image.data().len()];
+    for y in 0..h {
+        for x in 0..w {
+            for ch in 0..c {
+                let mut s = 0.0;
+                for i in 0..ky {
+                    for j in 0..kx {
+                        let yy = (y + i) as i64 - top as i64;
+                        let xx = (x + j) as i64 - left as i64;
+                        s += kernel.weights()[i * kx + j] * at(&image, yy, xx, ch, mode);
+                    }
+                }
+                out[(y * w + x) * c + ch] = s;
+            }
+        }
+    }
+    Image::from_vec(out, h, w, c)
+}
+
+fn run_plan<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    plan: &Plan,
+    mode: BoundaryMode,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    check_out(&image, out.len(), "the output")?;
+    match device {
+        Device::Cpu => {
+            correlate::run_cpu(image, plan, mode, out);
+            let precision = if T::IS_F64 { "f64" } else { "f32" };
+            Ok(FilterInfo {
+                method: format!("{} ({precision})", plan.describe()),
+            })
+        }
+        #[cfg(feature = "gpu")]
+        Device::Gpu(ctx) => gpu::correlate(ctx, image, plan, mode, out),
+    }
+}
+
+/// `scipy.ndimage.correlate(image, kernel, mode=…)` over the first two axes
+/// of each channel: `out[y, x] = Σ_ij w[i, j] · in[y + i − ky/2, x + j − kx/2]`.
+/// The method is chosen automatically: separable passes when the kernel's
+/// rank (by SVD) makes them cheaper, else the direct sum (see
+/// [`FilterInfo`]).
+///
+/// ```
+/// use gpix::{correlate, BoundaryMode, Device, ImageView, Kernel};
+/// let image = [1.0f64, 2.0, 3.0, 4.0];
+/// let k = Kernel::new(1, 2, vec![1.0, 10.0])?;
+/// let out = correlate(&Device::Cpu, ImageView::new(&image, 1, 4, 1)?, &k, BoundaryMode::Nearest)?;
+/// assert_eq!(out.data(), [11.0, 21.0, 32.0, 43.0]); // w[0]·x[i−1] + w[1]·x[i]
+/// # Ok::<(), gpix::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Gpu`] if a GPU kernel fails.
+pub fn correlate<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    kernel: &Kernel,
+    mode: BoundaryMode,
+) -> Result<Image<T>> {
+    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
+    correlate_into(device, image, kernel, mode, out.data_mut())?;
+    Ok(out)
+}
+
+/// [`correlate`] into a caller-owned buffer.
+///
+/// # Errors
+/// As [`correlate`], and [`Error::InvalidArgument`] for a wrong `out` length.
+pub fn correlate_into<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    kernel: &Kernel,
+    mode: BoundaryMode,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let plan = Plan::new(
+        kernel,
+        [kernel.height() / 2, kernel.width() / 2],
+        rank_tolerance::<T>(),
+    );
+    run_plan(device, image, &plan, mode, out)
+}
+
+/// `scipy.ndimage.convolve(image, kernel, mode=…)`: correlation with the
+/// kernel turned by 180°, anchored as scipy anchors it for odd and even sizes.
+///
+/// # Errors
+/// As [`correlate`].
+pub fn convolve<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    kernel: &Kernel,
+    mode: BoundaryMode,
+) -> Result<Image<T>> {
+    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
+    convolve_into(device, image, kernel, mode, out.data_mut())?;
+    Ok(out)
+}
+
+/// [`convolve`] into a caller-owned buffer.
+///
+/// # Errors
+/// As [`correlate_into`].
+pub fn convolve_into<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    kernel: &Kernel,
+    mode: BoundaryMode,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let plan = Plan::new(
+        &kernel.flipped(),
+        convolve_center(kernel),
+        rank_tolerance::<T>(),
+    );
+    run_plan(device, image, &plan, mode, out)
+}
+
+/// `scipy.ndimage.gaussian_filter(image, sigma=(sy, sx), truncate=…, mode=…)`
+/// over the first two axes: separable passes with scipy's kernels.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a negative σ or truncate; as [`correlate`].
+pub fn gaussian_filter<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    sigma: [f64; 2],
+    truncate: f64,
+    mode: BoundaryMode,
+) -> Result<Image<T>> {
+    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
+    gaussian_filter_into(device, image, sigma, truncate, mode, out.data_mut())?;
+    Ok(out)
+}
+
+/// [`gaussian_filter`] into a caller-owned buffer.
+///
+/// # Errors
+/// As [`gaussian_filter`].
+pub fn gaussian_filter_into<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    sigma: [f64; 2],
+    truncate: f64,
+    mode: BoundaryMode,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let plan = Plan::separable(
+        gaussian_kernel1d(sigma[0], truncate)?,
+        gaussian_kernel1d(sigma[1], truncate)?,
+    );
+    run_plan(device, image, &plan, mode, out)
+}
+
+/// The kernel of [`gaussian_filter`] as a 2-D [`Kernel`] (for references).
+///
+/// # Errors
+/// As [`gaussian_kernel1d`].
+pub fn gaussian_kernel(sigma: [f64; 2], truncate: f64) -> Result<Kernel> {
+    Ok(Kernel::outer(
+        &gaussian_kernel1d(sigma[0], truncate)?,
+        &gaussian_kernel1d(sigma[1], truncate)?,
+    ))
 }

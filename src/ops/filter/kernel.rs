@@ -1,0 +1,313 @@
+//! Filter kernels: the 2-D weights type, scipy's gaussian and skimage's
+//! gabor kernels, and the split of a kernel into separable terms by SVD.
+
+use crate::error::{Error, Result};
+
+/// A 2-D correlation kernel, row-major `ky × kx` weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kernel {
+    ky: usize,
+    kx: usize,
+    weights: Vec<f64>,
+}
+
+impl Kernel {
+    /// A kernel of `ky × kx` weights (row-major), both ≥ 1, all finite.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty shape, a length mismatch or a
+    /// weight that is NaN or infinite.
+    pub fn new(ky: usize, kx: usize, weights: Vec<f64>) -> Result<Self> {
+        if ky == 0 || kx == 0 {
+            return Err(Error::invalid(format!("kernel shape {ky}x{kx} is empty")));
+        }
+        if weights.len() != ky * kx {
+            return Err(Error::invalid(format!(
+                "{} weights for a {ky}x{kx} kernel",
+                weights.len()
+            )));
+        }
+        if let Some(w) = weights.iter().find(|w| !w.is_finite()) {
+            return Err(Error::invalid(format!("kernel weight {w} is not finite")));
+        }
+        Ok(Self { ky, kx, weights })
+    }
+
+    /// Rows.
+    #[must_use]
+    pub fn height(&self) -> usize {
+        self.ky
+    }
+    /// Columns.
+    #[must_use]
+    pub fn width(&self) -> usize {
+        self.kx
+    }
+    /// The weights, row-major.
+    #[must_use]
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+
+    /// The kernel turned by 180° (convolution = correlation with this).
+    #[must_use]
+    pub fn flipped(&self) -> Self {
+        Self {
+            ky: self.ky,
+            kx: self.kx,
+            weights: self.weights.iter().rev().copied().collect(),
+        }
+    }
+
+    /// The outer product `wy ⊗ wx`.
+    #[must_use]
+    pub fn outer(wy: &[f64], wx: &[f64]) -> Self {
+        Self {
+            ky: wy.len(),
+            kx: wx.len(),
+            weights: wy
+                .iter()
+                .flat_map(|&a| wx.iter().map(move |&b| a * b))
+                .collect(),
+        }
+    }
+}
+
+/// scipy's `_gaussian_kernel1d`: `exp(−x² / 2σ²)` for `x` in
+/// `−r..=r`, `r = int(truncate · σ + 0.5)`, normalised to sum 1; σ = 0 gives
+/// the identity `[1]`, as scipy skips such an axis.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a negative or non-finite σ or truncate.
+pub fn gaussian_kernel1d(sigma: f64, truncate: f64) -> Result<Vec<f64>> {
+    if !(sigma.is_finite() && sigma >= 0.0 && truncate.is_finite() && truncate >= 0.0) {
+        return Err(Error::invalid(format!(
+            "sigma {sigma} and truncate {truncate} must be finite and ≥ 0"
+        )));
+    }
+    if sigma <= 1e-15 {
+        return Ok(vec![1.0]);
+    }
+    let radius = (truncate * sigma + 0.5) as i64;
+    if radius > 1 << 20 {
+        return Err(Error::invalid(format!(
+            "sigma {sigma} gives a kernel radius over 2^20"
+        )));
+    }
+    let s2 = sigma * sigma;
+    let phi: Vec<f64> = (-radius..=radius)
+        .map(|x| (-0.5 / s2 * (x * x) as f64).exp())
+        .collect();
+    let total: f64 = phi.iter().sum();
+    Ok(phi.iter().map(|p| p / total).collect())
+}
+
+/// skimage's `filters.gabor_kernel` (real and imaginary parts):
+/// `exp(−½(x'²/σx² + y'²/σy²)) / (2π σx σy) · exp(i(2π f x' + offset))` with
+/// `x' = x cos θ + y sin θ`, `y' = −x sin θ + y cos θ`, on the grid
+/// `−y0..=y0 × −x0..=x0` that covers `n_stds` standard deviations.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for non-positive σ or frequency, or a kernel
+/// over 4097 per side.
+pub fn gabor_kernel(
+    frequency: f64,
+    theta: f64,
+    sigma_x: f64,
+    sigma_y: f64,
+    n_stds: f64,
+    offset: f64,
+) -> Result<(Kernel, Kernel)> {
+    let ok = |v: f64| v.is_finite() && v > 0.0;
+    let valid = ok(frequency)
+        && ok(sigma_x)
+        && ok(sigma_y)
+        && n_stds.is_finite()
+        && n_stds >= 0.0
+        && theta.is_finite()
+        && offset.is_finite();
+    if !valid {
+        return Err(Error::invalid(
+            "gabor needs frequency, sigma-x and sigma-y > 0 and finite theta, n-stds ≥ 0, offset",
+        ));
+    }
+    let (ct, st) = (theta.cos(), theta.sin());
+    let x0 = (n_stds * sigma_x * ct)
+        .abs()
+        .max((n_stds * sigma_y * st).abs())
+        .max(1.0)
+        .ceil();
+    let y0 = (n_stds * sigma_y * ct)
+        .abs()
+        .max((n_stds * sigma_x * st).abs())
+        .max(1.0)
+        .ceil();
+    if x0 > 2048.0 || y0 > 2048.0 {
+        return Err(Error::invalid("gabor kernel over 4097 values per side"));
+    }
+    let (x0, y0) = (x0 as i64, y0 as i64);
+    let (ky, kx) = ((2 * y0 + 1) as usize, (2 * x0 + 1) as usize);
+    let mut re = Vec::with_capacity(ky * kx);
+    let mut im = Vec::with_capacity(ky * kx);
+    let norm = 2.0 * std::f64::consts::PI * sigma_x * sigma_y;
+    for y in -y0..=y0 {
+        for x in -x0..=x0 {
+            let (x, y) = (x as f64, y as f64);
+            let rotx = x * ct + y * st;
+            let roty = -x * st + y * ct;
+            let g = (-0.5
+                * (rotx * rotx / (sigma_x * sigma_x) + roty * roty / (sigma_y * sigma_y)))
+                .exp()
+                / norm;
+            let phase = 2.0 * std::f64::consts::PI * frequency * rotx + offset;
+            re.push(g * phase.cos());
+            im.push(g * phase.sin());
+        }
+    }
+    Ok((Kernel::new(ky, kx, re)?, Kernel::new(ky, kx, im)?))
+}
+
+/// One separable term: the kernel part `wy ⊗ wx`.
+pub(super) type Term = (Vec<f64>, Vec<f64>);
+
+/// The kernel as a sum of separable terms, dropping singular values whose
+/// total is at most `tol` of the largest (the SVD, by one-sided Jacobi).
+pub(super) fn separable_terms(k: &Kernel, tol: f64) -> Vec<Term> {
+    let (m, n) = (k.ky, k.kx);
+    // Work on the taller orientation (columns are orthogonalised).
+    let transpose = m < n;
+    let (rows, cols) = if transpose { (n, m) } else { (m, n) };
+    let at = |i: usize, j: usize| {
+        if transpose {
+            k.weights[j * n + i]
+        } else {
+            k.weights[i * n + j]
+        }
+    };
+    let mut u: Vec<Vec<f64>> = (0..cols)
+        .map(|j| (0..rows).map(|i| at(i, j)).collect())
+        .collect();
+    let mut v: Vec<Vec<f64>> = (0..cols)
+        .map(|j| (0..cols).map(|i| f64::from(u8::from(i == j))).collect())
+        .collect();
+    for _sweep in 0..60 {
+        let mut rotated = false;
+        for p in 0..cols {
+            for q in p + 1..cols {
+                let alpha: f64 = u[p].iter().map(|x| x * x).sum();
+                let beta: f64 = u[q].iter().map(|x| x * x).sum();
+                let gamma: f64 = u[p].iter().zip(&u[q]).map(|(a, b)| a * b).sum();
+                if gamma.abs() <= 1e-15 * (alpha * beta).sqrt() || gamma == 0.0 {
+                    continue;
+                }
+                rotated = true;
+                let zeta = (beta - alpha) / (2.0 * gamma);
+                let t = zeta.signum() / (zeta.abs() + (1.0 + zeta * zeta).sqrt());
+                let c = 1.0 / (1.0 + t * t).sqrt();
+                let s = c * t;
+                rotate(&mut u, p, q, c, s);
+                rotate(&mut v, p, q, c, s);
+            }
+        }
+        if !rotated {
+            break;
+        }
+    }
+    let mut terms: Vec<(f64, Vec<f64>, Vec<f64>)> = (0..cols)
+        .map(|j| {
+            let sigma = u[j].iter().map(|x| x * x).sum::<f64>().sqrt();
+            let left: Vec<f64> = u[j]
+                .iter()
+                .map(|x| if sigma > 0.0 { x / sigma } else { 0.0 })
+                .collect();
+            (sigma, left, v[j].clone())
+        })
+        .collect();
+    terms.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let largest = terms.first().map_or(0.0, |t| t.0);
+    // Keep the shortest prefix whose dropped tail is within tol.
+    let mut keep = terms.len();
+    let mut tail = 0.0;
+    while keep > 1 && tail + terms[keep - 1].0 <= tol * largest {
+        tail += terms[keep - 1].0;
+        keep -= 1;
+    }
+    terms
+        .into_iter()
+        .take(keep)
+        .map(|(sigma, left, right)| {
+            let r = sigma.sqrt();
+            let (a, b): (Vec<f64>, Vec<f64>) = (
+                left.iter().map(|x| x * r).collect(),
+                right.iter().map(|x| x * r).collect(),
+            );
+            // u holds the taller side: rows of the kernel unless transposed.
+            if transpose {
+                (b, a)
+            } else {
+                (a, b)
+            }
+        })
+        .collect()
+}
+
+fn rotate(cols: &mut [Vec<f64>], p: usize, q: usize, c: f64, s: f64) {
+    let (lo, hi) = cols.split_at_mut(q);
+    for (a, b) in lo[p].iter_mut().zip(hi[0].iter_mut()) {
+        let (x, y) = (*a, *b);
+        *a = c * x - s * y;
+        *b = s * x + c * y;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rebuild(terms: &[Term], ky: usize, kx: usize) -> Vec<f64> {
+        let mut out = vec![0.0; ky * kx];
+        for (wy, wx) in terms {
+            for i in 0..ky {
+                for j in 0..kx {
+                    out[i * kx + j] += wy[i] * wx[j];
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn rank_one_kernels_split_into_one_term() {
+        let k = Kernel::outer(&[1.0, 2.0, 1.0], &[1.0, 0.0, -1.0, 3.0]);
+        let terms = separable_terms(&k, 1e-12);
+        assert_eq!(terms.len(), 1);
+        for (a, b) in rebuild(&terms, 3, 4).iter().zip(k.weights()) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        let (re, _) = gabor_kernel(0.1, std::f64::consts::FRAC_PI_2, 3.0, 3.0, 3.0, 0.0).unwrap();
+        assert_eq!(separable_terms(&re, 1e-12).len(), 1);
+    }
+
+    #[test]
+    fn full_rank_kernels_rebuild_exactly() {
+        let w: Vec<f64> = (0..35)
+            .map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0)
+            .collect();
+        for (ky, kx) in [(5, 7), (7, 5)] {
+            let k = Kernel::new(ky, kx, w.clone()).unwrap();
+            let terms = separable_terms(&k, 0.0);
+            for (a, b) in rebuild(&terms, ky, kx).iter().zip(k.weights()) {
+                assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn gaussian_matches_scipy_radius_and_sum() {
+        let g = gaussian_kernel1d(1.5, 4.0).unwrap();
+        assert_eq!(g.len(), 13); // radius int(4 * 1.5 + 0.5) = 6
+        assert!((g.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+        assert_eq!(gaussian_kernel1d(0.0, 4.0).unwrap(), [1.0]);
+        assert!(gaussian_kernel1d(-1.0, 4.0).is_err());
+    }
+}
