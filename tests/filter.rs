@@ -332,6 +332,10 @@ proptest! {
             prop_assert!((a - b).abs() <= 1e-12 * 50.0);
         }
         check_stats(&case, |v| v, 1e-12);
+        // Full rank (direct, two rows per step) and rank one (separable).
+        let taps: Vec<f64> = (0..35).map(|_| rng.next_f64() - 0.5).collect();
+        check_correlate(&case, &gpix::Kernel::new(5, 7, taps.clone()).unwrap(), |v| v, 1e-13);
+        check_correlate(&case, &gpix::Kernel::outer(&taps[..5], &taps[5..12]), |v| v as f32, 2e-6);
     }
 }
 

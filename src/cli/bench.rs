@@ -7,9 +7,9 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use gpix::{
-    label_mean_image_into, local_stats_into, nearest_level_into, nearest_palette_into, synth,
-    uniform_filter_into, BoundaryMode, Device, DeviceRequest, ImageView, Levels, Palette,
-    PaletteIndex, StatsOut,
+    convolve_into, gabor_kernel, label_mean_image_into, local_stats_into, nearest_level_into,
+    nearest_palette_into, synth, uniform_filter_into, BoundaryMode, Device, DeviceRequest,
+    ImageView, Kernel, Levels, Palette, PaletteIndex, StatsOut,
 };
 
 use super::Common;
@@ -38,8 +38,14 @@ pub(crate) struct FilterBench {
     /// Array size, HEIGHTxWIDTH.
     #[arg(long, default_value = "5000x5000", value_parser = parse_size)]
     size: (usize, usize),
-    /// Cases: uniform (15×15), stats (15×15 mean+var+std), layers (3×3 box on 16 layers).
-    #[arg(long, value_delimiter = ',', default_value = "uniform,stats,layers")]
+    /// Cases: uniform (15×15), stats (15×15 mean+var+std), layers (3×3 box
+    /// on 16 layers), gabor (15×15 real part, θ = π/2: separable), random15
+    /// and random31 (full-rank random kernels).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "uniform,stats,layers,gabor,random15,random31"
+    )]
     cases: Vec<String>,
     /// Devices to run (cpu, gpu, auto).
     #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
@@ -290,10 +296,14 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
     let mut records = Vec::new();
     for case in &args.cases {
         let (channels, size) = match case.as_str() {
-            "uniform" | "stats" => (1, 15),
+            "uniform" | "stats" | "gabor" | "random15" => (1, 15),
+            "random31" => (1, 31),
             "layers" => (16, 3),
-            other => bail!("unknown filter case '{other}' (uniform, stats, layers)"),
+            other => bail!(
+                "unknown filter case '{other}' (uniform, stats, layers, gabor, random15, random31)"
+            ),
         };
+        let kernel = bench_kernel(case, size)?;
         let field = synth::smooth_field(h, w, channels, 11, 64, 0.02);
         let image = gpix::Image::from_vec(field, h, w, channels)?;
         let mut reference: Option<Vec<f32>> = None;
@@ -313,6 +323,11 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
                     local_stats_into(device, image.view(), [size, size], mode, outs)?;
                     Ok(())
                 })?
+            } else if let Some(k) = &kernel {
+                median_ms(args.runs, || {
+                    convolve_into(device, image.view(), k, mode, &mut out)?;
+                    Ok(())
+                })?
             } else {
                 median_ms(args.runs, || {
                     uniform_filter_into(device, image.view(), [size, size], mode, &mut out)?;
@@ -325,7 +340,11 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
                     true
                 }
                 Some(r) => {
-                    let scale = image.data().iter().fold(1e-30f32, |m, v| m.max(v.abs()));
+                    let gain = kernel
+                        .as_ref()
+                        .map_or(1.0, |k| k.weights().iter().map(|w| w.abs()).sum::<f64>());
+                    let scale =
+                        image.data().iter().fold(1e-30f32, |m, v| m.max(v.abs())) * gain as f32;
                     r.iter()
                         .zip(&out)
                         .all(|(a, b)| (a - b).abs() <= 1e-5 * scale)
@@ -353,6 +372,23 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
         }
     }
     finish(&records, args.json.as_ref(), h, w)
+}
+
+/// The kernel of a convolution case (`None` for box cases).
+fn bench_kernel(case: &str, size: usize) -> anyhow::Result<Option<Kernel>> {
+    Ok(match case {
+        "gabor" => {
+            // 15×15: sigma 2.33 covers n_stds = 3 in 7 pixels each side.
+            let (re, _) = gabor_kernel(0.1, std::f64::consts::FRAC_PI_2, 2.33, 2.33, 3.0, 0.0)?;
+            Some(re)
+        }
+        "random15" | "random31" => {
+            let mut rng = synth::Rng::new(21);
+            let w = (0..size * size).map(|_| rng.next_f64() - 0.5).collect();
+            Some(Kernel::new(size, size, w)?)
+        }
+        _ => None,
+    })
 }
 
 /// The image of one label-mean case.

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::fir::fir_rows;
+use super::fir::{fir_rows, fir_rows2};
 use super::kernel::{separable_terms, Kernel, Term};
 use super::{boundary_index, BoundaryMode, FilterValue};
 use crate::array::ImageView;
@@ -87,8 +87,8 @@ impl Plan {
 }
 
 /// Runs `plan` on the CPU: blocks of output rows in parallel, each keeping
-/// a ring of the input rows (direct) or x-pass rows (separable) its
-/// windows need.
+/// a ring of the x-pass rows (separable) or input rows (direct) its windows
+/// need.
 pub(super) fn run_cpu<T: FilterValue>(
     image: ImageView<'_, T>,
     plan: &Plan,
@@ -121,77 +121,122 @@ fn block<T: FilterValue>(
     rows: std::ops::Range<usize>,
     dst: &mut [T],
 ) {
+    let terms = match &plan.method {
+        Method::Direct(k) => return direct_block(image, plan, k, mode, rows, dst),
+        Method::Separable(t) => t,
+    };
     let (h, w, c) = (image.height(), image.width(), image.channels());
     let row_len = w * c;
     let (ky, kx) = (plan.ky, plan.kx);
     let [top, left] = plan.center;
-    let ext_len = (w + kx - 1) * c;
     let cval = T::from_f64(mode.cval());
-    let mut ext = vec![T::default(); ext_len];
-    // Ring slots: extended rows (direct) or one x-pass row per term.
-    let (n_terms, slot_len) = match &plan.method {
-        Method::Direct(_) => (1, ext_len),
-        Method::Separable(t) => (t.len(), row_len),
-    };
-    let mut ring = vec![T::default(); ky * n_terms * slot_len];
+    let mut ext = vec![T::default(); (w + kx - 1) * c];
+    // Ring slot: one x-pass row per term.
+    let n_terms = terms.len();
+    let mut ring = vec![T::default(); ky * n_terms * row_len];
     let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
-    let (taps2d, terms): (Vec<T>, Vec<CastTerm<T>>) = match &plan.method {
-        Method::Direct(k) => (cast(k.weights()), Vec::new()),
-        Method::Separable(t) => (
-            Vec::new(),
-            t.iter().map(|(a, b)| (cast(a), cast(b))).collect(),
-        ),
-    };
+    let terms: Vec<CastTerm<T>> = terms.iter().map(|(a, b)| (cast(a), cast(b))).collect();
     let mut tmp = vec![T::default(); row_len];
     for t in 0..rows.len() + ky - 1 {
         let slot = t % ky;
         let src = boundary_index(rows.start as i64 - top as i64 + t as i64, h, mode);
         let row = src.map(|y| &image.data()[y * row_len..(y + 1) * row_len]);
-        let slot_data = &mut ring[slot * n_terms * slot_len..(slot + 1) * n_terms * slot_len];
-        match &plan.method {
-            Method::Direct(_) => extend_row(row, w, c, kx, left, mode, cval, slot_data),
-            Method::Separable(_) => {
-                extend_row(row, w, c, kx, left, mode, cval, &mut ext);
-                for (k, (_, wx)) in terms.iter().enumerate() {
-                    let out = &mut slot_data[k * slot_len..(k + 1) * slot_len];
-                    fir_rows(&[&ext], wx, kx, c, out);
-                }
-            }
+        extend_row(row, w, c, kx, left, mode, cval, &mut ext);
+        let slot_data = &mut ring[slot * n_terms * row_len..(slot + 1) * n_terms * row_len];
+        for (k, (_, wx)) in terms.iter().enumerate() {
+            fir_rows(
+                &[&ext],
+                wx,
+                kx,
+                c,
+                &mut slot_data[k * row_len..(k + 1) * row_len],
+            );
         }
         if t + 1 < ky {
             continue;
         }
         let k = t + 1 - ky;
         let out_row = &mut dst[k * row_len..(k + 1) * row_len];
-        // The window's rows, oldest first.
-        let order: Vec<usize> = (0..ky).map(|i| (t + 1 + i) % ky).collect();
-        match &plan.method {
-            Method::Direct(_) => {
-                let srcs: Vec<&[T]> = order
-                    .iter()
-                    .map(|&s| &ring[s * slot_len..(s + 1) * slot_len])
-                    .collect();
-                fir_rows(&srcs, &taps2d, kx, c, out_row);
-            }
-            Method::Separable(_) => {
-                for (n, (wy, _)) in terms.iter().enumerate() {
-                    let srcs: Vec<&[T]> = order
-                        .iter()
-                        .map(|&s| {
-                            let base = (s * n_terms + n) * slot_len;
-                            &ring[base..base + slot_len]
-                        })
-                        .collect();
-                    if n == 0 {
-                        fir_rows(&srcs, wy, 1, 0, out_row);
-                    } else {
-                        fir_rows(&srcs, wy, 1, 0, &mut tmp);
-                        for (o, &v) in out_row.iter_mut().zip(&tmp) {
-                            *o = *o + v;
-                        }
-                    }
+        for (n, (wy, _)) in terms.iter().enumerate() {
+            // The window's x-pass rows of this term, oldest first.
+            let srcs: Vec<&[T]> = (0..ky)
+                .map(|i| {
+                    let base = (((t + 1 + i) % ky) * n_terms + n) * row_len;
+                    &ring[base..base + row_len]
+                })
+                .collect();
+            if n == 0 {
+                fir_rows(&srcs, wy, 1, 0, out_row);
+            } else {
+                fir_rows(&srcs, wy, 1, 0, &mut tmp);
+                for (o, &v) in out_row.iter_mut().zip(&tmp) {
+                    *o = *o + v;
                 }
             }
+        }
+    }
+}
+
+/// Direct correlation of a block, two output rows per step from a ring of
+/// `ky + 1` extended input rows.
+fn direct_block<T: FilterValue>(
+    image: ImageView<'_, T>,
+    plan: &Plan,
+    kernel: &Kernel,
+    mode: BoundaryMode,
+    rows: std::ops::Range<usize>,
+    dst: &mut [T],
+) {
+    let (h, w, c) = (image.height(), image.width(), image.channels());
+    let row_len = w * c;
+    let (ky, kx) = (plan.ky, plan.kx);
+    let [top, left] = plan.center;
+    let ext_len = (w + kx - 1) * c;
+    let slots = ky + 1;
+    let cval = T::from_f64(mode.cval());
+    let taps: Vec<T> = kernel.weights().iter().map(|&x| T::from_f64(x)).collect();
+    let mut ring = vec![T::default(); slots * ext_len];
+    let mut filled = 0usize;
+    let mut ensure = |ring: &mut [T], upto: usize| {
+        while filled < upto {
+            let y = boundary_index(rows.start as i64 - top as i64 + filled as i64, h, mode);
+            let row = y.map(|y| &image.data()[y * row_len..(y + 1) * row_len]);
+            let s = filled % slots;
+            extend_row(
+                row,
+                w,
+                c,
+                kx,
+                left,
+                mode,
+                cval,
+                &mut ring[s * ext_len..(s + 1) * ext_len],
+            );
+            filled += 1;
+        }
+    };
+    let n_out = rows.len();
+    let mut k = 0;
+    while k < n_out {
+        let pair = k + 1 < n_out;
+        let need = if pair { ky + 1 } else { ky };
+        ensure(&mut ring, k + need);
+        let srcs: Vec<&[T]> = (k..k + need)
+            .map(|s| &ring[(s % slots) * ext_len..(s % slots + 1) * ext_len])
+            .collect();
+        if pair {
+            let (a, b) = dst[k * row_len..(k + 2) * row_len].split_at_mut(row_len);
+            fir_rows2(&srcs, &taps, kx, c, a, b);
+            k += 2;
+        } else {
+            fir_rows(
+                &srcs,
+                &taps,
+                kx,
+                c,
+                &mut dst[k * row_len..(k + 1) * row_len],
+            );
+            k += 1;
         }
     }
 }
