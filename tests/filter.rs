@@ -432,3 +432,132 @@ proptest! {
         }
     }
 }
+
+/// scipy.ndimage and skimage's own numbers (tests/data/make_filter_golden.py):
+/// float64 on the CPU within 1e-10, float32 on every device within 2e-5,
+/// relative to the largest output magnitude.
+mod golden {
+    use super::*;
+    use gpix::io::npy::{read_npy, NpyData};
+
+    const MODES: [&str; 5] = ["reflect", "mirror", "nearest", "wrap", "constant"];
+
+    fn load(name: &str) -> (Vec<usize>, Vec<f64>) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/filter")
+            .join(format!("{name}.npy"));
+        let a = read_npy(&path, 1 << 30).unwrap();
+        let NpyData::F64(v) = a.data else {
+            panic!("{name}: not float64")
+        };
+        (a.shape, v)
+    }
+
+    fn mode(name: &str) -> BoundaryMode {
+        name.parse::<BoundaryMode>().unwrap().with_cval(0.5)
+    }
+
+    /// Runs `f` on the golden input in f64 (CPU) and f32 (every device).
+    fn check(
+        name: &str,
+        f: impl Fn(&Device, ImageView<'_, f64>, ImageView<'_, f32>) -> (Vec<f64>, Vec<f32>),
+    ) {
+        let (shape, x) = load("input");
+        let (_, want) = load(name);
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let (h, w, c) = (shape[0], shape[1], shape[2]);
+        let v64 = ImageView::new(&x, h, w, c).unwrap();
+        let v32 = ImageView::new(&x32, h, w, c).unwrap();
+        let top = want.iter().fold(1e-30f64, |m, v| m.max(v.abs()));
+        for (device, _) in devices_for(w, c, 3, 15) {
+            let (a64, a32) = f(&device, v64, v32);
+            if device.is_cpu() {
+                for (i, (a, b)) in a64.iter().zip(&want).enumerate() {
+                    assert!((a - b).abs() <= 1e-10 * top, "{name} f64 {i}: {a} vs {b}");
+                }
+            }
+            for (i, (a, b)) in a32.iter().zip(&want).enumerate() {
+                let a = f64::from(*a);
+                assert!(
+                    (a - b).abs() <= 2e-5 * top,
+                    "{name} f32 {device:?} {i}: {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn uniform_matches_scipy() {
+        for m in MODES {
+            for (ny, nx) in [(3, 3), (4, 2), (15, 1)] {
+                check(&format!("uniform_{m}_{ny}x{nx}"), |d, a, b| {
+                    (
+                        uniform_filter(d, a, [ny, nx], mode(m)).unwrap().into_vec(),
+                        uniform_filter(d, b, [ny, nx], mode(m)).unwrap().into_vec(),
+                    )
+                });
+            }
+        }
+    }
+
+    #[test]
+    fn correlate_and_convolve_match_scipy() {
+        for m in MODES {
+            for k in ["3x3", "4x6", "13x2"] {
+                let (shape, wts) = load(&format!("kernel_{k}"));
+                let kernel = gpix::Kernel::new(shape[0], shape[1], wts).unwrap();
+                check(&format!("correlate_{m}_{k}"), |d, a, b| {
+                    (
+                        gpix::correlate(d, a, &kernel, mode(m)).unwrap().into_vec(),
+                        gpix::correlate(d, b, &kernel, mode(m)).unwrap().into_vec(),
+                    )
+                });
+                check(&format!("convolve_{m}_{k}"), |d, a, b| {
+                    (
+                        gpix::convolve(d, a, &kernel, mode(m)).unwrap().into_vec(),
+                        gpix::convolve(d, b, &kernel, mode(m)).unwrap().into_vec(),
+                    )
+                });
+            }
+        }
+    }
+
+    #[test]
+    fn gaussian_and_variance_match_scipy() {
+        for m in MODES {
+            check(&format!("gaussian_{m}"), |d, a, b| {
+                (
+                    gpix::gaussian_filter(d, a, [1.5, 0.8], 3.0, mode(m))
+                        .unwrap()
+                        .into_vec(),
+                    gpix::gaussian_filter(d, b, [1.5, 0.8], 3.0, mode(m))
+                        .unwrap()
+                        .into_vec(),
+                )
+            });
+            check(&format!("var_{m}"), |d, a, b| {
+                (
+                    local_stats(d, a, [5, 4], mode(m)).unwrap().var.into_vec(),
+                    local_stats(d, b, [5, 4], mode(m)).unwrap().var.into_vec(),
+                )
+            });
+        }
+    }
+
+    #[test]
+    fn gabor_matches_skimage() {
+        let (shape, x) = load("input");
+        let (h, w, c) = (shape[0], shape[1], shape[2]);
+        let first: Vec<f64> = x.chunks(c).map(|p| p[0]).collect();
+        let image = ImageView::new(&first, h, w, 1).unwrap();
+        let (re, im) = gpix::gabor_kernel(0.2, 0.6, 1.5, 2.5, 3.0, 0.0).unwrap();
+        for (part, kernel) in [("real", re), ("imag", im)] {
+            let (_, want) = load(&format!("gabor_{part}"));
+            let got = gpix::convolve(&Device::Cpu, image, &kernel, BoundaryMode::Reflect).unwrap();
+            let top = want.iter().fold(1e-30f64, |m, v| m.max(v.abs()));
+            for (a, b) in got.data().iter().zip(&want) {
+                assert!((a - b).abs() <= 1e-10 * top, "gabor {part}: {a} vs {b}");
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+"""Golden files for gpix's filter tests, computed with scipy.ndimage and
+skimage in float64.
+
+Run from the repository root:  python3 tests/data/make_filter_golden.py
+Needs numpy, scipy and scikit-image. Writes tests/data/filter/*.npy:
+  input.npy            (9, 11, 2) float64 input, values in [-1, 1)
+  uniform_<mode>_<ny>x<nx>.npy      scipy.ndimage.uniform_filter, size=(ny, nx, 1)
+  correlate_<mode>_<k>.npy / convolve_<mode>_<k>.npy   scipy.ndimage.correlate /
+      convolve with weights kernel_<k>.npy (2-D, applied per channel as
+      weights[:, :, None])
+  gaussian_<mode>.npy  scipy.ndimage.gaussian_filter, sigma=(1.5, 0.8, 0), truncate=3
+  gabor_real.npy / gabor_imag.npy   skimage.filters.gabor on channel 0,
+      frequency 0.2, theta 0.6, sigma_x 1.5, sigma_y 2.5 (mode reflect)
+  var_<mode>.npy       uniform_filter(x*x) - uniform_filter(x)**2, size (5, 4)
+Constant mode uses cval = 0.5 everywhere.
+"""
+import numpy as np
+import scipy.ndimage as ndi
+from skimage.filters import gabor
+
+OUT = "tests/data/filter"
+MODES = ["reflect", "mirror", "nearest", "wrap", "constant"]
+CVAL = 0.5
+
+
+def save(name, a):
+    np.save(f"{OUT}/{name}.npy", np.ascontiguousarray(a))
+
+
+def main():
+    rng = np.random.default_rng(42)
+    x = rng.random((9, 11, 2)) * 2 - 1
+    save("input", x)
+    kernels = {
+        "3x3": rng.random((3, 3)) - 0.5,
+        "4x6": rng.random((4, 6)) - 0.5,       # even sizes
+        "13x2": rng.random((13, 2)) - 0.5,     # taller than the image
+    }
+    for k, w in kernels.items():
+        save(f"kernel_{k}", w)
+    for mode in MODES:
+        for ny, nx in [(3, 3), (4, 2), (15, 1)]:
+            save(f"uniform_{mode}_{ny}x{nx}",
+                 ndi.uniform_filter(x, size=(ny, nx, 1), mode=mode, cval=CVAL))
+        for k, w in kernels.items():
+            save(f"correlate_{mode}_{k}", ndi.correlate(x, w[:, :, None], mode=mode, cval=CVAL))
+            save(f"convolve_{mode}_{k}", ndi.convolve(x, w[:, :, None], mode=mode, cval=CVAL))
+        save(f"gaussian_{mode}",
+             ndi.gaussian_filter(x, sigma=(1.5, 0.8, 0), truncate=3.0, mode=mode, cval=CVAL))
+        m = ndi.uniform_filter(x, size=(5, 4, 1), mode=mode, cval=CVAL)
+        m2 = ndi.uniform_filter(x * x, size=(5, 4, 1), mode=mode, cval=CVAL * CVAL)
+        save(f"var_{mode}", m2 - m * m)
+    re, im = gabor(x[:, :, 0], frequency=0.2, theta=0.6, sigma_x=1.5, sigma_y=2.5)
+    save("gabor_real", re)
+    save("gabor_imag", im)
+
+
+if __name__ == "__main__":
+    main()
