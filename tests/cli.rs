@@ -5,14 +5,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use common::cli::{fails, gpix, listing};
 use gpix::io::npy::{read_npy, NpyData};
-
-fn gpix() -> Command {
-    let mut cmd = Command::cargo_bin("gpix").expect("binary built");
-    cmd.env_remove("GPIX_DEVICE").env_remove("GPIX_BAND_BYTES");
-    cmd
-}
 
 fn asset(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -32,46 +26,6 @@ fn npy_u8(path: &Path) -> (Vec<usize>, Vec<u8>) {
         NpyData::U8(v) => (a.shape, v),
         other => panic!("expected uint8, got {:?}", other.dtype()),
     }
-}
-
-/// Files in `dir` (to prove a failed run left nothing behind).
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-/// Runs `gpix args`, expecting failure with one `error:` line containing
-/// `needle`, exit code `code`, and an unchanged `dir`.
-fn fails(args: &[&str], dir: &Path, needle: &str, code: i32) {
-    let before = listing(dir);
-    let out = gpix().args(args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "args {args:?}: stderr {stderr}"
-    );
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(errors.len(), 1, "one error line expected, got: {stderr}");
-    assert!(
-        errors[0].contains(needle),
-        "'{needle}' not in: {}",
-        errors[0]
-    );
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "{stderr}"
-    );
-    assert_eq!(
-        listing(dir),
-        before,
-        "a failed run changed {}",
-        dir.display()
-    );
 }
 
 fn golden_index() -> Vec<u8> {

@@ -3,6 +3,7 @@
 
 mod bench;
 mod devices;
+mod filter;
 mod quantize;
 
 use std::io::IsTerminal;
@@ -48,6 +49,11 @@ fn parse_device(s: &str) -> Result<DeviceRequest, String> {
 enum Command {
     /// Map every pixel to the nearest colour of a palette (given or built).
     Quantize(quantize::QuantizeArgs),
+    /// Sliding-window filters with scipy.ndimage's semantics.
+    #[command(subcommand)]
+    Filter(filter::FilterCommand),
+    /// Local mean, variance and standard deviation over each window.
+    Stats(filter::StatsArgs),
     /// List GPU adapters and say what --device auto picks.
     Devices,
     /// Benchmark the kernels on synthetic data, per device.
@@ -61,6 +67,8 @@ pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Quantize(args) => quantize::run(&cli.common, &args),
+        Command::Filter(cmd) => filter::run(&cli.common, &cmd),
+        Command::Stats(args) => filter::run_stats(&cli.common, &args),
         Command::Devices => devices::run(&cli.common),
         Command::Bench(cmd) => bench::run(&cli.common, &cmd),
     };

@@ -1,6 +1,8 @@
 //! Shared test helpers: one GPU context per test binary.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod cli;
+
 #[cfg(feature = "gpu")]
 use std::sync::OnceLock;
 

@@ -1,0 +1,524 @@
+//! `gpix filter …` and `gpix stats`: arrays in, scipy.ndimage's filters,
+//! arrays out.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use gpix::io::npy::{read_npy, NpyData, NpyElement};
+use gpix::io::{self, ImageFormat, Staged};
+use gpix::{
+    AnyImage, BoundaryMode, Device, FilterInfo, FilterValue, Image, ImageView, Kernel, StatsOut,
+};
+
+use super::{Common, Phases};
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum FilterCommand {
+    /// scipy.ndimage.uniform_filter: the mean of each NY×NX window.
+    Uniform(UniformArgs),
+    /// scipy.ndimage.correlate with a 2-D kernel from a .npy file.
+    Correlate(KernelArgs),
+    /// scipy.ndimage.convolve with a 2-D kernel from a .npy file.
+    Convolve(KernelArgs),
+    /// scipy.ndimage.gaussian_filter over the first two axes.
+    Gaussian(GaussianArgs),
+    /// skimage.filters.gabor: convolution with skimage's gabor_kernel.
+    Gabor(GaborArgs),
+}
+
+/// Input, output and border handling shared by every filter.
+#[derive(Args, Debug)]
+pub(crate) struct FilterIo {
+    /// .npy (H,W) or (H,W,C) array (float32/float64; integers are converted
+    /// as --dtype says), or an image file (PNG, TIFF, …).
+    input: PathBuf,
+    /// .npy (the input's float dtype and shape), or an image file for 8/16-bit
+    /// inputs (rounded and clamped to the input's bit depth).
+    output: PathBuf,
+    #[command(flatten)]
+    border: Border,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct Border {
+    /// Border mode, as scipy.ndimage names them.
+    #[arg(long, value_enum, default_value = "reflect")]
+    mode: ModeArg,
+    /// The value outside the array for --mode constant.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    cval: f64,
+    /// Float type integer inputs are converted to.
+    #[arg(long, value_enum, default_value = "float32")]
+    dtype: Dtype,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ModeArg {
+    /// d c b a | a b c d | d c b a
+    Reflect,
+    /// d c b | a b c d | c b a
+    Mirror,
+    /// a a a | a b c d | d d d
+    Nearest,
+    /// a b c d | a b c d | a b c d
+    Wrap,
+    /// k k k | a b c d | k k k  (k = --cval)
+    Constant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Dtype {
+    Float32,
+    Float64,
+}
+
+impl Border {
+    fn mode(&self) -> BoundaryMode {
+        match self.mode {
+            ModeArg::Reflect => BoundaryMode::Reflect,
+            ModeArg::Mirror => BoundaryMode::Mirror,
+            ModeArg::Nearest => BoundaryMode::Nearest,
+            ModeArg::Wrap => BoundaryMode::Wrap,
+            ModeArg::Constant => BoundaryMode::Constant(self.cval),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct UniformArgs {
+    #[command(flatten)]
+    io: FilterIo,
+    /// Window size: N, or NY,NX.
+    #[arg(long, value_parser = parse_size)]
+    size: [usize; 2],
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct KernelArgs {
+    #[command(flatten)]
+    io: FilterIo,
+    /// The kernel: a 2-D .npy array of any numeric dtype.
+    #[arg(long, value_name = "K.npy")]
+    kernel: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct GaussianArgs {
+    #[command(flatten)]
+    io: FilterIo,
+    /// Standard deviation: S, or SY,SX (0 leaves that axis alone).
+    #[arg(long, value_parser = parse_sigma, allow_negative_numbers = true)]
+    sigma: [f64; 2],
+    /// Kernel radius in standard deviations (scipy's truncate).
+    #[arg(long, default_value_t = 4.0)]
+    truncate: f64,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct GaborArgs {
+    #[command(flatten)]
+    io: FilterIo,
+    /// Spatial frequency of the harmonic, cycles per pixel.
+    #[arg(long)]
+    frequency: f64,
+    /// Orientation in radians.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    theta: f64,
+    /// Standard deviation along x' (the harmonic's direction).
+    #[arg(long)]
+    sigma_x: f64,
+    /// Standard deviation along y'.
+    #[arg(long)]
+    sigma_y: f64,
+    /// The kernel covers this many standard deviations.
+    #[arg(long, default_value_t = 3.0)]
+    n_stds: f64,
+    /// Phase offset of the harmonic, radians.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    offset: f64,
+    /// Which response to write.
+    #[arg(long, value_enum, default_value = "real")]
+    part: Part,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Part {
+    Real,
+    Imag,
+    Magnitude,
+}
+
+/// Local mean, variance and standard deviation over each window, in one pass.
+#[derive(Args, Debug)]
+pub(crate) struct StatsArgs {
+    /// .npy (H,W) or (H,W,C) array, or an image file.
+    input: PathBuf,
+    /// Window size: N, or NY,NX.
+    #[arg(long, value_parser = parse_size)]
+    size: [usize; 2],
+    #[command(flatten)]
+    border: Border,
+    /// Write the window means here.
+    #[arg(long, value_name = "OUT")]
+    mean: Option<PathBuf>,
+    /// Write the window (population) variances here.
+    #[arg(long, value_name = "OUT")]
+    var: Option<PathBuf>,
+    /// Write the window standard deviations here.
+    #[arg(long, value_name = "OUT")]
+    std: Option<PathBuf>,
+}
+
+fn parse_size(s: &str) -> Result<[usize; 2], String> {
+    let parse = |v: &str| match v.trim().parse::<usize>() {
+        Ok(0) => Err(format!("window size '{s}' must be at least 1")),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not N or NY,NX")),
+    };
+    match s.split_once(',') {
+        Some((a, b)) => Ok([parse(a)?, parse(b)?]),
+        None => {
+            let n = parse(s)?;
+            Ok([n, n])
+        }
+    }
+}
+
+fn parse_sigma(s: &str) -> Result<[f64; 2], String> {
+    let parse = |v: &str| match v.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("sigma '{s}' must be S or SY,SX with values ≥ 0")),
+    };
+    match s.split_once(',') {
+        Some((a, b)) => Ok([parse(a)?, parse(b)?]),
+        None => {
+            let v = parse(s)?;
+            Ok([v, v])
+        }
+    }
+}
+
+/// An input array as floats, with what its outputs need to know.
+struct Input {
+    data: Floats,
+    /// `(H, W)` rather than `(H, W, C)`.
+    two_d: bool,
+    /// 8 or 16 for integer inputs of those widths (image outputs allowed).
+    bits: Option<u32>,
+}
+
+enum Floats {
+    F32(Image<f32>),
+    F64(Image<f64>),
+}
+
+fn convert<S: Copy>(v: &[S], dtype: Dtype, to64: impl Fn(S) -> f64 + Sync) -> Floats32Or64 {
+    match dtype {
+        Dtype::Float32 => Floats32Or64::F32(v.iter().map(|&x| to64(x) as f32).collect()),
+        Dtype::Float64 => Floats32Or64::F64(v.iter().map(|&x| to64(x)).collect()),
+    }
+}
+
+enum Floats32Or64 {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+fn load(path: &Path, dtype: Dtype) -> anyhow::Result<Input> {
+    let fail = |why: String| anyhow::anyhow!("{}: {why}", path.display());
+    if io::extension(path) == "npy" {
+        let a = read_npy(path, io::max_bytes())?;
+        let (h, w, c) = match a.shape[..] {
+            [h, w] => (h, w, 1),
+            [h, w, c] => (h, w, c),
+            _ => {
+                return Err(fail(format!(
+                    "expected a (H,W) or (H,W,C) array, got shape {:?}",
+                    a.shape
+                )))
+            }
+        };
+        if h * w * c == 0 {
+            return Err(fail(format!("the array is empty (shape {:?})", a.shape)));
+        }
+        let (values, bits) = match a.data {
+            NpyData::F32(v) => (Floats32Or64::F32(v), None),
+            NpyData::F64(v) => (Floats32Or64::F64(v), None),
+            NpyData::U8(v) => (convert(&v, dtype, f64::from), Some(8)),
+            NpyData::U16(v) => (convert(&v, dtype, f64::from), Some(16)),
+            NpyData::U32(v) => (convert(&v, dtype, f64::from), None),
+            NpyData::U64(v) => (convert(&v, dtype, |x| x as f64), None),
+            NpyData::I8(v) => (convert(&v, dtype, f64::from), None),
+            NpyData::I16(v) => (convert(&v, dtype, f64::from), None),
+            NpyData::I32(v) => (convert(&v, dtype, f64::from), None),
+            NpyData::I64(v) => (convert(&v, dtype, |x| x as f64), None),
+            other => return Err(fail(format!("unsupported dtype {}", other.dtype().name()))),
+        };
+        let data = match values {
+            Floats32Or64::F32(v) => Floats::F32(Image::from_vec(v, h, w, c)?),
+            Floats32Or64::F64(v) => Floats::F64(Image::from_vec(v, h, w, c)?),
+        };
+        return Ok(Input {
+            data,
+            two_d: a.shape.len() == 2,
+            bits,
+        });
+    }
+    let image = io::read_image(path)?;
+    let (h, w, c) = image.shape();
+    if h * w == 0 {
+        return Err(fail("the image is empty".into()));
+    }
+    let (values, bits) = match image {
+        AnyImage::U8(i) => (convert(i.data(), dtype, f64::from), Some(8)),
+        AnyImage::U16(i) => (convert(i.data(), dtype, f64::from), Some(16)),
+        AnyImage::F32(i) => (Floats32Or64::F32(i.into_vec()), None),
+        AnyImage::F64(i) => (Floats32Or64::F64(i.into_vec()), None),
+        _ => return Err(fail("unsupported image type".into())),
+    };
+    let data = match values {
+        Floats32Or64::F32(v) => Floats::F32(Image::from_vec(v, h, w, c)?),
+        Floats32Or64::F64(v) => Floats::F64(Image::from_vec(v, h, w, c)?),
+    };
+    Ok(Input {
+        data,
+        two_d: c == 1,
+        bits,
+    })
+}
+
+/// Fails before any work when `path` cannot take the result.
+fn check_output(path: &Path, bits: Option<u32>) -> anyhow::Result<()> {
+    match ImageFormat::from_path(path)? {
+        ImageFormat::Npy => Ok(()),
+        _ if bits.is_some() => Ok(()),
+        _ => bail!(
+            "{}: float input can only be written as .npy (image outputs need an 8- or 16-bit input)",
+            path.display()
+        ),
+    }
+}
+
+/// Stages `out` at `path`: .npy in the input's layout, or an image rounded
+/// and clamped to the input's bit depth.
+fn stage_output<T: FilterValue + NpyElement>(
+    path: &Path,
+    out: &Image<T>,
+    input: &Input,
+) -> anyhow::Result<Staged> {
+    let (h, w, c) = (out.height(), out.width(), out.channels());
+    let shape: Vec<usize> = if input.two_d {
+        vec![h, w]
+    } else {
+        vec![h, w, c]
+    };
+    if ImageFormat::from_path(path)? == ImageFormat::Npy {
+        return Ok(io::stage_image(path, out.view(), &shape)?);
+    }
+    let round = |max: f64| {
+        out.data()
+            .iter()
+            .map(move |v| v.to_f64().round().clamp(0.0, max))
+    };
+    Ok(match input.bits {
+        Some(8) => {
+            let v: Vec<u8> = round(255.0).map(|x| x as u8).collect();
+            io::stage_image(path, ImageView::new(&v, h, w, c)?, &shape)?
+        }
+        _ => {
+            let v: Vec<u16> = round(65535.0).map(|x| x as u16).collect();
+            io::stage_image(path, ImageView::new(&v, h, w, c)?, &shape)?
+        }
+    })
+}
+
+/// One filter of the `filter` command.
+enum Op {
+    Uniform([usize; 2]),
+    Correlate(Kernel),
+    Convolve(Kernel),
+    Gaussian([f64; 2], f64),
+    Gabor(Kernel, Kernel, Part),
+}
+
+fn apply<T: FilterValue>(
+    device: &Device,
+    op: &Op,
+    image: ImageView<'_, T>,
+    mode: BoundaryMode,
+) -> anyhow::Result<(Image<T>, FilterInfo)> {
+    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
+    let info = match op {
+        Op::Uniform(size) => gpix::uniform_filter_into(device, image, *size, mode, out.data_mut())?,
+        Op::Correlate(k) => gpix::correlate_into(device, image, k, mode, out.data_mut())?,
+        Op::Convolve(k) => gpix::convolve_into(device, image, k, mode, out.data_mut())?,
+        Op::Gaussian(sigma, truncate) => {
+            gpix::gaussian_filter_into(device, image, *sigma, *truncate, mode, out.data_mut())?
+        }
+        Op::Gabor(re, im, part) => {
+            let kernel = match part {
+                Part::Imag => im,
+                _ => re,
+            };
+            let info = gpix::convolve_into(device, image, kernel, mode, out.data_mut())?;
+            if let Part::Magnitude = part {
+                let imag = gpix::convolve(device, image, im, mode)?;
+                for (o, &i) in out.data_mut().iter_mut().zip(imag.data()) {
+                    *o = T::from_f64(o.to_f64().hypot(i.to_f64()));
+                }
+            }
+            info
+        }
+    };
+    Ok((out, info))
+}
+
+fn read_kernel(path: &Path) -> anyhow::Result<Kernel> {
+    let a = read_npy(path, io::max_bytes())?;
+    let [ky, kx] = a.shape[..] else {
+        bail!(
+            "{}: the kernel must be a 2-D array, got shape {:?}",
+            path.display(),
+            a.shape
+        );
+    };
+    let weights: Vec<f64> = match a.data {
+        NpyData::F32(v) => v.into_iter().map(f64::from).collect(),
+        NpyData::F64(v) => v,
+        NpyData::U8(v) => v.into_iter().map(f64::from).collect(),
+        NpyData::U16(v) => v.into_iter().map(f64::from).collect(),
+        NpyData::U32(v) => v.into_iter().map(f64::from).collect(),
+        NpyData::U64(v) => v.into_iter().map(|x| x as f64).collect(),
+        NpyData::I8(v) => v.into_iter().map(f64::from).collect(),
+        NpyData::I16(v) => v.into_iter().map(f64::from).collect(),
+        NpyData::I32(v) => v.into_iter().map(f64::from).collect(),
+        NpyData::I64(v) => v.into_iter().map(|x| x as f64).collect(),
+        other => bail!(
+            "{}: unsupported dtype {}",
+            path.display(),
+            other.dtype().name()
+        ),
+    };
+    Kernel::new(ky, kx, weights).with_context(|| path.display().to_string())
+}
+
+pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
+    let (io_args, op) = match cmd {
+        FilterCommand::Uniform(a) => (&a.io, Op::Uniform(a.size)),
+        FilterCommand::Correlate(a) => (&a.io, Op::Correlate(read_kernel(&a.kernel)?)),
+        FilterCommand::Convolve(a) => (&a.io, Op::Convolve(read_kernel(&a.kernel)?)),
+        FilterCommand::Gaussian(a) => {
+            gpix::gaussian_kernel1d(a.sigma[0], a.truncate)?;
+            (&a.io, Op::Gaussian(a.sigma, a.truncate))
+        }
+        FilterCommand::Gabor(a) => {
+            let (re, im) = gpix::gabor_kernel(
+                a.frequency,
+                a.theta,
+                a.sigma_x,
+                a.sigma_y,
+                a.n_stds,
+                a.offset,
+            )?;
+            (&a.io, Op::Gabor(re, im, a.part))
+        }
+    };
+    ImageFormat::from_path(&io_args.output)?;
+    let mut phases = Phases::new(common);
+    let input = load(&io_args.input, io_args.border.dtype)?;
+    check_output(&io_args.output, input.bits)?;
+    phases.done("decode");
+    let device = common.device()?;
+    common.say(format!("device: {}", device.describe()));
+    phases.done("device");
+    let mode = io_args.border.mode();
+    let staged = match &input.data {
+        Floats::F32(img) => {
+            let (out, info) = apply(&device, &op, img.view(), mode)?;
+            common.say(format!("method: {}", info.method));
+            phases.done("compute");
+            stage_output(&io_args.output, &out, &input)?
+        }
+        Floats::F64(img) => {
+            let (out, info) = apply(&device, &op, img.view(), mode)?;
+            common.say(format!("method: {}", info.method));
+            phases.done("compute");
+            stage_output(&io_args.output, &out, &input)?
+        }
+    };
+    staged.commit()?;
+    phases.done("encode");
+    Ok(())
+}
+
+pub(crate) fn run_stats(common: &Common, args: &StatsArgs) -> anyhow::Result<()> {
+    let outputs = [&args.mean, &args.var, &args.std];
+    if outputs.iter().all(|o| o.is_none()) {
+        bail!("give at least one of --mean, --var, --std");
+    }
+    for o in outputs.into_iter().flatten() {
+        ImageFormat::from_path(o)?;
+    }
+    let mut phases = Phases::new(common);
+    let input = load(&args.input, args.border.dtype)?;
+    for o in outputs.into_iter().flatten() {
+        check_output(o, input.bits)?;
+    }
+    phases.done("decode");
+    let device = common.device()?;
+    common.say(format!("device: {}", device.describe()));
+    phases.done("device");
+    let mode = args.border.mode();
+    let staged = match &input.data {
+        Floats::F32(img) => stats_of(common, &device, img.view(), args, mode, &input, &mut phases)?,
+        Floats::F64(img) => stats_of(common, &device, img.view(), args, mode, &input, &mut phases)?,
+    };
+    for s in staged {
+        s.commit()?;
+    }
+    phases.done("encode");
+    Ok(())
+}
+
+fn stats_of<T: FilterValue + NpyElement>(
+    common: &Common,
+    device: &Device,
+    image: ImageView<'_, T>,
+    args: &StatsArgs,
+    mode: BoundaryMode,
+    input: &Input,
+    phases: &mut Phases<'_>,
+) -> anyhow::Result<Vec<Staged>> {
+    let (h, w, c) = (image.height(), image.width(), image.channels());
+    let mut arrays: Vec<Option<Image<T>>> = Vec::new();
+    for o in [&args.mean, &args.var, &args.std] {
+        arrays.push(match o {
+            Some(_) => Some(Image::zeros(h, w, c)?),
+            None => None,
+        });
+    }
+    let [mean, var, std] = &mut arrays[..] else {
+        unreachable!("three outputs")
+    };
+    let info = gpix::local_stats_into(
+        device,
+        image,
+        args.size,
+        mode,
+        StatsOut {
+            mean: mean.as_mut().map(|i| i.data_mut()),
+            var: var.as_mut().map(|i| i.data_mut()),
+            std: std.as_mut().map(|i| i.data_mut()),
+        },
+    )?;
+    common.say(format!("method: {}", info.method));
+    phases.done("compute");
+    let mut staged = Vec::new();
+    for (path, out) in [&args.mean, &args.var, &args.std].into_iter().zip(&arrays) {
+        if let (Some(path), Some(out)) = (path, out) {
+            staged.push(stage_output(path, out, input)?);
+        }
+    }
+    Ok(staged)
+}

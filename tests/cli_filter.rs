@@ -1,0 +1,368 @@
+//! `gpix filter …` and `gpix stats`: scipy's numbers through the CLI (golden
+//! files of tests/data/filter), image files in and out, and every bad input
+//! (clear error, exit code, nothing written).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::cli::{fails, gpix};
+use gpix::io::npy::{read_npy, write_npy, NpyData};
+
+fn golden(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/filter")
+        .join(format!("{name}.npy"))
+}
+
+fn f64s(path: &Path) -> (Vec<usize>, Vec<f64>) {
+    let a = read_npy(path, 1 << 30).unwrap();
+    match a.data {
+        NpyData::F64(v) => (a.shape, v),
+        NpyData::F32(v) => (a.shape, v.into_iter().map(f64::from).collect()),
+        other => panic!("expected floats, got {:?}", other.dtype()),
+    }
+}
+
+fn run(args: &[&str]) {
+    let out = gpix().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn assert_close(got: &Path, want: &Path, tol: f64) {
+    let (gs, g) = f64s(got);
+    let (ws, w) = f64s(want);
+    assert_eq!(gs, ws);
+    let top = w.iter().fold(1e-30f64, |m, v| m.max(v.abs()));
+    for (a, b) in g.iter().zip(&w) {
+        assert!((a - b).abs() <= tol * top, "{}: {a} vs {b}", got.display());
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn filters_match_scipy_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = golden("input");
+    let out = dir.path().join("out.npy");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "filter".into(),
+                "uniform".into(),
+                "--size".into(),
+                "4,2".into(),
+                "--mode".into(),
+                "mirror".into(),
+            ],
+            "uniform_mirror_4x2",
+        ),
+        (
+            vec![
+                "filter".into(),
+                "convolve".into(),
+                "--kernel".into(),
+                s(&golden("kernel_4x6")).into(),
+                "--mode".into(),
+                "constant".into(),
+                "--cval".into(),
+                "0.5".into(),
+            ],
+            "convolve_constant_4x6",
+        ),
+        (
+            vec![
+                "filter".into(),
+                "correlate".into(),
+                "--kernel".into(),
+                s(&golden("kernel_13x2")).into(),
+                "--mode".into(),
+                "wrap".into(),
+            ],
+            "correlate_wrap_13x2",
+        ),
+        (
+            vec![
+                "filter".into(),
+                "gaussian".into(),
+                "--sigma".into(),
+                "1.5,0.8".into(),
+                "--truncate".into(),
+                "3".into(),
+                "--mode".into(),
+                "nearest".into(),
+            ],
+            "gaussian_nearest",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut full: Vec<&str> = vec!["--device", "cpu"];
+        full.extend(args.iter().take(2).map(String::as_str));
+        full.extend([s(&input), s(&out)]);
+        full.extend(args.iter().skip(2).map(String::as_str));
+        run(&full);
+        // float64 in, float64 out, scipy's numbers.
+        assert_close(&out, &golden(want), 1e-10);
+    }
+    let var = dir.path().join("var.npy");
+    run(&[
+        "--device",
+        "cpu",
+        "stats",
+        s(&input),
+        "--size",
+        "5,4",
+        "--var",
+        s(&var),
+    ]);
+    assert_close(&var, &golden("var_reflect"), 1e-10);
+}
+
+#[test]
+fn gpu_results_are_within_the_float32_bound() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.npy");
+    run(&[
+        "--device",
+        "gpu",
+        "-v",
+        "filter",
+        "uniform",
+        s(&golden("input")),
+        s(&out),
+        "--size",
+        "4,2",
+        "--mode",
+        "mirror",
+    ]);
+    assert_close(&out, &golden("uniform_mirror_4x2"), 2e-5);
+}
+
+#[test]
+fn gabor_matches_skimage_and_magnitude_combines_both_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    // Channel 0 of the golden input as a (H, W) array.
+    let (shape, x) = f64s(&golden("input"));
+    let first: Vec<f64> = x.chunks(shape[2]).map(|p| p[0]).collect();
+    let input = dir.path().join("x.npy");
+    write_npy(std::fs::File::create(&input).unwrap(), &shape[..2], &first).unwrap();
+    let gabor = |part: &str, out: &Path| {
+        run(&[
+            "--device",
+            "cpu",
+            "filter",
+            "gabor",
+            s(&input),
+            s(out),
+            "--frequency",
+            "0.2",
+            "--theta",
+            "0.6",
+            "--sigma-x",
+            "1.5",
+            "--sigma-y",
+            "2.5",
+            "--part",
+            part,
+        ]);
+    };
+    let (re, im, mag) = (
+        dir.path().join("re.npy"),
+        dir.path().join("im.npy"),
+        dir.path().join("mag.npy"),
+    );
+    gabor("real", &re);
+    gabor("imag", &im);
+    gabor("magnitude", &mag);
+    assert_close(&re, &golden("gabor_real"), 1e-10);
+    assert_close(&im, &golden("gabor_imag"), 1e-10);
+    let (_, r) = f64s(&golden("gabor_real"));
+    let (_, i) = f64s(&golden("gabor_imag"));
+    let (_, m) = f64s(&mag);
+    for ((a, b), c) in r.iter().zip(&i).zip(&m) {
+        assert!((a.hypot(*b) - c).abs() <= 1e-12);
+    }
+}
+
+#[test]
+fn eight_bit_images_go_in_and_come_out_rounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/coffee.png");
+    let png = dir.path().join("blur.png");
+    let npy = dir.path().join("blur.npy");
+    run(&[
+        "--device",
+        "cpu",
+        "filter",
+        "uniform",
+        s(&sample),
+        s(&png),
+        "--size",
+        "3",
+    ]);
+    run(&[
+        "--device",
+        "cpu",
+        "filter",
+        "uniform",
+        s(&sample),
+        s(&npy),
+        "--size",
+        "3",
+    ]);
+    let img = image::open(&png).unwrap().to_rgb8();
+    let (shape, f) = f64s(&npy);
+    assert_eq!(shape, [img.height() as usize, img.width() as usize, 3]);
+    for (p, v) in img.as_raw().iter().zip(&f) {
+        assert_eq!(f64::from(*p), v.round().clamp(0.0, 255.0));
+    }
+    // Integer input converted as --dtype says.
+    let wide = dir.path().join("wide.npy");
+    run(&[
+        "--device",
+        "cpu",
+        "filter",
+        "uniform",
+        s(&sample),
+        s(&wide),
+        "--size",
+        "3",
+        "--dtype",
+        "float64",
+    ]);
+    assert!(matches!(
+        read_npy(&wide, 1 << 30).unwrap().data,
+        NpyData::F64(_)
+    ));
+}
+
+#[test]
+fn bad_filter_inputs_are_errors_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let write = |name: &str, shape: &[usize], v: &[f64]| {
+        let p = d.join(name);
+        write_npy(std::fs::File::create(&p).unwrap(), shape, v).unwrap();
+        p
+    };
+    let x = write("x.npy", &[4, 5], &[1.0; 20]);
+    let k3 = write("k3.npy", &[2, 2, 2], &[1.0; 8]);
+    let empty = write("empty.npy", &[0, 5], &[]);
+    let out = d.join("out.npy");
+    let (x, k3, empty, out) = (s(&x), s(&k3), s(&empty), s(&out));
+    fails(
+        &["filter", "uniform", x, out, "--size", "0"],
+        d,
+        "at least 1",
+        2,
+    );
+    fails(
+        &[
+            "filter",
+            "uniform",
+            x,
+            out,
+            "--size",
+            "3",
+            "--mode",
+            "grid-wrap",
+        ],
+        d,
+        "grid-wrap",
+        2,
+    );
+    fails(
+        &["filter", "correlate", x, out, "--kernel", k3],
+        d,
+        "2-D",
+        1,
+    );
+    fails(
+        &["filter", "uniform", empty, out, "--size", "3"],
+        d,
+        "empty",
+        1,
+    );
+    fails(
+        &[
+            "filter",
+            "uniform",
+            x,
+            &format!("{}/o.png", d.display()),
+            "--size",
+            "3",
+        ],
+        d,
+        ".npy",
+        1,
+    );
+    fails(
+        &[
+            "filter",
+            "uniform",
+            x,
+            &format!("{}/o.xyz", d.display()),
+            "--size",
+            "3",
+        ],
+        d,
+        "o.xyz",
+        1,
+    );
+    fails(
+        &[
+            "filter",
+            "uniform",
+            &format!("{}/missing.npy", d.display()),
+            out,
+            "--size",
+            "3",
+        ],
+        d,
+        "missing.npy",
+        1,
+    );
+    fails(
+        &["filter", "gaussian", x, out, "--sigma", "-1"],
+        d,
+        "sigma",
+        2,
+    );
+    fails(
+        &[
+            "filter",
+            "gabor",
+            x,
+            out,
+            "--frequency",
+            "0",
+            "--sigma-x",
+            "1",
+            "--sigma-y",
+            "1",
+        ],
+        d,
+        "frequency",
+        1,
+    );
+    fails(&["stats", x, "--size", "3"], d, "--mean", 1);
+    // A failing run leaves an existing output byte for byte.
+    std::fs::write(d.join("out.npy"), b"keep me").unwrap();
+    fails(
+        &["filter", "correlate", x, out, "--kernel", k3],
+        d,
+        "2-D",
+        1,
+    );
+    assert_eq!(std::fs::read(d.join("out.npy")).unwrap(), b"keep me");
+}

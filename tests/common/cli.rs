@@ -1,0 +1,52 @@
+//! Helpers for tests of the `gpix` command.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+/// The `gpix` binary with no device or band-budget variables inherited.
+pub fn gpix() -> Command {
+    let mut cmd = Command::cargo_bin("gpix").expect("binary built");
+    cmd.env_remove("GPIX_DEVICE").env_remove("GPIX_BAND_BYTES");
+    cmd
+}
+
+/// Files in `dir` (to prove a failed run left nothing behind).
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Runs `gpix args`, expecting failure with one `error:` line containing
+/// `needle`, exit code `code`, and an unchanged `dir`.
+pub fn fails(args: &[&str], dir: &Path, needle: &str, code: i32) {
+    let before = listing(dir);
+    let out = gpix().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "args {args:?}: stderr {stderr}"
+    );
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line expected, got: {stderr}");
+    assert!(
+        errors[0].contains(needle),
+        "'{needle}' not in: {}",
+        errors[0]
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
+    assert_eq!(
+        listing(dir),
+        before,
+        "a failed run changed {}",
+        dir.display()
+    );
+}
