@@ -39,12 +39,13 @@ pub(crate) struct FilterBench {
     #[arg(long, default_value = "5000x5000", value_parser = parse_size)]
     size: (usize, usize),
     /// Cases: uniform (15×15), stats (15×15 mean+var+std), layers (3×3 box
-    /// on 16 layers), gabor (15×15 real part, θ = π/2: separable), random15
-    /// and random31 (full-rank random kernels).
+    /// on 16 layers), gabor and gabor31 (the real part of
+    /// gabor_kernel(0.15, θ = π/2, σ = 5), 15×15 and 31×31: separable),
+    /// random15 and random31 (full-rank random kernels).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "uniform,stats,layers,gabor,random15,random31"
+        default_value = "uniform,stats,layers,gabor,gabor31,random15,random31"
     )]
     cases: Vec<String>,
     /// Devices to run (cpu, gpu, auto).
@@ -297,10 +298,10 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
     for case in &args.cases {
         let (channels, size) = match case.as_str() {
             "uniform" | "stats" | "gabor" | "random15" => (1, 15),
-            "random31" => (1, 31),
+            "gabor31" | "random31" => (1, 31),
             "layers" => (16, 3),
             other => bail!(
-                "unknown filter case '{other}' (uniform, stats, layers, gabor, random15, random31)"
+                "unknown filter case '{other}' (uniform, stats, layers, gabor, gabor31, random15, random31)"
             ),
         };
         let kernel = bench_kernel(case, size)?;
@@ -377,9 +378,11 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
 /// The kernel of a convolution case (`None` for box cases).
 fn bench_kernel(case: &str, size: usize) -> anyhow::Result<Option<Kernel>> {
     Ok(match case {
-        "gabor" => {
-            // 15×15: sigma 2.33 covers n_stds = 3 in 7 pixels each side.
-            let (re, _) = gabor_kernel(0.1, std::f64::consts::FRAC_PI_2, 2.33, 2.33, 3.0, 0.0)?;
+        // The peers' W4 kernels: gabor_kernel(0.15, θ = π/2, σ = 5) with
+        // n_stds 1.4 (15×15) or 3 (31×31); rank 1, found by the SVD.
+        "gabor" | "gabor31" => {
+            let n_stds = if case == "gabor" { 1.4 } else { 3.0 };
+            let (re, _) = gabor_kernel(0.15, std::f64::consts::FRAC_PI_2, 5.0, 5.0, n_stds, 0.0)?;
             Some(re)
         }
         "random15" | "random31" => {
