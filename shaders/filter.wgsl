@@ -101,8 +101,9 @@ fn rows(
     var acc0 = vec2<f32>(0.0);
     var acc1 = vec2<f32>(0.0);
     for (var j0 = 0u; j0 < params.nx; j0 += CHUNK) {
-        // Load positions x0 - left + j0 + t, t < WG_X + CHUNK - 1.
-        for (var t = lx; t < WG_X + CHUNK - 1u; t += WG_X) {
+        let taps = min(CHUNK, params.nx - j0);
+        // Load positions x0 - left + j0 + t, t < WG_X + taps - 1.
+        for (var t = lx; t < WG_X + taps - 1u; t += WG_X) {
             var v = params.cval;
             if valid {
                 let xi = boundary_index(i32(x0 + j0 + t) - left, i32(params.w), params.mode);
@@ -115,7 +116,6 @@ fn rows(
             tile1[t] = d * d;
         }
         workgroupBarrier();
-        let taps = min(CHUNK, params.nx - j0);
         for (var j = 0u; j < taps; j++) {
             let wj = select(1.0, wx[j0 + j], WEIGHTED);
             acc0 = kahan(acc0, wj * tile0[lx + j]);
@@ -153,8 +153,9 @@ fn cols(
     var acc0 = vec2<f32>(0.0);
     var acc1 = vec2<f32>(0.0);
     for (var i0 = 0u; i0 < params.ny; i0 += CHUNK_Y) {
-        // Rows y0 + i0 + t, t < TILE + CHUNK_Y - 1, of columns x0..x0+16.
-        for (var t = lid.y; t < TILE + CHUNK_Y - 1u; t += TILE) {
+        let taps = min(CHUNK_Y, params.ny - i0);
+        // Rows y0 + i0 + t, t < TILE + taps - 1, of columns x0..x0+16.
+        for (var t = lid.y; t < TILE + taps - 1u; t += TILE) {
             let row = y0 + i0 + t;
             var a = 0.0;
             var b = 0.0;
@@ -169,7 +170,6 @@ fn cols(
             ytile1[t * TILE + lid.x] = b;
         }
         workgroupBarrier();
-        let taps = min(CHUNK_Y, params.ny - i0);
         for (var i = 0u; i < taps; i++) {
             let wi = select(1.0, wy[i0 + i], WEIGHTED);
             acc0 = kahan(acc0, wi * ytile0[(lid.y + i) * TILE + lid.x]);
