@@ -33,11 +33,11 @@ pub use error::{Error, Result};
 #[cfg(feature = "gpu")]
 pub use gpu::{list_adapters, AdapterSummary, GpuContext};
 pub use ops::filter::{
-    boundary_index, convolve, convolve_into, convolve_reference, correlate, correlate_into,
-    correlate_reference, gabor_kernel, gaussian_filter, gaussian_filter_into, gaussian_kernel,
-    gaussian_kernel1d, local_stats, local_stats_into, local_stats_reference, uniform_filter,
-    uniform_filter_into, uniform_filter_reference, BoundaryMode, FilterInfo, FilterValue, Kernel,
-    LocalStats, StatsOut,
+    boundary_index, convolve, convolve_into, convolve_reference, convolve_with, correlate,
+    correlate_into, correlate_reference, correlate_with, gabor_kernel, gaussian_filter,
+    gaussian_filter_into, gaussian_kernel, gaussian_kernel1d, local_stats, local_stats_into,
+    local_stats_reference, uniform_filter, uniform_filter_into, uniform_filter_reference,
+    BoundaryMode, CorrelationMethod, FilterInfo, FilterValue, Kernel, LocalStats, StatsOut,
 };
 pub use ops::kmeans::{kmeans_levels, kmeans_palette, KMeansOptions};
 pub use ops::label_mean::{

@@ -561,3 +561,75 @@ mod golden {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    /// Every method, forced, gives the reference's numbers on every device
+    /// (FFT tiles on the CPU; the GPU runs FFT requests as direct tiles).
+    #[test]
+    fn every_forced_method_agrees(case in case(), kernel in kernel_strategy(), convolve in any::<bool>()) {
+        use gpix::CorrelationMethod as M;
+        let (h, w, c, values, _, mode) = &case;
+        let image = ImageView::new(values, *h, *w, *c).unwrap();
+        let want = if convolve {
+            gpix::convolve_reference(image, &kernel, *mode).unwrap()
+        } else {
+            gpix::correlate_reference(image, &kernel, *mode).unwrap()
+        };
+        let s = scale(values, *mode) * kernel.weights().iter().map(|v| v.abs()).sum::<f64>();
+        for method in [M::Direct, M::Separable, M::Fft] {
+            for (device, is_gpu) in devices_for(*w, *c, 1, kernel.height()) {
+                let mut out = vec![0f64; values.len()];
+                let run = if convolve { gpix::convolve_with } else { gpix::correlate_with };
+                run(&device, image, &kernel, *mode, method, &mut out).unwrap();
+                let tol = if is_gpu > 0.0 { 2e-6 * s } else { 1e-12 * s };
+                for (i, (&a, &b)) in out.iter().zip(want.data()).enumerate() {
+                    prop_assert!(close(a, b, tol), "{method:?} {device:?} {i}: {a} vs {b}");
+                }
+            }
+        }
+    }
+}
+
+/// FFT tiles across a big image: many tiles, two per transform, odd
+/// remainders, every mode, against the direct sum.
+#[test]
+fn fft_tiles_cover_a_large_image() {
+    let (h, w) = (300, 257);
+    let mut rng = gpix::synth::Rng::new(9);
+    let values: Vec<f64> = (0..h * w * 2).map(|_| rng.next_f64() - 0.5).collect();
+    let image = ImageView::new(&values, h, w, 2).unwrap();
+    let taps: Vec<f64> = (0..33 * 31).map(|_| rng.next_f64() - 0.5).collect();
+    let kernel = gpix::Kernel::new(33, 31, taps).unwrap();
+    for mode in [
+        BoundaryMode::Reflect,
+        BoundaryMode::Wrap,
+        BoundaryMode::Constant(0.25),
+    ] {
+        let mut fft = vec![0f64; values.len()];
+        let mut direct = vec![0f64; values.len()];
+        let info = gpix::convolve_with(
+            &Device::Cpu,
+            image,
+            &kernel,
+            mode,
+            gpix::CorrelationMethod::Auto,
+            &mut fft,
+        )
+        .unwrap();
+        assert!(info.method.contains("FFT"), "{}", info.method);
+        gpix::convolve_with(
+            &Device::Cpu,
+            image,
+            &kernel,
+            mode,
+            gpix::CorrelationMethod::Direct,
+            &mut direct,
+        )
+        .unwrap();
+        for (a, b) in fft.iter().zip(&direct) {
+            assert!((a - b).abs() <= 1e-11 * 250.0, "{mode:?}: {a} vs {b}");
+        }
+    }
+}

@@ -101,6 +101,29 @@ pub(crate) struct KernelArgs {
     /// The kernel: a 2-D .npy array of any numeric dtype.
     #[arg(long, value_name = "K.npy")]
     kernel: PathBuf,
+    /// How to compute: auto picks separable passes (by the kernel's SVD), FFT
+    /// tiles (large kernels, CPU) or the direct sum; -v says which.
+    #[arg(long, value_enum, default_value = "auto")]
+    method: MethodArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MethodArg {
+    Auto,
+    Direct,
+    Separable,
+    Fft,
+}
+
+impl From<MethodArg> for gpix::CorrelationMethod {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::Auto => Self::Auto,
+            MethodArg::Direct => Self::Direct,
+            MethodArg::Separable => Self::Separable,
+            MethodArg::Fft => Self::Fft,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -336,8 +359,8 @@ fn stage_output<T: FilterValue + NpyElement>(
 /// One filter of the `filter` command.
 enum Op {
     Uniform([usize; 2]),
-    Correlate(Kernel),
-    Convolve(Kernel),
+    Correlate(Kernel, gpix::CorrelationMethod),
+    Convolve(Kernel, gpix::CorrelationMethod),
     Gaussian([f64; 2], f64),
     Gabor(Kernel, Kernel, Part),
 }
@@ -351,8 +374,8 @@ fn apply<T: FilterValue>(
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
     let info = match op {
         Op::Uniform(size) => gpix::uniform_filter_into(device, image, *size, mode, out.data_mut())?,
-        Op::Correlate(k) => gpix::correlate_into(device, image, k, mode, out.data_mut())?,
-        Op::Convolve(k) => gpix::convolve_into(device, image, k, mode, out.data_mut())?,
+        Op::Correlate(k, m) => gpix::correlate_with(device, image, k, mode, *m, out.data_mut())?,
+        Op::Convolve(k, m) => gpix::convolve_with(device, image, k, mode, *m, out.data_mut())?,
         Op::Gaussian(sigma, truncate) => {
             gpix::gaussian_filter_into(device, image, *sigma, *truncate, mode, out.data_mut())?
         }
@@ -406,8 +429,14 @@ fn read_kernel(path: &Path) -> anyhow::Result<Kernel> {
 pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
     let (io_args, op) = match cmd {
         FilterCommand::Uniform(a) => (&a.io, Op::Uniform(a.size)),
-        FilterCommand::Correlate(a) => (&a.io, Op::Correlate(read_kernel(&a.kernel)?)),
-        FilterCommand::Convolve(a) => (&a.io, Op::Convolve(read_kernel(&a.kernel)?)),
+        FilterCommand::Correlate(a) => (
+            &a.io,
+            Op::Correlate(read_kernel(&a.kernel)?, a.method.into()),
+        ),
+        FilterCommand::Convolve(a) => (
+            &a.io,
+            Op::Convolve(read_kernel(&a.kernel)?, a.method.into()),
+        ),
         FilterCommand::Gaussian(a) => {
             gpix::gaussian_kernel1d(a.sigma[0], a.truncate)?;
             (&a.io, Op::Gaussian(a.sigma, a.truncate))

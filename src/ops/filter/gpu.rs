@@ -176,7 +176,8 @@ pub(super) fn correlate<T: FilterValue>(
     let row_len = image.width() * image.channels();
     let job = match &plan.method {
         Method::Separable(terms) => Job::Separable(terms),
-        Method::Direct(k) => Job::Direct(k.weights()),
+        // The GPU has no FFT path: large kernels run the direct tiles.
+        Method::Direct(k) | Method::Fft(k) => Job::Direct(k.weights()),
     };
     ctx.checked("correlation", || {
         run(
@@ -191,8 +192,15 @@ pub(super) fn correlate<T: FilterValue>(
             },
         )
     })?;
+    let what = match &plan.method {
+        Method::Fft(_) => format!(
+            "direct {}x{} correlation (no FFT on the GPU)",
+            plan.ky, plan.kx
+        ),
+        _ => plan.describe(),
+    };
     Ok(FilterInfo {
-        method: method::<T>(&plan.describe()),
+        method: method::<T>(&what),
     })
 }
 

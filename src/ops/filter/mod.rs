@@ -12,6 +12,7 @@
 mod boundary;
 mod box_cpu;
 mod correlate;
+mod fft;
 mod fir;
 #[cfg(feature = "gpu")]
 mod gpu;
@@ -414,6 +415,21 @@ fn emit_stats<T: FilterValue>(
     }
 }
 
+/// How [`correlate_with`] / [`convolve_with`] compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CorrelationMethod {
+    /// Separable terms when the kernel's rank makes them cheaper, FFT tiles
+    /// for large kernels (CPU), else the direct sum.
+    #[default]
+    Auto,
+    /// Every tap per output.
+    Direct,
+    /// The kernel's SVD terms, however many (exact to the precision bound).
+    Separable,
+    /// FFT tiles in f64 (the GPU runs the direct sum instead).
+    Fft,
+}
+
 /// Singular values dropped from a kernel's separable split may total this
 /// much of the largest: far below each precision's error bound.
 fn rank_tolerance<T: FilterValue>() -> f64 {
@@ -543,11 +559,23 @@ pub fn correlate_into<T: FilterValue>(
     mode: BoundaryMode,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let plan = Plan::new(
-        kernel,
-        [kernel.height() / 2, kernel.width() / 2],
-        rank_tolerance::<T>(),
-    );
+    correlate_with(device, image, kernel, mode, CorrelationMethod::Auto, out)
+}
+
+/// [`correlate_into`] with the method chosen by the caller.
+///
+/// # Errors
+/// As [`correlate_into`].
+pub fn correlate_with<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    kernel: &Kernel,
+    mode: BoundaryMode,
+    method: CorrelationMethod,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let center = [kernel.height() / 2, kernel.width() / 2];
+    let plan = Plan::new(kernel, center, rank_tolerance::<T>(), method);
     run_plan(device, image, &plan, mode, out)
 }
 
@@ -578,11 +606,23 @@ pub fn convolve_into<T: FilterValue>(
     mode: BoundaryMode,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let plan = Plan::new(
-        &kernel.flipped(),
-        convolve_center(kernel),
-        rank_tolerance::<T>(),
-    );
+    convolve_with(device, image, kernel, mode, CorrelationMethod::Auto, out)
+}
+
+/// [`convolve_into`] with the method chosen by the caller.
+///
+/// # Errors
+/// As [`correlate_into`].
+pub fn convolve_with<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    kernel: &Kernel,
+    mode: BoundaryMode,
+    method: CorrelationMethod,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let center = convolve_center(kernel);
+    let plan = Plan::new(&kernel.flipped(), center, rank_tolerance::<T>(), method);
     run_plan(device, image, &plan, mode, out)
 }
 
