@@ -113,7 +113,7 @@ impl Plan {
                 t.len()
             ),
             Method::Direct(_) => format!("direct {}x{} correlation", self.ky, self.kx),
-            Method::Fft(_) => format!("FFT tiles for a {}x{} kernel (f64)", self.ky, self.kx),
+            Method::Fft(_) => format!("FFT tiles for a {}x{} kernel", self.ky, self.kx),
         }
     }
 }

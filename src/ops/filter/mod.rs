@@ -510,7 +510,8 @@ fn run_plan<T: FilterValue>(
     match device {
         Device::Cpu => {
             correlate::run_cpu(image, plan, mode, out);
-            let precision = if T::IS_F64 { "f64" } else { "f32" };
+            let fft = matches!(plan.method, correlate::Method::Fft(_));
+            let precision = if T::IS_F64 || fft { "f64" } else { "f32" };
             Ok(FilterInfo {
                 method: format!("{} ({precision})", plan.describe()),
             })
