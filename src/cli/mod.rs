@@ -4,6 +4,7 @@
 mod bench;
 mod devices;
 mod filter;
+mod labels;
 mod quantize;
 
 use std::io::IsTerminal;
@@ -49,6 +50,8 @@ fn parse_device(s: &str) -> Result<DeviceRequest, String> {
 enum Command {
     /// Map every pixel to the nearest colour of a palette (given or built).
     Quantize(quantize::QuantizeArgs),
+    /// Paint every pixel with its label's mean; optionally the per-label table.
+    LabelMean(labels::LabelMeanArgs),
     /// Sliding-window filters with scipy.ndimage's semantics.
     #[command(subcommand)]
     Filter(filter::FilterCommand),
@@ -67,6 +70,7 @@ pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Quantize(args) => quantize::run(&cli.common, &args),
+        Command::LabelMean(args) => labels::run(&cli.common, &args),
         Command::Filter(cmd) => filter::run(&cli.common, &cmd),
         Command::Stats(args) => filter::run_stats(&cli.common, &args),
         Command::Devices => devices::run(&cli.common),
