@@ -10,6 +10,8 @@
 //!   of a segmentation, exact, and every pixel painted with its label's mean.
 //! - [`uniform_filter`] / [`local_stats`]: scipy.ndimage's box filter and
 //!   local mean / variance / std, with its [`BoundaryMode`]s.
+//! - [`gradient`] / [`hessian`]: numpy.gradient's finite differences (and
+//!   the gradient applied twice), fused, bit for bit numpy's in float64.
 //! - [`ImageView`] / [`Image`]: row-major `(height, width, channels)` arrays.
 //!
 //! Every operation has a `*_reference` implementation (the definition), a fast
@@ -32,6 +34,10 @@ pub use device::{Device, DeviceRequest};
 pub use error::{Error, Result};
 #[cfg(feature = "gpu")]
 pub use gpu::{list_adapters, AdapterSummary, GpuContext};
+pub use ops::diff::{
+    gradient, gradient_into, gradient_reference, hessian, hessian_into, hessian_reference,
+    Gradient, GradientOptions, GradientOut, Hessian, HessianOptions, HessianOut, Stencil,
+};
 pub use ops::filter::{
     boundary_index, convolve, convolve_into, convolve_reference, convolve_with, correlate,
     correlate_into, correlate_reference, correlate_with, gabor_kernel, gaussian_filter,

@@ -10,7 +10,7 @@ const BOUNDARY: &str = include_str!("../shaders/boundary.wgsl");
 fn helper(kernel: &str) -> &'static str {
     match kernel {
         "filter.wgsl" => BOUNDARY,
-        "common.wgsl" | "boundary.wgsl" => "",
+        "common.wgsl" | "boundary.wgsl" | "diff.wgsl" => "",
         _ => COMMON,
     }
 }
@@ -104,5 +104,13 @@ fn filter_kernel_validates_for_every_variant() {
     let source = &format!("{BOUNDARY}{}", include_str!("../shaders/filter.wgsl"));
     for features in [1.0, 2.0] {
         validate("filter.wgsl", source, &[("FEATURES", features)]);
+    }
+}
+
+#[test]
+fn diff_kernel_validates_for_every_variant() {
+    let source = include_str!("../shaders/diff.wgsl");
+    for kind in [0.0, 1.0, 2.0] {
+        validate("diff.wgsl", source, &[("KIND", kind)]);
     }
 }

@@ -1,6 +1,7 @@
 //! The operations, one module each: public function, reference, fast CPU path
 //! and GPU host code.
 
+pub mod diff;
 pub mod filter;
 pub mod kmeans;
 pub mod label_mean;

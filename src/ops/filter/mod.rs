@@ -31,7 +31,11 @@ use crate::error::{Error, Result};
 /// accumulates weighted sums in the image's own precision (box sums always
 /// in f64).
 pub trait FilterValue:
-    Element + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self>
+    Element
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
 {
     /// The value in f64.
     fn to_f64(self) -> f64;
