@@ -7,9 +7,10 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use gpix::{
-    convolve_into, gabor_kernel, label_mean_image_into, local_stats_into, nearest_level_into,
-    nearest_palette_into, synth, uniform_filter_into, BoundaryMode, Device, DeviceRequest,
-    ImageView, Kernel, Levels, Palette, PaletteIndex, StatsOut,
+    convolve_into, gabor_kernel, gradient_into, hessian_into, label_mean_image_into,
+    local_stats_into, nearest_level_into, nearest_palette_into, synth, uniform_filter_into,
+    BoundaryMode, Device, DeviceRequest, GradientOptions, GradientOut, HessianOptions, HessianOut,
+    ImageView, Kernel, Levels, Palette, PaletteIndex, StatsOut, Stencil,
 };
 
 use super::Common;
@@ -31,6 +32,33 @@ pub(crate) enum BenchCommand {
     /// layers. Devices' outputs are compared within the float32 bound
     /// (1e-5 of the largest magnitude). Exits non-zero if they disagree.
     Filter(FilterBench),
+    /// Finite differences on a photo-like float64 field: numpy.gradient (dy,
+    /// dx), the Hessian as the gradient twice, and the compact Hessian, into
+    /// preallocated outputs. Devices agree within the float32 bound.
+    Diff(DiffBench),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DiffBench {
+    /// Array size, HEIGHTxWIDTH.
+    #[arg(long, default_value = "5000x5000", value_parser = parse_size)]
+    size: (usize, usize),
+    /// Cases: gradient, hessian (numpy.gradient twice), compact.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "gradient,hessian,compact"
+    )]
+    cases: Vec<String>,
+    /// Devices to run (cpu, gpu, auto).
+    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
+    devices: Vec<String>,
+    /// Timed runs per case (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Also write the results as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -120,6 +148,7 @@ pub(crate) fn run(common: &Common, cmd: &BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Quantize(args) => quantize(common, args),
         BenchCommand::LabelMean(args) => label_mean(common, args),
         BenchCommand::Filter(args) => filter(common, args),
+        BenchCommand::Diff(args) => diff(common, args),
     }
 }
 
@@ -362,6 +391,88 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
                     case.clone()
                 },
                 k: size,
+                device: name.clone(),
+                median_ms: ms,
+                mpx_per_s: (h * w) as f64 / ms / 1e3,
+                speedup_vs_cpu: cpu_ms.map(|c| c / ms),
+                agrees,
+            };
+            print_record(&rec);
+            records.push(rec);
+        }
+    }
+    finish(&records, args.json.as_ref(), h, w)
+}
+
+fn diff(common: &Common, args: &DiffBench) -> anyhow::Result<()> {
+    let (h, w) = args.size;
+    let devices = open_devices(common, &args.devices)?;
+    print_header("diff", h, w, args.runs, &devices, "outs");
+    let field: Vec<f64> = synth::smooth_field(h, w, 1, 13, 64, 0.02)
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    let image = gpix::Image::from_vec(field, h, w, 1)?;
+    let mut records = Vec::new();
+    for case in &args.cases {
+        let stencil = match case.as_str() {
+            "gradient" => None,
+            "hessian" => Some(Stencil::Gradient),
+            "compact" => Some(Stencil::Compact),
+            other => bail!("unknown diff case '{other}' (gradient, hessian, compact)"),
+        };
+        let n_out = if stencil.is_some() { 3 } else { 2 };
+        let mut reference: Option<Vec<Vec<f64>>> = None;
+        let mut cpu_ms = None;
+        for (name, device) in &devices {
+            let mut outs = vec![vec![0f64; h * w]; n_out];
+            let ms = median_ms(args.runs, || {
+                let mut it = outs.iter_mut();
+                match stencil {
+                    None => gradient_into(
+                        device,
+                        image.view(),
+                        &GradientOptions::default(),
+                        GradientOut {
+                            dy: it.next().map(Vec::as_mut_slice),
+                            dx: it.next().map(Vec::as_mut_slice),
+                            magnitude: None,
+                        },
+                    )?,
+                    Some(stencil) => hessian_into(
+                        device,
+                        image.view(),
+                        &HessianOptions {
+                            stencil,
+                            ..HessianOptions::default()
+                        },
+                        HessianOut {
+                            dyy: it.next().map(Vec::as_mut_slice),
+                            dxy: it.next().map(Vec::as_mut_slice),
+                            dxx: it.next().map(Vec::as_mut_slice),
+                            eigen: None,
+                        },
+                    )?,
+                }
+                Ok(())
+            })?;
+            let agrees = match &reference {
+                None => {
+                    reference = Some(outs);
+                    true
+                }
+                Some(r) => r.iter().zip(&outs).all(|(a, b)| {
+                    let scale = a.iter().fold(1e-30f64, |m, v| m.max(v.abs()));
+                    a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5 * scale)
+                }),
+            };
+            if device.is_cpu() && cpu_ms.is_none() {
+                cpu_ms = Some(ms);
+            }
+            let rec = Record {
+                op: "diff",
+                image: case.clone(),
+                k: n_out,
                 device: name.clone(),
                 median_ms: ms,
                 mpx_per_s: (h * w) as f64 / ms / 1e3,

@@ -41,6 +41,12 @@ fn block_rows(h: usize) -> usize {
 struct Axis<T> {
     h: T,
     two_h: T,
+    /// `1 / (2h)` when `2h` is a power of two: then `x · (1/2h)` is exactly
+    /// `x / 2h` (scaling by a power of two rounds the same), and a multiply
+    /// is several times cheaper than a division.
+    inv_two_h: Option<T>,
+    /// `1 / h` likewise.
+    inv_h: Option<T>,
     /// Edge order 2, first edge: a·f0 + b·f1 + c·f2.
     first: [T; 3],
     /// Edge order 2, last edge: a·f[n−3] + b·f[n−2] + c·f[n−1].
@@ -49,12 +55,31 @@ struct Axis<T> {
     interior_only: bool,
 }
 
+/// `out[k] = (a[k] − b[k]) / d` (multiplying by `inv` when it is exact).
+#[inline]
+fn diff_div<T: FilterValue>(a: &[T], b: &[T], d: T, inv: Option<T>, out: &mut [T]) {
+    match inv {
+        Some(r) => {
+            for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                *o = (x - y) * r;
+            }
+        }
+        None => {
+            for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                *o = (x - y) / d;
+            }
+        }
+    }
+}
+
 impl<T: FilterValue> Axis<T> {
     fn new(h: f64, edge_order: u8, interior_only: bool) -> Self {
         let t = T::from_f64;
         Self {
             h: t(h),
             two_h: t(2.0 * h),
+            inv_two_h: exact_inverse::<T>(2.0 * h),
+            inv_h: exact_inverse::<T>(h),
             first: [t(-1.5 / h), t(2.0 / h), t(-0.5 / h)],
             last: [t(0.5 / h), t(-2.0 / h), t(1.5 / h)],
             edge_order,
@@ -81,9 +106,7 @@ impl<T: FilterValue> Axis<T> {
             } else {
                 (row(n - 2), row(n - 1))
             };
-            for ((o, &a), &b) in out.iter_mut().zip(q).zip(p) {
-                *o = (a - b) / self.h;
-            }
+            diff_div(q, p, self.h, self.inv_h, out);
         } else {
             let ([a, b, c], r) = if i == 0 {
                 (self.first, [row(0), row(1), row(2)])
@@ -100,9 +123,13 @@ impl<T: FilterValue> Axis<T> {
     fn along_row(&self, src: &[T], w: usize, c: usize, out: &mut [T]) {
         if w >= 3 {
             let inner = &mut out[c..(w - 1) * c];
-            for ((o, &a), &b) in inner.iter_mut().zip(&src[2 * c..]).zip(&src[..(w - 2) * c]) {
-                *o = (a - b) / self.two_h;
-            }
+            diff_div(
+                &src[2 * c..],
+                &src[..(w - 2) * c],
+                self.two_h,
+                self.inv_two_h,
+                inner,
+            );
         }
         for ch in 0..c {
             let at = |x: usize| src[x * c + ch];
@@ -153,24 +180,30 @@ pub(super) fn gradient<T: FilterValue>(
     let row = |k: usize| &f[k * row_len..(k + 1) * row_len];
     per.into_par_iter().enumerate().for_each(|(b, mut outs)| {
         let (mut dy, mut dx) = (vec![T::default(); row_len], vec![T::default(); row_len]);
-        let want_mag = outs[2].is_some();
         for y in b * rows..((b + 1) * rows).min(h) {
             let k = y - b * rows;
             let span = k * row_len..(k + 1) * row_len;
-            if outs[0].is_some() || want_mag {
-                ay.along_rows(y, h, row, &mut dy);
+            // Straight into the outputs; scratch rows only for the magnitude.
+            let (dy_out, rest) = outs.split_at_mut(1);
+            let (dx_out, mag_out) = rest.split_at_mut(1);
+            let want_mag = mag_out[0].is_some();
+            let (want_dy, want_dx) = (dy_out[0].is_some(), dx_out[0].is_some());
+            let dy_row: &mut [T] = match dy_out[0].as_deref_mut() {
+                Some(o) => &mut o[span.clone()],
+                None => &mut dy,
+            };
+            if want_mag || want_dy {
+                ay.along_rows(y, h, row, dy_row);
             }
-            if outs[1].is_some() || want_mag {
-                ax.along_row(row(y), w, c, &mut dx);
+            let dx_row: &mut [T] = match dx_out[0].as_deref_mut() {
+                Some(o) => &mut o[span.clone()],
+                None => &mut dx,
+            };
+            if want_mag || want_dx {
+                ax.along_row(row(y), w, c, dx_row);
             }
-            if let Some(o) = outs[0].as_deref_mut() {
-                o[span.clone()].copy_from_slice(&dy);
-            }
-            if let Some(o) = outs[1].as_deref_mut() {
-                o[span.clone()].copy_from_slice(&dx);
-            }
-            if let Some(o) = outs[2].as_deref_mut() {
-                magnitude(&dy, &dx, &mut o[span]);
+            if let Some(o) = mag_out[0].as_deref_mut() {
+                magnitude(dy_row, dx_row, &mut o[span]);
             }
         }
     });
@@ -200,29 +233,37 @@ pub(super) fn hessian<T: FilterValue>(
     );
     per.into_par_iter().enumerate().for_each(|(b, mut outs)| {
         let range = b * rows..((b + 1) * rows).min(h);
-        let mut terms = Terms::new(row_len);
+        let mut scratch = Terms::new(row_len);
         let mut hess = Fused::new(image, o);
         for y in range.clone() {
             let k = y - range.start;
-            match stencil {
-                Stencil::Gradient => hess.gradient_rows(y, &mut terms),
-                Stencil::Compact => compact_rows(image, o.spacing, y, &mut terms),
-            }
             let span = k * row_len..(k + 1) * row_len;
-            for (slot, src) in [&terms.dyy, &terms.dxy, &terms.dxx].into_iter().enumerate() {
-                if let Some(o) = outs[slot].as_deref_mut() {
-                    o[span.clone()].copy_from_slice(src);
-                }
+            let (terms_out, eig_out) = outs.split_at_mut(3);
+            let eigen = eig_out[0].is_some();
+            // Each term straight into its output row; scratch only when the
+            // eigenvalues need a term that was not asked for.
+            let Terms { dyy, dxy, dxx } = &mut scratch;
+            let mut dest: Vec<Option<&mut [T]>> = terms_out
+                .iter_mut()
+                .zip([dyy, dxy, dxx])
+                .map(|(o, s)| match o.as_deref_mut() {
+                    Some(o) => Some(&mut o[span.clone()]),
+                    None if eigen => Some(s.as_mut_slice()),
+                    None => None,
+                })
+                .collect();
+            match stencil {
+                Stencil::Gradient => hess.gradient_rows(y, &mut dest),
+                Stencil::Compact => compact_rows(image, o.spacing, y, &mut dest),
             }
-            if outs[3].is_some() {
-                let (hi, lo) = outs.split_at_mut(4);
-                let (l1, l2) = (hi[3].as_deref_mut(), lo[0].as_deref_mut());
-                if let (Some(l1), Some(l2)) = (l1, l2) {
-                    for i in 0..row_len {
-                        let (a, bb) = eigen2(terms.dyy[i], terms.dxy[i], terms.dxx[i]);
-                        l1[span.start + i] = a;
-                        l2[span.start + i] = bb;
-                    }
+            let (l1, l2) = eig_out.split_at_mut(1);
+            if let (Some(l1), Some(l2), [Some(a), Some(bb), Some(d)]) =
+                (l1[0].as_deref_mut(), l2[0].as_deref_mut(), &dest[..])
+            {
+                for i in 0..row_len {
+                    let (e1, e2) = eigen2(a[i], bb[i], d[i]);
+                    l1[span.start + i] = e1;
+                    l2[span.start + i] = e2;
                 }
             }
         }
@@ -286,7 +327,8 @@ impl<'a, T: FilterValue> Fused<'a, T> {
         self.tags[slot] = y;
     }
 
-    fn gradient_rows(&mut self, y: usize, t: &mut Terms<T>) {
+    /// Row `y` of each requested term (`dest`: dyy, dxy, dxx).
+    fn gradient_rows(&mut self, y: usize, dest: &mut [Option<&mut [T]>]) {
         let (h, w, c) = (
             self.image.height(),
             self.image.width(),
@@ -307,43 +349,120 @@ impl<'a, T: FilterValue> Fused<'a, T> {
             self.ensure(k);
         }
         let ring = &self.ring;
-        self.ay.along_rows(y, h, |k| &ring[k % 5], &mut t.dyy);
-        self.ax.along_row(&ring[y % 5], w, c, &mut t.dxy);
-        let f = self.image.data();
-        self.ax
-            .along_row(&f[y * row_len..(y + 1) * row_len], w, c, &mut self.dx);
-        self.ax.along_row(&self.dx, w, c, &mut t.dxx);
+        if let Some(o) = dest[0].as_deref_mut() {
+            self.ay.along_rows(y, h, |k| &ring[k % 5], o);
+        }
+        if let Some(o) = dest[1].as_deref_mut() {
+            self.ax.along_row(&ring[y % 5], w, c, o);
+        }
+        if let Some(o) = dest[2].as_deref_mut() {
+            let f = self.image.data();
+            self.ax
+                .along_row(&f[y * row_len..(y + 1) * row_len], w, c, &mut self.dx);
+            self.ax.along_row(&self.dx, w, c, o);
+        }
     }
 }
 
-/// The compact stencil's row `y` (zero on the border).
+/// The compact stencil's row `y` of each requested term (zero on the border).
 fn compact_rows<T: FilterValue>(
     image: ImageView<'_, T>,
     [hy, hx]: [f64; 2],
     y: usize,
-    t: &mut Terms<T>,
+    dest: &mut [Option<&mut [T]>],
 ) {
     let (h, w, c) = (image.height(), image.width(), image.channels());
     let row_len = w * c;
-    t.dyy.fill(T::default());
-    t.dxy.fill(T::default());
-    t.dxx.fill(T::default());
     if y == 0 || y + 1 >= h || w < 3 {
+        for d in dest.iter_mut().flatten() {
+            d.fill(T::default());
+        }
         return;
+    }
+    for d in dest.iter_mut().flatten() {
+        d[..c].fill(T::default());
+        d[(w - 1) * c..].fill(T::default());
     }
     let f = image.data();
     let row = |k: usize| &f[k * row_len..(k + 1) * row_len];
     let (up, mid, down) = (row(y - 1), row(y), row(y + 1));
-    let (two, hy2, hx2, hxy4) = (
-        T::from_f64(2.0),
-        T::from_f64(hy * hy),
-        T::from_f64(hx * hx),
-        T::from_f64(4.0 * hy * hx),
-    );
-    for i in c..(w - 1) * c {
-        let m = mid[i];
-        t.dyy[i] = (down[i] - two * m + up[i]) / hy2;
-        t.dxx[i] = (mid[i + c] - two * m + mid[i - c]) / hx2;
-        t.dxy[i] = (down[i + c] - down[i - c] - up[i + c] + up[i - c]) / hxy4;
+    let two = T::from_f64(2.0);
+    let inner = c..(w - 1) * c;
+    if let [Some(a), Some(b), Some(d)] = dest {
+        // All three: one sweep over the three input rows.
+        let (dy, dxy, dx) = (
+            Divisor::new(hy * hy),
+            Divisor::new(4.0 * hy * hx),
+            Divisor::new(hx * hx),
+        );
+        // Equal-length slices, so the loop runs without bounds checks.
+        let n = inner.len();
+        let (a, b, d) = (&mut a[c..c + n], &mut b[c..c + n], &mut d[c..c + n]);
+        let (dn, md, upc) = (&down[c..c + n], &mid[c..c + n], &up[c..c + n]);
+        let (dn_r, dn_l, up_r, up_l) = (
+            &down[2 * c..2 * c + n],
+            &down[..n],
+            &up[2 * c..2 * c + n],
+            &up[..n],
+        );
+        let (md_r, md_l) = (&mid[2 * c..2 * c + n], &mid[..n]);
+        for i in 0..n {
+            let m = two * md[i];
+            a[i] = dy.apply(dn[i] - m + upc[i]);
+            b[i] = dxy.apply(dn_r[i] - dn_l[i] - up_r[i] + up_l[i]);
+            d[i] = dx.apply(md_r[i] - m + md_l[i]);
+        }
+        return;
     }
+    if let Some(o) = dest[0].as_deref_mut() {
+        let d = Divisor::new(hy * hy);
+        for i in inner.clone() {
+            o[i] = d.apply(down[i] - two * mid[i] + up[i]);
+        }
+    }
+    if let Some(o) = dest[1].as_deref_mut() {
+        let d = Divisor::new(4.0 * hy * hx);
+        for i in inner.clone() {
+            o[i] = d.apply(down[i + c] - down[i - c] - up[i + c] + up[i - c]);
+        }
+    }
+    if let Some(o) = dest[2].as_deref_mut() {
+        let d = Divisor::new(hx * hx);
+        for i in inner {
+            o[i] = d.apply(mid[i + c] - two * mid[i] + mid[i - c]);
+        }
+    }
+}
+
+/// Division by `v`, as a multiplication when `1/v` is exact (a power of two).
+#[derive(Clone, Copy)]
+struct Divisor<T> {
+    v: T,
+    inv: Option<T>,
+}
+
+impl<T: FilterValue> Divisor<T> {
+    fn new(v: f64) -> Self {
+        Self {
+            v: T::from_f64(v),
+            inv: exact_inverse(v),
+        }
+    }
+
+    #[inline(always)]
+    fn apply(self, x: T) -> T {
+        match self.inv {
+            Some(r) => x * r,
+            None => x / self.v,
+        }
+    }
+}
+
+/// `1/v` in `T` when `v` is a power of two representable in `T` (then
+/// `x · (1/v)` rounds exactly as `x / v`).
+fn exact_inverse<T: FilterValue>(v: f64) -> Option<T> {
+    let r = 1.0 / v;
+    let pow2 = v.is_normal() && v.abs().to_bits() & ((1u64 << 52) - 1) == 0;
+    let t = T::from_f64;
+    (pow2 && t(r).to_f64() == r && t(v).to_f64() == v).then(|| t(r))
 }
