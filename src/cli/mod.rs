@@ -1,8 +1,10 @@
 //! Argument parsing and the shared plumbing of every subcommand: device
 //! selection, verbosity, progress bars, error reporting.
 
+mod arrays;
 mod bench;
 mod devices;
+mod diff;
 mod filter;
 mod labels;
 mod quantize;
@@ -52,6 +54,10 @@ enum Command {
     Quantize(quantize::QuantizeArgs),
     /// Paint every pixel with its label's mean; optionally the per-label table.
     LabelMean(labels::LabelMeanArgs),
+    /// numpy.gradient over the first two axes (dy, dx, magnitude).
+    Gradient(diff::GradientArgs),
+    /// The Hessian (numpy.gradient twice, or the compact stencil), eigenvalues.
+    Hessian(diff::HessianArgs),
     /// Sliding-window filters with scipy.ndimage's semantics.
     #[command(subcommand)]
     Filter(filter::FilterCommand),
@@ -71,6 +77,8 @@ pub(crate) fn main() -> ExitCode {
     let result = match cli.command {
         Command::Quantize(args) => quantize::run(&cli.common, &args),
         Command::LabelMean(args) => labels::run(&cli.common, &args),
+        Command::Gradient(args) => diff::run_gradient(&cli.common, &args),
+        Command::Hessian(args) => diff::run_hessian(&cli.common, &args),
         Command::Filter(cmd) => filter::run(&cli.common, &cmd),
         Command::Stats(args) => filter::run_stats(&cli.common, &args),
         Command::Devices => devices::run(&cli.common),

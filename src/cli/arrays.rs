@@ -1,0 +1,152 @@
+//! Float arrays in and out for the array commands (filter, stats,
+//! gradient, hessian): `.npy` or image files in, `.npy` in the input's
+//! float dtype and layout or rounded images out.
+
+use std::path::Path;
+
+use anyhow::bail;
+use clap::ValueEnum;
+use gpix::io::npy::{read_npy, NpyData, NpyElement};
+use gpix::io::{self, ImageFormat, Staged};
+use gpix::{AnyImage, FilterValue, Image, ImageView};
+
+/// Float type integer inputs are converted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Dtype {
+    Float32,
+    Float64,
+}
+
+/// An input array as floats, with what its outputs need to know.
+pub(crate) struct Input {
+    pub(crate) data: Floats,
+    /// `(H, W)` rather than `(H, W, C)`.
+    pub(crate) two_d: bool,
+    /// 8 or 16 for integer inputs of those widths (image outputs allowed).
+    pub(crate) bits: Option<u32>,
+}
+
+pub(crate) enum Floats {
+    F32(Image<f32>),
+    F64(Image<f64>),
+}
+
+fn convert<S: Copy>(v: &[S], dtype: Dtype, to64: impl Fn(S) -> f64 + Sync) -> Floats32Or64 {
+    match dtype {
+        Dtype::Float32 => Floats32Or64::F32(v.iter().map(|&x| to64(x) as f32).collect()),
+        Dtype::Float64 => Floats32Or64::F64(v.iter().map(|&x| to64(x)).collect()),
+    }
+}
+
+enum Floats32Or64 {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+pub(crate) fn load(path: &Path, dtype: Dtype) -> anyhow::Result<Input> {
+    let fail = |why: String| anyhow::anyhow!("{}: {why}", path.display());
+    if io::extension(path) == "npy" {
+        let a = read_npy(path, io::max_bytes())?;
+        let (h, w, c) = match a.shape[..] {
+            [h, w] => (h, w, 1),
+            [h, w, c] => (h, w, c),
+            _ => {
+                return Err(fail(format!(
+                    "expected a (H,W) or (H,W,C) array, got shape {:?}",
+                    a.shape
+                )))
+            }
+        };
+        if h * w * c == 0 {
+            return Err(fail(format!("the array is empty (shape {:?})", a.shape)));
+        }
+        let (values, bits) = match a.data {
+            NpyData::F32(v) => (Floats32Or64::F32(v), None),
+            NpyData::F64(v) => (Floats32Or64::F64(v), None),
+            NpyData::U8(v) => (convert(&v, dtype, f64::from), Some(8)),
+            NpyData::U16(v) => (convert(&v, dtype, f64::from), Some(16)),
+            NpyData::U32(v) => (convert(&v, dtype, f64::from), None),
+            NpyData::U64(v) => (convert(&v, dtype, |x| x as f64), None),
+            NpyData::I8(v) => (convert(&v, dtype, f64::from), None),
+            NpyData::I16(v) => (convert(&v, dtype, f64::from), None),
+            NpyData::I32(v) => (convert(&v, dtype, f64::from), None),
+            NpyData::I64(v) => (convert(&v, dtype, |x| x as f64), None),
+            other => return Err(fail(format!("unsupported dtype {}", other.dtype().name()))),
+        };
+        let data = match values {
+            Floats32Or64::F32(v) => Floats::F32(Image::from_vec(v, h, w, c)?),
+            Floats32Or64::F64(v) => Floats::F64(Image::from_vec(v, h, w, c)?),
+        };
+        return Ok(Input {
+            data,
+            two_d: a.shape.len() == 2,
+            bits,
+        });
+    }
+    let image = io::read_image(path)?;
+    let (h, w, c) = image.shape();
+    if h * w == 0 {
+        return Err(fail("the image is empty".into()));
+    }
+    let (values, bits) = match image {
+        AnyImage::U8(i) => (convert(i.data(), dtype, f64::from), Some(8)),
+        AnyImage::U16(i) => (convert(i.data(), dtype, f64::from), Some(16)),
+        AnyImage::F32(i) => (Floats32Or64::F32(i.into_vec()), None),
+        AnyImage::F64(i) => (Floats32Or64::F64(i.into_vec()), None),
+        _ => return Err(fail("unsupported image type".into())),
+    };
+    let data = match values {
+        Floats32Or64::F32(v) => Floats::F32(Image::from_vec(v, h, w, c)?),
+        Floats32Or64::F64(v) => Floats::F64(Image::from_vec(v, h, w, c)?),
+    };
+    Ok(Input {
+        data,
+        two_d: c == 1,
+        bits,
+    })
+}
+
+/// Fails before any work when `path` cannot take the result.
+pub(crate) fn check_output(path: &Path, bits: Option<u32>) -> anyhow::Result<()> {
+    match ImageFormat::from_path(path)? {
+        ImageFormat::Npy => Ok(()),
+        _ if bits.is_some() => Ok(()),
+        _ => bail!(
+            "{}: float input can only be written as .npy (image outputs need an 8- or 16-bit input)",
+            path.display()
+        ),
+    }
+}
+
+/// Stages `out` at `path`: .npy in the input's layout, or an image rounded
+/// and clamped to the input's bit depth.
+pub(crate) fn stage_output<T: FilterValue + NpyElement>(
+    path: &Path,
+    out: &Image<T>,
+    input: &Input,
+) -> anyhow::Result<Staged> {
+    let (h, w, c) = (out.height(), out.width(), out.channels());
+    let shape: Vec<usize> = if input.two_d {
+        vec![h, w]
+    } else {
+        vec![h, w, c]
+    };
+    if ImageFormat::from_path(path)? == ImageFormat::Npy {
+        return Ok(io::stage_image(path, out.view(), &shape)?);
+    }
+    let round = |max: f64| {
+        out.data()
+            .iter()
+            .map(move |v| v.to_f64().round().clamp(0.0, max))
+    };
+    Ok(match input.bits {
+        Some(8) => {
+            let v: Vec<u8> = round(255.0).map(|x| x as u8).collect();
+            io::stage_image(path, ImageView::new(&v, h, w, c)?, &shape)?
+        }
+        _ => {
+            let v: Vec<u16> = round(65535.0).map(|x| x as u16).collect();
+            io::stage_image(path, ImageView::new(&v, h, w, c)?, &shape)?
+        }
+    })
+}

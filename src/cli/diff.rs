@@ -1,0 +1,272 @@
+//! `gpix gradient` and `gpix hessian`: numpy.gradient's finite differences
+//! on arrays, only the requested outputs computed and written.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::{Args, ValueEnum};
+use gpix::io::npy::NpyElement;
+use gpix::io::{ImageFormat, Staged};
+use gpix::{
+    Device, FilterValue, GradientOptions, GradientOut, HessianOptions, HessianOut, Image,
+    ImageView, Stencil,
+};
+
+use super::arrays::{check_output, load, stage_output, Dtype, Floats, Input};
+use super::{Common, Phases};
+
+/// Spacing and edge handling shared by both commands.
+#[derive(Args, Debug)]
+pub(crate) struct DiffOptions {
+    /// Sample distance: H, or HY,HX (numpy.gradient's varargs).
+    #[arg(long, value_parser = parse_spacing, default_value = "1")]
+    spacing: [f64; 2],
+    /// Accuracy of the one-sided differences at the edges.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    edge_order: u8,
+    /// Float type integer inputs are converted to.
+    #[arg(long, value_enum, default_value = "float64")]
+    dtype: Dtype,
+}
+
+/// numpy.gradient over the first two axes of each channel.
+#[derive(Args, Debug)]
+pub(crate) struct GradientArgs {
+    /// .npy (H,W) or (H,W,C) array (float32/float64; integers converted), or an image file.
+    input: PathBuf,
+    /// Write d/dy (axis 0) here.
+    #[arg(long, value_name = "OUT")]
+    dy: Option<PathBuf>,
+    /// Write d/dx (axis 1) here.
+    #[arg(long, value_name = "OUT")]
+    dx: Option<PathBuf>,
+    /// Write sqrt(dy² + dx²) here.
+    #[arg(long, value_name = "OUT")]
+    magnitude: Option<PathBuf>,
+    /// Central differences inside only; the one-pixel border is 0.
+    #[arg(long)]
+    interior_only: bool,
+    #[command(flatten)]
+    options: DiffOptions,
+}
+
+/// The Hessian: numpy.gradient applied twice (default) or the compact stencil.
+#[derive(Args, Debug)]
+pub(crate) struct HessianArgs {
+    /// .npy (H,W) or (H,W,C) array, or an image file.
+    input: PathBuf,
+    /// Write d²/dy² here.
+    #[arg(long, value_name = "OUT")]
+    dyy: Option<PathBuf>,
+    /// Write d²/dydx here.
+    #[arg(long, value_name = "OUT")]
+    dxy: Option<PathBuf>,
+    /// Write d²/dx² here.
+    #[arg(long, value_name = "OUT")]
+    dxx: Option<PathBuf>,
+    /// Write the two eigenvalues per pixel, larger first: OUT1,OUT2.
+    #[arg(long, value_name = "OUT1,OUT2", value_delimiter = ',', num_args = 1)]
+    eigen: Option<Vec<PathBuf>>,
+    /// gradient: numpy.gradient twice (dyy = d/dy of dy, dxy = d/dx of dy,
+    /// dxx = d/dx of dx); compact: 3-point second differences and the
+    /// 4-point cross, border 0.
+    #[arg(long, value_enum, default_value = "gradient")]
+    stencil: StencilArg,
+    #[command(flatten)]
+    options: DiffOptions,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StencilArg {
+    Gradient,
+    Compact,
+}
+
+fn parse_spacing(s: &str) -> Result<[f64; 2], String> {
+    let parse = |v: &str| match v.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x != 0.0 => Ok(x),
+        _ => Err(format!(
+            "spacing '{s}' must be H or HY,HX with finite, non-zero values"
+        )),
+    };
+    match s.split_once(',') {
+        Some((a, b)) => Ok([parse(a)?, parse(b)?]),
+        None => {
+            let v = parse(s)?;
+            Ok([v, v])
+        }
+    }
+}
+
+fn outputs_checked(paths: &[&Option<PathBuf>]) -> anyhow::Result<Vec<PathBuf>> {
+    let given: Vec<PathBuf> = paths.iter().filter_map(|p| (*p).clone()).collect();
+    for p in &given {
+        ImageFormat::from_path(p)?;
+    }
+    Ok(given)
+}
+
+fn zeros<T: FilterValue>(want: bool, input: &Image<T>) -> anyhow::Result<Option<Image<T>>> {
+    Ok(if want {
+        Some(Image::zeros(
+            input.height(),
+            input.width(),
+            input.channels(),
+        )?)
+    } else {
+        None
+    })
+}
+
+fn stage_all<T: FilterValue + NpyElement>(
+    pairs: Vec<(Option<PathBuf>, Option<Image<T>>)>,
+    input: &Input,
+) -> anyhow::Result<Vec<Staged>> {
+    let mut staged = Vec::new();
+    for (path, img) in pairs {
+        if let (Some(p), Some(img)) = (path, img) {
+            staged.push(stage_output(&p, &img, input)?);
+        }
+    }
+    Ok(staged)
+}
+
+pub(crate) fn run_gradient(common: &Common, args: &GradientArgs) -> anyhow::Result<()> {
+    let given = outputs_checked(&[&args.dy, &args.dx, &args.magnitude])?;
+    if given.is_empty() {
+        bail!("give at least one of --dy, --dx, --magnitude");
+    }
+    let mut phases = Phases::new(common);
+    let input = load(&args.input, args.options.dtype)?;
+    for p in &given {
+        check_output(p, input.bits)?;
+    }
+    phases.done("decode");
+    let device = common.device()?;
+    common.say(format!("device: {}", device.describe()));
+    phases.done("device");
+    let options = GradientOptions {
+        spacing: args.options.spacing,
+        edge_order: args.options.edge_order,
+        interior_only: args.interior_only,
+    };
+    let staged = match &input.data {
+        Floats::F32(img) => gradient_of(&device, img, &options, args, &input)?,
+        Floats::F64(img) => gradient_of(&device, img, &options, args, &input)?,
+    };
+    phases.done("compute");
+    for s in staged {
+        s.commit()?;
+    }
+    phases.done("encode");
+    Ok(())
+}
+
+fn gradient_of<T: FilterValue + NpyElement>(
+    device: &Device,
+    img: &Image<T>,
+    options: &GradientOptions,
+    args: &GradientArgs,
+    input: &Input,
+) -> anyhow::Result<Vec<Staged>> {
+    let mut dy = zeros(args.dy.is_some(), img)?;
+    let mut dx = zeros(args.dx.is_some(), img)?;
+    let mut mag = zeros(args.magnitude.is_some(), img)?;
+    gpix::gradient_into(
+        device,
+        img.view(),
+        options,
+        GradientOut {
+            dy: dy.as_mut().map(Image::data_mut),
+            dx: dx.as_mut().map(Image::data_mut),
+            magnitude: mag.as_mut().map(Image::data_mut),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;
+    stage_all(
+        vec![
+            (args.dy.clone(), dy),
+            (args.dx.clone(), dx),
+            (args.magnitude.clone(), mag),
+        ],
+        input,
+    )
+}
+
+pub(crate) fn run_hessian(common: &Common, args: &HessianArgs) -> anyhow::Result<()> {
+    let (e1, e2) = match args.eigen.as_deref() {
+        None => (None, None),
+        Some([a, b]) => (Some(a.clone()), Some(b.clone())),
+        Some(_) => bail!("--eigen takes two files: OUT1,OUT2"),
+    };
+    let given = outputs_checked(&[&args.dyy, &args.dxy, &args.dxx, &e1, &e2])?;
+    if given.is_empty() {
+        bail!("give at least one of --dyy, --dxy, --dxx, --eigen");
+    }
+    let mut phases = Phases::new(common);
+    let input = load(&args.input, args.options.dtype)?;
+    for p in &given {
+        check_output(p, input.bits)?;
+    }
+    phases.done("decode");
+    let device = common.device()?;
+    common.say(format!("device: {}", device.describe()));
+    phases.done("device");
+    let options = HessianOptions {
+        gradient: GradientOptions {
+            spacing: args.options.spacing,
+            edge_order: args.options.edge_order,
+            interior_only: false,
+        },
+        stencil: match args.stencil {
+            StencilArg::Gradient => Stencil::Gradient,
+            StencilArg::Compact => Stencil::Compact,
+        },
+    };
+    let paths = [args.dyy.clone(), args.dxy.clone(), args.dxx.clone(), e1, e2];
+    let staged = match &input.data {
+        Floats::F32(img) => hessian_of(&device, img, &options, &paths, args, &input)?,
+        Floats::F64(img) => hessian_of(&device, img, &options, &paths, args, &input)?,
+    };
+    phases.done("compute");
+    for s in staged {
+        s.commit()?;
+    }
+    phases.done("encode");
+    Ok(())
+}
+
+fn hessian_of<T: FilterValue + NpyElement>(
+    device: &Device,
+    img: &Image<T>,
+    options: &HessianOptions,
+    paths: &[Option<PathBuf>; 5],
+    args: &HessianArgs,
+    input: &Input,
+) -> anyhow::Result<Vec<Staged>> {
+    let mut arrays: Vec<Option<Image<T>>> = paths
+        .iter()
+        .map(|p| zeros(p.is_some(), img))
+        .collect::<anyhow::Result<_>>()?;
+    let [dyy, dxy, dxx, e1, e2] = &mut arrays[..] else {
+        unreachable!("five outputs")
+    };
+    let eigen = match (e1.as_mut(), e2.as_mut()) {
+        (Some(a), Some(b)) => Some((a.data_mut(), b.data_mut())),
+        _ => None,
+    };
+    let view: ImageView<'_, T> = img.view();
+    gpix::hessian_into(
+        device,
+        view,
+        options,
+        HessianOut {
+            dyy: dyy.as_mut().map(Image::data_mut),
+            dxy: dxy.as_mut().map(Image::data_mut),
+            dxx: dxx.as_mut().map(Image::data_mut),
+            eigen,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;
+    stage_all(paths.iter().cloned().zip(arrays).collect(), input)
+}

@@ -1,0 +1,245 @@
+//! `gpix gradient` and `gpix hessian`: numpy's numbers bit for bit through
+//! the CLI, the optional outputs, the GPU within the float32 bound, and
+//! every bad input (clear error, exit code, nothing written).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::cli::{fails, gpix};
+use gpix::io::npy::{read_npy, write_npy, NpyData};
+
+fn golden(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/diff")
+        .join(format!("{name}.npy"))
+}
+
+fn f64s(path: &Path) -> (Vec<usize>, Vec<f64>) {
+    let a = read_npy(path, 1 << 30).unwrap();
+    match a.data {
+        NpyData::F64(v) => (a.shape, v),
+        NpyData::F32(v) => (a.shape, v.into_iter().map(f64::from).collect()),
+        other => panic!("expected floats, got {:?}", other.dtype()),
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn run(args: &[&str]) {
+    let out = gpix().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn gradient_and_hessian_are_numpy_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let x = golden("input");
+    for e in ["1", "2"] {
+        let (dy, dx) = (d.join("dy.npy"), d.join("dx.npy"));
+        run(&[
+            "--device",
+            "cpu",
+            "gradient",
+            s(&x),
+            "--dy",
+            s(&dy),
+            "--dx",
+            s(&dx),
+            "--spacing",
+            "0.5,2",
+            "--edge-order",
+            e,
+        ]);
+        assert_eq!(f64s(&dy), f64s(&golden(&format!("grad_e{e}_dy"))));
+        assert_eq!(f64s(&dx), f64s(&golden(&format!("grad_e{e}_dx"))));
+        let (dyy, dxy, dxx) = (d.join("dyy.npy"), d.join("dxy.npy"), d.join("dxx.npy"));
+        run(&[
+            "--device",
+            "cpu",
+            "hessian",
+            s(&x),
+            "--dyy",
+            s(&dyy),
+            "--dxy",
+            s(&dxy),
+            "--dxx",
+            s(&dxx),
+            "--spacing",
+            "0.5,2",
+            "--edge-order",
+            e,
+        ]);
+        assert_eq!(f64s(&dyy), f64s(&golden(&format!("hess_e{e}_dyy"))));
+        assert_eq!(f64s(&dxy), f64s(&golden(&format!("hess_e{e}_dxy"))));
+        assert_eq!(f64s(&dxx), f64s(&golden(&format!("hess_e{e}_dxx"))));
+    }
+}
+
+#[test]
+fn optional_outputs_magnitude_eigen_interior_and_compact() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let x = golden("input");
+    let (mag, e1, e2, inner, compact) = (
+        d.join("mag.npy"),
+        d.join("e1.npy"),
+        d.join("e2.npy"),
+        d.join("inner.npy"),
+        d.join("compact.npy"),
+    );
+    run(&[
+        "--device",
+        "cpu",
+        "gradient",
+        s(&x),
+        "--magnitude",
+        s(&mag),
+        "--spacing",
+        "0.5,2",
+    ]);
+    let (_, dy) = f64s(&golden("grad_e1_dy"));
+    let (_, dx) = f64s(&golden("grad_e1_dx"));
+    let (shape, m) = f64s(&mag);
+    assert_eq!(shape, [7, 9, 2]);
+    for ((m, a), b) in m.iter().zip(&dy).zip(&dx) {
+        assert_eq!(*m, (a * a + b * b).sqrt());
+    }
+    let eig = format!("{},{}", s(&e1), s(&e2));
+    run(&[
+        "--device",
+        "cpu",
+        "hessian",
+        s(&x),
+        "--eigen",
+        &eig,
+        "--spacing",
+        "0.5,2",
+    ]);
+    let (_, l1) = f64s(&e1);
+    let (_, l2) = f64s(&e2);
+    let (_, yy) = f64s(&golden("hess_e1_dyy"));
+    let (_, xx) = f64s(&golden("hess_e1_dxx"));
+    for i in 0..l1.len() {
+        assert!(l1[i] >= l2[i]);
+        assert!((l1[i] + l2[i] - yy[i] - xx[i]).abs() < 1e-9);
+    }
+    run(&[
+        "--device",
+        "cpu",
+        "gradient",
+        s(&x),
+        "--dy",
+        s(&inner),
+        "--interior-only",
+    ]);
+    let (_, v) = f64s(&inner);
+    let (_, xv) = f64s(&x);
+    let row = 9 * 2;
+    assert!(v[..row].iter().all(|&z| z == 0.0));
+    assert_eq!(v[row], (xv[2 * row] - xv[0]) / 2.0);
+    run(&[
+        "--device",
+        "cpu",
+        "hessian",
+        s(&x),
+        "--dyy",
+        s(&compact),
+        "--stencil",
+        "compact",
+    ]);
+    let (_, c) = f64s(&compact);
+    let i = row + 2; // (1, 1, channel 0)
+    assert_eq!(c[i], xv[i + row] - 2.0 * xv[i] + xv[i - row]);
+}
+
+#[test]
+fn gpu_runs_within_the_float32_bound() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dyy.npy");
+    let mut cmd = gpix();
+    cmd.args([
+        "--device",
+        "gpu",
+        "hessian",
+        s(&golden("input")),
+        "--dyy",
+        s(&out),
+        "--edge-order",
+        "2",
+        "--spacing",
+        "0.5,2",
+    ]);
+    cmd.env("GPIX_BAND_BYTES", "600");
+    assert!(cmd.output().unwrap().status.success());
+    let (_, got) = f64s(&out);
+    let (_, want) = f64s(&golden("hess_e2_dyy"));
+    let top = want.iter().fold(0f64, |m, v| m.max(v.abs()));
+    for (a, b) in got.iter().zip(&want) {
+        assert!((a - b).abs() <= 1e-5 * top, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn bad_inputs_are_errors_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let row = d.join("row.npy");
+    write_npy(std::fs::File::create(&row).unwrap(), &[1, 5], &[1.0f64; 5]).unwrap();
+    let two = d.join("two.npy");
+    write_npy(std::fs::File::create(&two).unwrap(), &[2, 5], &[1.0f64; 10]).unwrap();
+    let out = d.join("out.npy");
+    let (row, two, out) = (s(&row), s(&two), s(&out));
+    fails(&["gradient", row, "--dy", out], d, "edge_order + 1", 1);
+    fails(
+        &["gradient", two, "--dy", out, "--edge-order", "2"],
+        d,
+        "edge_order + 1",
+        1,
+    );
+    fails(
+        &["gradient", two, "--dy", out, "--edge-order", "3"],
+        d,
+        "edge-order",
+        2,
+    );
+    fails(
+        &["gradient", two, "--dy", out, "--spacing", "0"],
+        d,
+        "spacing",
+        2,
+    );
+    fails(&["gradient", two], d, "--dy", 1);
+    fails(&["hessian", two, "--eigen", out], d, "two files", 1);
+    fails(&["hessian", row, "--dyy", out], d, "edge_order + 1", 1);
+    fails(
+        &["gradient", two, "--dy", &format!("{}/o.png", d.display())],
+        d,
+        ".npy",
+        1,
+    );
+    fails(
+        &[
+            "gradient",
+            &format!("{}/missing.npy", d.display()),
+            "--dy",
+            out,
+        ],
+        d,
+        "missing.npy",
+        1,
+    );
+    std::fs::write(d.join("out.npy"), b"keep").unwrap();
+    fails(&["gradient", row, "--dy", out], d, "edge_order + 1", 1);
+    assert_eq!(std::fs::read(d.join("out.npy")).unwrap(), b"keep");
+}
