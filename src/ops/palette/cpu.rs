@@ -508,6 +508,14 @@ fn apply_table<T: PaletteValue, I: PaletteIndex, const C: usize>(
     pixels: &[T],
     out: &mut [I],
 ) {
+    if let (1, Ok(t)) = (C, <&[I; 256]>::try_from(table)) {
+        // One 8-bit channel: a 256-entry table indexed by the byte itself,
+        // no bounds checks, so the loop runs at memory speed.
+        for (o, &v) in out.iter_mut().zip(pixels) {
+            *o = t[usize::from(v.into()) & 255];
+        }
+        return;
+    }
     for (px, o) in pixels.chunks_exact(C).zip(out.iter_mut()) {
         let mut cell = 0usize;
         for &v in px {
