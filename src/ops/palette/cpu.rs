@@ -413,6 +413,27 @@ fn apply_compact<T: PaletteValue, I: PaletteIndex, X: Slot, const C: usize, cons
     }
 }
 
+/// 8-bit RGB with K ≤ 256 through the AVX2 loop (`simd.rs`).
+#[cfg(target_arch = "x86_64")]
+fn run_rgb8_simd<T: PaletteValue, I: PaletteIndex, X: Slot>(
+    g: &CompactGrid<'_, X>,
+    image: &ImageView<'_, T>,
+    out: &mut [I],
+    progress: Progress<'_>,
+) {
+    let cells: Vec<[u8; 4]> = g.cells.iter().map(|e| e.map(|x| x.get() as u8)).collect();
+    let mut colors = [0u32; 256];
+    for (dst, c) in colors.iter_mut().zip(&g.colors) {
+        *dst = u32::from(c[0]) | u32::from(c[1]) << 8 | u32::from(c[2]) << 16;
+    }
+    let fallback = |px: &[u16; 3]| g.grid.nearest(px);
+    let bits = g.grid.bits;
+    for_row_blocks(image, out, progress, |p, o| {
+        let bytes: &[u8] = bytemuck::cast_slice(p);
+        super::simd::apply_rgb8(&cells, bits, &colors, bytes, o, &fallback);
+    });
+}
+
 fn run_compact<T: PaletteValue, I: PaletteIndex, X: Slot>(
     grid: &CandidateGrid,
     palette: &Palette,
@@ -422,6 +443,16 @@ fn run_compact<T: PaletteValue, I: PaletteIndex, X: Slot>(
 ) {
     let compact = CompactGrid::<X>::new(grid, palette);
     let g = &compact;
+    #[cfg(target_arch = "x86_64")]
+    if image.channels() == 3
+        && T::BITS == 8
+        && std::mem::size_of::<X>() == 1
+        && (1..=8).contains(&grid.bits)
+        && super::simd::available()
+    {
+        run_rgb8_simd(g, image, out, progress);
+        return;
+    }
     match (image.channels(), T::BITS, grid.bits) {
         (3, 8, 5) => for_row_blocks(image, out, progress, |p, o| {
             apply_compact::<T, I, X, 3, 5>(g, p, o)

@@ -11,6 +11,8 @@
 pub(crate) mod cpu;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
+#[cfg(target_arch = "x86_64")]
+mod simd;
 
 use crate::array::{Element, ImageView};
 use crate::device::Device;

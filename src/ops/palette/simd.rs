@@ -1,0 +1,199 @@
+//! Eight RGB pixels at a time with AVX2 (x86-64, chosen at run time): the
+//! same compact grid as the scalar loop — cell number, three inline
+//! candidates, three squared distances, strict `<` so ties keep the lowest
+//! index — with the table and palette reads done as gathers and the
+//! distances as 16-bit differences squared and summed by `madd`.
+//! Cells tagged as holding more than three candidates fall back, per lane,
+//! to the grid's full list.
+
+#![cfg(target_arch = "x86_64")]
+
+use std::arch::x86_64::*;
+
+use super::PaletteIndex;
+
+/// Whether this CPU can run [`apply_rgb8`].
+pub(super) fn available() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+}
+
+/// Nearest indices of 8-bit RGB `pixels` (3 bytes each) into `out`.
+///
+/// `cells` has `1 << (3 · bits)` entries: three candidate indices (ascending)
+/// and a tag byte (non-zero: use `fallback`); `colors[i]` is palette colour
+/// `i` packed as `r | g << 8 | b << 16`.
+pub(super) fn apply_rgb8<I: PaletteIndex>(
+    cells: &[[u8; 4]],
+    bits: u32,
+    colors: &[u32; 256],
+    pixels: &[u8],
+    out: &mut [I],
+    fallback: &dyn Fn(&[u16; 3]) -> u16,
+) {
+    assert!(available(), "AVX2 path called without AVX2");
+    assert_eq!(cells.len(), 1usize << (3 * bits), "cell table size");
+    assert!((1..=8).contains(&bits));
+    // SAFETY: AVX2 is present (asserted); every gather index is in range:
+    // cell numbers are < 2^(3·bits) = cells.len() (each channel contributes
+    // `bits` bits of an 8-bit value), candidate indices are bytes and
+    // `colors` has 256 entries; pixel loads stay inside `pixels` (the loop
+    // leaves the last pixels, whose 16-byte loads would overrun, to the
+    // scalar tail).
+    unsafe { apply_rgb8_avx2(cells, bits, colors, pixels, out, fallback) }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
+    cells: &[[u8; 4]],
+    bits: u32,
+    colors: &[u32; 256],
+    pixels: &[u8],
+    out: &mut [I],
+    fallback: &dyn Fn(&[u16; 3]) -> u16,
+) {
+    let n = out.len().min(pixels.len() / 3);
+    let shift = _mm_cvtsi32_si128((8 - bits) as i32);
+    let (s_r, s_g) = (
+        _mm_cvtsi32_si128(2 * bits as i32),
+        _mm_cvtsi32_si128(bits as i32),
+    );
+    let byte = _mm256_set1_epi32(0xff);
+    // Byte k·3 + ch of each 128-bit half into 32-bit lane k.
+    let pick = |ch: i8| {
+        let z = -1i8;
+        _mm256_setr_epi8(
+            ch,
+            z,
+            z,
+            z,
+            3 + ch,
+            z,
+            z,
+            z,
+            6 + ch,
+            z,
+            z,
+            z,
+            9 + ch,
+            z,
+            z,
+            z, //
+            ch,
+            z,
+            z,
+            z,
+            3 + ch,
+            z,
+            z,
+            z,
+            6 + ch,
+            z,
+            z,
+            z,
+            9 + ch,
+            z,
+            z,
+            z,
+        )
+    };
+    let (pr, pg, pb) = (pick(0), pick(1), pick(2));
+    let cells_ptr = cells.as_ptr().cast::<i32>();
+    let colors_ptr = colors.as_ptr().cast::<i32>();
+    let mut lanes = [0i32; 8];
+    let mut i = 0;
+    // Pixels i..i+8 use bytes 3i..3i+24; the second 16-byte load reads
+    // bytes 3i+12..3i+28.
+    while i + 8 <= n && 3 * i + 28 <= pixels.len() {
+        let p = pixels.as_ptr().add(3 * i);
+        let lo = _mm_loadu_si128(p.cast());
+        let hi = _mm_loadu_si128(p.add(12).cast());
+        let both = _mm256_set_m128i(hi, lo);
+        let r = _mm256_shuffle_epi8(both, pr);
+        let g = _mm256_shuffle_epi8(both, pg);
+        let b = _mm256_shuffle_epi8(both, pb);
+        let cell = _mm256_or_si256(
+            _mm256_or_si256(
+                _mm256_sll_epi32(_mm256_srl_epi32(r, shift), s_r),
+                _mm256_sll_epi32(_mm256_srl_epi32(g, shift), s_g),
+            ),
+            _mm256_srl_epi32(b, shift),
+        );
+        let e = _mm256_i32gather_epi32::<4>(cells_ptr, cell);
+        // Pixel as 16-bit pairs: (r, g) and (b, 0).
+        let prg = _mm256_or_si256(r, _mm256_slli_epi32(g, 16));
+        let dist = |c: __m256i| {
+            let col = _mm256_i32gather_epi32::<4>(colors_ptr, c);
+            let crg = _mm256_or_si256(
+                _mm256_and_si256(col, byte),
+                _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(col, 8), byte), 16),
+            );
+            let cb = _mm256_and_si256(_mm256_srli_epi32(col, 16), byte);
+            let d_rg = _mm256_sub_epi16(prg, crg);
+            let d_b = _mm256_sub_epi16(b, cb);
+            _mm256_add_epi32(_mm256_madd_epi16(d_rg, d_rg), _mm256_madd_epi16(d_b, d_b))
+        };
+        let c0 = _mm256_and_si256(e, byte);
+        let c1 = _mm256_and_si256(_mm256_srli_epi32(e, 8), byte);
+        let c2 = _mm256_and_si256(_mm256_srli_epi32(e, 16), byte);
+        let (mut best, mut best_d) = (c0, dist(c0));
+        let d1 = dist(c1);
+        let m1 = _mm256_cmpgt_epi32(best_d, d1);
+        best = _mm256_blendv_epi8(best, c1, m1);
+        best_d = _mm256_min_epi32(best_d, d1);
+        let d2 = dist(c2);
+        best = _mm256_blendv_epi8(best, c2, _mm256_cmpgt_epi32(best_d, d2));
+        _mm256_storeu_si256(lanes.as_mut_ptr().cast(), best);
+        let tags = _mm256_srli_epi32(e, 24);
+        let tagged = _mm256_testz_si256(tags, tags) == 0;
+        for (k, &v) in lanes.iter().enumerate() {
+            out[i + k] = I::from_index(v as usize);
+        }
+        if tagged {
+            let mut t = [0i32; 8];
+            _mm256_storeu_si256(t.as_mut_ptr().cast(), tags);
+            for k in (0..8).filter(|&k| t[k] != 0) {
+                out[i + k] = I::from_index(usize::from(fallback(&rgb(pixels, i + k))));
+            }
+        }
+        i += 8;
+    }
+    // The tail, one pixel at a time through the same table.
+    for (j, dst) in out.iter_mut().enumerate().take(n).skip(i) {
+        let px = rgb(pixels, j);
+        let cell = px
+            .iter()
+            .fold(0usize, |c, &v| (c << bits) | usize::from(v >> (8 - bits)));
+        let e = cells[cell];
+        let idx = if e[3] != 0 {
+            fallback(&px)
+        } else {
+            let d = |k: u8| {
+                let c = colors[usize::from(k)];
+                (0..3)
+                    .map(|ch| {
+                        let diff = i32::from(px[ch]) - ((c >> (8 * ch)) & 0xff) as i32;
+                        diff * diff
+                    })
+                    .sum::<i32>()
+            };
+            let (mut best, mut best_d) = (e[0], d(e[0]));
+            for &k in &e[1..3] {
+                let dk = d(k);
+                if dk < best_d {
+                    best = k;
+                    best_d = dk;
+                }
+            }
+            u16::from(best)
+        };
+        *dst = I::from_index(usize::from(idx));
+    }
+}
+
+fn rgb(pixels: &[u8], i: usize) -> [u16; 3] {
+    [
+        u16::from(pixels[3 * i]),
+        u16::from(pixels[3 * i + 1]),
+        u16::from(pixels[3 * i + 2]),
+    ]
+}
