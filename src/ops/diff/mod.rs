@@ -307,9 +307,9 @@ fn compact_reference<T: FilterValue>(
 ///
 /// ```
 /// use gpix::{gradient, Device, GradientOptions, ImageView};
-/// let f = [0.0f64, 1.0, 4.0, 9.0, 16.0, 25.0]; // one row of x²
+/// let f = [0.0f64, 1.0, 4.0, 9.0, 16.0, 25.0]; // x² for x = 0..6, as 2×3
 /// let g = gradient(&Device::Cpu, ImageView::new(&f, 2, 3, 1)?, &GradientOptions::default())?;
-/// assert_eq!(g.dx.data(), [1.0, 2.0, 3.0, 9.0, 10.0, 9.0]);
+/// assert_eq!(g.dx.data(), [1.0, 2.0, 3.0, 7.0, 8.0, 9.0]);
 /// assert_eq!(g.dy.data(), [9.0, 15.0, 21.0, 9.0, 15.0, 21.0]);
 /// # Ok::<(), gpix::Error>(())
 /// ```
