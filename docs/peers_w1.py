@@ -8,13 +8,10 @@ Uses the peers' own image generators and kernels (imported, not copied).
 Prints median ms of 5 runs after a warm-up, outputs preallocated where the
 peer allows it.
 """
-import os
-import statistics
-import sys
-import time
+import time  # noqa: F401  (some scripts time one-offs)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "shared", "peers"))
+from peers_timing import median_ms  # noqa: E402  (also puts ../shared/peers on the path)
+
 
 import numpy as np  # noqa: E402
 import cv2  # noqa: E402
@@ -22,14 +19,6 @@ import w1_palette as w1  # noqa: E402
 from common import smooth_rgb, uniform_rgb, smooth_float  # noqa: E402
 
 
-def median_ms(fn, runs=5):
-    fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
 
 
 def main():

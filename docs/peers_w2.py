@@ -8,26 +8,15 @@ Uses the peers' own image and label generators and kernels (imported, not
 copied): float32 RGB, Voronoi labels of M random seeds stored as int64.
 Prints median ms of 5 runs after a warm-up.
 """
-import os
-import statistics
-import sys
-import time
+import time  # noqa: F401  (some scripts time one-offs)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "shared", "peers"))
+from peers_timing import median_ms  # noqa: E402  (also puts ../shared/peers on the path)
+
 
 import w2_labelmean as w2  # noqa: E402
 from common import smooth_float  # noqa: E402
 
 
-def median_ms(fn, runs=5):
-    fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
 
 
 def main():

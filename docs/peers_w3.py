@@ -8,13 +8,10 @@ sitting.
 Uses the peers' own image generator (common.smooth_float) and the same calls
 as w3_box.py. Prints median ms of 5 runs after a warm-up.
 """
-import os
-import statistics
-import sys
-import time
+import time  # noqa: F401  (some scripts time one-offs)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "shared", "peers"))
+from peers_timing import median_ms  # noqa: E402  (also puts ../shared/peers on the path)
+
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -24,14 +21,6 @@ cv2.setNumThreads(2)
 R = cv2.BORDER_REFLECT
 
 
-def median_ms(fn, runs=5):
-    fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
 
 
 def main():

@@ -11,13 +11,10 @@ of skimage's gabor_kernel(0.15, theta=pi/2, sigma 5), n_stds 1.4 (15x15) and 3
 factors by hand); and random full-rank 15x15 / 31x31 kernels with
 cv2.filter2D. Median ms of 5 runs after a warm-up.
 """
-import os
-import statistics
-import sys
-import time
+import time  # noqa: F401  (some scripts time one-offs)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "shared", "peers"))
+from peers_timing import median_ms  # noqa: E402  (also puts ../shared/peers on the path)
+
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -28,14 +25,6 @@ cv2.setNumThreads(2)
 R = cv2.BORDER_REFLECT
 
 
-def median_ms(fn, runs=5):
-    fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
 
 
 def main():

@@ -8,27 +8,16 @@ The peers' field (common.smooth_float, float64 5000x5000) and their kernels,
 imported: numpy.gradient, numpy.gradient twice, and the numba fused loops
 (interior only) with preallocated outputs. Median ms of 5 runs after a warm-up.
 """
-import os
-import statistics
-import sys
-import time
+import time  # noqa: F401  (some scripts time one-offs)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "shared", "peers"))
+from peers_timing import median_ms  # noqa: E402  (also puts ../shared/peers on the path)
+
 
 import numpy as np  # noqa: E402
 import w5_diff as w5  # noqa: E402
 from common import smooth_float  # noqa: E402
 
 
-def median_ms(fn, runs=5):
-    fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
 
 
 def main():

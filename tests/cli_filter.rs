@@ -6,31 +6,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::cli::{fails, gpix};
+use common::cli::{f64s, fails, run, s};
 use gpix::io::npy::{read_npy, write_npy, NpyData};
 
 fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/filter")
         .join(format!("{name}.npy"))
-}
-
-fn f64s(path: &Path) -> (Vec<usize>, Vec<f64>) {
-    let a = read_npy(path, 1 << 30).unwrap();
-    match a.data {
-        NpyData::F64(v) => (a.shape, v),
-        NpyData::F32(v) => (a.shape, v.into_iter().map(f64::from).collect()),
-        other => panic!("expected floats, got {:?}", other.dtype()),
-    }
-}
-
-fn run(args: &[&str]) {
-    let out = gpix().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn assert_close(got: &Path, want: &Path, tol: f64) {
@@ -41,10 +23,6 @@ fn assert_close(got: &Path, want: &Path, tol: f64) {
     for (a, b) in g.iter().zip(&w) {
         assert!((a - b).abs() <= tol * top, "{}: {a} vs {b}", got.display());
     }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]

@@ -5,26 +5,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::cli::{fails, gpix};
+use common::cli::{fails, gpix, run, s};
 use gpix::io::npy::{read_npy, write_npy, NpyData, NpyElement};
 
 fn save<T: NpyElement>(dir: &Path, name: &str, shape: &[usize], data: &[T]) -> PathBuf {
     let p = dir.join(name);
     write_npy(std::fs::File::create(&p).unwrap(), shape, data).unwrap();
     p
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn run(args: &[&str]) {
-    let out = gpix().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A 3×4 RGB image with three labels, one of them sparse (2^31 + 5).

@@ -51,6 +51,41 @@ pub(crate) fn read_mapped(
     Ok(())
 }
 
+/// A buffer of at least `bytes` (rounded up to whole words, at least one).
+pub(crate) fn buffer(
+    ctx: &GpuContext,
+    label: &str,
+    bytes: u64,
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
+    ctx.device().create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes.div_ceil(4).max(1) * 4,
+        usage,
+        mapped_at_creation: false,
+    })
+}
+
+/// A bind group of `pipeline`'s group 0 with whole buffers at the given bindings.
+pub(crate) fn bind_buffers(
+    ctx: &GpuContext,
+    pipeline: &wgpu::ComputePipeline,
+    entries: &[(u32, &wgpu::Buffer)],
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry<'_>> = entries
+        .iter()
+        .map(|&(binding, b)| wgpu::BindGroupEntry {
+            binding,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("gpix.bind"),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    })
+}
+
 /// Uploads `bytes` at offset 0, padding the last partial word with zeros
 /// (wgpu copies whole 4-byte words only).
 pub(crate) fn write_padded(queue: &wgpu::Queue, buffer: &wgpu::Buffer, bytes: &[u8]) {

@@ -50,3 +50,29 @@ pub fn fails(args: &[&str], dir: &Path, needle: &str, code: i32) {
         dir.display()
     );
 }
+
+/// A path as the `&str` an argument list wants.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 test path")
+}
+
+/// Runs `gpix args` and expects success.
+pub fn run(args: &[&str]) {
+    let out = gpix().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A float `.npy` as (shape, f64 values).
+pub fn f64s(path: &Path) -> (Vec<usize>, Vec<f64>) {
+    use gpix::io::npy::{read_npy, NpyData};
+    let a = read_npy(path, 1 << 30).unwrap();
+    match a.data {
+        NpyData::F64(v) => (a.shape, v),
+        NpyData::F32(v) => (a.shape, v.into_iter().map(f64::from).collect()),
+        other => panic!("expected floats, got {:?}", other.dtype()),
+    }
+}

@@ -6,7 +6,7 @@ use super::{GradientOptions, GradientOut, HessianOut, Stencil};
 use crate::array::ImageView;
 use crate::bands::rows_per_band;
 use crate::error::{Error, Result};
-use crate::gpu::{dispatch_size, read_mapped, GpuContext};
+use crate::gpu::{bind_buffers, buffer, dispatch_size, read_mapped, GpuContext};
 use crate::ops::filter::FilterValue;
 
 const SHADER: &str = include_str!("../../../shaders/diff.wgsl");
@@ -61,15 +61,6 @@ pub(super) fn hessian<T: FilterValue>(
         Stencil::Compact => 2,
     };
     ctx.checked("hessian", || run(ctx, image, o, kind, outs))
-}
-
-fn buffer(ctx: &GpuContext, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
-    ctx.device().create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size: bytes.div_ceil(4).max(1) * 4,
-        usage,
-        mapped_at_creation: false,
-    })
 }
 
 fn run<T: FilterValue>(
@@ -134,24 +125,7 @@ fn run<T: FilterValue>(
         "diff",
         &[("KIND", f64::from(kind))],
     )?;
-    let group = ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("gpix.diff"),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &[
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: params.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: src.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: out.as_entire_binding(),
-            },
-        ],
-    });
+    let group = bind_buffers(ctx, &pipeline, &[(0, &params), (1, &src), (2, &out)]);
     let gx = (w as u64).div_ceil(TILE);
     let mut values = vec![0f32; band_rows * row_len * n_out];
     let mut upload: Vec<f32> = Vec::with_capacity((band_rows + 2 * HALO) * row_len);

@@ -10,7 +10,7 @@ use super::{boundary_index, BoundaryMode, FilterInfo, FilterValue, StatsOut};
 use crate::array::ImageView;
 use crate::bands::rows_per_band;
 use crate::error::{Error, Result};
-use crate::gpu::{dispatch_size, read_mapped, GpuContext};
+use crate::gpu::{bind_buffers, buffer, dispatch_size, read_mapped, GpuContext};
 
 /// `boundary.wgsl` supplies `boundary_index`.
 const SHADER: &str = concat!(
@@ -71,15 +71,6 @@ fn pipeline(
             ("ACCUMULATE", f64::from(u8::from(accumulate))),
         ],
     )
-}
-
-fn buffer(ctx: &GpuContext, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
-    ctx.device().create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size: bytes.div_ceil(4).max(1) * 4,
-        usage,
-        mapped_at_creation: false,
-    })
 }
 
 fn weights(ctx: &GpuContext, w: &[f64]) -> wgpu::Buffer {
@@ -274,20 +265,8 @@ fn run<T: FilterValue>(
     let uniform = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
     let rows_params = buffer(ctx, "gpix.filter.params.rows", 48, uniform);
     let cols_params = buffer(ctx, "gpix.filter.params.cols", 48, uniform);
-    let bind = |p: &wgpu::ComputePipeline, entries: &[(u32, &wgpu::Buffer)]| {
-        let entries: Vec<wgpu::BindGroupEntry<'_>> = entries
-            .iter()
-            .map(|&(binding, b)| wgpu::BindGroupEntry {
-                binding,
-                resource: b.as_entire_binding(),
-            })
-            .collect();
-        ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("gpix.filter.bind"),
-            layout: &p.get_bind_group_layout(0),
-            entries: &entries,
-        })
-    };
+    let bind =
+        |p: &wgpu::ComputePipeline, entries: &[(u32, &wgpu::Buffer)]| bind_buffers(ctx, p, entries);
     // The dispatches of a band: (pipeline, bind group, uses the cols grid).
     let mut passes: Vec<(Arc<wgpu::ComputePipeline>, wgpu::BindGroup, bool)> = Vec::new();
     match job {

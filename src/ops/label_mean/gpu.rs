@@ -7,7 +7,7 @@ use super::{LabelValue, RowTotals, Rows, SumValue};
 use crate::array::ImageView;
 use crate::bands::plan_bands;
 use crate::error::{Error, Result};
-use crate::gpu::{dispatch_size, read_mapped, write_padded, GpuContext};
+use crate::gpu::{bind_buffers, buffer, dispatch_size, read_mapped, write_padded, GpuContext};
 use crate::ops::label_sums::LabelSums;
 
 const SHADER: &str = concat!(
@@ -112,15 +112,6 @@ pub(crate) fn integer_totals(raw: &[u32], rows: usize, channels: usize) -> Label
     out
 }
 
-fn buffer(ctx: &GpuContext, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
-    ctx.device().create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size: bytes.div_ceil(4).max(1) * 4,
-        usage,
-        mapped_at_creation: false,
-    })
-}
-
 fn storage() -> wgpu::BufferUsages {
     wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST
 }
@@ -189,25 +180,6 @@ impl Tables {
         write_padded(ctx.queue(), &self.labels, bytemuck::cast_slice(labels));
         Ok(())
     }
-}
-
-fn bind(
-    ctx: &GpuContext,
-    pipeline: &wgpu::ComputePipeline,
-    entries: &[(u32, &wgpu::Buffer)],
-) -> wgpu::BindGroup {
-    let entries: Vec<wgpu::BindGroupEntry<'_>> = entries
-        .iter()
-        .map(|&(binding, b)| wgpu::BindGroupEntry {
-            binding,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-    ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("gpix.label_mean.bind"),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    })
 }
 
 fn dispatch(
@@ -303,7 +275,7 @@ fn row_totals_unchecked<T: LabelValue>(
     );
 
     let sums = pipeline(ctx, "sums", T::GPU_MODE, channels, 4)?;
-    let sums_group = bind(
+    let sums_group = bind_buffers(
         ctx,
         &sums,
         &[
@@ -317,7 +289,7 @@ fn row_totals_unchecked<T: LabelValue>(
     );
     let exps_pass = if floats {
         let p = pipeline(ctx, "exponents", T::GPU_MODE, channels, 4)?;
-        let g = bind(
+        let g = bind_buffers(
             ctx,
             &p,
             &[
@@ -487,7 +459,7 @@ fn paint_unchecked<O: bytemuck::Pod>(
         wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
     );
     let p = pipeline(ctx, "paint", 0, channels, out_bytes as u32)?;
-    let group = bind(
+    let group = bind_buffers(
         ctx,
         &p,
         &[
