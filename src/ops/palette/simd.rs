@@ -121,17 +121,7 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
         let e = _mm256_i32gather_epi32::<4>(cells_ptr, cell);
         // Pixel as 16-bit pairs: (r, g) and (b, 0).
         let prg = _mm256_or_si256(r, _mm256_slli_epi32(g, 16));
-        let dist = |c: __m256i| {
-            let col = _mm256_i32gather_epi32::<4>(colors_ptr, c);
-            let crg = _mm256_or_si256(
-                _mm256_and_si256(col, byte),
-                _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(col, 8), byte), 16),
-            );
-            let cb = _mm256_and_si256(_mm256_srli_epi32(col, 16), byte);
-            let d_rg = _mm256_sub_epi16(prg, crg);
-            let d_b = _mm256_sub_epi16(b, cb);
-            _mm256_add_epi32(_mm256_madd_epi16(d_rg, d_rg), _mm256_madd_epi16(d_b, d_b))
-        };
+        let dist = |c: __m256i| distance(colors_ptr, c, prg, b, byte);
         let c0 = _mm256_and_si256(e, byte);
         let c1 = _mm256_and_si256(_mm256_srli_epi32(e, 8), byte);
         let c2 = _mm256_and_si256(_mm256_srli_epi32(e, 16), byte);
@@ -145,8 +135,11 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
         _mm256_storeu_si256(lanes.as_mut_ptr().cast(), best);
         let tags = _mm256_srli_epi32(e, 24);
         let tagged = _mm256_testz_si256(tags, tags) == 0;
-        for (k, &v) in lanes.iter().enumerate() {
-            out[i + k] = I::from_index(v as usize);
+        let o: &mut [I; 8] = (&mut out[i..i + 8])
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("eight lanes"));
+        for (dst, &v) in o.iter_mut().zip(&lanes) {
+            *dst = I::from_index(v as usize);
         }
         if tagged {
             let mut t = [0i32; 8];
@@ -188,6 +181,27 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
         };
         *dst = I::from_index(usize::from(idx));
     }
+}
+
+/// Squared distances from the pixels (`prg` = r | g << 16, `b`) to the
+/// palette colours with indices `c`.
+#[inline(always)]
+unsafe fn distance(
+    colors: *const i32,
+    c: __m256i,
+    prg: __m256i,
+    b: __m256i,
+    byte: __m256i,
+) -> __m256i {
+    let col = _mm256_i32gather_epi32::<4>(colors, c);
+    let crg = _mm256_or_si256(
+        _mm256_and_si256(col, byte),
+        _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(col, 8), byte), 16),
+    );
+    let cb = _mm256_and_si256(_mm256_srli_epi32(col, 16), byte);
+    let d_rg = _mm256_sub_epi16(prg, crg);
+    let d_b = _mm256_sub_epi16(b, cb);
+    _mm256_add_epi32(_mm256_madd_epi16(d_rg, d_rg), _mm256_madd_epi16(d_b, d_b))
 }
 
 fn rgb(pixels: &[u8], i: usize) -> [u16; 3] {
