@@ -323,3 +323,23 @@ fn palettes_spanning_several_gpu_chunks_are_exact() {
         assert_eq!(on_gpu, exact);
     }
 }
+
+/// 8-bit RGB through the CPU's vector path: palettes of up to 16 colours
+/// (held in registers) and larger ones (gathered), odd sizes for the scalar
+/// tail, photo-like and noise images.
+#[test]
+fn rgb8_vector_path_matches_the_reference() {
+    let images = [
+        gpix::synth::smooth_rgb(61, 67, 2),
+        gpix::synth::uniform_rgb(59, 71, 3),
+    ];
+    for image in &images {
+        for k in [1usize, 2, 7, 9, 16, 17, 64, 256] {
+            let palette =
+                Palette::new(3, gpix::synth::random_palette(k, 3, 40 + k as u64)).unwrap();
+            let expected: Vec<u8> = nearest_palette_reference(image.view(), &palette).unwrap();
+            let cpu: Vec<u8> = nearest_palette(image.view(), &palette, &Device::Cpu).unwrap();
+            assert_eq!(cpu, expected, "K={k}");
+        }
+    }
+}

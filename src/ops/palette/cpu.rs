@@ -435,9 +435,11 @@ fn run_rgb8_simd<T: PaletteValue, I: PaletteIndex, X: Slot>(
     }
     let fallback = |px: &[u16; 3]| g.grid.nearest(px);
     let bits = g.grid.bits;
+    // One colour per palette entry.
+    let k = g.colors.len();
     for_row_blocks(image, out, progress, |p, o| {
         let bytes: &[u8] = bytemuck::cast_slice(p);
-        super::simd::apply_rgb8(&cells, bits, &colors, bytes, o, &fallback);
+        super::simd::apply_rgb8(&cells, bits, &colors, k, bytes, o, &fallback);
     });
 }
 

@@ -21,11 +21,12 @@ pub(super) fn available() -> bool {
 ///
 /// `cells` has `1 << (3 · bits)` entries: three candidate indices (ascending)
 /// and a tag byte (non-zero: use `fallback`); `colors[i]` is palette colour
-/// `i` packed as `r | g << 8 | b << 16`.
+/// `i` packed as `r | g << 8 | b << 16`, for the `palette_len` colours.
 pub(super) fn apply_rgb8<I: PaletteIndex>(
     cells: &[[u8; 4]],
     bits: u32,
     colors: &[u32; 256],
+    palette_len: usize,
     pixels: &[u8],
     out: &mut [I],
     fallback: &dyn Fn(&[u16; 3]) -> u16,
@@ -39,7 +40,7 @@ pub(super) fn apply_rgb8<I: PaletteIndex>(
     // `colors` has 256 entries; pixel loads stay inside `pixels` (the loop
     // leaves the last pixels, whose 16-byte loads would overrun, to the
     // scalar tail).
-    unsafe { apply_rgb8_avx2(cells, bits, colors, pixels, out, fallback) }
+    unsafe { apply_rgb8_avx2(cells, bits, colors, palette_len, pixels, out, fallback) }
 }
 
 #[target_feature(enable = "avx2")]
@@ -47,6 +48,7 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
     cells: &[[u8; 4]],
     bits: u32,
     colors: &[u32; 256],
+    palette_len: usize,
     pixels: &[u8],
     out: &mut [I],
     fallback: &dyn Fn(&[u16; 3]) -> u16,
@@ -99,6 +101,12 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
     let (pr, pg, pb) = (pick(0), pick(1), pick(2));
     let cells_ptr = cells.as_ptr().cast::<i32>();
     let colors_ptr = colors.as_ptr().cast::<i32>();
+    // Palettes of at most 16 colours live in two registers: two permutes
+    // and a blend replace each colour gather.
+    let small = palette_len <= 16;
+    let lo_cols = _mm256_loadu_si256(colors.as_ptr().cast());
+    let hi_cols = _mm256_loadu_si256(colors.as_ptr().add(8).cast());
+    let seven = _mm256_set1_epi32(7);
     let mut lanes = [0i32; 8];
     let mut i = 0;
     // Pixels i..i+8 use bytes 3i..3i+24; the second 16-byte load reads
@@ -121,7 +129,18 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
         let e = _mm256_i32gather_epi32::<4>(cells_ptr, cell);
         // Pixel as 16-bit pairs: (r, g) and (b, 0).
         let prg = _mm256_or_si256(r, _mm256_slli_epi32(g, 16));
-        let dist = |c: __m256i| distance(colors_ptr, c, prg, b, byte);
+        let dist = |c: __m256i| {
+            let col = if small {
+                _mm256_blendv_epi8(
+                    _mm256_permutevar8x32_epi32(lo_cols, c),
+                    _mm256_permutevar8x32_epi32(hi_cols, c),
+                    _mm256_cmpgt_epi32(c, seven),
+                )
+            } else {
+                _mm256_i32gather_epi32::<4>(colors_ptr, c)
+            };
+            distance(col, prg, b, byte)
+        };
         let c0 = _mm256_and_si256(e, byte);
         let c1 = _mm256_and_si256(_mm256_srli_epi32(e, 8), byte);
         let c2 = _mm256_and_si256(_mm256_srli_epi32(e, 16), byte);
@@ -184,16 +203,9 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
 }
 
 /// Squared distances from the pixels (`prg` = r | g << 16, `b`) to the
-/// palette colours with indices `c`.
+/// packed colours `col`.
 #[inline(always)]
-unsafe fn distance(
-    colors: *const i32,
-    c: __m256i,
-    prg: __m256i,
-    b: __m256i,
-    byte: __m256i,
-) -> __m256i {
-    let col = _mm256_i32gather_epi32::<4>(colors, c);
+unsafe fn distance(col: __m256i, prg: __m256i, b: __m256i, byte: __m256i) -> __m256i {
     let crg = _mm256_or_si256(
         _mm256_and_si256(col, byte),
         _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(col, 8), byte), 16),
