@@ -249,6 +249,30 @@ impl CandidateGrid {
     }
 
     /// For point grids: the answer for every colour, as a table.
+    /// [`CandidateGrid::nearest`] for 8-bit RGB: i32 distances (three
+    /// squared 8-bit differences cannot overflow), the vector path's
+    /// fallback for cells with long lists.
+    #[cfg(target_arch = "x86_64")]
+    fn nearest_rgb8(&self, px: &[u16; 3]) -> u16 {
+        let cell = self.cell_of(px);
+        let range = self.offsets[cell] as usize..self.offsets[cell + 1] as usize;
+        let (colors, index) = (&self.color[range.clone()], &self.index[range]);
+        let (p0, p1, p2) = (i32::from(px[0]), i32::from(px[1]), i32::from(px[2]));
+        let mut best = (i32::MAX, 0u16);
+        for (c, &i) in colors.iter().zip(index) {
+            let (d0, d1, d2) = (
+                p0 - i32::from(c[0]),
+                p1 - i32::from(c[1]),
+                p2 - i32::from(c[2]),
+            );
+            let d = d0 * d0 + d1 * d1 + d2 * d2;
+            if d < best.0 {
+                best = (d, i);
+            }
+        }
+        best.1
+    }
+
     fn lookup_table(&self) -> Vec<u16> {
         (0..self.cells())
             .map(|cell| {
@@ -433,7 +457,7 @@ fn run_rgb8_simd<T: PaletteValue, I: PaletteIndex, X: Slot>(
     for (dst, c) in colors.iter_mut().zip(&g.colors) {
         *dst = u32::from(c[0]) | u32::from(c[1]) << 8 | u32::from(c[2]) << 16;
     }
-    let fallback = |px: &[u16; 3]| g.grid.nearest(px);
+    let fallback = |px: &[u16; 3]| g.grid.nearest_rgb8(px);
     let bits = g.grid.bits;
     // One colour per palette entry.
     let k = g.colors.len();
