@@ -50,15 +50,8 @@ pub(crate) struct DiffBench {
         default_value = "gradient,hessian,compact"
     )]
     cases: Vec<String>,
-    /// Devices to run (cpu, gpu, auto).
-    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
-    devices: Vec<String>,
-    /// Timed runs per case (after one warm-up); the median is reported.
-    #[arg(long, default_value_t = 5)]
-    runs: usize,
-    /// Also write the results as JSON.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Args, Debug)]
@@ -76,15 +69,8 @@ pub(crate) struct FilterBench {
         default_value = "uniform,stats,layers,gabor,gabor31,random15,random31"
     )]
     cases: Vec<String>,
-    /// Devices to run (cpu, gpu, auto).
-    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
-    devices: Vec<String>,
-    /// Timed runs per case (after one warm-up); the median is reported.
-    #[arg(long, default_value_t = 5)]
-    runs: usize,
-    /// Also write the results as JSON.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Args, Debug)]
@@ -95,18 +81,11 @@ pub(crate) struct LabelMeanBench {
     /// Numbers of labels to run.
     #[arg(long, value_delimiter = ',', default_value = "10000")]
     labels: Vec<usize>,
-    /// Devices to run (cpu, gpu, auto).
-    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
-    devices: Vec<String>,
     /// Images: f32 (photo-like float RGB), u8 (photo-like 8-bit RGB).
     #[arg(long, value_delimiter = ',', default_value = "f32,u8")]
     images: Vec<String>,
-    /// Timed runs per case (after one warm-up); the median is reported.
-    #[arg(long, default_value_t = 5)]
-    runs: usize,
-    /// Also write the results as JSON.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Args, Debug)]
@@ -117,12 +96,19 @@ pub(crate) struct QuantizeBench {
     /// Palette sizes to run.
     #[arg(long, value_delimiter = ',', default_value = "16,256")]
     colors: Vec<usize>,
-    /// Devices to run (cpu, gpu, auto).
-    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
-    devices: Vec<String>,
     /// Images: smooth (photo-like RGB), uniform (noise RGB), grey-f32, grey-u8.
     #[arg(long, value_delimiter = ',', default_value = "smooth,uniform")]
     images: Vec<String>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Devices, repetitions and JSON output, shared by every bench.
+#[derive(Args, Debug)]
+pub(crate) struct RunArgs {
+    /// Devices to run (cpu, gpu, auto).
+    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
+    devices: Vec<String>,
     /// Timed runs per case (after one warm-up); the median is reported.
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -255,8 +241,8 @@ fn finish(records: &[Record], json: Option<&PathBuf>, h: usize, w: usize) -> any
 
 fn label_mean(common: &Common, args: &LabelMeanBench) -> anyhow::Result<()> {
     let (h, w) = args.size;
-    let devices = open_devices(common, &args.devices)?;
-    print_header("label-mean", h, w, args.runs, &devices, "M");
+    let devices = open_devices(common, &args.run.devices)?;
+    print_header("label-mean", h, w, args.run.runs, &devices, "M");
     let mut records = Vec::new();
     for kind in &args.images {
         let image = match kind.as_str() {
@@ -272,7 +258,7 @@ fn label_mean(common: &Common, args: &LabelMeanBench) -> anyhow::Result<()> {
                 let (ms, out) = match &image {
                     LabelImage::F32(img) => {
                         let mut out = vec![0f32; img.data().len()];
-                        let ms = median_ms(args.runs, || {
+                        let ms = median_ms(args.run.runs, || {
                             label_mean_image_into(device, img.view(), &labels, &mut out)?;
                             Ok(())
                         })?;
@@ -280,7 +266,7 @@ fn label_mean(common: &Common, args: &LabelMeanBench) -> anyhow::Result<()> {
                     }
                     LabelImage::U8(img) => {
                         let mut out = vec![0u8; img.data().len()];
-                        let ms = median_ms(args.runs, || {
+                        let ms = median_ms(args.run.runs, || {
                             label_mean_image_into(device, img.view(), &labels, &mut out)?;
                             Ok(())
                         })?;
@@ -316,13 +302,13 @@ fn label_mean(common: &Common, args: &LabelMeanBench) -> anyhow::Result<()> {
             }
         }
     }
-    finish(&records, args.json.as_ref(), h, w)
+    finish(&records, args.run.json.as_ref(), h, w)
 }
 
 fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
     let (h, w) = args.size;
-    let devices = open_devices(common, &args.devices)?;
-    print_header("filter", h, w, args.runs, &devices, "size");
+    let devices = open_devices(common, &args.run.devices)?;
+    print_header("filter", h, w, args.run.runs, &devices, "size");
     let mut records = Vec::new();
     for case in &args.cases {
         let (channels, size) = match case.as_str() {
@@ -344,7 +330,7 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
             let ms = if case == "stats" {
                 let mut var = vec![0f32; out.len()];
                 let mut std = vec![0f32; out.len()];
-                median_ms(args.runs, || {
+                median_ms(args.run.runs, || {
                     let outs = StatsOut {
                         mean: Some(&mut out),
                         var: Some(&mut var),
@@ -354,12 +340,12 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
                     Ok(())
                 })?
             } else if let Some(k) = &kernel {
-                median_ms(args.runs, || {
+                median_ms(args.run.runs, || {
                     convolve_into(device, image.view(), k, mode, &mut out)?;
                     Ok(())
                 })?
             } else {
-                median_ms(args.runs, || {
+                median_ms(args.run.runs, || {
                     uniform_filter_into(device, image.view(), [size, size], mode, &mut out)?;
                     Ok(())
                 })?
@@ -401,13 +387,13 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
             records.push(rec);
         }
     }
-    finish(&records, args.json.as_ref(), h, w)
+    finish(&records, args.run.json.as_ref(), h, w)
 }
 
 fn diff(common: &Common, args: &DiffBench) -> anyhow::Result<()> {
     let (h, w) = args.size;
-    let devices = open_devices(common, &args.devices)?;
-    print_header("diff", h, w, args.runs, &devices, "outs");
+    let devices = open_devices(common, &args.run.devices)?;
+    print_header("diff", h, w, args.run.runs, &devices, "outs");
     let field: Vec<f64> = synth::smooth_field(h, w, 1, 13, 64, 0.02)
         .into_iter()
         .map(f64::from)
@@ -426,7 +412,7 @@ fn diff(common: &Common, args: &DiffBench) -> anyhow::Result<()> {
         let mut cpu_ms = None;
         for (name, device) in &devices {
             let mut outs = vec![vec![0f64; h * w]; n_out];
-            let ms = median_ms(args.runs, || {
+            let ms = median_ms(args.run.runs, || {
                 let mut it = outs.iter_mut();
                 match stencil {
                     None => gradient_into(
@@ -483,7 +469,7 @@ fn diff(common: &Common, args: &DiffBench) -> anyhow::Result<()> {
             records.push(rec);
         }
     }
-    finish(&records, args.json.as_ref(), h, w)
+    finish(&records, args.run.json.as_ref(), h, w)
 }
 
 /// The kernel of a convolution case (`None` for box cases).
@@ -513,8 +499,8 @@ enum LabelImage {
 
 fn quantize(common: &Common, args: &QuantizeBench) -> anyhow::Result<()> {
     let (h, w) = args.size;
-    let devices = open_devices(common, &args.devices)?;
-    print_header("quantize", h, w, args.runs, &devices, "K");
+    let devices = open_devices(common, &args.run.devices)?;
+    print_header("quantize", h, w, args.run.runs, &devices, "K");
     let mut records = Vec::new();
     for kind in &args.images {
         let input = make_input(kind, h, w)?;
@@ -525,11 +511,11 @@ fn quantize(common: &Common, args: &QuantizeBench) -> anyhow::Result<()> {
                 // Index maps as the CLI makes them: u8 up to 256 colours.
                 let (ms, out) = if k <= 256 {
                     let mut out = vec![0u8; h * w];
-                    let ms = median_ms(args.runs, || run_case(&input, k, device, &mut out))?;
+                    let ms = median_ms(args.run.runs, || run_case(&input, k, device, &mut out))?;
                     (ms, out.iter().map(|&i| u16::from(i)).collect::<Vec<u16>>())
                 } else {
                     let mut out = vec![0u16; h * w];
-                    let ms = median_ms(args.runs, || run_case(&input, k, device, &mut out))?;
+                    let ms = median_ms(args.run.runs, || run_case(&input, k, device, &mut out))?;
                     (ms, out)
                 };
                 let agrees = match &reference {
@@ -557,7 +543,7 @@ fn quantize(common: &Common, args: &QuantizeBench) -> anyhow::Result<()> {
             }
         }
     }
-    finish(&records, args.json.as_ref(), h, w)
+    finish(&records, args.run.json.as_ref(), h, w)
 }
 
 /// One timed run, writing into a preallocated index map (as the `_into`
