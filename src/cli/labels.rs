@@ -25,8 +25,8 @@ pub(crate) struct LabelMeanArgs {
     /// Values 0..=4294967295, sparse values welcome.
     labels: PathBuf,
     /// .npy: the means as float32 (float64 for float64 images), the image's
-    /// shape. Image formats: the image's layout and bit depth, means rounded
-    /// half up.
+    /// shape. Image formats (8/16-bit images of 1 to 4 channels): the image's
+    /// layout and bit depth, means rounded half up.
     output: PathBuf,
     /// Also write the per-label table (.csv or .npy): label, pixel count,
     /// mean per channel, ascending by label.
@@ -41,6 +41,22 @@ enum Values {
     I32(Image<i32>),
     F32(Image<f32>),
     F64(Image<f64>),
+}
+
+impl Values {
+    /// `(H, W, C)`.
+    fn shape(&self) -> (usize, usize, usize) {
+        fn hwc<T: gpix::Element>(i: &Image<T>) -> (usize, usize, usize) {
+            (i.height(), i.width(), i.channels())
+        }
+        match self {
+            Values::U8(i) => hwc(i),
+            Values::U16(i) => hwc(i),
+            Values::I32(i) => hwc(i),
+            Values::F32(i) => hwc(i),
+            Values::F64(i) => hwc(i),
+        }
+    }
 }
 
 struct Input {
@@ -152,30 +168,41 @@ fn check_outputs(args: &LabelMeanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether OUTPUT is an image file; if so, that it can hold the means: 8- or
+/// 16-bit values in 1 to 4 channels. Checked before any work.
+fn check_image_output(args: &LabelMeanArgs, values: &Values) -> anyhow::Result<bool> {
+    if ImageFormat::from_path(&args.output)? == ImageFormat::Npy {
+        return Ok(false);
+    }
+    if !matches!(values, Values::U8(_) | Values::U16(_)) {
+        bail!(
+            "{}: {} holds float or int32 values, which are written as .npy only",
+            args.output.display(),
+            args.image.display()
+        );
+    }
+    let c = values.shape().2;
+    if !(1..=4).contains(&c) {
+        bail!(
+            "{}: an image file holds 1 to 4 channels, {} has {c}; write .npy",
+            args.output.display(),
+            args.image.display()
+        );
+    }
+    Ok(true)
+}
+
 pub(crate) fn run(common: &Common, args: &LabelMeanArgs) -> anyhow::Result<()> {
     check_outputs(args)?;
     let mut phases = Phases::new(common);
     let input = load_image(&args.image)?;
+    let image_out = check_image_output(args, &input.values)?;
     let (labels, lh, lw) = load_labels(&args.labels)?;
-    let (h, w, c) = match &input.values {
-        Values::U8(i) => (i.height(), i.width(), i.channels()),
-        Values::U16(i) => (i.height(), i.width(), i.channels()),
-        Values::I32(i) => (i.height(), i.width(), i.channels()),
-        Values::F32(i) => (i.height(), i.width(), i.channels()),
-        Values::F64(i) => (i.height(), i.width(), i.channels()),
-    };
+    let (h, w, c) = input.values.shape();
     if (lh, lw) != (h, w) {
         bail!(
             "{}: labels are {lh}×{lw} but {} is {h}×{w}",
             args.labels.display(),
-            args.image.display()
-        );
-    }
-    let image_out = ImageFormat::from_path(&args.output)? != ImageFormat::Npy;
-    if image_out && !matches!(input.values, Values::U8(_) | Values::U16(_)) {
-        bail!(
-            "{}: {} holds float or int32 values, which are written as .npy only",
-            args.output.display(),
             args.image.display()
         );
     }
