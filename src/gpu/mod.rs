@@ -86,6 +86,33 @@ pub(crate) fn bind_buffers(
     })
 }
 
+/// One compute dispatch: pipeline, its bind group, workgroups `(x, y)`.
+pub(crate) type Pass<'a> = (&'a wgpu::ComputePipeline, &'a wgpu::BindGroup, (u32, u32));
+
+/// Records `passes` in order (each its own compute pass, so later passes see
+/// earlier writes), lets `extra` append copies, and submits.
+pub(crate) fn submit_passes(
+    ctx: &GpuContext,
+    label: &str,
+    passes: &[Pass<'_>],
+    extra: impl FnOnce(&mut wgpu::CommandEncoder),
+) -> wgpu::SubmissionIndex {
+    let mut encoder = ctx
+        .device()
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+    for &(pipeline, group, (x, y)) in passes {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(label),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, group, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+    }
+    extra(&mut encoder);
+    ctx.queue().submit([encoder.finish()])
+}
+
 /// Uploads `bytes` at offset 0, padding the last partial word with zeros
 /// (wgpu copies whole 4-byte words only).
 pub(crate) fn write_padded(queue: &wgpu::Queue, buffer: &wgpu::Buffer, bytes: &[u8]) {

@@ -6,7 +6,7 @@ use super::{GradientOptions, GradientOut, HessianOut, Stencil};
 use crate::array::ImageView;
 use crate::bands::rows_per_band;
 use crate::error::{Error, Result};
-use crate::gpu::{bind_buffers, buffer, dispatch_size, read_mapped, GpuContext};
+use crate::gpu::{bind_buffers, buffer, dispatch_size, read_mapped, submit_passes, GpuContext};
 use crate::ops::filter::FilterValue;
 
 const SHADER: &str = include_str!("../../../shaders/diff.wgsl");
@@ -161,24 +161,11 @@ fn run<T: FilterValue>(
         ctx.queue().write_buffer(&params, 0, bytemuck::bytes_of(&p));
         let groups = gx * ((r1 - r0) as u64).div_ceil(TILE) * c as u64;
         let (x, y) = dispatch_size(groups, ctx.max_workgroups_per_dimension())?;
-        let mut encoder = ctx
-            .device()
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("gpix.diff"),
-            });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("gpix.diff"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &group, &[]);
-            pass.dispatch_workgroups(x, y, 1);
-        }
         let band = (r1 - r0) * row_len;
         let bytes = (band * n_out * 4) as u64;
-        encoder.copy_buffer_to_buffer(&out, 0, &staging, 0, bytes);
-        let done = ctx.queue().submit([encoder.finish()]);
+        let done = submit_passes(ctx, "gpix.diff", &[(&pipeline, &group, (x, y))], |enc| {
+            enc.copy_buffer_to_buffer(&out, 0, &staging, 0, bytes);
+        });
         let dst = &mut values[..band * n_out];
         read_mapped(ctx, &staging, bytes, done, bytemuck::cast_slice_mut(dst))?;
         for (k, o) in outs.iter_mut().enumerate() {

@@ -10,7 +10,9 @@ use super::{boundary_index, BoundaryMode, FilterInfo, FilterValue, StatsOut};
 use crate::array::ImageView;
 use crate::bands::rows_per_band;
 use crate::error::{Error, Result};
-use crate::gpu::{bind_buffers, buffer, dispatch_size, read_mapped, GpuContext};
+use crate::gpu::{
+    bind_buffers, buffer, dispatch_size, read_mapped, submit_passes, GpuContext, Pass,
+};
 
 /// `boundary.wgsl` supplies `boundary_index`.
 const SHADER: &str = concat!(
@@ -341,25 +343,15 @@ fn run<T: FilterValue>(
             gx_cols * ((r1 - r0) as u64).div_ceil(TILE) * c as u64,
             max_dim,
         )?;
-        let mut encoder = ctx
-            .device()
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("gpix.filter"),
-            });
-        for (p, g, cols_grid) in &passes {
-            let (x, y) = if *cols_grid { cols_size } else { rows_size };
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("gpix.filter"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(p);
-            pass.set_bind_group(0, g, &[]);
-            pass.dispatch_workgroups(x, y, 1);
-        }
+        let dispatches: Vec<Pass<'_>> = passes
+            .iter()
+            .map(|(p, g, cols_grid)| (&**p, g, if *cols_grid { cols_size } else { rows_size }))
+            .collect();
         let n_values = (r1 - r0) * w * c * n_out;
         let bytes = n_values as u64 * 4;
-        encoder.copy_buffer_to_buffer(&out, 0, &staging, 0, bytes);
-        let done = ctx.queue().submit([encoder.finish()]);
+        let done = submit_passes(ctx, "gpix.filter", &dispatches, |enc| {
+            enc.copy_buffer_to_buffer(&out, 0, &staging, 0, bytes);
+        });
         let dst = &mut values[..n_values];
         read_mapped(ctx, &staging, bytes, done, bytemuck::cast_slice_mut(dst))?;
         sink(r0..r1, dst);

@@ -7,7 +7,9 @@ use super::{LabelValue, RowTotals, Rows, SumValue};
 use crate::array::ImageView;
 use crate::bands::plan_bands;
 use crate::error::{Error, Result};
-use crate::gpu::{bind_buffers, buffer, dispatch_size, read_mapped, write_padded, GpuContext};
+use crate::gpu::{
+    bind_buffers, buffer, dispatch_size, read_mapped, submit_passes, write_padded, GpuContext,
+};
 use crate::ops::label_sums::LabelSums;
 
 const SHADER: &str = concat!(
@@ -193,22 +195,12 @@ fn dispatch(
         invocations.div_ceil(WORKGROUP),
         ctx.max_workgroups_per_dimension(),
     )?;
-    let mut encoder = ctx
-        .device()
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("gpix.label_mean"),
-        });
-    {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("gpix.label_mean"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(pipeline);
-        pass.set_bind_group(0, group, &[]);
-        pass.dispatch_workgroups(x, y, 1);
-    }
-    extra(&mut encoder);
-    Ok(ctx.queue().submit([encoder.finish()]))
+    Ok(submit_passes(
+        ctx,
+        "gpix.label_mean",
+        &[(pipeline, group, (x, y))],
+        extra,
+    ))
 }
 
 /// Per-row totals of `image` on the GPU: for floats an `exponents` sweep over
