@@ -211,6 +211,44 @@ fn print_header(op: &str, h: usize, w: usize, runs: usize, devices: &[(String, D
     );
 }
 
+/// What one benchmark case is (the same for every device).
+struct Case<'a> {
+    op: &'static str,
+    image: &'a str,
+    k: usize,
+    pixels: usize,
+}
+
+impl Case<'_> {
+    /// Prints and keeps one device's result; the case's first CPU time
+    /// (`cpu_ms`) is the base of every speedup.
+    fn record(
+        &self,
+        records: &mut Vec<Record>,
+        cpu_ms: &mut Option<f64>,
+        name: &str,
+        device: &Device,
+        ms: f64,
+        agrees: bool,
+    ) {
+        if device.is_cpu() && cpu_ms.is_none() {
+            *cpu_ms = Some(ms);
+        }
+        let rec = Record {
+            op: self.op,
+            image: self.image.to_string(),
+            k: self.k,
+            device: name.to_string(),
+            median_ms: ms,
+            mpx_per_s: self.pixels as f64 / ms / 1e3,
+            speedup_vs_cpu: cpu_ms.map(|c| c / ms),
+            agrees,
+        };
+        print_record(&rec);
+        records.push(rec);
+    }
+}
+
 fn print_record(rec: &Record) {
     println!(
         "{:<10} {:>6} {:<6} {:>10.1} {:>9.1} {:>9}  {}",
@@ -284,21 +322,13 @@ fn label_mean(common: &Common, args: &LabelMeanBench) -> anyhow::Result<()> {
                         .zip(&out)
                         .all(|(&a, &b)| (a - b).abs() <= 1e-6 * a.abs().max(1e-30)),
                 };
-                if device.is_cpu() && cpu_ms.is_none() {
-                    cpu_ms = Some(ms);
-                }
-                let rec = Record {
+                let what = Case {
                     op: "label-mean",
-                    image: kind.clone(),
+                    image: kind,
                     k: m,
-                    device: name.clone(),
-                    median_ms: ms,
-                    mpx_per_s: (h * w) as f64 / ms / 1e3,
-                    speedup_vs_cpu: cpu_ms.map(|c| c / ms),
-                    agrees,
+                    pixels: h * w,
                 };
-                print_record(&rec);
-                records.push(rec);
+                what.record(&mut records, &mut cpu_ms, name, device, ms, agrees);
             }
         }
     }
@@ -320,6 +350,11 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
             ),
         };
         let kernel = bench_kernel(case, size)?;
+        let label = if channels > 1 {
+            format!("{case}x{channels}")
+        } else {
+            case.clone()
+        };
         let field = synth::smooth_field(h, w, channels, 11, 64, 0.02);
         let image = gpix::Image::from_vec(field, h, w, channels)?;
         let mut reference: Option<Vec<f32>> = None;
@@ -366,25 +401,13 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
                         .all(|(a, b)| (a - b).abs() <= 1e-5 * scale)
                 }
             };
-            if device.is_cpu() && cpu_ms.is_none() {
-                cpu_ms = Some(ms);
-            }
-            let rec = Record {
+            let what = Case {
                 op: "filter",
-                image: if channels > 1 {
-                    format!("{case}x{channels}")
-                } else {
-                    case.clone()
-                },
+                image: &label,
                 k: size,
-                device: name.clone(),
-                median_ms: ms,
-                mpx_per_s: (h * w) as f64 / ms / 1e3,
-                speedup_vs_cpu: cpu_ms.map(|c| c / ms),
-                agrees,
+                pixels: h * w,
             };
-            print_record(&rec);
-            records.push(rec);
+            what.record(&mut records, &mut cpu_ms, name, device, ms, agrees);
         }
     }
     finish(&records, args.run.json.as_ref(), h, w)
@@ -452,21 +475,13 @@ fn diff(common: &Common, args: &DiffBench) -> anyhow::Result<()> {
                     a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5 * scale)
                 }),
             };
-            if device.is_cpu() && cpu_ms.is_none() {
-                cpu_ms = Some(ms);
-            }
-            let rec = Record {
+            let what = Case {
                 op: "diff",
-                image: case.clone(),
+                image: case,
                 k: n_out,
-                device: name.clone(),
-                median_ms: ms,
-                mpx_per_s: (h * w) as f64 / ms / 1e3,
-                speedup_vs_cpu: cpu_ms.map(|c| c / ms),
-                agrees,
+                pixels: h * w,
             };
-            print_record(&rec);
-            records.push(rec);
+            what.record(&mut records, &mut cpu_ms, name, device, ms, agrees);
         }
     }
     finish(&records, args.run.json.as_ref(), h, w)
@@ -525,21 +540,13 @@ fn quantize(common: &Common, args: &QuantizeBench) -> anyhow::Result<()> {
                     }
                     Some(r) => agree(&input, k, r, &out),
                 };
-                if device.is_cpu() && cpu_ms.is_none() {
-                    cpu_ms = Some(ms);
-                }
-                let rec = Record {
+                let what = Case {
                     op: "quantize",
-                    image: kind.clone(),
+                    image: kind,
                     k,
-                    device: name.clone(),
-                    median_ms: ms,
-                    mpx_per_s: (h * w) as f64 / ms / 1e3,
-                    speedup_vs_cpu: cpu_ms.map(|c| c / ms),
-                    agrees,
+                    pixels: h * w,
                 };
-                print_record(&rec);
-                records.push(rec);
+                what.record(&mut records, &mut cpu_ms, name, device, ms, agrees);
             }
         }
     }
