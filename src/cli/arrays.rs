@@ -8,7 +8,9 @@ use anyhow::bail;
 use clap::ValueEnum;
 use gpix::io::npy::{read_npy, NpyData, NpyElement};
 use gpix::io::{self, ImageFormat, Staged};
-use gpix::{AnyImage, FilterValue, Image, ImageView};
+use gpix::{AnyImage, Device, FilterValue, Image, ImageView};
+
+use super::{Common, Phases};
 
 /// Float type integer inputs are converted to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -43,7 +45,7 @@ enum Floats32Or64 {
     F64(Vec<f64>),
 }
 
-pub(crate) fn load(path: &Path, dtype: Dtype) -> anyhow::Result<Input> {
+fn load(path: &Path, dtype: Dtype) -> anyhow::Result<Input> {
     let fail = |why: String| anyhow::anyhow!("{}: {why}", path.display());
     if io::extension(path) == "npy" {
         let a = read_npy(path, io::max_bytes())?;
@@ -107,7 +109,7 @@ pub(crate) fn load(path: &Path, dtype: Dtype) -> anyhow::Result<Input> {
 }
 
 /// Fails before any work when `path` cannot take the result.
-pub(crate) fn check_output(path: &Path, bits: Option<u32>) -> anyhow::Result<()> {
+fn check_output(path: &Path, bits: Option<u32>) -> anyhow::Result<()> {
     match ImageFormat::from_path(path)? {
         ImageFormat::Npy => Ok(()),
         _ if bits.is_some() => Ok(()),
@@ -149,4 +151,28 @@ pub(crate) fn stage_output<T: FilterValue + NpyElement>(
             io::stage_image(path, ImageView::new(&v, h, w, c)?, &shape)?
         }
     })
+}
+
+/// The start every array command shares: output names checked first (a typo
+/// costs nothing), the input loaded, the outputs checked against its type,
+/// the device opened; `-v` reports each phase.
+pub(crate) fn open_input(
+    common: &Common,
+    phases: &mut Phases<'_>,
+    input: &Path,
+    dtype: Dtype,
+    outputs: &[&Path],
+) -> anyhow::Result<(Input, Device)> {
+    for o in outputs {
+        ImageFormat::from_path(o)?;
+    }
+    let loaded = load(input, dtype)?;
+    for o in outputs {
+        check_output(o, loaded.bits)?;
+    }
+    phases.done("decode");
+    let device = common.device()?;
+    common.say(format!("device: {}", device.describe()));
+    phases.done("device");
+    Ok((loaded, device))
 }

@@ -1,18 +1,18 @@
 //! `gpix gradient` and `gpix hessian`: numpy.gradient's finite differences
 //! on arrays, only the requested outputs computed and written.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use clap::{Args, ValueEnum};
 use gpix::io::npy::NpyElement;
-use gpix::io::{ImageFormat, Staged};
+use gpix::io::Staged;
 use gpix::{
     Device, FilterValue, GradientOptions, GradientOut, HessianOptions, HessianOut, Image,
     ImageView, Stencil,
 };
 
-use super::arrays::{check_output, load, stage_output, Dtype, Floats, Input};
+use super::arrays::{open_input, stage_output, Dtype, Floats, Input};
 use super::{Common, Phases};
 
 /// Spacing and edge handling shared by both commands.
@@ -98,12 +98,9 @@ fn parse_spacing(s: &str) -> Result<[f64; 2], String> {
     }
 }
 
-fn outputs_checked(paths: &[&Option<PathBuf>]) -> anyhow::Result<Vec<PathBuf>> {
-    let given: Vec<PathBuf> = paths.iter().filter_map(|p| (*p).clone()).collect();
-    for p in &given {
-        ImageFormat::from_path(p)?;
-    }
-    Ok(given)
+/// The outputs that were given.
+fn given(paths: &[&Option<PathBuf>]) -> Vec<PathBuf> {
+    paths.iter().filter_map(|p| (*p).clone()).collect()
 }
 
 fn zeros<T: FilterValue>(want: bool, input: &Image<T>) -> anyhow::Result<Option<Image<T>>> {
@@ -132,19 +129,13 @@ fn stage_all<T: FilterValue + NpyElement>(
 }
 
 pub(crate) fn run_gradient(common: &Common, args: &GradientArgs) -> anyhow::Result<()> {
-    let given = outputs_checked(&[&args.dy, &args.dx, &args.magnitude])?;
+    let given = given(&[&args.dy, &args.dx, &args.magnitude]);
     if given.is_empty() {
         bail!("give at least one of --dy, --dx, --magnitude");
     }
+    let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
-    let input = load(&args.input, args.options.dtype)?;
-    for p in &given {
-        check_output(p, input.bits)?;
-    }
-    phases.done("decode");
-    let device = common.device()?;
-    common.say(format!("device: {}", device.describe()));
-    phases.done("device");
+    let (input, device) = open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
     let options = GradientOptions {
         spacing: args.options.spacing,
         edge_order: args.options.edge_order,
@@ -199,19 +190,13 @@ pub(crate) fn run_hessian(common: &Common, args: &HessianArgs) -> anyhow::Result
         Some([a, b]) => (Some(a.clone()), Some(b.clone())),
         Some(_) => bail!("--eigen takes two files: OUT1,OUT2"),
     };
-    let given = outputs_checked(&[&args.dyy, &args.dxy, &args.dxx, &e1, &e2])?;
+    let given = given(&[&args.dyy, &args.dxy, &args.dxx, &e1, &e2]);
     if given.is_empty() {
         bail!("give at least one of --dyy, --dxy, --dxx, --eigen");
     }
+    let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
-    let input = load(&args.input, args.options.dtype)?;
-    for p in &given {
-        check_output(p, input.bits)?;
-    }
-    phases.done("decode");
-    let device = common.device()?;
-    common.say(format!("device: {}", device.describe()));
-    phases.done("device");
+    let (input, device) = open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
     let options = HessianOptions {
         gradient: GradientOptions {
             spacing: args.options.spacing,

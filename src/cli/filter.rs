@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use gpix::io::npy::{read_npy, NpyData, NpyElement};
-use gpix::io::{self, ImageFormat, Staged};
+use gpix::io::{self, Staged};
 use gpix::{BoundaryMode, Device, FilterInfo, FilterValue, Image, ImageView, Kernel, StatsOut};
 
-use super::arrays::{check_output, load, stage_output, Dtype, Floats, Input};
+use super::arrays::{open_input, stage_output, Dtype, Floats, Input};
 use super::{Common, Phases};
 
 #[derive(Subcommand, Debug)]
@@ -312,14 +312,14 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
             (&a.io, Op::Gabor(re, im, a.part))
         }
     };
-    ImageFormat::from_path(&io_args.output)?;
     let mut phases = Phases::new(common);
-    let input = load(&io_args.input, io_args.border.dtype)?;
-    check_output(&io_args.output, input.bits)?;
-    phases.done("decode");
-    let device = common.device()?;
-    common.say(format!("device: {}", device.describe()));
-    phases.done("device");
+    let (input, device) = open_input(
+        common,
+        &mut phases,
+        &io_args.input,
+        io_args.border.dtype,
+        &[&io_args.output],
+    )?;
     let mode = io_args.border.mode();
     let staged = match &input.data {
         Floats::F32(img) => {
@@ -345,18 +345,13 @@ pub(crate) fn run_stats(common: &Common, args: &StatsArgs) -> anyhow::Result<()>
     if outputs.iter().all(|o| o.is_none()) {
         bail!("give at least one of --mean, --var, --std");
     }
-    for o in outputs.into_iter().flatten() {
-        ImageFormat::from_path(o)?;
-    }
+    let given: Vec<&Path> = outputs
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
     let mut phases = Phases::new(common);
-    let input = load(&args.input, args.border.dtype)?;
-    for o in outputs.into_iter().flatten() {
-        check_output(o, input.bits)?;
-    }
-    phases.done("decode");
-    let device = common.device()?;
-    common.say(format!("device: {}", device.describe()));
-    phases.done("device");
+    let (input, device) = open_input(common, &mut phases, &args.input, args.border.dtype, &given)?;
     let mode = args.border.mode();
     let staged = match &input.data {
         Floats::F32(img) => stats_of(common, &device, img.view(), args, mode, &input, &mut phases)?,
