@@ -12,6 +12,8 @@
 //!   local mean / variance / std, with its [`BoundaryMode`]s.
 //! - [`gradient`] / [`hessian`]: numpy.gradient's finite differences (and
 //!   the gradient applied twice), fused, bit for bit numpy's in float64.
+//! - [`render`]: the kernels as compute passes recorded into your own wgpu
+//!   encoder on your textures (render tools), with no readback.
 //! - [`ImageView`] / [`Image`]: row-major `(height, width, channels)` arrays.
 //!
 //! Every operation has a `*_reference` implementation (the definition), a fast
@@ -26,6 +28,8 @@ pub mod gpu;
 pub mod io;
 pub mod ops;
 pub mod palette;
+#[cfg(feature = "gpu")]
+pub mod render;
 pub mod synth;
 
 pub use array::{AnyImage, Element, Image, ImageView};

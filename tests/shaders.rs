@@ -6,12 +6,12 @@
 const COMMON: &str = include_str!("../shaders/common.wgsl");
 const BOUNDARY: &str = include_str!("../shaders/boundary.wgsl");
 
-/// The helper file the library prepends to a kernel.
-fn helper(kernel: &str) -> &'static str {
+/// The helper files the library prepends to a kernel.
+fn helper(kernel: &str) -> String {
     match kernel {
-        "filter.wgsl" => BOUNDARY,
-        "common.wgsl" | "boundary.wgsl" | "diff.wgsl" => "",
-        _ => COMMON,
+        "filter.wgsl" => BOUNDARY.into(),
+        "common.wgsl" | "boundary.wgsl" | "diff.wgsl" => String::new(),
+        _ => COMMON.into(),
     }
 }
 
@@ -21,8 +21,14 @@ fn shaders() -> Vec<(String, String)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
-        // common.wgsl needs its kernel's `pixels` and `MODE`.
-        .filter(|p| p.file_name().is_some_and(|n| n != "common.wgsl"))
+        // common.wgsl needs its kernel's declarations; the render kernels
+        // are assembled by the library (render_kernels_validate_…).
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n != "common.wgsl" && !n.starts_with("render_")
+            })
+        })
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             let source = format!("{}{}", helper(&name), std::fs::read_to_string(&p).unwrap());
@@ -38,7 +44,9 @@ fn validate(name: &str, source: &str, constants: &[(&str, f64)]) {
         .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
     let mut validator = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::default(),
+        // pack2x16float (half-float buffer images) needs this; wgpu grants it
+        // on every native backend with the SHADER_F16_IN_F32 downlevel flag.
+        naga::valid::Capabilities::default() | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32,
     );
     let info = validator
         .validate(&module)
@@ -112,5 +120,36 @@ fn diff_kernel_validates_for_every_variant() {
     let source = include_str!("../shaders/diff.wgsl");
     for kind in [0.0, 1.0, 2.0] {
         validate("diff.wgsl", source, &[("KIND", kind)]);
+    }
+}
+
+/// The render kernels as the library assembles them (texture and buffer
+/// resources of every format), with every input-override combination.
+#[cfg(feature = "gpu")]
+#[test]
+fn render_kernels_validate_for_every_variant() {
+    let variants = gpix::render::wgsl_variants();
+    assert!(variants.len() >= 4 * 6 * 8, "{}", variants.len());
+    for (name, source) in &variants {
+        for (eight_bit, srgb, linear, bytes) in [
+            (0.0, 0.0, 0.0, 0.0),
+            (1.0, 0.0, 0.0, 1.0),
+            (1.0, 1.0, 0.0, 0.0),
+            (1.0, 1.0, 1.0, 0.0),
+        ] {
+            for channels in [1.0, 4.0] {
+                let mut constants = vec![
+                    ("EIGHT_BIT", eight_bit),
+                    ("SRGB", srgb),
+                    ("LINEAR", linear),
+                    ("BYTES", bytes),
+                    ("CHANNELS", channels),
+                ];
+                if name.starts_with("render_gradient") {
+                    constants.extend([("EDGE_ORDER", 2.0), ("OUTPUT", 1.0), ("CHANNEL", 0.0)]);
+                }
+                validate(name, source, &constants);
+            }
+        }
     }
 }

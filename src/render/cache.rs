@@ -1,0 +1,240 @@
+//! What a render pass keeps between frames: pipelines, views, bind groups
+//! and intermediate buffers, each created once and counted.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+
+/// How many wgpu objects a pass has created since it was made. Recording
+/// the same pass on the same textures again leaves these unchanged.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Created {
+    /// Shader modules and compute pipelines (one per shader variant).
+    pub pipelines: usize,
+    /// Buffers: parameters, palettes, weights and intermediates.
+    pub buffers: usize,
+    /// Texture views of the caller's textures.
+    pub views: usize,
+    /// Bind groups.
+    pub bind_groups: usize,
+}
+
+/// Bind groups and views stay cached for this many recent texture sets, so
+/// ping-ponging between a few textures allocates nothing while a resize does
+/// not keep old textures alive forever.
+const RECENT: usize = 8;
+
+pub(crate) struct Cache {
+    device: wgpu::Device,
+    created: Created,
+    pipelines: HashMap<String, wgpu::ComputePipeline>,
+    views: Vec<(wgpu::Texture, wgpu::TextureView)>,
+    groups: Vec<(String, Vec<Owned>, wgpu::BindGroup)>,
+}
+
+/// A bound resource, kept to recognise the same bind group next frame.
+#[derive(Clone, PartialEq)]
+enum Owned {
+    Buffer(wgpu::Buffer),
+    Texture(wgpu::Texture),
+}
+
+/// One entry of a bind group being built.
+pub(crate) enum Binding<'a> {
+    Buffer(&'a wgpu::Buffer),
+    Texture(&'a wgpu::Texture),
+}
+
+impl Cache {
+    pub(crate) fn new(device: &wgpu::Device) -> Self {
+        Self {
+            device: device.clone(),
+            created: Created::default(),
+            pipelines: HashMap::new(),
+            views: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    pub(crate) fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    pub(crate) fn created(&self) -> Created {
+        self.created
+    }
+
+    /// A buffer made now with `contents` (parameters, palettes, weights).
+    pub(crate) fn buffer_init(
+        &mut self,
+        label: &str,
+        contents: &[u8],
+        usage: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
+        use wgpu::util::DeviceExt;
+        self.created.buffers += 1;
+        let mut padded = contents.to_vec();
+        padded.resize(contents.len().div_ceil(16).max(1) * 16, 0);
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: &padded,
+                usage,
+            })
+    }
+
+    /// An uninitialised storage buffer of `bytes` (an intermediate).
+    pub(crate) fn scratch(&mut self, label: &str, bytes: u64) -> wgpu::Buffer {
+        self.created.buffers += 1;
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.div_ceil(4).max(1) * 4,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// A zeroed storage buffer of `bytes` the host clears and may copy from
+    /// (per-label tables).
+    pub(crate) fn table(&mut self, label: &str, bytes: u64) -> wgpu::Buffer {
+        self.created.buffers += 1;
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.div_ceil(4).max(1) * 4,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// The pipeline `key` (`gpix.render.<kernel>.<variant>`), built from
+    /// `source` on first use. Shader or pipeline errors come back as `Err`.
+    pub(crate) fn pipeline(
+        &mut self,
+        key: &str,
+        source: &str,
+        entry: &str,
+        constants: &[(&str, f64)],
+    ) -> Result<wgpu::ComputePipeline> {
+        if let Some(p) = self.pipelines.get(key) {
+            return Ok(p.clone());
+        }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(key),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(key),
+                layout: None,
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            });
+        if let Some(err) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("building pipeline {key}: {err}")));
+        }
+        self.created.pipelines += 1;
+        self.pipelines.insert(key.to_string(), pipeline.clone());
+        Ok(pipeline)
+    }
+
+    fn view(&mut self, texture: &wgpu::Texture) -> wgpu::TextureView {
+        if let Some((_, v)) = self.views.iter().find(|(t, _)| t == texture) {
+            return v.clone();
+        }
+        self.created.views += 1;
+        let view = texture.create_view(&wgpu::TextureViewDescriptor {
+            label: Some("gpix.render.view"),
+            base_mip_level: 0,
+            mip_level_count: Some(1),
+            ..Default::default()
+        });
+        if self.views.len() == RECENT * 4 {
+            self.views.remove(0);
+        }
+        self.views.push((texture.clone(), view.clone()));
+        view
+    }
+
+    /// The bind group of `pipeline`'s group 0 with `entries`, cached under
+    /// `key` (the pipeline variant) and the resources it binds.
+    pub(crate) fn bind_group(
+        &mut self,
+        key: &str,
+        pipeline: &wgpu::ComputePipeline,
+        entries: &[(u32, Binding<'_>)],
+    ) -> wgpu::BindGroup {
+        let resources: Vec<Owned> = entries
+            .iter()
+            .map(|(_, b)| match b {
+                Binding::Texture(t) => Owned::Texture((*t).clone()),
+                Binding::Buffer(b) => Owned::Buffer((*b).clone()),
+            })
+            .collect();
+        if let Some((_, _, g)) = self
+            .groups
+            .iter()
+            .find(|(k, r, _)| k == key && *r == resources)
+        {
+            return g.clone();
+        }
+        let views: Vec<Option<wgpu::TextureView>> = entries
+            .iter()
+            .map(|(_, b)| match b {
+                Binding::Texture(t) => Some(self.view(t)),
+                Binding::Buffer(_) => None,
+            })
+            .collect();
+        let wgpu_entries: Vec<wgpu::BindGroupEntry<'_>> = entries
+            .iter()
+            .zip(&views)
+            .map(|((binding, b), view)| wgpu::BindGroupEntry {
+                binding: *binding,
+                resource: match (b, view) {
+                    (Binding::Buffer(buf), _) => buf.as_entire_binding(),
+                    (Binding::Texture(_), Some(v)) => wgpu::BindingResource::TextureView(v),
+                    (Binding::Texture(_), None) => unreachable!("every texture has a view"),
+                },
+            })
+            .collect();
+        self.created.bind_groups += 1;
+        let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(key),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &wgpu_entries,
+        });
+        if self.groups.len() == RECENT * 4 {
+            self.groups.remove(0);
+        }
+        self.groups
+            .push((key.to_string(), resources, group.clone()));
+        group
+    }
+}
+
+/// Records one compute dispatch of `pipeline` with `group` into `encoder`.
+pub(crate) fn dispatch(
+    encoder: &mut wgpu::CommandEncoder,
+    label: &str,
+    pipeline: &wgpu::ComputePipeline,
+    group: &wgpu::BindGroup,
+    groups: (u32, u32),
+) {
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(label),
+        timestamp_writes: None,
+    });
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, group, &[]);
+    pass.dispatch_workgroups(groups.0, groups.1, 1);
+}

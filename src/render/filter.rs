@@ -1,0 +1,254 @@
+//! [`FilterPass`]: scipy's uniform and gaussian filters on the caller's device.
+
+use super::cache::{dispatch, Binding, Cache, Created};
+use super::io::{hardware_srgb, input_wgsl, output_wgsl, Surface};
+use super::{input_format, source, storage_format, tiles, ColorSpace, VALUE_OUTPUTS};
+use crate::error::{Error, Result};
+use crate::ops::filter::{gaussian_kernel1d, BoundaryMode};
+
+pub(super) const HEAD: &str = concat!(
+    include_str!("../../shaders/boundary.wgsl"),
+    include_str!("../../shaders/render_filter.wgsl")
+);
+/// Longest 1-D kernel: one invocation loops over every tap, and llvmpipe
+/// stops loops at 65535 iterations.
+const MAX_TAPS: usize = 4096;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    taps_x: u32,
+    taps_y: u32,
+    center_x: i32,
+    center_y: i32,
+    mode: u32,
+    cval: f32,
+}
+
+/// A separable filter of a texture: [`FilterPass::uniform`] (scipy's
+/// `uniform_filter`) or [`FilterPass::gaussian`] (`gaussian_filter`), with
+/// scipy's boundary modes. Values as in the [module docs](super): 0–1 for
+/// 8-bit textures; `cval` of [`BoundaryMode::Constant`] in the same units.
+/// One-channel inputs write `(v, 0, 0, 1)` to four-channel outputs;
+/// four-channel inputs write their first channel to `R32Float`.
+pub struct FilterPass {
+    cache: Cache,
+    space: ColorSpace,
+    params: wgpu::Buffer,
+    weights: wgpu::Buffer,
+    /// The intermediate rows result and its size in bytes.
+    mid: Option<(u64, wgpu::Buffer)>,
+}
+
+impl std::fmt::Debug for FilterPass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilterPass")
+            .field("space", &self.space)
+            .field("created", &self.cache.created())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FilterPass {
+    /// scipy's `uniform_filter(size=(size[0], size[1]), mode=…)`: the mean
+    /// of the `size[0]` × `size[1]` window (rows × columns), centred as
+    /// scipy centres even sizes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a zero or over-long size.
+    pub fn uniform(
+        device: &wgpu::Device,
+        size: [usize; 2],
+        mode: BoundaryMode,
+        space: ColorSpace,
+    ) -> Result<Self> {
+        if size.contains(&0) {
+            return Err(Error::invalid("a uniform filter size must be at least 1"));
+        }
+        let wy = vec![1.0 / size[0] as f64; size[0]];
+        let wx = vec![1.0 / size[1] as f64; size[1]];
+        Self::separable(device, &wy, &wx, mode, space)
+    }
+
+    /// scipy's `gaussian_filter(sigma=(sigma[0], sigma[1]), truncate=…, mode=…)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a negative or non-finite sigma or
+    /// truncate, or a kernel too long for one pass.
+    pub fn gaussian(
+        device: &wgpu::Device,
+        sigma: [f64; 2],
+        truncate: f64,
+        mode: BoundaryMode,
+        space: ColorSpace,
+    ) -> Result<Self> {
+        let wy = gaussian_kernel1d(sigma[0], truncate)?;
+        let wx = gaussian_kernel1d(sigma[1], truncate)?;
+        Self::separable(device, &wy, &wx, mode, space)
+    }
+
+    /// Any separable kernel `wy ⊗ wx` (taps centred at `len / 2`), correlated.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty, over-long or non-finite kernel.
+    pub fn separable(
+        device: &wgpu::Device,
+        wy: &[f64],
+        wx: &[f64],
+        mode: BoundaryMode,
+        space: ColorSpace,
+    ) -> Result<Self> {
+        for w in [wy, wx] {
+            if w.is_empty() || w.len() > MAX_TAPS || w.iter().any(|v| !v.is_finite()) {
+                return Err(Error::invalid(format!(
+                    "a render filter kernel has 1 to {MAX_TAPS} finite taps per axis, not {}",
+                    w.len()
+                )));
+            }
+        }
+        let mut cache = Cache::new(device);
+        let params = Params {
+            taps_x: wx.len() as u32,
+            taps_y: wy.len() as u32,
+            center_x: (wx.len() / 2) as i32,
+            center_y: (wy.len() / 2) as i32,
+            mode: mode.code(),
+            cval: mode.cval() as f32,
+        };
+        let params = cache.buffer_init(
+            "gpix.render.filter.params",
+            bytemuck::bytes_of(&params),
+            wgpu::BufferUsages::UNIFORM,
+        );
+        let taps: Vec<f32> = wx.iter().chain(wy).map(|&v| v as f32).collect();
+        let weights = cache.buffer_init(
+            "gpix.render.filter.weights",
+            bytemuck::cast_slice(&taps),
+            wgpu::BufferUsages::STORAGE,
+        );
+        Ok(Self {
+            cache,
+            space,
+            params,
+            weights,
+            mid: None,
+        })
+    }
+
+    /// The wgpu objects this pass has created so far.
+    #[must_use]
+    pub fn created(&self) -> Created {
+        self.cache.created()
+    }
+
+    /// Records the two passes into `encoder`, reading `input` and writing
+    /// `output` (a different texture of the same size).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the texture for a format, size or
+    /// usage the pass cannot use; [`Error::Gpu`] if a pipeline cannot be built.
+    pub fn encode<'a>(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        input: impl Into<Surface<'a>>,
+        output: impl Into<Surface<'a>>,
+    ) -> Result<()> {
+        let (input, output) = (input.into(), output.into());
+        let format = input_format("filter input", &input, self.space)?;
+        let size = input.size();
+        let (out_format, _) = storage_format("filter output", &output, size, VALUE_OUTPUTS)?;
+        if input.same(&output) {
+            return Err(Error::invalid(
+                "filter output: must be a different texture or buffer from the input",
+            ));
+        }
+        let bytes = u64::from(size.0) * u64::from(size.1) * u64::from(format.channels) * 4;
+        let limits = self.cache.device().limits();
+        let limit = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        if bytes > limit {
+            return Err(Error::too_large(
+                "the filter pass's intermediate rows",
+                bytes,
+                limit,
+            ));
+        }
+        let mid = self.mid_buffer(bytes);
+        let srgb = hardware_srgb(&input, format);
+        let mut constants = format.constants(false);
+        constants[2].1 = f64::from(u8::from(srgb));
+        let variant = format!("{}.{}s{}", input.tag(), format.tag(), u8::from(srgb));
+        let input_decl = input_wgsl(input.kind(), 0)?;
+        let rows_key = format!("gpix.render.filter.rows.{variant}");
+        let rows = self.cache.pipeline(
+            &rows_key,
+            &source(&[input_decl.clone(), output_wgsl(None, 4, "")?], HEAD),
+            "rows",
+            &constants,
+        )?;
+        let cols_key = format!(
+            "gpix.render.filter.cols.{}.{out_format}.{variant}",
+            output.tag()
+        );
+        let cols = self.cache.pipeline(
+            &cols_key,
+            &source(
+                &[input_decl, output_wgsl(Some(output.kind()), 4, out_format)?],
+                HEAD,
+            ),
+            "cols",
+            &constants,
+        )?;
+        let (params, weights) = (self.params.clone(), self.weights.clone());
+        let rows_group = self.cache.bind_group(
+            &rows_key,
+            &rows,
+            &[
+                (0, input.binding()),
+                (1, Binding::Buffer(&params)),
+                (2, Binding::Buffer(&weights)),
+                (3, Binding::Buffer(&mid)),
+            ],
+        );
+        let mut cols_entries = vec![
+            (1, Binding::Buffer(&params)),
+            (2, Binding::Buffer(&weights)),
+            (3, Binding::Buffer(&mid)),
+            (4, output.binding()),
+        ];
+        // `cols` reads only the input's size: a texture's from the texture,
+        // a buffer's from the shader text, so a buffer input is not bound.
+        if let Surface::Texture(_) = input {
+            cols_entries.push((0, input.binding()));
+        }
+        let cols_group = self.cache.bind_group(&cols_key, &cols, &cols_entries);
+        dispatch(
+            encoder,
+            "gpix.render.filter.rows",
+            &rows,
+            &rows_group,
+            tiles(size),
+        );
+        dispatch(
+            encoder,
+            "gpix.render.filter.cols",
+            &cols,
+            &cols_group,
+            tiles(size),
+        );
+        Ok(())
+    }
+
+    /// The intermediate buffer for `bytes`, reallocated when the size changes.
+    fn mid_buffer(&mut self, bytes: u64) -> wgpu::Buffer {
+        if let Some((b, buffer)) = &self.mid {
+            if *b == bytes {
+                return buffer.clone();
+            }
+        }
+        let buffer = self.cache.scratch("gpix.render.filter.mid", bytes);
+        self.mid = Some((bytes, buffer.clone()));
+        buffer
+    }
+}

@@ -1,0 +1,218 @@
+//! [`LabelMeanPass`]: every texel painted with its label's mean colour, on
+//! the caller's device.
+
+use super::cache::{dispatch, Binding, Cache, Created};
+use super::io::{hardware_srgb, input_wgsl, labels_wgsl, output_wgsl, Surface};
+use super::{input_format, source, storage_format, tiles, ColorSpace, VALUE_OUTPUTS};
+use crate::error::{Error, Result};
+
+pub(super) const SHADER: &str = include_str!("../../shaders/render_label_mean.wgsl");
+
+/// Per-label mean recolour of a texture with an `R32Uint` label texture:
+/// each texel gets the mean of the first `channels` values of all texels
+/// with its label (the other channels keep their values), rounded half up
+/// in byte units: exactly [`label_mean_image`](crate::label_mean_image)'s
+/// `u8` result on the same bytes.
+///
+/// Takes 8-bit inputs (`Rgba8Unorm`, and `Rgba8UnormSrgb` in
+/// [`ColorSpace::Encoded`]). Labels are `0..n_labels`; texels with larger
+/// labels are not counted and keep their own colour.
+///
+/// After [`encode`](Self::encode) the pass's [`table`](Self::table) holds,
+/// per label, `1 + 2 × channels` u32 words: the texel count, then per
+/// channel the byte sum as a 64-bit integer (low word, high word), for
+/// later passes of your own.
+pub struct LabelMeanPass {
+    cache: Cache,
+    n_labels: u32,
+    channels: u32,
+    table: wgpu::Buffer,
+}
+
+impl std::fmt::Debug for LabelMeanPass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LabelMeanPass")
+            .field("n_labels", &self.n_labels)
+            .field("channels", &self.channels)
+            .field("created", &self.cache.created())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LabelMeanPass {
+    /// A pass for labels `0..n_labels` averaging the first `channels` (1..=4)
+    /// values of each texel.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for zero labels or a channel count outside
+    /// 1..=4; [`Error::TooLarge`] if the table exceeds the device's storage
+    /// binding size.
+    pub fn new(device: &wgpu::Device, n_labels: u32, channels: u32) -> Result<Self> {
+        if n_labels == 0 {
+            return Err(Error::invalid("a label-mean pass needs at least one label"));
+        }
+        if !(1..=4).contains(&channels) {
+            return Err(Error::invalid(format!(
+                "a label-mean pass averages 1 to 4 channels, not {channels}"
+            )));
+        }
+        let bytes = u64::from(n_labels) * u64::from(1 + 2 * channels) * 4;
+        let limits = device.limits();
+        let limit = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        if bytes > limit {
+            return Err(Error::too_large("the label-mean table", bytes, limit));
+        }
+        let mut cache = Cache::new(device);
+        let table = cache.table("gpix.render.label_mean.table", bytes);
+        Ok(Self {
+            cache,
+            n_labels,
+            channels,
+            table,
+        })
+    }
+
+    /// The per-label counts and sums of the last recorded frame (see the
+    /// type's docs for the layout); `STORAGE | COPY_SRC` usage.
+    #[must_use]
+    pub fn table(&self) -> &wgpu::Buffer {
+        &self.table
+    }
+
+    /// The wgpu objects this pass has created so far.
+    #[must_use]
+    pub fn created(&self) -> Created {
+        self.cache.created()
+    }
+
+    /// Records the pass into `encoder`: clear the table, sum per label, paint
+    /// `output` (a different texture of `input`'s size).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the texture for a format, size or
+    /// usage the pass cannot use; [`Error::Gpu`] if a pipeline cannot be built.
+    pub fn encode<'a>(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        input: impl Into<Surface<'a>>,
+        labels: impl Into<Surface<'a>>,
+        output: impl Into<Surface<'a>>,
+    ) -> Result<()> {
+        let (input, labels, output) = (input.into(), labels.into(), output.into());
+        let format = input_format("label-mean input", &input, ColorSpace::Encoded)?;
+        if !format.eight_bit {
+            return Err(Error::invalid(format!(
+                "{}: the label-mean pass takes 8-bit inputs (Rgba8Unorm, Rgba8UnormSrgb); \
+                 float inputs are not supported yet",
+                input.describe("label-mean input")
+            )));
+        }
+        let size = input.size();
+        check_labels(&labels, size)?;
+        let (out_format, _) = storage_format("label-mean output", &output, size, VALUE_OUTPUTS)?;
+        if input.same(&output) || labels.same(&output) {
+            return Err(Error::invalid(
+                "label-mean output: must be a different texture or buffer from the inputs",
+            ));
+        }
+        let srgb = hardware_srgb(&input, format);
+        let mut constants = format.constants(true).to_vec();
+        constants[0].1 = f64::from(self.channels);
+        constants[2].1 = f64::from(u8::from(srgb));
+        let tag = format!(
+            "{}.{}.k{}.{}s{}",
+            input.tag(),
+            labels.tag(),
+            self.channels,
+            format.tag(),
+            u8::from(srgb)
+        );
+        let reads = [input_wgsl(input.kind(), 0)?, labels_wgsl(labels.kind(), 1)];
+        let sums_key = format!("gpix.render.label_mean.sums.{tag}");
+        let sums_source = source(&[reads.concat(), output_wgsl(None, 3, "")?], SHADER);
+        let sums = self
+            .cache
+            .pipeline(&sums_key, &sums_source, "sums", &constants)?;
+        let paint_key = format!(
+            "gpix.render.label_mean.paint.{}.{out_format}.{tag}",
+            output.tag()
+        );
+        let paint_source = source(
+            &[
+                reads.concat(),
+                output_wgsl(Some(output.kind()), 3, out_format)?,
+            ],
+            SHADER,
+        );
+        let paint = self
+            .cache
+            .pipeline(&paint_key, &paint_source, "paint", &constants)?;
+        let table = self.table.clone();
+        let sums_group = self.cache.bind_group(
+            &sums_key,
+            &sums,
+            &[
+                (0, input.binding()),
+                (1, labels.binding()),
+                (2, Binding::Buffer(&table)),
+            ],
+        );
+        let paint_group = self.cache.bind_group(
+            &paint_key,
+            &paint,
+            &[
+                (0, input.binding()),
+                (1, labels.binding()),
+                (2, Binding::Buffer(&table)),
+                (3, output.binding()),
+            ],
+        );
+        encoder.clear_buffer(&table, 0, None);
+        dispatch(
+            encoder,
+            "gpix.render.label_mean.sums",
+            &sums,
+            &sums_group,
+            tiles(size),
+        );
+        dispatch(
+            encoder,
+            "gpix.render.label_mean.paint",
+            &paint,
+            &paint_group,
+            tiles(size),
+        );
+        Ok(())
+    }
+}
+
+fn check_labels(labels: &Surface<'_>, size: (u32, u32)) -> Result<()> {
+    let what = labels.describe("labels");
+    if labels.format() != wgpu::TextureFormat::R32Uint {
+        return Err(Error::invalid(format!("{what}: labels must be R32Uint")));
+    }
+    match labels {
+        Surface::Texture(t) => {
+            if !t.usage().contains(wgpu::TextureUsages::TEXTURE_BINDING) {
+                return Err(Error::invalid(format!(
+                    "{what}: the labels need TEXTURE_BINDING usage"
+                )));
+            }
+            if t.depth_or_array_layers() != 1 || t.sample_count() != 1 {
+                return Err(Error::invalid(format!(
+                    "{what}: labels must be one single-sample layer"
+                )));
+            }
+        }
+        Surface::Buffer(_) => labels.check_buffer("labels")?,
+    }
+    if labels.size() != size {
+        return Err(Error::invalid(format!(
+            "{what}: labels must be the input's size {}x{}",
+            size.0, size.1
+        )));
+    }
+    Ok(())
+}
