@@ -143,6 +143,9 @@ fn palette_case() -> impl Strategy<Value = (u32, u32, Vec<u8>, usize, Vec<u16>)>
 /// (format, texel bytes, palette, texel values as the pass sees them, channels, space)
 type FloatCase<'a> = (F, &'a [u8], &'a [[f32; 4]], Vec<f32>, u32, ColorSpace);
 
+/// (format, texel bytes, values as the pass sees them, channels per texel, space)
+type MeanCase<'a> = (F, &'a [u8], &'a [f32], usize, ColorSpace);
+
 fn leading_channels(rgba: &[u8], c: usize) -> Vec<u8> {
     rgba.chunks_exact(4).flat_map(|p| p[..c].to_vec()).collect()
 }
@@ -347,7 +350,7 @@ proptest! {
         let input = texture(&ctx, format, (w, h), &rgba, U::TEXTURE_BINDING);
         let label_tex = texture(&ctx, F::R32Uint, (w, h), bytemuck::cast_slice(&labels), U::TEXTURE_BINDING);
         let out = output(&ctx, F::Rgba8Unorm, (w, h));
-        let mut pass = LabelMeanPass::new(ctx.device(), n_labels, channels as u32).unwrap();
+        let mut pass = LabelMeanPass::new(ctx.device(), n_labels, channels as u32, ColorSpace::Encoded).unwrap();
         let mut enc = encoder(&ctx);
         pass.encode(&mut enc, &input, &label_tex, &out).unwrap();
         let got = finish(&ctx, enc, &[&out]).remove(0);
@@ -355,6 +358,75 @@ proptest! {
             for ch in 0..4 {
                 let want = if ch < channels && labels[p] < n_labels { cpu.data()[p * channels + ch] } else { rgba[p * 4 + ch] };
                 prop_assert_eq!(px[ch], want, "texel {} channel {} label {}", p, ch, labels[p]);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(common::GPU_CASES))]
+
+    /// Float inputs (f32 texels, sRGB in linear light): means within f32
+    /// rounding of the CPU path's f64 means, the same bits every run.
+    #[test]
+    fn float_label_means_match_the_cpu(
+        (w, h) in (1u32..=32, 1u32..=32),
+        seed in any::<u64>(),
+        n_labels in 1u32..=12,
+        channels in 1usize..=4,
+        block in 1u32..=12,
+    ) {
+        let Some(ctx) = common::gpu() else { return Ok(()) };
+        let mut rng = seed;
+        let mut next = move || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (rng >> 33) as u32 };
+        let values: Vec<f32> = (0..w * h * 4)
+            .map(|_| match next() % 8 { 0 => 0.0, 1 => -(next() as f32) / 1e9, _ => (next() as f32 / u32::MAX as f32 - 0.3) * 6.0 })
+            .collect();
+        let bytes: Vec<u8> = (0..w * h * 4).map(|_| next() as u8).collect();
+        let block_label: Vec<u32> = (0..64).map(|_| next() % n_labels).collect();
+        let labels: Vec<u32> = (0..w * h)
+            .map(|i| if next() % 9 == 0 { next() % n_labels } else { block_label[(((i / w) / block) * 8 + (i % w) / block) as usize % 64] })
+            .collect();
+        let linear: Vec<f32> = bytes.chunks_exact(4).flat_map(|p| [srgb_to_linear(p[0]), srgb_to_linear(p[1]), srgb_to_linear(p[2]), f32::from(p[3]) / 255.0]).collect();
+        let label_tex = texture(&ctx, F::R32Uint, (w, h), bytemuck::cast_slice(&labels), U::TEXTURE_BINDING);
+        let grey: Vec<f32> = values.iter().step_by(4).copied().collect();
+        let cases: [MeanCase<'_>; 3] = [
+            (F::Rgba32Float, bytemuck::cast_slice(&values), &values, 4, ColorSpace::Encoded),
+            (F::Rgba8UnormSrgb, &bytes, &linear, 4, ColorSpace::Linear),
+            (F::R32Float, bytemuck::cast_slice(&grey), &grey, 1, ColorSpace::Encoded),
+        ];
+        for (format, data, texels, texel_channels, space) in cases {
+            let c = channels.min(texel_channels);
+            let leading: Vec<f32> = texels.chunks_exact(texel_channels).flat_map(|p| p[..c].to_vec()).collect();
+            let view = ImageView::new(&leading, h as usize, w as usize, c).unwrap();
+            let (cpu, _) = label_mean_image::<f32, f64>(&Device::Cpu, view, &labels).unwrap();
+            let input = texture(&ctx, format, (w, h), data, U::TEXTURE_BINDING);
+            let out = output(&ctx, F::Rgba32Float, (w, h));
+            let mut pass = LabelMeanPass::new(ctx.device(), n_labels, c as u32, space).unwrap();
+            let mut runs = Vec::new();
+            for _ in 0..2 {
+                let mut enc = encoder(&ctx);
+                pass.encode(&mut enc, &input, &label_tex, &out).unwrap();
+                runs.push(floats(&finish(&ctx, enc, &[&out])[0]));
+            }
+            prop_assert_eq!(&runs[0], &runs[1], "deterministic");
+            let mut largest = vec![0f64; (n_labels as usize) * c];
+            for (p, &l) in labels.iter().enumerate() {
+                for ch in 0..c {
+                    let v = f64::from(leading[p * c + ch]).abs();
+                    let m = &mut largest[l as usize * c + ch];
+                    *m = m.max(v);
+                }
+            }
+            for (p, &l) in labels.iter().enumerate() {
+                for ch in 0..c {
+                    let want = cpu.data()[p * c + ch];
+                    let got = f64::from(runs[0][p * 4 + ch]);
+                    // The shader's sRGB decode (f32 pow) is good to 2e-6 relative.
+                    let rel = if space == ColorSpace::Linear { 2.5e-6 } else { 4e-7 };
+                    let tol = rel * largest[l as usize * c + ch] + 1e-12;
+                    prop_assert!((got - want).abs() <= tol, "{:?} texel {} ch {}: {} vs {}", format, p, ch, got, want);
+                }
             }
         }
     }
@@ -375,7 +447,7 @@ fn label_sums_carry_past_32_bits() {
         U::TEXTURE_BINDING,
     );
     let out = output(&ctx, F::Rgba8Unorm, (w, h));
-    let mut pass = LabelMeanPass::new(ctx.device(), 1, 4).unwrap();
+    let mut pass = LabelMeanPass::new(ctx.device(), 1, 4, ColorSpace::Encoded).unwrap();
     let mut enc = encoder(&ctx);
     pass.encode(&mut enc, &input, &labels, &out).unwrap();
     let table = ctx.device().create_buffer(&wgpu::BufferDescriptor {
@@ -470,7 +542,7 @@ proptest! {
         let mut quantize = PalettePass::from_palette(ctx.device(), &palette).unwrap();
         let mut blur = FilterPass::gaussian(ctx.device(), [1.0, 2.0], 3.0, BoundaryMode::Mirror, ColorSpace::Encoded).unwrap();
         let mut edges = GradientPass::new(ctx.device(), [1.0, 0.5], 2, GradientOutput::Magnitude, ColorSpace::Encoded).unwrap();
-        let mut means = LabelMeanPass::new(ctx.device(), n_labels, 3).unwrap();
+        let mut means = LabelMeanPass::new(ctx.device(), n_labels, 3, ColorSpace::Encoded).unwrap();
 
         // Textures.
         let input = texture(&ctx, F::Rgba8Unorm, (w, h), &rgba, U::TEXTURE_BINDING);
@@ -626,7 +698,7 @@ fn label_mean_frames_allocate_nothing() {
         U::TEXTURE_BINDING,
     );
     let out = output(&ctx, F::Rgba16Float, size);
-    let mut pass = LabelMeanPass::new(ctx.device(), 5, 4).unwrap();
+    let mut pass = LabelMeanPass::new(ctx.device(), 5, 4, ColorSpace::Encoded).unwrap();
     let mut results = Vec::new();
     for _ in 0..4 {
         let mut enc = encoder(&ctx);

@@ -302,26 +302,7 @@ impl GpuContext {
         if let Some(p) = cache.get(name) {
             return Ok(p.clone());
         }
-        let device = &self.inner.device;
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(name),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(name),
-            layout: None,
-            module: &module,
-            entry_point: Some(entry_point),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants,
-                zero_initialize_workgroup_memory: false,
-            },
-            cache: None,
-        });
-        if let Some(err) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("building pipeline {name}: {err}")));
-        }
+        let pipeline = build_pipeline(&self.inner.device, name, source, entry_point, constants)?;
         let pipeline = Arc::new(pipeline);
         cache.insert(name.to_string(), pipeline.clone());
         Ok(pipeline)
@@ -354,4 +335,37 @@ impl GpuContext {
             .map(|_| ())
             .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))
     }
+}
+
+/// A compute pipeline named `name` from WGSL `source` with override
+/// `constants` and a layout derived from the shader, inside a validation
+/// error scope so a bad shader is an [`Error::Gpu`], not a panic. Workgroup
+/// memory is not zeroed: every kernel initialises what it reads.
+pub(crate) fn build_pipeline(
+    device: &wgpu::Device,
+    name: &str,
+    source: &str,
+    entry_point: &str,
+    constants: &[(&str, f64)],
+) -> Result<wgpu::ComputePipeline> {
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: None,
+        module: &module,
+        entry_point: Some(entry_point),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants,
+            zero_initialize_workgroup_memory: false,
+        },
+        cache: None,
+    });
+    if let Some(err) = pollster::block_on(scope.pop()) {
+        return Err(Error::Gpu(format!("building pipeline {name}: {err}")));
+    }
+    Ok(pipeline)
 }

@@ -2,6 +2,7 @@
 
 mod context;
 
+pub(crate) use context::build_pipeline;
 pub use context::{list_adapters, AdapterSummary, GpuContext};
 
 use crate::error::{Error, Result};

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// How many wgpu objects a pass has created since it was made. Recording
 /// the same pass on the same textures again leaves these unchanged.
@@ -24,6 +24,7 @@ pub struct Created {
 /// not keep old textures alive forever.
 const RECENT: usize = 8;
 
+/// A pass's cache; its `Debug` shows what it has created.
 pub(crate) struct Cache {
     device: wgpu::Device,
     created: Created,
@@ -37,6 +38,14 @@ pub(crate) struct Cache {
 enum Owned {
     Buffer(wgpu::Buffer),
     Texture(wgpu::Texture),
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("created", &self.created)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One entry of a bind group being built.
@@ -120,29 +129,7 @@ impl Cache {
         if let Some(p) = self.pipelines.get(key) {
             return Ok(p.clone());
         }
-        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(key),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
-        let pipeline = self
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(key),
-                layout: None,
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants,
-                    zero_initialize_workgroup_memory: false,
-                },
-                cache: None,
-            });
-        if let Some(err) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("building pipeline {key}: {err}")));
-        }
+        let pipeline = crate::gpu::build_pipeline(&self.device, key, source, entry, constants)?;
         self.created.pipelines += 1;
         self.pipelines.insert(key.to_string(), pipeline.clone());
         Ok(pipeline)

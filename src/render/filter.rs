@@ -2,7 +2,7 @@
 
 use super::cache::{dispatch, Binding, Cache, Created};
 use super::io::{hardware_srgb, input_wgsl, output_wgsl, Surface};
-use super::{input_format, source, storage_format, tiles, ColorSpace, VALUE_OUTPUTS};
+use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
 use crate::ops::filter::{gaussian_kernel1d, BoundaryMode};
 
@@ -31,6 +31,7 @@ struct Params {
 /// 8-bit textures; `cval` of [`BoundaryMode::Constant`] in the same units.
 /// One-channel inputs write `(v, 0, 0, 1)` to four-channel outputs;
 /// four-channel inputs write their first channel to `R32Float`.
+#[derive(Debug)]
 pub struct FilterPass {
     cache: Cache,
     space: ColorSpace,
@@ -38,15 +39,6 @@ pub struct FilterPass {
     weights: wgpu::Buffer,
     /// The intermediate rows result and its size in bytes.
     mid: Option<(u64, wgpu::Buffer)>,
-}
-
-impl std::fmt::Debug for FilterPass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FilterPass")
-            .field("space", &self.space)
-            .field("created", &self.cache.created())
-            .finish_non_exhaustive()
-    }
 }
 
 impl FilterPass {
@@ -154,14 +146,8 @@ impl FilterPass {
         output: impl Into<Surface<'a>>,
     ) -> Result<()> {
         let (input, output) = (input.into(), output.into());
-        let format = input_format("filter input", &input, self.space)?;
-        let size = input.size();
-        let (out_format, _) = storage_format("filter output", &output, size, VALUE_OUTPUTS)?;
-        if input.same(&output) {
-            return Err(Error::invalid(
-                "filter output: must be a different texture or buffer from the input",
-            ));
-        }
+        let io = value_io(self.cache.device(), "filter", &input, &output, self.space)?;
+        let (format, size, out_format) = (io.format, io.size, io.out_format);
         let bytes = u64::from(size.0) * u64::from(size.1) * u64::from(format.channels) * 4;
         let limits = self.cache.device().limits();
         let limit = limits

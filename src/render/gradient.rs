@@ -2,7 +2,7 @@
 
 use super::cache::{dispatch, Binding, Cache, Created};
 use super::io::{hardware_srgb, input_wgsl, output_wgsl, Surface};
-use super::{input_format, source, storage_format, tiles, ColorSpace, VALUE_OUTPUTS};
+use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
 
 pub(super) const SHADER: &str = include_str!("../../shaders/render_gradient.wgsl");
@@ -33,22 +33,13 @@ struct Params {
 /// `edge_order` 1 or 2 at the edges, uniform spacing `[hy, hx]`. Values as
 /// in the [module docs](super) (0–1 for 8-bit textures). 8-bit outputs
 /// clamp to 0–1, so negative components need a float output.
+#[derive(Debug)]
 pub struct GradientPass {
     cache: Cache,
     space: ColorSpace,
     edge_order: u8,
     output: GradientOutput,
     params: wgpu::Buffer,
-}
-
-impl std::fmt::Debug for GradientPass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GradientPass")
-            .field("edge_order", &self.edge_order)
-            .field("output", &self.output)
-            .field("created", &self.cache.created())
-            .finish_non_exhaustive()
-    }
 }
 
 impl GradientPass {
@@ -115,15 +106,9 @@ impl GradientPass {
         output: impl Into<Surface<'a>>,
     ) -> Result<()> {
         let (input, output) = (input.into(), output.into());
-        let format = input_format("gradient input", &input, self.space)?;
-        let size = input.size();
-        let (out_format, out_channels) =
-            storage_format("gradient output", &output, size, VALUE_OUTPUTS)?;
-        if input.same(&output) {
-            return Err(Error::invalid(
-                "gradient output: must be a different texture or buffer from the input",
-            ));
-        }
+        let io = value_io(self.cache.device(), "gradient", &input, &output, self.space)?;
+        let (format, size) = (io.format, io.size);
+        let (out_format, out_channels) = (io.out_format, io.out_channels);
         let min_side = u32::from(self.edge_order) + 1;
         if size.0 < min_side || size.1 < min_side {
             return Err(Error::invalid(format!(

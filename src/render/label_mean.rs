@@ -3,51 +3,59 @@
 
 use super::cache::{dispatch, Binding, Cache, Created};
 use super::io::{hardware_srgb, input_wgsl, labels_wgsl, output_wgsl, Surface};
-use super::{input_format, source, storage_format, tiles, ColorSpace, VALUE_OUTPUTS};
+use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
 
 pub(super) const SHADER: &str = include_str!("../../shaders/render_label_mean.wgsl");
+pub(super) const FLOAT_SHADER: &str = include_str!("../../shaders/render_label_mean_float.wgsl");
 
-/// Per-label mean recolour of a texture with an `R32Uint` label texture:
+/// Per-label mean recolour with an `R32Uint` label texture (or buffer):
 /// each texel gets the mean of the first `channels` values of all texels
-/// with its label (the other channels keep their values), rounded half up
-/// in byte units: exactly [`label_mean_image`](crate::label_mean_image)'s
-/// `u8` result on the same bytes.
+/// with its label (the other channels keep their values).
 ///
-/// Takes 8-bit inputs (`Rgba8Unorm`, and `Rgba8UnormSrgb` in
-/// [`ColorSpace::Encoded`]). Labels are `0..n_labels`; texels with larger
-/// labels are not counted and keep their own colour.
+/// - 8-bit inputs (`Rgba8Unorm`, `Rgba8UnormSrgb` in
+///   [`ColorSpace::Encoded`]): byte sums as exact integers, means rounded
+///   half up in byte units: exactly
+///   [`label_mean_image`](crate::label_mean_image)'s `u8` result on the same
+///   bytes.
+/// - Float inputs and sRGB in [`ColorSpace::Linear`]: exact integer sums of
+///   fixed-point values (2^-34 of each label's largest magnitude), so the
+///   result is the same every frame whatever order the GPU adds in; the mean
+///   is within a few f32 ulps of the exact one. A label holding an infinity
+///   or NaN is painted NaN.
+///
+/// Labels are `0..n_labels`; texels with larger labels are not counted and
+/// keep their own colour.
 ///
 /// After [`encode`](Self::encode) the pass's [`table`](Self::table) holds,
-/// per label, `1 + 2 × channels` u32 words: the texel count, then per
-/// channel the byte sum as a 64-bit integer (low word, high word), for
-/// later passes of your own.
+/// per label, the texel count and then per channel, for 8-bit inputs, the
+/// byte sum as a 64-bit integer (low word, high word) in `1 + 2 × channels`
+/// u32 words; for float inputs the largest biased exponent E and the
+/// fixed-point sum (×2^(34 − (E − 127)), two's complement) in `1 + 3 ×
+/// channels` words.
+#[derive(Debug)]
 pub struct LabelMeanPass {
     cache: Cache,
     n_labels: u32,
     channels: u32,
+    space: ColorSpace,
     table: wgpu::Buffer,
-}
-
-impl std::fmt::Debug for LabelMeanPass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LabelMeanPass")
-            .field("n_labels", &self.n_labels)
-            .field("channels", &self.channels)
-            .field("created", &self.cache.created())
-            .finish_non_exhaustive()
-    }
 }
 
 impl LabelMeanPass {
     /// A pass for labels `0..n_labels` averaging the first `channels` (1..=4)
-    /// values of each texel.
+    /// values of each texel, in `space` for sRGB inputs.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for zero labels or a channel count outside
     /// 1..=4; [`Error::TooLarge`] if the table exceeds the device's storage
     /// binding size.
-    pub fn new(device: &wgpu::Device, n_labels: u32, channels: u32) -> Result<Self> {
+    pub fn new(
+        device: &wgpu::Device,
+        n_labels: u32,
+        channels: u32,
+        space: ColorSpace,
+    ) -> Result<Self> {
         if n_labels == 0 {
             return Err(Error::invalid("a label-mean pass needs at least one label"));
         }
@@ -56,7 +64,8 @@ impl LabelMeanPass {
                 "a label-mean pass averages 1 to 4 channels, not {channels}"
             )));
         }
-        let bytes = u64::from(n_labels) * u64::from(1 + 2 * channels) * 4;
+        // Room for the float layout, the larger of the two.
+        let bytes = u64::from(n_labels) * u64::from(1 + 3 * channels) * 4;
         let limits = device.limits();
         let limit = limits
             .max_storage_buffer_binding_size
@@ -70,6 +79,7 @@ impl LabelMeanPass {
             cache,
             n_labels,
             channels,
+            space,
             table,
         })
     }
@@ -101,26 +111,39 @@ impl LabelMeanPass {
         output: impl Into<Surface<'a>>,
     ) -> Result<()> {
         let (input, labels, output) = (input.into(), labels.into(), output.into());
-        let format = input_format("label-mean input", &input, ColorSpace::Encoded)?;
-        if !format.eight_bit {
+        let io = value_io(
+            self.cache.device(),
+            "label-mean",
+            &input,
+            &output,
+            self.space,
+        )?;
+        let (format, size, out_format) = (io.format, io.size, io.out_format);
+        if self.channels > format.channels {
             return Err(Error::invalid(format!(
-                "{}: the label-mean pass takes 8-bit inputs (Rgba8Unorm, Rgba8UnormSrgb); \
-                 float inputs are not supported yet",
-                input.describe("label-mean input")
+                "{}: the pass averages {} channels, the input has {}",
+                input.describe("label-mean input"),
+                self.channels,
+                format.channels
             )));
         }
-        let size = input.size();
         check_labels(&labels, size)?;
-        let (out_format, _) = storage_format("label-mean output", &output, size, VALUE_OUTPUTS)?;
-        if input.same(&output) || labels.same(&output) {
+        if labels.same(&output) {
             return Err(Error::invalid(
-                "label-mean output: must be a different texture or buffer from the inputs",
+                "label-mean output: must be a different texture or buffer from the labels",
             ));
         }
         let srgb = hardware_srgb(&input, format);
-        let mut constants = format.constants(true).to_vec();
+        let bytes = format.bytes();
+        let mut constants = format.constants(bytes).to_vec();
         constants[0].1 = f64::from(self.channels);
         constants[2].1 = f64::from(u8::from(srgb));
+        constants.push(("N_LABELS", f64::from(self.n_labels)));
+        let (kernel, passes): (&str, &[&str]) = if bytes {
+            (SHADER, &["sums"])
+        } else {
+            (FLOAT_SHADER, &["exponents", "sums"])
+        };
         let tag = format!(
             "{}.{}.k{}.{}s{}",
             input.tag(),
@@ -130,11 +153,22 @@ impl LabelMeanPass {
             u8::from(srgb)
         );
         let reads = [input_wgsl(input.kind(), 0)?, labels_wgsl(labels.kind(), 1)];
-        let sums_key = format!("gpix.render.label_mean.sums.{tag}");
-        let sums_source = source(&[reads.concat(), output_wgsl(None, 3, "")?], SHADER);
-        let sums = self
-            .cache
-            .pipeline(&sums_key, &sums_source, "sums", &constants)?;
+        let sums_source = source(&[reads.concat(), output_wgsl(None, 3, "")?], kernel);
+        let mut reductions = Vec::new();
+        for entry in passes {
+            let key = format!("gpix.render.label_mean.{entry}.{tag}");
+            let pipeline = self.cache.pipeline(&key, &sums_source, entry, &constants)?;
+            let group = self.cache.bind_group(
+                &key,
+                &pipeline,
+                &[
+                    (0, input.binding()),
+                    (1, labels.binding()),
+                    (2, Binding::Buffer(&self.table)),
+                ],
+            );
+            reductions.push((pipeline, group));
+        }
         let paint_key = format!(
             "gpix.render.label_mean.paint.{}.{out_format}.{tag}",
             output.tag()
@@ -144,21 +178,12 @@ impl LabelMeanPass {
                 reads.concat(),
                 output_wgsl(Some(output.kind()), 3, out_format)?,
             ],
-            SHADER,
+            kernel,
         );
         let paint = self
             .cache
             .pipeline(&paint_key, &paint_source, "paint", &constants)?;
         let table = self.table.clone();
-        let sums_group = self.cache.bind_group(
-            &sums_key,
-            &sums,
-            &[
-                (0, input.binding()),
-                (1, labels.binding()),
-                (2, Binding::Buffer(&table)),
-            ],
-        );
         let paint_group = self.cache.bind_group(
             &paint_key,
             &paint,
@@ -170,13 +195,15 @@ impl LabelMeanPass {
             ],
         );
         encoder.clear_buffer(&table, 0, None);
-        dispatch(
-            encoder,
-            "gpix.render.label_mean.sums",
-            &sums,
-            &sums_group,
-            tiles(size),
-        );
+        for (pipeline, group) in &reductions {
+            dispatch(
+                encoder,
+                "gpix.render.label_mean.sums",
+                pipeline,
+                group,
+                tiles(size),
+            );
+        }
         dispatch(
             encoder,
             "gpix.render.label_mean.paint",

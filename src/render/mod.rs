@@ -26,7 +26,13 @@
 //! `Rgba8UnormSrgb` cannot be a storage texture in WebGPU: write to an
 //! `Rgba8Unorm` texture (or an `Rgba8Unorm` view of an sRGB texture created
 //! with that view format) instead. Anything else is an `Err` naming the
-//! texture and the problem before anything is recorded.
+//! texture and the problem before anything is recorded, as is a texture
+//! output on a device without storage textures (some downlevel GL devices:
+//! use buffer outputs there).
+//!
+//! Passes take `&wgpu::Texture`, not views: a `TextureView` does not tell its
+//! format, which the pass must check before it records anything. The pass
+//! makes (and caches) its own view of mip level 0.
 //!
 //! # Buffers
 //!
@@ -197,6 +203,7 @@ pub(crate) fn input_format(
 /// Checks an output against the input's size and returns the WGSL storage
 /// format name (for textures) and its channel count.
 pub(crate) fn storage_format(
+    device: &wgpu::Device,
     what: &str,
     output: &Surface<'_>,
     size: (u32, u32),
@@ -233,6 +240,12 @@ pub(crate) fn storage_format(
     match output {
         Surface::Texture(texture) => {
             check_plain_2d(what, texture)?;
+            if device.limits().max_storage_textures_per_shader_stage == 0 {
+                return Err(Error::invalid(format!(
+                    "{}: this device has no storage textures; write to a buffer image",
+                    name(what, texture)
+                )));
+            }
             if !texture
                 .usage()
                 .contains(wgpu::TextureUsages::STORAGE_BINDING)
@@ -267,6 +280,47 @@ fn check_plain_2d(what: &str, texture: &wgpu::Texture) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// What [`value_io`] found out about a pass's input and value output.
+pub(crate) struct ValueIo {
+    pub(crate) format: InputFormat,
+    pub(crate) size: (u32, u32),
+    /// The output's WGSL storage format and channel count.
+    pub(crate) out_format: &'static str,
+    pub(crate) out_channels: u32,
+}
+
+/// The checks every value-to-value pass makes before recording: the input
+/// is readable, the output writable, of the input's size, and another
+/// resource (`what` names the pass in the errors).
+pub(crate) fn value_io(
+    device: &wgpu::Device,
+    what: &str,
+    input: &Surface<'_>,
+    output: &Surface<'_>,
+    space: ColorSpace,
+) -> Result<ValueIo> {
+    let format = input_format(&format!("{what} input"), input, space)?;
+    let size = input.size();
+    let (out_format, out_channels) = storage_format(
+        device,
+        &format!("{what} output"),
+        output,
+        size,
+        VALUE_OUTPUTS,
+    )?;
+    if input.same(output) {
+        return Err(Error::invalid(format!(
+            "{what} output: must be a different texture or buffer from the input"
+        )));
+    }
+    Ok(ValueIo {
+        format,
+        size,
+        out_format,
+        out_channels,
+    })
 }
 
 /// The value formats an output may have.
@@ -340,7 +394,14 @@ pub fn wgsl_variants() -> Vec<(String, String)> {
                     ),
                     (
                         format!("render_label_mean {name}"),
-                        source(&[read.clone(), labels, write(3)], label_mean::SHADER),
+                        source(
+                            &[read.clone(), labels.clone(), write(3)],
+                            label_mean::SHADER,
+                        ),
+                    ),
+                    (
+                        format!("render_label_mean_float {name}"),
+                        source(&[read.clone(), labels, write(3)], label_mean::FLOAT_SHADER),
                     ),
                 ]);
             }

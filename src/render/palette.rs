@@ -48,21 +48,12 @@ impl<'a> PaletteTargets<'a> {
 /// Colours are in the pass's units (see the [module docs](super)): bytes
 /// 0–255 for 8-bit textures in [`ColorSpace::Encoded`], stored values for
 /// float textures, linear 0–1 for sRGB textures in [`ColorSpace::Linear`].
+#[derive(Debug)]
 pub struct PalettePass {
     cache: Cache,
     channels: u32,
     space: ColorSpace,
     palette: wgpu::Buffer,
-}
-
-impl std::fmt::Debug for PalettePass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PalettePass")
-            .field("channels", &self.channels)
-            .field("space", &self.space)
-            .field("created", &self.cache.created())
-            .finish_non_exhaustive()
-    }
 }
 
 impl PalettePass {
@@ -157,6 +148,7 @@ impl PalettePass {
         let size = input.size();
         if let Some(t) = &targets.index {
             storage_format(
+                self.cache.device(),
                 "palette index output",
                 t,
                 size,
@@ -164,7 +156,16 @@ impl PalettePass {
             )?;
         }
         let out_format = match &targets.color {
-            Some(t) => storage_format("palette colour output", t, size, VALUE_OUTPUTS)?.0,
+            Some(t) => {
+                storage_format(
+                    self.cache.device(),
+                    "palette colour output",
+                    t,
+                    size,
+                    VALUE_OUTPUTS,
+                )?
+                .0
+            }
             None => "",
         };
         if targets.index.is_none() && targets.color.is_none() {
