@@ -16,6 +16,41 @@
 //! - [`LabelMeanPass`]: every texel painted with the mean colour of its
 //!   label (an `R32Uint` label texture), exact.
 //!
+//! ```no_run
+//! use gpix::render::{
+//!     ColorSpace, FilterPass, GradientOutput, GradientPass, PalettePass, PaletteTargets,
+//! };
+//! use gpix::{BoundaryMode, Palette};
+//!
+//! /// Your renderer's frame: `scene` is an Rgba8UnormSrgb texture with
+//! /// TEXTURE_BINDING; the outputs have STORAGE_BINDING.
+//! fn frame(
+//!     device: &wgpu::Device,
+//!     queue: &wgpu::Queue,
+//!     scene: &wgpu::Texture,
+//!     index_r32uint: &wgpu::Texture,
+//!     retro_rgba8: &wgpu::Texture,
+//!     blurred_rgba16f: &wgpu::Texture,
+//!     edges_rgba8: &wgpu::Texture,
+//! ) -> gpix::Result<()> {
+//!     // Made once in real code (they cache their pipelines and bind groups).
+//!     let palette = Palette::new(3, vec![0, 0, 0, 255, 85, 85, 85, 255, 255, 255, 255, 255])?;
+//!     let mut quantize = PalettePass::from_palette(device, &palette)?;
+//!     let mut blur =
+//!         FilterPass::gaussian(device, [2.0, 2.0], 4.0, BoundaryMode::Reflect, ColorSpace::Encoded)?;
+//!     let mut edges =
+//!         GradientPass::new(device, [1.0, 1.0], 1, GradientOutput::Magnitude, ColorSpace::Encoded)?;
+//!
+//!     let mut encoder = device.create_command_encoder(&Default::default());
+//!     let targets = PaletteTargets::default().index(index_r32uint).color(retro_rgba8);
+//!     quantize.encode(&mut encoder, scene, targets)?;
+//!     blur.encode(&mut encoder, scene, blurred_rgba16f)?;
+//!     edges.encode(&mut encoder, blurred_rgba16f, edges_rgba8)?;
+//!     queue.submit([encoder.finish()]);
+//!     Ok(())
+//! }
+//! ```
+//!
 //! # Textures
 //!
 //! Inputs are 2-D, single-sample textures with `TEXTURE_BINDING` usage in
