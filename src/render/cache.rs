@@ -146,7 +146,7 @@ impl Cache {
             mip_level_count: Some(1),
             ..Default::default()
         });
-        if self.views.len() == RECENT * 4 {
+        if self.views.len() == RECENT * 2 {
             self.views.remove(0);
         }
         self.views.push((texture.clone(), view.clone()));
@@ -200,7 +200,7 @@ impl Cache {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &wgpu_entries,
         });
-        if self.groups.len() == RECENT * 4 {
+        if self.groups.len() == RECENT {
             self.groups.remove(0);
         }
         self.groups

@@ -4,7 +4,7 @@
 //! mean. Cost is O(pixels + labels) on every path.
 //!
 //! Labels are any `u32` values and may be sparse ({0, 7, 2^31 + 5}): they are
-//! mapped to dense table rows first ([`rows`]), so memory grows with the
+//! mapped to dense table rows first (`rows.rs`), so memory grows with the
 //! number of distinct labels, not with the largest one.
 //!
 //! Exactness: integer images are summed exactly in 64 bits on every path, so
