@@ -343,3 +343,24 @@ fn rgb8_vector_path_matches_the_reference() {
         }
     }
 }
+
+/// The vector path's packed lists for cells with more than three
+/// candidates: a large noise image puts thousands of pixels there, and a
+/// palette holding every colour twice makes each of them a tie the lowest
+/// index must win.
+#[test]
+fn rgb8_long_candidate_lists_keep_the_lowest_index() {
+    let image = gpix::synth::uniform_rgb(300, 301, 5);
+    for k in [24usize, 128] {
+        let once = gpix::synth::random_palette(k, 3, 7 + k as u64);
+        let twice: Vec<u16> = once.iter().chain(&once).copied().collect();
+        let palette = Palette::new(3, twice).unwrap();
+        let expected: Vec<u8> = nearest_palette_reference(image.view(), &palette).unwrap();
+        let cpu: Vec<u8> = nearest_palette(image.view(), &palette, &Device::Cpu).unwrap();
+        assert_eq!(cpu, expected, "K={}", 2 * k);
+        assert!(
+            expected.iter().all(|&i| usize::from(i) < k),
+            "ties go to the first copy"
+        );
+    }
+}

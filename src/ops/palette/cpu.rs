@@ -249,30 +249,6 @@ impl CandidateGrid {
     }
 
     /// For point grids: the answer for every colour, as a table.
-    /// [`CandidateGrid::nearest`] for 8-bit RGB: i32 distances (three
-    /// squared 8-bit differences cannot overflow), the vector path's
-    /// fallback for cells with long lists.
-    #[cfg(target_arch = "x86_64")]
-    fn nearest_rgb8(&self, px: &[u16; 3]) -> u16 {
-        let cell = self.cell_of(px);
-        let range = self.offsets[cell] as usize..self.offsets[cell + 1] as usize;
-        let (colors, index) = (&self.color[range.clone()], &self.index[range]);
-        let (p0, p1, p2) = (i32::from(px[0]), i32::from(px[1]), i32::from(px[2]));
-        let mut best = (i32::MAX, 0u16);
-        for (c, &i) in colors.iter().zip(index) {
-            let (d0, d1, d2) = (
-                p0 - i32::from(c[0]),
-                p1 - i32::from(c[1]),
-                p2 - i32::from(c[2]),
-            );
-            let d = d0 * d0 + d1 * d1 + d2 * d2;
-            if d < best.0 {
-                best = (d, i);
-            }
-        }
-        best.1
-    }
-
     fn lookup_table(&self) -> Vec<u16> {
         (0..self.cells())
             .map(|cell| {
@@ -444,26 +420,55 @@ fn apply_compact<T: PaletteValue, I: PaletteIndex, X: Slot, const C: usize, cons
     }
 }
 
+/// The AVX2 loop's tables: per cell its three candidates and a zero tag,
+/// or, for cells with longer lists, the list's word offset in `long` (24
+/// bits, little-endian) and tag 1. A list in `long` is its length, then one
+/// `r | g << 8 | b << 16 | index << 24` word per candidate in ascending
+/// index order: one cache line serves a whole fallback, where the grid's own
+/// arrays (offsets, indices, colours) cost three dependent misses.
+/// `None` when the lists would not fit 24-bit offsets.
+#[cfg(target_arch = "x86_64")]
+fn packed_cells<X: Slot>(g: &CompactGrid<'_, X>) -> Option<(Vec<[u8; 4]>, Vec<u32>)> {
+    let mut long = Vec::new();
+    let mut cells = Vec::with_capacity(g.cells.len());
+    for (cell, e) in g.cells.iter().enumerate() {
+        if e[3].get() == 0 {
+            cells.push(e.map(|x| x.get() as u8));
+            continue;
+        }
+        let range = g.grid.offsets[cell] as usize..g.grid.offsets[cell + 1] as usize;
+        let offset = u32::try_from(long.len()).ok().filter(|&o| o < 1 << 24)?;
+        long.push(range.len() as u32);
+        for (c, &i) in g.grid.color[range.clone()].iter().zip(&g.grid.index[range]) {
+            long.push(
+                u32::from(c[0]) | u32::from(c[1]) << 8 | u32::from(c[2]) << 16 | u32::from(i) << 24,
+            );
+        }
+        let b = offset.to_le_bytes();
+        cells.push([b[0], b[1], b[2], 1]);
+    }
+    Some((cells, long))
+}
+
 /// 8-bit RGB with K ≤ 256 through the AVX2 loop (`simd.rs`).
 #[cfg(target_arch = "x86_64")]
 fn run_rgb8_simd<T: PaletteValue, I: PaletteIndex, X: Slot>(
     g: &CompactGrid<'_, X>,
+    (cells, long): (Vec<[u8; 4]>, Vec<u32>),
     image: &ImageView<'_, T>,
     out: &mut [I],
     progress: Progress<'_>,
 ) {
-    let cells: Vec<[u8; 4]> = g.cells.iter().map(|e| e.map(|x| x.get() as u8)).collect();
     let mut colors = [0u32; 256];
     for (dst, c) in colors.iter_mut().zip(&g.colors) {
         *dst = u32::from(c[0]) | u32::from(c[1]) << 8 | u32::from(c[2]) << 16;
     }
-    let fallback = |px: &[u16; 3]| g.grid.nearest_rgb8(px);
     let bits = g.grid.bits;
     // One colour per palette entry.
     let k = g.colors.len();
     for_row_blocks(image, out, progress, |p, o| {
         let bytes: &[u8] = bytemuck::cast_slice(p);
-        super::simd::apply_rgb8(&cells, bits, &colors, k, bytes, o, &fallback);
+        super::simd::apply_rgb8(&cells, bits, &colors, k, bytes, o, &long);
     });
 }
 
@@ -483,8 +488,10 @@ fn run_compact<T: PaletteValue, I: PaletteIndex, X: Slot>(
         && (1..=8).contains(&grid.bits)
         && super::simd::available()
     {
-        run_rgb8_simd(g, image, out, progress);
-        return;
+        if let Some(tables) = packed_cells(g) {
+            run_rgb8_simd(g, tables, image, out, progress);
+            return;
+        }
     }
     match (image.channels(), T::BITS, grid.bits) {
         (3, 8, 5) => for_row_blocks(image, out, progress, |p, o| {

@@ -4,7 +4,7 @@
 //! index — with the table and palette reads done as gathers and the
 //! distances as 16-bit differences squared and summed by `madd`.
 //! Cells tagged as holding more than three candidates fall back, per lane,
-//! to the grid's full list.
+//! to their full list, packed in one array next to its colours.
 
 #![cfg(target_arch = "x86_64")]
 
@@ -20,8 +20,9 @@ pub(super) fn available() -> bool {
 /// Nearest indices of 8-bit RGB `pixels` (3 bytes each) into `out`.
 ///
 /// `cells` has `1 << (3 · bits)` entries: three candidate indices (ascending)
-/// and a tag byte (non-zero: use `fallback`); `colors[i]` is palette colour
-/// `i` packed as `r | g << 8 | b << 16`, for the `palette_len` colours.
+/// and a zero tag byte, or a 24-bit word offset into `long` and a non-zero
+/// tag (see `packed_cells` in cpu.rs); `colors[i]` is palette colour `i`
+/// packed as `r | g << 8 | b << 16`, for the `palette_len` colours.
 pub(super) fn apply_rgb8<I: PaletteIndex>(
     cells: &[[u8; 4]],
     bits: u32,
@@ -29,7 +30,7 @@ pub(super) fn apply_rgb8<I: PaletteIndex>(
     palette_len: usize,
     pixels: &[u8],
     out: &mut [I],
-    fallback: &dyn Fn(&[u16; 3]) -> u16,
+    long: &[u32],
 ) {
     assert!(available(), "AVX2 path called without AVX2");
     assert_eq!(cells.len(), 1usize << (3 * bits), "cell table size");
@@ -40,7 +41,7 @@ pub(super) fn apply_rgb8<I: PaletteIndex>(
     // `colors` has 256 entries; pixel loads stay inside `pixels` (the loop
     // leaves the last pixels, whose 16-byte loads would overrun, to the
     // scalar tail).
-    unsafe { apply_rgb8_avx2(cells, bits, colors, palette_len, pixels, out, fallback) }
+    unsafe { apply_rgb8_avx2(cells, bits, colors, palette_len, pixels, out, long) }
 }
 
 #[target_feature(enable = "avx2")]
@@ -51,7 +52,7 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
     palette_len: usize,
     pixels: &[u8],
     out: &mut [I],
-    fallback: &dyn Fn(&[u16; 3]) -> u16,
+    long: &[u32],
 ) {
     let n = out.len().min(pixels.len() / 3);
     let shift = _mm_cvtsi32_si128((8 - bits) as i32);
@@ -161,10 +162,15 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
             *dst = I::from_index(v as usize);
         }
         if tagged {
-            let mut t = [0i32; 8];
-            _mm256_storeu_si256(t.as_mut_ptr().cast(), tags);
-            for k in (0..8).filter(|&k| t[k] != 0) {
-                out[i + k] = I::from_index(usize::from(fallback(&rgb(pixels, i + k))));
+            let mut entries = [0u32; 8];
+            _mm256_storeu_si256(entries.as_mut_ptr().cast(), e);
+            for (k, &entry) in entries.iter().enumerate().filter(|(_, &v)| v >> 24 != 0) {
+                let offset = (entry & 0x00ff_ffff) as usize;
+                out[i + k] = I::from_index(usize::from(nearest_in_list(
+                    long,
+                    offset,
+                    rgb(pixels, i + k),
+                )));
             }
         }
         i += 8;
@@ -177,7 +183,7 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
             .fold(0usize, |c, &v| (c << bits) | usize::from(v >> (8 - bits)));
         let e = cells[cell];
         let idx = if e[3] != 0 {
-            fallback(&px)
+            nearest_in_list(long, u32::from_le_bytes([e[0], e[1], e[2], 0]) as usize, px)
         } else {
             let d = |k: u8| {
                 let c = colors[usize::from(k)];
@@ -200,6 +206,26 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
         };
         *dst = I::from_index(usize::from(idx));
     }
+}
+
+/// The nearest candidate of the packed list at word `offset` of `long`
+/// (its length, then `r | g << 8 | b << 16 | index << 24` per candidate in
+/// ascending index order); strict `<` keeps the lowest index on ties.
+#[inline]
+fn nearest_in_list(long: &[u32], offset: usize, px: [u16; 3]) -> u16 {
+    let len = long[offset] as usize;
+    let (p0, p1, p2) = (i32::from(px[0]), i32::from(px[1]), i32::from(px[2]));
+    let mut best = (i32::MAX, 0u16);
+    for &w in &long[offset + 1..offset + 1 + len] {
+        let d0 = p0 - (w & 0xff) as i32;
+        let d1 = p1 - ((w >> 8) & 0xff) as i32;
+        let d2 = p2 - ((w >> 16) & 0xff) as i32;
+        let d = d0 * d0 + d1 * d1 + d2 * d2;
+        if d < best.0 {
+            best = (d, (w >> 24) as u16);
+        }
+    }
+    best.1
 }
 
 /// Squared distances from the pixels (`prg` = r | g << 16, `b`) to the
