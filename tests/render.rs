@@ -192,8 +192,8 @@ proptest! {
         k in 1usize..=40,
     ) {
         let Some(ctx) = common::gpu() else { return Ok(()) };
-        let mut rng = seed;
-        let mut next = move || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (rng >> 33) as u32 };
+        let mut rng = gpix::synth::Rng::new(seed);
+        let mut next = move || (rng.next_u64() >> 32) as u32;
         let bytes: Vec<u8> = (0..w * h * 4).map(|_| next() as u8).collect();
         let colors_bytes: Vec<[u8; 4]> = (0..k).map(|_| [next() as u8, next() as u8, next() as u8, 255]).collect();
         let values: Vec<f32> = (0..w * h * 4).map(|_| next() as f32 / u32::MAX as f32 * 4.0 - 2.0).collect();
@@ -231,8 +231,8 @@ proptest! {
         mode in prop_oneof![Just(BoundaryMode::Reflect), Just(BoundaryMode::Mirror), Just(BoundaryMode::Nearest), Just(BoundaryMode::Wrap), (0.0f64..1.0).prop_map(BoundaryMode::Constant)],
     ) {
         let Some(ctx) = common::gpu() else { return Ok(()) };
-        let mut rng = seed;
-        let mut next = move || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (rng >> 33) as u32 };
+        let mut rng = gpix::synth::Rng::new(seed);
+        let mut next = move || (rng.next_u64() >> 32) as u32;
         let bytes: Vec<u8> = (0..w * h * 4).map(|_| next() as u8).collect();
         let grey: Vec<f32> = (0..w * h).map(|_| next() as f32 / u32::MAX as f32).collect();
         let norm: Vec<f64> = bytes.iter().map(|&b| f64::from(b) / 255.0).collect();
@@ -275,8 +275,8 @@ proptest! {
         channel in 0u32..4,
     ) {
         let Some(ctx) = common::gpu() else { return Ok(()) };
-        let mut rng = seed;
-        let mut next = move || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (rng >> 33) as u32 };
+        let mut rng = gpix::synth::Rng::new(seed);
+        let mut next = move || (rng.next_u64() >> 32) as u32;
         let bytes: Vec<u8> = (0..w * h * 4).map(|_| next() as u8).collect();
         let norm: Vec<f64> = bytes.iter().map(|&b| f64::from(b) / 255.0).collect();
         let options = GradientOptions { spacing, edge_order, interior_only: false };
@@ -324,8 +324,8 @@ proptest! {
         srgb in any::<bool>(),
     ) {
         let Some(ctx) = common::gpu() else { return Ok(()) };
-        let mut rng = seed;
-        let mut next = move || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (rng >> 33) as u32 };
+        let mut rng = gpix::synth::Rng::new(seed);
+        let mut next = move || (rng.next_u64() >> 32) as u32;
         let rgba: Vec<u8> = (0..w * h * 4).map(|_| next() as u8).collect();
         // Blocky labels (as segmentations are) with some noise and a few
         // labels past the table.
@@ -377,8 +377,8 @@ proptest! {
         block in 1u32..=12,
     ) {
         let Some(ctx) = common::gpu() else { return Ok(()) };
-        let mut rng = seed;
-        let mut next = move || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (rng >> 33) as u32 };
+        let mut rng = gpix::synth::Rng::new(seed);
+        let mut next = move || (rng.next_u64() >> 32) as u32;
         let values: Vec<f32> = (0..w * h * 4)
             .map(|_| match next() % 8 { 0 => 0.0, 1 => -(next() as f32) / 1e9, _ => (next() as f32 / u32::MAX as f32 - 0.3) * 6.0 })
             .collect();
@@ -531,8 +531,8 @@ proptest! {
         n_labels in 1u32..=8,
     ) {
         let Some(ctx) = common::gpu() else { return Ok(()) };
-        let mut rng = seed;
-        let mut next = move || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (rng >> 33) as u32 };
+        let mut rng = gpix::synth::Rng::new(seed);
+        let mut next = move || (rng.next_u64() >> 32) as u32;
         let rgba: Vec<u8> = (0..w * h * 4).map(|_| next() as u8).collect();
         let labels: Vec<u32> = (0..w * h).map(|_| next() % (n_labels + 1)).collect();
         let texels = (w * h) as usize;

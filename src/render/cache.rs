@@ -92,27 +92,19 @@ impl Cache {
             })
     }
 
-    /// An uninitialised storage buffer of `bytes` (an intermediate).
-    pub(crate) fn scratch(&mut self, label: &str, bytes: u64) -> wgpu::Buffer {
+    /// A storage buffer of `bytes` with extra `usage`, contents undefined
+    /// until a pass writes or the host clears it (intermediates, tables).
+    pub(crate) fn storage(
+        &mut self,
+        label: &str,
+        bytes: u64,
+        usage: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
         self.created.buffers += 1;
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes.div_ceil(4).max(1) * 4,
-            usage: wgpu::BufferUsages::STORAGE,
-            mapped_at_creation: false,
-        })
-    }
-
-    /// A zeroed storage buffer of `bytes` the host clears and may copy from
-    /// (per-label tables).
-    pub(crate) fn table(&mut self, label: &str, bytes: u64) -> wgpu::Buffer {
-        self.created.buffers += 1;
-        self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size: bytes.div_ceil(4).max(1) * 4,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_DST
-                | wgpu::BufferUsages::COPY_SRC,
+            usage: wgpu::BufferUsages::STORAGE | usage,
             mapped_at_creation: false,
         })
     }

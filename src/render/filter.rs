@@ -1,7 +1,7 @@
 //! [`FilterPass`]: scipy's uniform and gaussian filters on the caller's device.
 
 use super::cache::{dispatch, Binding, Cache, Created};
-use super::io::{hardware_srgb, input_wgsl, output_wgsl, Surface};
+use super::io::{input_wgsl, output_wgsl, Surface};
 use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
 use crate::ops::filter::{gaussian_kernel1d, BoundaryMode};
@@ -161,10 +161,8 @@ impl FilterPass {
             ));
         }
         let mid = self.mid_buffer(bytes);
-        let srgb = hardware_srgb(&input, format);
-        let mut constants = format.constants(false);
-        constants[2].1 = f64::from(u8::from(srgb));
-        let variant = format!("{}.{}s{}", input.tag(), format.tag(), u8::from(srgb));
+        let constants = format.constants(format.channels, false);
+        let variant = format!("{}.{}", input.tag(), format.tag());
         let input_decl = input_wgsl(input.kind(), 0)?;
         let rows_key = format!("gpix.render.filter.rows.{variant}");
         let rows = self.cache.pipeline(
@@ -233,7 +231,9 @@ impl FilterPass {
                 return buffer.clone();
             }
         }
-        let buffer = self.cache.scratch("gpix.render.filter.mid", bytes);
+        let buffer =
+            self.cache
+                .storage("gpix.render.filter.mid", bytes, wgpu::BufferUsages::empty());
         self.mid = Some((bytes, buffer.clone()));
         buffer
     }

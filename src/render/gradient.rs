@@ -1,7 +1,7 @@
 //! [`GradientPass`]: numpy.gradient of a texture on the caller's device.
 
 use super::cache::{dispatch, Binding, Cache, Created};
-use super::io::{hardware_srgb, input_wgsl, output_wgsl, Surface};
+use super::io::{input_wgsl, output_wgsl, Surface};
 use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
 
@@ -129,17 +129,14 @@ impl GradientPass {
                 (1, channel)
             }
         };
-        let srgb = hardware_srgb(&input, format);
         let key = format!(
-            "gpix.render.gradient.{}.{}.{out_format}.{}s{}.o{}k{kind}ch{channel}",
+            "gpix.render.gradient.{}.{}.{out_format}.{}.o{}k{kind}ch{channel}",
             input.tag(),
             output.tag(),
             format.tag(),
-            u8::from(srgb),
             self.edge_order
         );
-        let mut constants = format.constants(false).to_vec();
-        constants[2].1 = f64::from(u8::from(srgb));
+        let mut constants = format.constants(format.channels, false);
         constants.extend([
             ("EDGE_ORDER", f64::from(self.edge_order)),
             ("OUTPUT", f64::from(kind)),

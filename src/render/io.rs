@@ -3,7 +3,7 @@
 //! and `load_label`; this module writes the WGSL declarations and functions
 //! behind them for the resources at hand.
 
-use super::{name, InputFormat};
+use super::name;
 use crate::error::{Error, Result};
 
 /// Pixels in a storage buffer: `width × height` texels, row-major, rows
@@ -138,8 +138,7 @@ pub(crate) enum Kind {
     },
 }
 
-/// WGSL words per texel and the expression reading texel `i` of `buf` as
-/// `vec4<f32>`.
+/// The WGSL expression reading texel `i` of `buf` as `vec4<f32>`.
 fn read_expr(format: wgpu::TextureFormat, buf: &str) -> Result<String> {
     use wgpu::TextureFormat as F;
     Ok(match format {
@@ -239,9 +238,4 @@ pub(crate) fn labels_wgsl(labels: Kind, binding: u32) -> String {
              fn load_label(p: vec2<i32>) -> u32 {{ {INDEX} return labels[i]; }}\n"
         ),
     }
-}
-
-/// Whether the GPU decodes this input's sRGB values itself (textures only).
-pub(crate) fn hardware_srgb(input: &Surface<'_>, format: InputFormat) -> bool {
-    format.srgb && matches!(input, Surface::Texture(_))
 }

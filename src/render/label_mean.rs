@@ -2,7 +2,7 @@
 //! the caller's device.
 
 use super::cache::{dispatch, Binding, Cache, Created};
-use super::io::{hardware_srgb, input_wgsl, labels_wgsl, output_wgsl, Surface};
+use super::io::{input_wgsl, labels_wgsl, output_wgsl, Surface};
 use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
 
@@ -74,7 +74,12 @@ impl LabelMeanPass {
             return Err(Error::too_large("the label-mean table", bytes, limit));
         }
         let mut cache = Cache::new(device);
-        let table = cache.table("gpix.render.label_mean.table", bytes);
+        // Cleared by the encoder every frame; copyable for the caller's use.
+        let table = cache.storage(
+            "gpix.render.label_mean.table",
+            bytes,
+            wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+        );
         Ok(Self {
             cache,
             n_labels,
@@ -133,11 +138,8 @@ impl LabelMeanPass {
                 "label-mean output: must be a different texture or buffer from the labels",
             ));
         }
-        let srgb = hardware_srgb(&input, format);
         let bytes = format.bytes();
-        let mut constants = format.constants(bytes).to_vec();
-        constants[0].1 = f64::from(self.channels);
-        constants[2].1 = f64::from(u8::from(srgb));
+        let mut constants = format.constants(self.channels, bytes);
         constants.push(("N_LABELS", f64::from(self.n_labels)));
         let (kernel, passes): (&str, &[&str]) = if bytes {
             (SHADER, &["sums"])
@@ -145,12 +147,11 @@ impl LabelMeanPass {
             (FLOAT_SHADER, &["exponents", "sums"])
         };
         let tag = format!(
-            "{}.{}.k{}.{}s{}",
+            "{}.{}.k{}.{}",
             input.tag(),
             labels.tag(),
             self.channels,
-            format.tag(),
-            u8::from(srgb)
+            format.tag()
         );
         let reads = [input_wgsl(input.kind(), 0)?, labels_wgsl(labels.kind(), 1)];
         let sums_source = source(&[reads.concat(), output_wgsl(None, 3, "")?], kernel);
@@ -183,18 +184,17 @@ impl LabelMeanPass {
         let paint = self
             .cache
             .pipeline(&paint_key, &paint_source, "paint", &constants)?;
-        let table = self.table.clone();
         let paint_group = self.cache.bind_group(
             &paint_key,
             &paint,
             &[
                 (0, input.binding()),
                 (1, labels.binding()),
-                (2, Binding::Buffer(&table)),
+                (2, Binding::Buffer(&self.table)),
                 (3, output.binding()),
             ],
         );
-        encoder.clear_buffer(&table, 0, None);
+        encoder.clear_buffer(&self.table, 0, None);
         for (pipeline, group) in &reductions {
             dispatch(
                 encoder,
@@ -227,11 +227,7 @@ fn check_labels(labels: &Surface<'_>, size: (u32, u32)) -> Result<()> {
                     "{what}: the labels need TEXTURE_BINDING usage"
                 )));
             }
-            if t.depth_or_array_layers() != 1 || t.sample_count() != 1 {
-                return Err(Error::invalid(format!(
-                    "{what}: labels must be one single-sample layer"
-                )));
-            }
+            super::check_plain_2d("labels", t)?;
         }
         Surface::Buffer(_) => labels.check_buffer("labels")?,
     }

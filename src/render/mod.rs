@@ -148,8 +148,9 @@ pub(crate) struct InputFormat {
     pub(crate) channels: u32,
     /// An 8-bit unorm format (values are whole multiples of 1/255).
     pub(crate) eight_bit: bool,
-    /// An sRGB format (the shader re-encodes the GPU's decode).
-    pub(crate) srgb: bool,
+    /// An sRGB texture: the GPU decodes it, the shader re-encodes (sRGB
+    /// bytes in a buffer arrive encoded).
+    pub(crate) gpu_decodes: bool,
     /// sRGB values decoded to linear light by the pass.
     pub(crate) linear: bool,
 }
@@ -160,12 +161,14 @@ impl InputFormat {
         self.eight_bit && !self.linear
     }
 
-    /// The input overrides of `render_common.wgsl`, with BYTES as given.
-    pub(crate) fn constants(self, bytes: bool) -> [(&'static str, f64); 5] {
-        [
-            ("CHANNELS", f64::from(self.channels)),
+    /// The input overrides of `render_common.wgsl` with the kernel's
+    /// CHANNELS (the input's, or how many a pass compares or averages) and
+    /// BYTES as given.
+    pub(crate) fn constants(self, channels: u32, bytes: bool) -> Vec<(&'static str, f64)> {
+        vec![
+            ("CHANNELS", f64::from(channels)),
             ("EIGHT_BIT", f64::from(u8::from(self.eight_bit))),
-            ("SRGB", f64::from(u8::from(self.srgb))),
+            ("SRGB", f64::from(u8::from(self.gpu_decodes))),
             ("LINEAR", f64::from(u8::from(self.linear))),
             ("BYTES", f64::from(u8::from(bytes))),
         ]
@@ -177,7 +180,7 @@ impl InputFormat {
             "c{}e{}s{}l{}",
             self.channels,
             u8::from(self.eight_bit),
-            u8::from(self.srgb),
+            u8::from(self.gpu_decodes),
             u8::from(self.linear)
         )
     }
@@ -230,7 +233,7 @@ pub(crate) fn input_format(
     Ok(InputFormat {
         channels,
         eight_bit,
-        srgb,
+        gpu_decodes: srgb && matches!(input, Surface::Texture(_)),
         linear: srgb && space == ColorSpace::Linear,
     })
 }
@@ -304,7 +307,7 @@ pub(crate) fn storage_format(
     Ok((wgsl, channels))
 }
 
-fn check_plain_2d(what: &str, texture: &wgpu::Texture) -> Result<()> {
+pub(crate) fn check_plain_2d(what: &str, texture: &wgpu::Texture) -> Result<()> {
     if texture.dimension() != wgpu::TextureDimension::D2
         || texture.depth_or_array_layers() != 1
         || texture.sample_count() != 1

@@ -1,7 +1,7 @@
 //! [`PalettePass`]: nearest palette colour of every texel, on the caller's device.
 
 use super::cache::{dispatch, Binding, Cache, Created};
-use super::io::{hardware_srgb, index_wgsl, input_wgsl, output_wgsl, Surface};
+use super::io::{index_wgsl, input_wgsl, output_wgsl, Surface};
 use super::{input_format, source, storage_format, tiles, ColorSpace, VALUE_OUTPUTS};
 use crate::error::{Error, Result};
 use crate::palette::Palette;
@@ -174,11 +174,8 @@ impl PalettePass {
             ));
         }
         let bytes = format.bytes();
-        let srgb = hardware_srgb(&input, format);
-        let mut constants = format.constants(bytes).to_vec();
         // CHANNELS is the number of channels compared, not the input's.
-        constants[0].1 = f64::from(self.channels);
-        constants[2].1 = f64::from(u8::from(srgb));
+        let mut constants = format.constants(self.channels, bytes);
         constants.push(("OUT_SCALE", if bytes { 1.0 / 255.0 } else { 1.0 }));
         let resources = [
             input_wgsl(input.kind(), 0)?,
@@ -186,14 +183,13 @@ impl PalettePass {
             output_wgsl(targets.color.map(|t| t.kind()), 3, out_format)?,
         ];
         let key = format!(
-            "gpix.render.palette.{}.{}{}.{}.k{}.{}s{}",
+            "gpix.render.palette.{}.{}{}.{}.k{}.{}",
             input.tag(),
             targets.index.map_or("-".into(), |t| t.tag()),
             targets.color.map_or("-".into(), |t| t.tag()),
             out_format,
             self.channels,
-            format.tag(),
-            u8::from(srgb)
+            format.tag()
         );
         let pipeline =
             self.cache
