@@ -4,13 +4,19 @@
 //! index — with the table and palette reads done as gathers and the
 //! distances as 16-bit differences squared and summed by `madd`.
 //! Cells tagged as holding more than three candidates fall back, per lane,
-//! to their full list, packed in one array next to its colours.
+//! to their full list, packed in one array next to its colours. The table
+//! entries of 512 pixels are gathered before any distance is computed, so
+//! their cache misses overlap.
 
 #![cfg(target_arch = "x86_64")]
 
 use std::arch::x86_64::*;
 
 use super::PaletteIndex;
+
+/// Eight-pixel groups whose table entries are gathered ahead of their
+/// distances (64 groups = 512 pixels, 2 KiB of entries).
+const GROUPS: usize = 64;
 
 /// Whether this CPU can run [`apply_rgb8`].
 pub(super) fn available() -> bool {
@@ -109,72 +115,85 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
     let hi_cols = _mm256_loadu_si256(colors.as_ptr().add(8).cast());
     let seven = _mm256_set1_epi32(7);
     let mut lanes = [0i32; 8];
-    let mut i = 0;
-    // Pixels i..i+8 use bytes 3i..3i+24; the second 16-byte load reads
-    // bytes 3i+12..3i+28.
-    while i + 8 <= n && 3 * i + 28 <= pixels.len() {
-        let p = pixels.as_ptr().add(3 * i);
-        let lo = _mm_loadu_si128(p.cast());
-        let hi = _mm_loadu_si128(p.add(12).cast());
-        let both = _mm256_set_m128i(hi, lo);
-        let r = _mm256_shuffle_epi8(both, pr);
-        let g = _mm256_shuffle_epi8(both, pg);
-        let b = _mm256_shuffle_epi8(both, pb);
-        let cell = _mm256_or_si256(
-            _mm256_or_si256(
-                _mm256_sll_epi32(_mm256_srl_epi32(r, shift), s_r),
-                _mm256_sll_epi32(_mm256_srl_epi32(g, shift), s_g),
-            ),
-            _mm256_srl_epi32(b, shift),
-        );
-        let e = _mm256_i32gather_epi32::<4>(cells_ptr, cell);
-        // Pixel as 16-bit pairs: (r, g) and (b, 0).
-        let prg = _mm256_or_si256(r, _mm256_slli_epi32(g, 16));
-        let dist = |c: __m256i| {
-            let col = if small {
-                _mm256_blendv_epi8(
-                    _mm256_permutevar8x32_epi32(lo_cols, c),
-                    _mm256_permutevar8x32_epi32(hi_cols, c),
-                    _mm256_cmpgt_epi32(c, seven),
-                )
-            } else {
-                _mm256_i32gather_epi32::<4>(colors_ptr, c)
-            };
-            distance(col, prg, b, byte)
-        };
-        let c0 = _mm256_and_si256(e, byte);
-        let c1 = _mm256_and_si256(_mm256_srli_epi32(e, 8), byte);
-        let c2 = _mm256_and_si256(_mm256_srli_epi32(e, 16), byte);
-        let (mut best, mut best_d) = (c0, dist(c0));
-        let d1 = dist(c1);
-        let m1 = _mm256_cmpgt_epi32(best_d, d1);
-        best = _mm256_blendv_epi8(best, c1, m1);
-        best_d = _mm256_min_epi32(best_d, d1);
-        let d2 = dist(c2);
-        best = _mm256_blendv_epi8(best, c2, _mm256_cmpgt_epi32(best_d, d2));
-        _mm256_storeu_si256(lanes.as_mut_ptr().cast(), best);
-        let tags = _mm256_srli_epi32(e, 24);
-        let tagged = _mm256_testz_si256(tags, tags) == 0;
-        let o: &mut [I; 8] = (&mut out[i..i + 8])
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("eight lanes"));
-        for (dst, &v) in o.iter_mut().zip(&lanes) {
-            *dst = I::from_index(v as usize);
+    let mut entries = [_mm256_setzero_si256(); GROUPS];
+    // Groups of eight pixels starting at j need bytes 3j..3j+28 (the second
+    // 16-byte load reads bytes 3j+12..3j+28).
+    let groups_total = if pixels.len() >= 28 {
+        (n / 8).min((pixels.len() - 28) / 24 + 1)
+    } else {
+        0
+    };
+    let mut group = 0;
+    while group < groups_total {
+        let count = (groups_total - group).min(GROUPS);
+        // Pass 1: the table entries of the whole chunk. The gathers do not
+        // depend on one another, so the core keeps several cache misses in
+        // flight (the 2^18-cell table is larger than L2); interleaving them
+        // with the distance work below held only one or two.
+        for (k, slot) in entries.iter_mut().take(count).enumerate() {
+            let (r, g, b) = load_rgb(pixels.as_ptr().add(24 * (group + k)), pr, pg, pb);
+            let cell = _mm256_or_si256(
+                _mm256_or_si256(
+                    _mm256_sll_epi32(_mm256_srl_epi32(r, shift), s_r),
+                    _mm256_sll_epi32(_mm256_srl_epi32(g, shift), s_g),
+                ),
+                _mm256_srl_epi32(b, shift),
+            );
+            *slot = _mm256_i32gather_epi32::<4>(cells_ptr, cell);
         }
-        if tagged {
-            let mut entries = [0u32; 8];
-            _mm256_storeu_si256(entries.as_mut_ptr().cast(), e);
-            for (k, &entry) in entries.iter().enumerate().filter(|(_, &v)| v >> 24 != 0) {
-                let offset = (entry & 0x00ff_ffff) as usize;
-                out[i + k] = I::from_index(usize::from(nearest_in_list(
-                    long,
-                    offset,
-                    rgb(pixels, i + k),
-                )));
+        // Pass 2: three candidate distances per pixel.
+        for (k, &e) in entries.iter().take(count).enumerate() {
+            let i = 8 * (group + k);
+            let (r, g, b) = load_rgb(pixels.as_ptr().add(3 * i), pr, pg, pb);
+            // Pixel as 16-bit pairs: (r, g) and (b, 0).
+            let prg = _mm256_or_si256(r, _mm256_slli_epi32(g, 16));
+            let dist = |c: __m256i| {
+                let col = if small {
+                    _mm256_blendv_epi8(
+                        _mm256_permutevar8x32_epi32(lo_cols, c),
+                        _mm256_permutevar8x32_epi32(hi_cols, c),
+                        _mm256_cmpgt_epi32(c, seven),
+                    )
+                } else {
+                    _mm256_i32gather_epi32::<4>(colors_ptr, c)
+                };
+                distance(col, prg, b, byte)
+            };
+            let c0 = _mm256_and_si256(e, byte);
+            let c1 = _mm256_and_si256(_mm256_srli_epi32(e, 8), byte);
+            let c2 = _mm256_and_si256(_mm256_srli_epi32(e, 16), byte);
+            let (mut best, mut best_d) = (c0, dist(c0));
+            let d1 = dist(c1);
+            let m1 = _mm256_cmpgt_epi32(best_d, d1);
+            best = _mm256_blendv_epi8(best, c1, m1);
+            best_d = _mm256_min_epi32(best_d, d1);
+            let d2 = dist(c2);
+            best = _mm256_blendv_epi8(best, c2, _mm256_cmpgt_epi32(best_d, d2));
+            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), best);
+            let tags = _mm256_srli_epi32(e, 24);
+            let tagged = _mm256_testz_si256(tags, tags) == 0;
+            let o: &mut [I; 8] = (&mut out[i..i + 8])
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("eight lanes"));
+            for (dst, &v) in o.iter_mut().zip(&lanes) {
+                *dst = I::from_index(v as usize);
+            }
+            if tagged {
+                let mut words = [0u32; 8];
+                _mm256_storeu_si256(words.as_mut_ptr().cast(), e);
+                for (l, &entry) in words.iter().enumerate().filter(|(_, &v)| v >> 24 != 0) {
+                    let offset = (entry & 0x00ff_ffff) as usize;
+                    out[i + l] = I::from_index(usize::from(nearest_in_list(
+                        long,
+                        offset,
+                        rgb(pixels, i + l),
+                    )));
+                }
             }
         }
-        i += 8;
+        group += count;
     }
+    let i = 8 * groups_total;
     // The tail, one pixel at a time through the same table.
     for (j, dst) in out.iter_mut().enumerate().take(n).skip(i) {
         let px = rgb(pixels, j);
@@ -226,6 +245,25 @@ fn nearest_in_list(long: &[u32], offset: usize, px: [u16; 3]) -> u16 {
         }
     }
     best.1
+}
+
+/// The eight pixels at `p` (24 bytes, 28 readable) split into channel
+/// lanes with the byte shuffles `pr`, `pg`, `pb`.
+#[inline(always)]
+unsafe fn load_rgb(
+    p: *const u8,
+    pr: __m256i,
+    pg: __m256i,
+    pb: __m256i,
+) -> (__m256i, __m256i, __m256i) {
+    let lo = _mm_loadu_si128(p.cast());
+    let hi = _mm_loadu_si128(p.add(12).cast());
+    let both = _mm256_set_m128i(hi, lo);
+    (
+        _mm256_shuffle_epi8(both, pr),
+        _mm256_shuffle_epi8(both, pg),
+        _mm256_shuffle_epi8(both, pb),
+    )
 }
 
 /// Squared distances from the pixels (`prg` = r | g << 16, `b`) to the
