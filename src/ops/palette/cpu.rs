@@ -529,6 +529,15 @@ fn cell_box(coords: &[i64; 4], channels: usize, shift: u32) -> CellBox {
 
 /// Appends to `out` the candidates (from `parent`) that can be nearest to
 /// some point of `cell`, keeping palette order.
+///
+/// Two tests, both exact in integers. The candidate `b` with the smallest
+/// farthest-point distance bounds every answer in the cell, so a candidate
+/// whose nearest point is farther than that bound never wins. And since
+/// `|x − c|² − |x − b|²` is linear in `x`, its minimum over the box is at a
+/// corner (per channel, `lo` or `hi`): when it is positive everywhere (or
+/// zero and `b` has the lower index, which wins ties), `c` never wins
+/// either. The second test keeps lists near the true Voronoi neighbours,
+/// where the first alone lets them grow with the cell's diagonal.
 fn filter_candidates(
     cell: &CellBox,
     channels: usize,
@@ -538,13 +547,40 @@ fn filter_candidates(
 ) {
     dists.clear();
     dists.extend(parent.1.iter().map(|c| box_distances(cell, c, channels)));
-    let bound = dists.iter().map(|d| d.1).min().unwrap_or(i64::MAX);
-    for ((&i, c), d) in parent.0.iter().zip(parent.1).zip(dists.iter()) {
-        if d.0 <= bound {
-            out.0.push(i);
-            out.1.push(*c);
+    let Some((best, bound)) = dists
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, d)| d.1)
+        .map(|(k, d)| (k, d.1))
+    else {
+        return;
+    };
+    let (b_index, b_color) = (parent.0[best], &parent.1[best]);
+    for (k, ((&i, c), d)) in parent.0.iter().zip(parent.1).zip(dists.iter()).enumerate() {
+        if d.0 > bound {
+            continue;
         }
+        if k != best {
+            let gain = min_gain(cell, c, b_color, channels);
+            if gain > 0 || (gain == 0 && i > b_index) {
+                continue;
+            }
+        }
+        out.0.push(i);
+        out.1.push(*c);
     }
+}
+
+/// The minimum over the box of `|x − c|² − |x − b|²`.
+fn min_gain(cell: &CellBox, c: &[u16; 4], b: &[u16; 4], channels: usize) -> i64 {
+    let mut total = 0;
+    for ch in 0..channels {
+        let (c, b) = (i64::from(c[ch]), i64::from(b[ch]));
+        // (x − c)² − (x − b)² = (b − c)(2x − b − c): linear in x.
+        let at = |x: i64| (b - c) * (2 * x - b - c);
+        total += at(cell.lo[ch]).min(at(cell.hi[ch]));
+    }
+    total
 }
 
 /// Runs `f` over blocks of whole rows in parallel, reporting progress.
