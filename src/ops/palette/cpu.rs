@@ -74,6 +74,17 @@ fn box_distances(b: &CellBox, c: &[u16; 4], channels: usize) -> (i64, i64) {
 impl CandidateGrid {
     /// Builds the grid for `palette` over values of `value_bits` bits.
     pub(crate) fn build(palette: &Palette, value_bits: u32) -> Self {
+        match Self::build_levels(palette, value_bits, false) {
+            (grid, None) => grid,
+            (grid, Some(keep_short)) => grid.refine(value_bits, keep_short),
+        }
+    }
+
+    /// Builds the grid level by level. With `hold_last`, the refinement to
+    /// the finest level is not made but returned as `Some(keep_short)` for
+    /// the caller to make (the AVX2 table splits cells straight into its
+    /// packed form); otherwise the result is `None`.
+    fn build_levels(palette: &Palette, value_bits: u32, hold_last: bool) -> (Self, Option<bool>) {
         let channels = palette.channels();
         let final_bits = (TARGET_CELL_BITS / channels as u32).min(value_bits);
         let colors: Vec<[u16; 4]> = (0..palette.len())
@@ -96,22 +107,26 @@ impl CandidateGrid {
         // times the current candidate count; stop early for palettes whose
         // lists stay long (huge or tightly clustered palettes) to bound memory.
         while grid.bits < final_bits && (grid.index.len() << channels) <= MAX_REFINE_WORK {
+            // Colour grids stop as soon as nearly every cell fits the compact
+            // table's inline slots: a coarser table stays in a faster cache
+            // level (for 16 colours, 2^15 cells instead of 2^18). Grey and
+            // grey+alpha grids go to single values and become lookup tables.
+            if grid.bits > 0 && channels >= 3 && grid.short_fraction() >= SHORT_ENOUGH {
+                break;
+            }
             // On the last level of a large colour palette, short lists go
             // to the compact table unfiltered: it compares its three slots
             // anyway, and filtering 2^18 cells is most of the build (K=256:
             // 41 -> 38 ms for 4000²). Small palettes build fast and run
             // faster with filtered cells (K=16: 26 ms against 29).
-            let keep_short = grid.bits + 1 == final_bits && channels >= 3 && palette.len() > 64;
-            grid = grid.refine(value_bits, keep_short);
-            // Colour grids stop as soon as nearly every cell fits the compact
-            // table's inline slots: a coarser table stays in a faster cache
-            // level (for 16 colours, 2^15 cells instead of 2^18). Grey and
-            // grey+alpha grids go to single values and become lookup tables.
-            if channels >= 3 && grid.short_fraction() >= SHORT_ENOUGH {
-                break;
+            let last = grid.bits + 1 == final_bits;
+            let keep_short = last && channels >= 3 && palette.len() > 64;
+            if last && hold_last {
+                return (grid, Some(keep_short));
             }
+            grid = grid.refine(value_bits, keep_short);
         }
-        grid
+        (grid, None)
     }
 
     /// Fraction of cells whose list fits the compact grid's inline slots.
@@ -147,24 +162,8 @@ impl CandidateGrid {
                 let mut color = Vec::new();
                 let mut dists = Vec::new();
                 for cell in cells {
-                    let (coords, parent) = self.child_coords(cell, bits);
-                    let cell_box = cell_box(&coords, channels, shift);
-                    let range = self.offsets[parent] as usize..self.offsets[parent + 1] as usize;
                     let before = index.len();
-                    if range.len() == 1 || (keep_short && range.len() <= INLINE) {
-                        // A lone candidate stays the only one in every child.
-                        index.extend_from_slice(&self.index[range.clone()]);
-                        color.extend_from_slice(&self.color[range.clone()]);
-                        lens.push(range.len() as u32);
-                        continue;
-                    }
-                    filter_candidates(
-                        &cell_box,
-                        channels,
-                        (&self.index[range.clone()], &self.color[range]),
-                        &mut dists,
-                        (&mut index, &mut color),
-                    );
+                    self.child_list(cell, keep_short, &mut dists, (&mut index, &mut color));
                     lens.push((index.len() - before) as u32);
                 }
                 (lens, index, color)
@@ -191,6 +190,35 @@ impl CandidateGrid {
             index,
             color,
         }
+    }
+
+    /// Appends the candidate list of `cell` one level finer than this grid:
+    /// the parent's list filtered to the child's box (`keep_short`: lists
+    /// of at most [`INLINE`] entries are copied unfiltered).
+    fn child_list(
+        &self,
+        cell: usize,
+        keep_short: bool,
+        dists: &mut Vec<(i64, i64)>,
+        out: (&mut Vec<u16>, &mut Vec<[u16; 4]>),
+    ) {
+        let bits = self.bits + 1;
+        let (coords, parent) = self.child_coords(cell, bits);
+        let range = self.offsets[parent] as usize..self.offsets[parent + 1] as usize;
+        if range.len() == 1 || (keep_short && range.len() <= INLINE) {
+            // A lone candidate stays the only one in every child.
+            out.0.extend_from_slice(&self.index[range.clone()]);
+            out.1.extend_from_slice(&self.color[range]);
+            return;
+        }
+        let cell_box = cell_box(&coords, self.channels, self.shift - 1);
+        filter_candidates(
+            &cell_box,
+            self.channels,
+            (&self.index[range.clone()], &self.color[range]),
+            dists,
+            out,
+        );
     }
 
     /// Coordinates of child `cell` (at `bits` per channel) and its parent cell.
@@ -420,56 +448,147 @@ fn apply_compact<T: PaletteValue, I: PaletteIndex, X: Slot, const C: usize, cons
     }
 }
 
-/// The AVX2 loop's tables: per cell its three candidates and a zero tag,
-/// or, for cells with longer lists, the list's word offset in `long` (24
-/// bits, little-endian) and tag 1. A list in `long` is its length, then one
-/// `r | g << 8 | b << 16 | index << 24` word per candidate in ascending
-/// index order: one cache line serves a whole fallback, where the grid's own
-/// arrays (offsets, indices, colours) cost three dependent misses.
-/// `None` when the lists would not fit 24-bit offsets.
+/// The AVX2 loop's tables (8-bit RGB, K ≤ 256): per cell its (up to) three
+/// candidates, the last repeated, and a zero tag, or, for cells with longer
+/// lists, the list's word offset in `long` (24 bits, little-endian) and a
+/// tag of one. A list in `long` is its length, then one `r | g << 8 | b <<
+/// 16 | index << 24` word per candidate in ascending index order: one cache line
+/// serves a whole fallback, where the grid's own arrays (offsets, indices,
+/// colours) cost three dependent misses.
 #[cfg(target_arch = "x86_64")]
-fn packed_cells<X: Slot>(g: &CompactGrid<'_, X>) -> Option<(Vec<[u8; 4]>, Vec<u32>)> {
-    let mut long = Vec::new();
-    let mut cells = Vec::with_capacity(g.cells.len());
-    for (cell, e) in g.cells.iter().enumerate() {
-        if e[3].get() == 0 {
-            cells.push(e.map(|x| x.get() as u8));
-            continue;
+struct PackedCells {
+    bits: u32,
+    cells: Vec<[u8; 4]>,
+    long: Vec<u32>,
+}
+
+/// One task's long lists and its tagged cells (index in the task's chunk,
+/// word offset in its lists).
+#[cfg(target_arch = "x86_64")]
+type ChunkLongLists = (Vec<u32>, Vec<(usize, u32)>);
+
+#[cfg(target_arch = "x86_64")]
+impl PackedCells {
+    /// Cells written per parallel task.
+    const CHUNK: usize = 1 << 13;
+
+    /// The table for `grid`'s cells or, with `split = Some(keep_short)`,
+    /// for the cells one level finer, filtered as [`CandidateGrid::refine`]
+    /// would: the finest level (2^18 cells for K=256) then never exists as a
+    /// grid, whose lists would be written, copied and packed again.
+    /// `None` when the long lists would not fit 24-bit offsets.
+    fn new(grid: &CandidateGrid, split: Option<bool>) -> Option<Self> {
+        let bits = grid.bits + u32::from(split.is_some());
+        let mut cells = vec![[0u8; 4]; 1usize << (3 * bits)];
+        // Each task fills its cells and returns its long lists with the
+        // cells that point into them (offsets relative to the task's own
+        // lists), which are filled in below.
+        let parts: Vec<ChunkLongLists> = cells
+            .par_chunks_mut(Self::CHUNK)
+            .enumerate()
+            .map(|(chunk, out)| {
+                let (mut index, mut color, mut dists) = (Vec::new(), Vec::new(), Vec::new());
+                let (mut long, mut tagged) = (Vec::new(), Vec::new());
+                for (k, entry) in out.iter_mut().enumerate() {
+                    let cell = chunk * Self::CHUNK + k;
+                    index.clear();
+                    color.clear();
+                    match split {
+                        Some(keep_short) => {
+                            grid.child_list(cell, keep_short, &mut dists, (&mut index, &mut color))
+                        }
+                        None => {
+                            let range =
+                                grid.offsets[cell] as usize..grid.offsets[cell + 1] as usize;
+                            index.extend_from_slice(&grid.index[range.clone()]);
+                            color.extend_from_slice(&grid.color[range]);
+                        }
+                    }
+                    let offset = u32::try_from(long.len()).unwrap_or(u32::MAX);
+                    match Self::entry(&index, &color, &mut long) {
+                        Some(e) => *entry = e,
+                        None => tagged.push((k, offset)),
+                    }
+                }
+                (long, tagged)
+            })
+            .collect();
+        let mut long = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
+        for (chunk, (words, tagged)) in parts.into_iter().enumerate() {
+            let base = u32::try_from(long.len()).ok()?;
+            for (k, local) in tagged {
+                let offset = base.checked_add(local).filter(|&o| o < 1 << 24)?;
+                let b = offset.to_le_bytes();
+                cells[chunk * Self::CHUNK + k] = [b[0], b[1], b[2], 1];
+            }
+            long.extend_from_slice(&words);
         }
-        let range = g.grid.offsets[cell] as usize..g.grid.offsets[cell + 1] as usize;
-        let offset = u32::try_from(long.len()).ok().filter(|&o| o < 1 << 24)?;
-        long.push(range.len() as u32);
-        for (c, &i) in g.grid.color[range.clone()].iter().zip(&g.grid.index[range]) {
+        Some(Self { bits, cells, long })
+    }
+
+    /// A cell's inline entry, or `None` after appending its list (longer
+    /// than [`INLINE`]) to `long`.
+    fn entry(index: &[u16], color: &[[u16; 4]], long: &mut Vec<u32>) -> Option<[u8; 4]> {
+        if index.len() <= INLINE {
+            let last = index.len() - 1;
+            let slot = |k: usize| index[k.min(last)] as u8;
+            return Some([slot(0), slot(1), slot(2), 0]);
+        }
+        long.push(index.len() as u32);
+        for (c, &i) in color.iter().zip(index) {
             long.push(
                 u32::from(c[0]) | u32::from(c[1]) << 8 | u32::from(c[2]) << 16 | u32::from(i) << 24,
             );
         }
-        let b = offset.to_le_bytes();
-        cells.push([b[0], b[1], b[2], 1]);
+        None
     }
-    Some((cells, long))
 }
 
 /// 8-bit RGB with K ≤ 256 through the AVX2 loop (`simd.rs`).
 #[cfg(target_arch = "x86_64")]
-fn run_rgb8_simd<T: PaletteValue, I: PaletteIndex, X: Slot>(
-    g: &CompactGrid<'_, X>,
-    (cells, long): (Vec<[u8; 4]>, Vec<u32>),
+fn run_rgb8_simd<T: PaletteValue, I: PaletteIndex>(
+    table: &PackedCells,
+    palette: &Palette,
     image: &ImageView<'_, T>,
     out: &mut [I],
     progress: Progress<'_>,
 ) {
     let mut colors = [0u32; 256];
-    for (dst, c) in colors.iter_mut().zip(&g.colors) {
+    for (i, dst) in colors.iter_mut().enumerate().take(palette.len()) {
+        let c = palette.color(i);
         *dst = u32::from(c[0]) | u32::from(c[1]) << 8 | u32::from(c[2]) << 16;
     }
-    let bits = g.grid.bits;
-    // One colour per palette entry.
-    let k = g.colors.len();
+    let k = palette.len();
     for_row_blocks(image, out, progress, |p, o| {
         let bytes: &[u8] = bytemuck::cast_slice(p);
-        super::simd::apply_rgb8(&cells, bits, &colors, k, bytes, o, &long);
+        super::simd::apply_rgb8(&table.cells, table.bits, &colors, k, bytes, o, &table.long);
     });
+}
+
+/// 8-bit RGB with K ≤ 256 on a CPU with AVX2: the grid is built to the
+/// level above the finest and split straight into the packed table.
+/// `false` (nothing written) when the AVX2 path does not apply.
+#[cfg(target_arch = "x86_64")]
+fn try_rgb8_simd<T: PaletteValue, I: PaletteIndex>(
+    palette: &Palette,
+    image: &ImageView<'_, T>,
+    out: &mut [I],
+    progress: Progress<'_>,
+) -> bool {
+    if image.channels() != 3 || T::BITS != 8 || palette.len() > 256 || !super::simd::available() {
+        return false;
+    }
+    let (grid, split) = CandidateGrid::build_levels(palette, T::BITS, true);
+    if !(1..=8).contains(&(grid.bits + u32::from(split.is_some()))) {
+        return false;
+    }
+    match PackedCells::new(&grid, split) {
+        Some(table) => {
+            run_rgb8_simd(&table, palette, image, out, progress);
+            true
+        }
+        None => false,
+    }
 }
 
 fn run_compact<T: PaletteValue, I: PaletteIndex, X: Slot>(
@@ -481,18 +600,6 @@ fn run_compact<T: PaletteValue, I: PaletteIndex, X: Slot>(
 ) {
     let compact = CompactGrid::<X>::new(grid, palette);
     let g = &compact;
-    #[cfg(target_arch = "x86_64")]
-    if image.channels() == 3
-        && T::BITS == 8
-        && std::mem::size_of::<X>() == 1
-        && (1..=8).contains(&grid.bits)
-        && super::simd::available()
-    {
-        if let Some(tables) = packed_cells(g) {
-            run_rgb8_simd(g, tables, image, out, progress);
-            return;
-        }
-    }
     match (image.channels(), T::BITS, grid.bits) {
         (3, 8, 5) => for_row_blocks(image, out, progress, |p, o| {
             apply_compact::<T, I, X, 3, 5>(g, p, o)
@@ -639,6 +746,10 @@ pub(crate) fn nearest_palette_cpu<T: PaletteValue, I: PaletteIndex>(
     out: &mut [I],
     progress: Progress<'_>,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if try_rgb8_simd(palette, &image, out, progress) {
+        return;
+    }
     let grid = CandidateGrid::build(palette, T::BITS);
     if grid.is_point_grid() {
         let table: Vec<I> = grid
