@@ -240,10 +240,20 @@ fn crowded_palettes_match_the_reference() {
 
 /// Pixels on, next to and between midpoints, huge and tiny values, NaN and
 /// infinities, in runs long enough for the eight-pixel fast path: the CPU
-/// must give exactly the reference's indices for f32 and f64 images.
+/// must give exactly the reference's indices for f32 and f64 images. The
+/// level sets cover 7, 11 and 16 midpoints (the f32 AVX2 path keeps the
+/// answers for 17 levels in three registers).
 #[test]
 fn float_fast_path_is_exact_near_midpoints() {
-    let levels = Levels::new(vec![0.75, 0.0, 0.25, 1.0, -0.25, 0.5, 0.25, 3e-9]).unwrap();
+    let eight = vec![0.75, 0.0, 0.25, 1.0, -0.25, 0.5, 0.25, 3e-9];
+    let twelve: Vec<f64> = (0..12).map(|i| f64::from(i * i) / 7.0 - 3.0).collect();
+    let seventeen: Vec<f64> = (0..17).rev().map(|i| f64::from(i) * 0.125 - 1.0).collect();
+    for levels in [eight, twelve, seventeen] {
+        check_fast_path_near_midpoints(&Levels::new(levels).unwrap());
+    }
+}
+
+fn check_fast_path_near_midpoints(levels: &Levels) {
     let mut values = vec![
         f64::NAN,
         f64::INFINITY,
@@ -266,22 +276,31 @@ fn float_fast_path_is_exact_near_midpoints() {
             values.push(f64::from(f32::from_bits(m32.to_bits().wrapping_sub(1))));
         }
     }
+    let (lo, hi) = levels
+        .values()
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     let mut rng = gpix::synth::Rng::new(9);
-    values.extend((0..2000).map(|_| rng.next_f64() * 1.6 - 0.3));
+    values.extend((0..2000).map(|_| lo - 0.3 + rng.next_f64() * (hi - lo + 0.6)));
     let n = values.len();
     let image = ImageView::new(&values, 1, n, 1).unwrap();
-    let expected: Vec<u8> = nearest_level_reference(image, &levels).unwrap();
+    let expected: Vec<u8> = nearest_level_reference(image, levels).unwrap();
     assert_eq!(
-        nearest_level::<f64, u8>(image, &levels, &Device::Cpu).unwrap(),
+        nearest_level::<f64, u8>(image, levels, &Device::Cpu).unwrap(),
         expected
     );
     let values32: Vec<f32> = values.iter().map(|&v| v as f32).collect();
     let image32 = ImageView::new(&values32, 1, n, 1).unwrap();
-    let expected32: Vec<u8> = nearest_level_reference(image32, &levels).unwrap();
+    let expected32: Vec<u8> = nearest_level_reference(image32, levels).unwrap();
     assert_eq!(
-        nearest_level::<f32, u8>(image32, &levels, &Device::Cpu).unwrap(),
+        nearest_level::<f32, u8>(image32, levels, &Device::Cpu).unwrap(),
         expected32
     );
+    // Every level is somebody's answer, so the whole index table is used.
+    let used: std::collections::BTreeSet<u8> = expected32.iter().copied().collect();
+    assert!(used.len() >= levels.len() - 1, "{used:?}");
 }
 
 /// Palettes larger than one GPU dispatch's chunk (16384 entries): the answer

@@ -871,6 +871,32 @@ fn apply_levels_fast<T: GreyFloat, I: PaletteIndex, const N: usize>(
     });
 }
 
+/// f32 pixels through the AVX2 version of [`LevelFastPath::nearest_lanes`].
+#[cfg(target_arch = "x86_64")]
+fn apply_levels_f32_simd<T: GreyFloat, I: PaletteIndex>(
+    image: &ImageView<'_, T>,
+    fast: &LevelFastPath<'_>,
+    out: &mut [I],
+    progress: Progress<'_>,
+) {
+    let lanes = super::simd::LevelLanes::new(
+        &fast.mid32[..fast.n_mid],
+        &fast.sorted.index,
+        fast.max_abs as f32,
+        fast.min_gap as f32,
+    );
+    let exact = |x: f32| fast.sorted.nearest(f64::from(x));
+    for_row_blocks(image, out, progress, |px, o| {
+        // T is f32 here (checked by the caller through its numpy name).
+        let px: &[f32] = bytemuck::cast_slice(px);
+        super::simd::apply_levels_f32(&lanes, px, o, exact);
+        let done = px.len() / LANES * LANES;
+        for (&x, dst) in px[done..].iter().zip(&mut o[done..]) {
+            *dst = I::from_index(usize::from(fast.nearest::<MIDPOINTS>(f64::from(x))));
+        }
+    });
+}
+
 /// Pixels decided together by [`LevelFastPath::nearest_lanes`].
 const LANES: usize = 8;
 
@@ -999,6 +1025,11 @@ pub(crate) fn nearest_level_cpu<T: GreyFloat, I: PaletteIndex>(
 ) {
     let sorted = SortedLevels::new(levels);
     if let Some(fast) = LevelFastPath::new(&sorted) {
+        #[cfg(target_arch = "x86_64")]
+        if T::NAME == "float32" && super::simd::available() {
+            apply_levels_f32_simd(&image, &fast, out, progress);
+            return;
+        }
         match fast.n_mid {
             0..=2 => apply_levels_fast::<T, I, 2>(&image, &fast, out, progress),
             3..=4 => apply_levels_fast::<T, I, 4>(&image, &fast, out, progress),

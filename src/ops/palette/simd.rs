@@ -287,3 +287,109 @@ fn rgb(pixels: &[u8], i: usize) -> [u16; 3] {
         u16::from(pixels[3 * i + 2]),
     ]
 }
+
+/// The float-level fast path's constants (see `LevelFastPath` in cpu.rs),
+/// as AVX2 registers.
+pub(super) struct LevelLanes {
+    /// The midpoints between consecutive sorted levels, in f32.
+    mids: Vec<f32>,
+    /// Palette index of sorted level p, for p in 0..=16, in three registers.
+    index: [[u32; 8]; 3],
+    max_abs: f32,
+    min_gap: f32,
+}
+
+impl LevelLanes {
+    /// `mids`: at most 16 midpoints; `index[p]` the answer for a pixel with
+    /// `p` midpoints below it.
+    pub(super) fn new(mids: &[f32], index: &[u16], max_abs: f32, min_gap: f32) -> Self {
+        assert!(mids.len() <= 16 && index.len() == mids.len() + 1);
+        let mut table = [[0u32; 8]; 3];
+        for (p, &i) in index.iter().enumerate() {
+            table[p / 8][p % 8] = u32::from(i);
+        }
+        Self {
+            mids: mids.to_vec(),
+            index: table,
+            max_abs,
+            min_gap,
+        }
+    }
+}
+
+/// Nearest-level indices of f32 pixels, eight at a time, deciding a lane
+/// exactly as `LevelFastPath::nearest_lanes` does (the same f32 operations,
+/// so the same answers); lanes it cannot decide, and the last `len % 8`
+/// pixels, are left to `exact`.
+pub(super) fn apply_levels_f32<I: PaletteIndex>(
+    lanes: &LevelLanes,
+    pixels: &[f32],
+    out: &mut [I],
+    exact: impl Fn(f32) -> u16,
+) {
+    assert!(available(), "AVX2 path called without AVX2");
+    // SAFETY: AVX2 is present (asserted); loads and stores stay inside
+    // `pixels` and `out` (whole groups of eight only).
+    unsafe { apply_levels_f32_avx2(lanes, pixels, out, exact) }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn apply_levels_f32_avx2<I: PaletteIndex>(
+    lanes: &LevelLanes,
+    pixels: &[f32],
+    out: &mut [I],
+    exact: impl Fn(f32) -> u16,
+) {
+    let n = pixels.len().min(out.len());
+    let mids: Vec<__m256> = lanes.mids.iter().map(|&m| _mm256_set1_ps(m)).collect();
+    let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+    let scale = _mm256_set1_ps((1.0 / (1u64 << 20) as f64) as f32);
+    let max_abs = _mm256_set1_ps(lanes.max_abs);
+    let min_gap = _mm256_set1_ps(lanes.min_gap);
+    let table = lanes
+        .index
+        .map(|t| _mm256_loadu_si256(t.as_ptr().cast::<__m256i>()));
+    let (seven, fifteen) = (_mm256_set1_epi32(7), _mm256_set1_epi32(15));
+    let mut picked = [0u32; 8];
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = _mm256_loadu_ps(pixels.as_ptr().add(i));
+        let mut count = _mm256_setzero_si256();
+        let mut closest = _mm256_set1_ps(f32::INFINITY);
+        for &m in &mids {
+            // All-ones lanes (−1) where m < x: subtracting counts them.
+            let below = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_LT_OQ>(m, x));
+            count = _mm256_sub_epi32(count, below);
+            closest = _mm256_min_ps(closest, _mm256_and_ps(_mm256_sub_ps(x, m), abs_mask));
+        }
+        let tol = _mm256_mul_ps(_mm256_add_ps(_mm256_and_ps(x, abs_mask), max_abs), scale);
+        // Ordered compares: NaN and huge pixels are undecided.
+        let decided = _mm256_and_ps(
+            _mm256_cmp_ps::<_CMP_GT_OQ>(closest, tol),
+            _mm256_cmp_ps::<_CMP_LT_OQ>(tol, min_gap),
+        );
+        let mask = _mm256_movemask_ps(decided);
+        let pick = _mm256_blendv_epi8(
+            _mm256_blendv_epi8(
+                _mm256_permutevar8x32_epi32(table[0], count),
+                _mm256_permutevar8x32_epi32(table[1], count),
+                _mm256_cmpgt_epi32(count, seven),
+            ),
+            table[2],
+            _mm256_cmpgt_epi32(count, fifteen),
+        );
+        _mm256_storeu_si256(picked.as_mut_ptr().cast(), pick);
+        let o: &mut [I; 8] = (&mut out[i..i + 8])
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("eight lanes"));
+        for (dst, &v) in o.iter_mut().zip(&picked) {
+            *dst = I::from_index(v as usize);
+        }
+        if mask != 0xff {
+            for l in (0..8).filter(|l| mask & (1 << l) == 0) {
+                o[l] = I::from_index(usize::from(exact(pixels[i + l])));
+            }
+        }
+        i += 8;
+    }
+}
