@@ -383,3 +383,29 @@ fn rgb8_long_candidate_lists_keep_the_lowest_index() {
         );
     }
 }
+
+/// Grey 8-bit images with up to 16 levels take the CPU's byte-compare path
+/// (answers by runs of values): every value, ties between levels and
+/// duplicate levels, lengths that are not a multiple of the 32-pixel step,
+/// against the reference; 17–20 levels cross over to the table path.
+#[test]
+fn grey_u8_few_levels_match_the_reference() {
+    let data: Vec<u8> = (0..256 * 3 + 7).map(|i| (i * 7 % 256) as u8).collect();
+    let mut rng = gpix::synth::Rng::new(31);
+    for k in 1..=20usize {
+        for round in 0..4 {
+            // Even levels give exact ties at odd pixel values halfway.
+            let values: Vec<u16> = (0..k)
+                .map(|_| (rng.next_f64() * 128.0) as u16 * 2)
+                .chain((round == 0).then_some(0))
+                .collect();
+            let palette = Palette::new(1, values).unwrap();
+            for len in [data.len(), 31, 33, 1] {
+                let image = ImageView::new(&data[..len], 1, len, 1).unwrap();
+                let expected: Vec<u8> = nearest_palette_reference(image, &palette).unwrap();
+                let cpu: Vec<u8> = nearest_palette(image, &palette, &Device::Cpu).unwrap();
+                assert_eq!(cpu, expected, "K={k} round {round} len {len}");
+            }
+        }
+    }
+}

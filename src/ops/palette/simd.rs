@@ -393,3 +393,47 @@ unsafe fn apply_levels_f32_avx2<I: PaletteIndex>(
         i += 8;
     }
 }
+
+/// Nearest indices of 8-bit grey pixels whose answer table (by value) is at
+/// most 16 runs of equal answers, as it is for up to 16 grey levels (each
+/// level wins one interval of values): 32 pixels per step count the run
+/// starts at or below them with byte compares, and a byte shuffle maps the
+/// run number to its answer. `starts[j]` is the first value of run `j + 1`
+/// (ascending, so at least 1), `answers[j]` the answer of run `j`.
+pub(super) fn apply_runs_u8(starts: &[u8], answers: &[u8], pixels: &[u8], out: &mut [u8]) {
+    assert!(available(), "AVX2 path called without AVX2");
+    assert!(answers.len() <= 16 && starts.len() + 1 == answers.len());
+    // SAFETY: AVX2 is present (asserted); loads and stores cover whole
+    // 32-byte groups inside `pixels` and `out`.
+    unsafe { apply_runs_u8_avx2(starts, answers, pixels, out) }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn apply_runs_u8_avx2(starts: &[u8], answers: &[u8], pixels: &[u8], out: &mut [u8]) {
+    let n = pixels.len().min(out.len());
+    let flip = _mm256_set1_epi8(i8::MIN);
+    // x ≥ start ⇔ x > start − 1, compared as signed bytes after flipping
+    // the top bit.
+    let below: Vec<__m256i> = starts
+        .iter()
+        .map(|&s| _mm256_set1_epi8(((s - 1) ^ 0x80) as i8))
+        .collect();
+    let mut table = [0u8; 16];
+    table[..answers.len()].copy_from_slice(answers);
+    let table = _mm256_broadcastsi128_si256(_mm_loadu_si128(table.as_ptr().cast()));
+    let mut i = 0;
+    while i + 32 <= n {
+        let x = _mm256_xor_si256(_mm256_loadu_si256(pixels.as_ptr().add(i).cast()), flip);
+        let mut run = _mm256_setzero_si256();
+        for &b in &below {
+            // All-ones (−1) where the pixel is at or past the start.
+            run = _mm256_sub_epi8(run, _mm256_cmpgt_epi8(x, b));
+        }
+        let answer = _mm256_shuffle_epi8(table, run);
+        _mm256_storeu_si256(out.as_mut_ptr().add(i).cast(), answer);
+        i += 32;
+    }
+    for (o, &x) in out[i..n].iter_mut().zip(&pixels[i..n]) {
+        *o = answers[starts.iter().filter(|&&s| s <= x).count()];
+    }
+}
