@@ -811,12 +811,44 @@ impl Stats {
     /// Statistics of `entries`, in parallel when there are many.
     fn of(entries: &[Entry]) -> Self {
         if entries.len() <= 2 * MEASURE_CHUNK {
-            return entries.iter().fold(Self::empty(), Self::add);
+            return entries
+                .chunks(MEASURE_CHUNK)
+                .map(Self::of_chunk)
+                .fold(Self::empty(), Self::merge);
         }
         entries
             .par_chunks(MEASURE_CHUNK)
-            .map(|chunk| chunk.iter().fold(Self::empty(), Self::add))
+            .map(Self::of_chunk)
             .reduce(Self::empty, Self::merge)
+    }
+
+    /// Statistics of a chunk, in 64-bit sums when they cannot wrap: with
+    /// fewer than 2^32 pixels in the chunk, Σ count·v² < 2^32 · 65535² <
+    /// 2^64. The totals are the same integers as [`Self::add`]'s, several
+    /// times faster than 128-bit arithmetic.
+    fn of_chunk(entries: &[Entry]) -> Self {
+        let pixels = entries.iter().fold(0u64, |n, e| n.saturating_add(e.count));
+        if pixels >= 1 << 32 {
+            return entries.iter().fold(Self::empty(), Self::add);
+        }
+        let (mut sums, mut squares) = ([0u64; 4], [0u64; 4]);
+        let (mut lo, mut hi) = ([u16::MAX; 4], [0u16; 4]);
+        for e in entries {
+            for c in 0..4 {
+                let v = u64::from(e.color[c]);
+                sums[c] += e.count * v;
+                squares[c] += e.count * v * v;
+                lo[c] = lo[c].min(e.color[c]);
+                hi[c] = hi[c].max(e.color[c]);
+            }
+        }
+        Self {
+            count: u128::from(pixels),
+            sums: sums.map(u128::from),
+            squares: squares.map(u128::from),
+            lo,
+            hi,
+        }
     }
 
     /// Adds one entry. Unused channels are 0, so looping over all four is harmless.
