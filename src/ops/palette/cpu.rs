@@ -315,13 +315,14 @@ impl Slot for u16 {
 /// Candidates stored inline per cell.
 const INLINE: usize = 3;
 
-/// The finest grid packed for the per-pixel loop: per cell, up to three
-/// candidate *indices* (4 bytes per cell for K ≤ 256, so 2^18 cells take
-/// 1 MiB and stay in L2) plus a tag; the colours come from the palette,
-/// which is small enough for L1. A cell with one or two candidates repeats
-/// its first one, so every pixel computes three distances with no branch
-/// on the count. Cells with more than three candidates (3 % for 256 random
-/// colours) are tagged and fall back to the grid's full list.
+/// The finest grid packed for the portable per-pixel loop: per cell, up to
+/// three candidate *indices* (4 bytes per cell for K ≤ 256, so 2^18 cells
+/// take 1 MiB) plus a tag; the colours come from the palette, which is
+/// small enough for L1. A cell with one or two candidates repeats its last
+/// one, so every pixel computes three distances with no branch on the
+/// count. Cells with more than three candidates (under 1 % for 256 random
+/// colours) are tagged and fall back to the grid's full list. (The AVX2
+/// path builds its own table, `PackedCells`.)
 struct CompactGrid<'g, X> {
     grid: &'g CandidateGrid,
     cells: Vec<[X; 4]>,

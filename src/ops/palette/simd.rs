@@ -27,7 +27,7 @@ pub(super) fn available() -> bool {
 ///
 /// `cells` has `1 << (3 · bits)` entries: three candidate indices (ascending)
 /// and a zero tag byte, or a 24-bit word offset into `long` and a non-zero
-/// tag (see `packed_cells` in cpu.rs); `colors[i]` is palette colour `i`
+/// tag (see `PackedCells` in cpu.rs); `colors[i]` is palette colour `i`
 /// packed as `r | g << 8 | b << 16`, for the `palette_len` colours.
 pub(super) fn apply_rgb8<I: PaletteIndex>(
     cells: &[[u8; 4]],
