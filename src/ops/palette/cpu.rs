@@ -72,14 +72,6 @@ fn box_distances(b: &CellBox, c: &[u16; 4], channels: usize) -> (i64, i64) {
 }
 
 impl CandidateGrid {
-    /// Builds the grid for `palette` over values of `value_bits` bits.
-    pub(crate) fn build(palette: &Palette, value_bits: u32) -> Self {
-        match Self::build_levels(palette, value_bits, false) {
-            (grid, None) => grid,
-            (grid, Some(keep_short)) => grid.refine(value_bits, keep_short),
-        }
-    }
-
     /// Builds the grid level by level. With `hold_last`, the refinement to
     /// the finest level is not made but returned as `Some(keep_short)` for
     /// the caller to make (the AVX2 table splits cells straight into its
@@ -288,6 +280,14 @@ impl CandidateGrid {
     }
 }
 
+/// A short list (1 to [`INLINE`] candidates) as exactly [`INLINE`] slots,
+/// its last candidate repeated: every pixel then compares all slots with no
+/// branch on the count, and a repeat never changes the answer.
+fn inline_slots(list: &[u16]) -> [u16; INLINE] {
+    let last = list.len() - 1;
+    std::array::from_fn(|k| list[k.min(last)])
+}
+
 /// Entry types of a [`CompactGrid`]: `u8` when K ≤ 256, else `u16`.
 trait Slot: Copy + Default + Send + Sync + PartialEq {
     fn new(i: u16) -> Self;
@@ -335,15 +335,13 @@ impl<'g, X: Slot> CompactGrid<'g, X> {
             .map(|cell| {
                 let list =
                     &grid.index[grid.offsets[cell] as usize..grid.offsets[cell + 1] as usize];
-                let mut e = [X::default(); 4];
                 if list.len() > INLINE {
+                    let mut e = [X::default(); 4];
                     e[3] = X::new(1);
                     return e;
                 }
-                for (k, slot) in e.iter_mut().take(INLINE).enumerate() {
-                    *slot = X::new(list[k.min(list.len() - 1)]);
-                }
-                e
+                let [a, b, c] = inline_slots(list).map(X::new);
+                [a, b, c, X::default()]
             })
             .collect();
         let colors = (0..palette.len())
@@ -531,9 +529,9 @@ impl PackedCells {
     /// than [`INLINE`]) to `long`.
     fn entry(index: &[u16], color: &[[u16; 4]], long: &mut Vec<u32>) -> Option<[u8; 4]> {
         if index.len() <= INLINE {
-            let last = index.len() - 1;
-            let slot = |k: usize| index[k.min(last)] as u8;
-            return Some([slot(0), slot(1), slot(2), 0]);
+            // K ≤ 256: every index fits a byte.
+            let [a, b, c] = inline_slots(index).map(|i| i as u8);
+            return Some([a, b, c, 0]);
         }
         long.push(index.len() as u32);
         for (c, &i) in color.iter().zip(index) {
@@ -566,24 +564,33 @@ fn run_rgb8_simd<T: PaletteValue, I: PaletteIndex>(
     });
 }
 
-/// 8-bit RGB with K ≤ 256 on a CPU with AVX2: the grid is built to the
-/// level above the finest and split straight into the packed table.
-/// `false` (nothing written) when the AVX2 path does not apply.
+/// Whether 8-bit RGB with K ≤ 256 runs through the AVX2 loop, whose table
+/// is split straight from the level above the finest.
+fn rgb8_simd_applies<T: PaletteValue>(palette: &Palette, image: &ImageView<'_, T>) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        image.channels() == 3 && T::BITS == 8 && palette.len() <= 256 && super::simd::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (palette, image);
+        false
+    }
+}
+
+/// Runs the AVX2 loop over `grid` (split one level finer with
+/// `split = Some(keep_short)`); `false`, nothing written, when the packed
+/// table cannot hold the lists.
 #[cfg(target_arch = "x86_64")]
 fn try_rgb8_simd<T: PaletteValue, I: PaletteIndex>(
+    grid: &CandidateGrid,
+    split: Option<bool>,
     palette: &Palette,
     image: &ImageView<'_, T>,
     out: &mut [I],
     progress: Progress<'_>,
 ) -> bool {
-    if image.channels() != 3 || T::BITS != 8 || palette.len() > 256 || !super::simd::available() {
-        return false;
-    }
-    let (grid, split) = CandidateGrid::build_levels(palette, T::BITS, true);
-    if !(1..=8).contains(&(grid.bits + u32::from(split.is_some()))) {
-        return false;
-    }
-    match PackedCells::new(&grid, split) {
+    match PackedCells::new(grid, split) {
         Some(table) => {
             run_rgb8_simd(&table, palette, image, out, progress);
             true
@@ -747,11 +754,17 @@ pub(crate) fn nearest_palette_cpu<T: PaletteValue, I: PaletteIndex>(
     out: &mut [I],
     progress: Progress<'_>,
 ) {
+    let hold_last = rgb8_simd_applies(palette, &image);
+    let (grid, split) = CandidateGrid::build_levels(palette, T::BITS, hold_last);
     #[cfg(target_arch = "x86_64")]
-    if try_rgb8_simd(palette, &image, out, progress) {
+    if hold_last && try_rgb8_simd(&grid, split, palette, &image, out, progress) {
         return;
     }
-    let grid = CandidateGrid::build(palette, T::BITS);
+    // The held level is made here when the AVX2 table could not take it.
+    let grid = match split {
+        Some(keep_short) => grid.refine(T::BITS, keep_short),
+        None => grid,
+    };
     if grid.is_point_grid() {
         let table: Vec<I> = grid
             .lookup_table()
@@ -928,15 +941,11 @@ fn apply_levels_f32_simd<T: GreyFloat, I: PaletteIndex>(
         fast.max_abs as f32,
         fast.min_gap as f32,
     );
-    let exact = |x: f32| fast.sorted.nearest(f64::from(x));
+    let exact = |x: f32| fast.nearest::<MIDPOINTS>(f64::from(x));
     for_row_blocks(image, out, progress, |px, o| {
         // T is f32 here (checked by the caller through its numpy name).
         let px: &[f32] = bytemuck::cast_slice(px);
         super::simd::apply_levels_f32(&lanes, px, o, exact);
-        let done = px.len() / LANES * LANES;
-        for (&x, dst) in px[done..].iter().zip(&mut o[done..]) {
-            *dst = I::from_index(usize::from(fast.nearest::<MIDPOINTS>(f64::from(x))));
-        }
     });
 }
 

@@ -320,7 +320,7 @@ impl LevelLanes {
 /// Nearest-level indices of f32 pixels, eight at a time, deciding a lane
 /// exactly as `LevelFastPath::nearest_lanes` does (the same f32 operations,
 /// so the same answers); lanes it cannot decide, and the last `len % 8`
-/// pixels, are left to `exact`.
+/// pixels, go to `exact` (one pixel's exact answer).
 pub(super) fn apply_levels_f32<I: PaletteIndex>(
     lanes: &LevelLanes,
     pixels: &[f32],
@@ -391,6 +391,9 @@ unsafe fn apply_levels_f32_avx2<I: PaletteIndex>(
             }
         }
         i += 8;
+    }
+    for (dst, &x) in out[i..n].iter_mut().zip(&pixels[i..n]) {
+        *dst = I::from_index(usize::from(exact(x)));
     }
 }
 
