@@ -45,6 +45,10 @@ use crate::array::ImageView;
 use crate::error::{Error, Result};
 use crate::palette::{Levels, Palette, MAX_PALETTE_LEN};
 
+mod marginals;
+
+use marginals::Marginals;
+
 /// Unique colours of an integer image with their pixel counts, sorted
 /// ascending by colour (lexicographic over channels).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,11 +246,19 @@ fn dense_rgb(data: &[u8]) -> Histogram {
 }
 
 /// Pixels per chunk of [`count_rgb_band`]; each chunk picks its own method.
-const RGB_CHUNK: usize = 1 << 20;
+/// Large, because a grouped chunk streams the whole 64 MiB table through the
+/// cache once: at 2^24 pixels that is 4 bytes of table traffic per pixel
+/// (at 2^20 it was 64, and took 1.8 s of the 12000² noisy histogram's 2.6 s
+/// of thread time). The grouped scratch is 2 bytes per pixel: 32 MiB.
+const RGB_CHUNK: usize = 1 << 24;
 
 /// Pixels sampled (evenly spaced) from a chunk to estimate how many distinct
 /// colours it has.
 const RGB_SAMPLE: usize = 1 << 11;
+
+/// Distinct colours above which a chunk's counters no longer stay in cache
+/// when incremented directly (64 Ki colours touch up to 4 MiB of table lines).
+const CACHED_COLOURS: usize = 1 << 16;
 
 /// Counts one band of RGB `u8` pixels into a fresh 2^24-counter table.
 ///
@@ -270,21 +282,22 @@ fn count_rgb_band(band: &[u8]) -> Vec<u32> {
     table
 }
 
-/// Whether `chunk` (RGB `u8`) probably has more distinct colours than a
-/// quarter of its pixels. Estimated from repeats in an evenly spaced sample of
-/// `n` pixels: among `D` equally common colours about `n² / 2D` sample pairs
-/// repeat, so `D > pixels / 4` when fewer than `2n² / pixels` repeat.
+/// Whether `chunk` (RGB `u8`) probably has more than [`CACHED_COLOURS`]
+/// distinct colours. Estimated from repeats in an evenly spaced sample of `n`
+/// pixels: among `D` equally common colours about `n² / 2D` sample pairs
+/// repeat, so `D > CACHED_COLOURS` when fewer than `n² / 2·CACHED_COLOURS`
+/// repeat (32 of a 2048-pixel sample). Skewed photo palettes repeat more and
+/// stay direct, which suits them: their common colours are the cached ones.
 /// `sample` is scratch space.
 fn many_colours(chunk: &[u8], sample: &mut Vec<u64>) -> bool {
-    let pixels = chunk.len() / 3;
-    let stride = (pixels / RGB_SAMPLE).max(1);
+    let stride = (chunk.len() / 3 / RGB_SAMPLE).max(1);
     sample.clear();
     sample.extend(chunk.chunks_exact(3).step_by(stride).map(|px| pack(px, 8)));
     let n = sample.len();
     sample.sort_unstable();
     sample.dedup();
     let repeats = n - sample.len();
-    repeats.saturating_mul(pixels) < 2 * n * n
+    repeats.saturating_mul(2 * CACHED_COLOURS) < n * n
 }
 
 /// Adds each pixel of `pixels` to its counter in `table` (`2^(C·bits)` long).
@@ -780,7 +793,7 @@ fn histogram_entries(hist: &Histogram) -> Result<Vec<Entry>> {
 /// Exact pixel-weighted statistics of a set of entries. Every field is an
 /// exact (saturating) integer total, so merging partial results in any order
 /// or grouping gives the same answer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stats {
     /// Total pixels.
     count: u128,
@@ -901,7 +914,20 @@ struct ColorBox {
     stats: Stats,
     /// Cached [`Stats::squared_error`], the splitting priority.
     sse: f64,
+    /// The box's marginals when it is large enough that keeping them saves
+    /// a counting pass over many entries (see [`KEEP_MARGINALS_ENTRIES_PER_BIN`]).
+    marginals: Option<Marginals>,
 }
+
+/// Boxes keep their marginals only with at least this many entries per bin,
+/// so kept marginals cost at most 8 bytes per 16 entries (entries are 16
+/// bytes): a few percent of the entry array, whatever `k`.
+const KEEP_MARGINALS_ENTRIES_PER_BIN: usize = 16;
+
+/// A box is split by counting its values (marginals) when it needs at most
+/// this many bins per entry; sparser boxes (wide 16-bit ranges, few colours)
+/// are measured entry by entry instead.
+const COUNT_BINS_PER_ENTRY: usize = 4;
 
 impl ColorBox {
     /// Measures `entries[range]` (non-empty).
@@ -911,6 +937,19 @@ impl ColorBox {
             range,
             sse: stats.squared_error(),
             stats,
+            marginals: None,
+        }
+    }
+
+    /// The box `range` whose entries have the marginals `marginals`.
+    fn counted(range: Range<usize>, marginals: Marginals) -> Self {
+        let stats = marginals.stats();
+        let keep = range.len() >= marginals.len() * KEEP_MARGINALS_ENTRIES_PER_BIN;
+        Self {
+            range,
+            sse: stats.squared_error(),
+            stats,
+            marginals: keep.then_some(marginals),
         }
     }
 
@@ -975,13 +1014,18 @@ impl Ord for Candidate {
 
 /// Splits boxes until there are `k` of them or none can be split.
 fn cut_boxes(mut entries: Vec<Entry>, k: usize) -> Vec<ColorBox> {
+    // Marginals count pixels in u64 bins: they need the total to fit.
+    let countable = entries
+        .iter()
+        .try_fold(0u64, |n, e| n.checked_add(e.count))
+        .is_some();
     let mut boxes = vec![ColorBox::measure(&entries, 0..entries.len())];
     let mut heap = BinaryHeap::new();
     let mut seq = 0u64;
     offer(&mut heap, &boxes[0], 0, &mut seq);
     while boxes.len() < k {
         let Some(next) = heap.pop() else { break };
-        let (lower, upper) = split_box(&mut entries, &boxes[next.index]);
+        let (lower, upper) = split_box(&mut entries, &mut boxes[next.index], countable);
         let upper_index = boxes.len();
         offer(&mut heap, &lower, next.index, &mut seq);
         offer(&mut heap, &upper, upper_index, &mut seq);
@@ -1004,19 +1048,53 @@ fn offer(heap: &mut BinaryHeap<Candidate>, b: &ColorBox, index: usize, seq: &mut
 }
 
 /// Splits a splittable box in two non-empty boxes, reordering its entries.
-fn split_box(entries: &mut [Entry], b: &ColorBox) -> (ColorBox, ColorBox) {
+/// Both ways of measuring the halves give the same exact statistics.
+fn split_box(entries: &mut [Entry], b: &mut ColorBox, countable: bool) -> (ColorBox, ColorBox) {
+    let dense = Marginals::bins_for(&b.stats) <= b.range.len().saturating_mul(COUNT_BINS_PER_ENTRY);
+    if countable && dense {
+        return split_counted(entries, b);
+    }
     let ch = b.widest_channel();
-    let (lo, hi) = (b.stats.lo[ch], b.stats.hi[ch]);
     let slice = &mut entries[b.range.clone()];
-    let median = weighted_median(slice, ch, lo, hi, b.stats.count);
-    // `lo < hi` because the box is splittable along its widest channel, so
-    // both sides of this threshold hold at least one colour.
-    let threshold = if median < hi { median } else { hi - 1 };
+    let median = weighted_median(slice, ch, b.stats.lo[ch], b.stats.hi[ch], b.stats.count);
+    let threshold = split_threshold(median, b.stats.hi[ch]);
     let mid = b.range.start + partition(slice, |e| e.color[ch] <= threshold);
     (
         ColorBox::measure(entries, b.range.start..mid),
         ColorBox::measure(entries, mid..b.range.end),
     )
+}
+
+/// [`split_box`] through marginals: the median comes from the box's value
+/// counts, and one pass partitions the entries while counting the lower
+/// half; the upper half's counts are the box's minus the lower's.
+fn split_counted(entries: &mut [Entry], b: &mut ColorBox) -> (ColorBox, ColorBox) {
+    let ch = b.widest_channel();
+    let slice = &mut entries[b.range.clone()];
+    let mut upper = b
+        .marginals
+        .take()
+        .unwrap_or_else(|| Marginals::of(slice, &b.stats));
+    let median = upper.median(ch, b.stats.count);
+    let threshold = split_threshold(median, b.stats.hi[ch]);
+    let mut lower = upper.zeroed_like();
+    let mid = b.range.start + partition_counting(slice, ch, threshold, &mut lower);
+    upper.subtract(&lower);
+    (
+        ColorBox::counted(b.range.start..mid, lower),
+        ColorBox::counted(mid..b.range.end, upper),
+    )
+}
+
+/// Values `≤` the returned threshold go to the lower half. `lo < hi` because
+/// the box is splittable along its widest channel, so capping the median at
+/// `hi - 1` leaves at least one colour on each side.
+fn split_threshold(median: u16, hi: u16) -> u16 {
+    if median < hi {
+        median
+    } else {
+        hi - 1
+    }
 }
 
 /// The smallest value `m` of channel `ch` such that at least half of the
@@ -1060,6 +1138,84 @@ fn partition(entries: &mut [Entry], lower: impl Fn(&Entry) -> bool) -> usize {
             entries.swap(split, i);
             split += 1;
         }
+    }
+    split
+}
+
+/// Entries below which a box is partitioned on one thread.
+const PARALLEL_PARTITION_MIN: usize = 1 << 17;
+
+/// Moves the entries whose channel `ch` is `≤ threshold` to the front and
+/// counts them into `lower` (finished); returns how many there are. Large
+/// slices are cut in one piece per thread, partitioned in parallel, and the
+/// pieces' halves joined by swapping blocks (order within a half is free).
+fn partition_counting(
+    entries: &mut [Entry],
+    ch: usize,
+    threshold: u16,
+    lower: &mut Marginals,
+) -> usize {
+    let pieces = rayon::current_num_threads()
+        .min(entries.len() / PARALLEL_PARTITION_MIN)
+        .max(1);
+    let piece_len = entries.len().div_ceil(pieces);
+    let parts: Vec<(usize, Marginals)> = entries
+        .par_chunks_mut(piece_len)
+        .map(|piece| {
+            let mut counts = lower.zeroed_like();
+            let n = partition_counting_serial(piece, ch, threshold, &mut counts);
+            (n, counts)
+        })
+        .collect();
+    // Join the pieces left to right: `entries[..end]` is lower-then-upper,
+    // with `split` lower entries.
+    let (mut split, mut end) = (0, 0);
+    for (n, counts) in parts {
+        let piece_end = (end + piece_len).min(entries.len());
+        // entries[split..end] is upper, entries[end..end + n] is lower.
+        bring_forward(&mut entries[split..end + n], end - split);
+        split += n;
+        end = piece_end;
+        lower.merge(&counts);
+    }
+    lower.finish();
+    split
+}
+
+/// `region` is `u` entries followed by others; moves the others to the
+/// front by swapping the shorter part with the far end of the longer.
+fn bring_forward(region: &mut [Entry], u: usize) {
+    let m = u.min(region.len() - u);
+    let (head, tail) = region.split_at_mut(region.len() - m);
+    head[..m].swap_with_slice(tail);
+}
+
+/// Entries partitioned between two calls of [`Marginals::count`], so the
+/// entries it counts are still in the L1 cache.
+const COUNT_BLOCK: usize = 512;
+
+/// One thread's [`partition_counting`], leaving `lower` unfinished.
+#[allow(clippy::manual_swap)]
+fn partition_counting_serial(
+    entries: &mut [Entry],
+    ch: usize,
+    threshold: u16,
+    lower: &mut Marginals,
+) -> usize {
+    let mut split = 0;
+    for block_start in (0..entries.len()).step_by(COUNT_BLOCK) {
+        let before = split;
+        for i in block_start..(block_start + COUNT_BLOCK).min(entries.len()) {
+            // Branch-free: always swap, advance only past a lower entry
+            // (`entries[split..i]` is all upper, so the swap keeps it so).
+            // Spelled out: `slice::swap` then re-reading `entries[split]`
+            // took the noisy 12000² palette from 2.7–2.9 s to 3.1–3.2 s.
+            let e = entries[i];
+            entries[i] = entries[split];
+            entries[split] = e;
+            split += usize::from(e.color[ch] <= threshold);
+        }
+        lower.count(&entries[before..split]);
     }
     split
 }
@@ -1420,6 +1576,7 @@ mod tests {
             if k >= hist.len() {
                 prop_assert_eq!(palette.values(), &hist.colors[..]);
             }
+            prop_assert_eq!(palette.values(), &naive_median_cut(&hist, k)[..]);
         }
 
         #[test]
@@ -1468,10 +1625,16 @@ mod tests {
     fn big_dense_path_matches_hash_path() {
         let (h, w) = (1100, 1907); // just over BIG_DENSE_MIN_PIXELS = 2^21
         assert!(prefer_big_dense(h * w));
-        let data = image_u8(h, w, 3, 256, 7);
-        let hist = histogram_u8(view(&data, h, w, 3));
-        assert_eq!(hist, hashed_impl(&data, 3, 8));
-        assert_eq!(hist.pixels(), (h * w) as u64);
+        // Noise is counted grouped by red, a photo directly.
+        for (data, grouped) in [
+            (image_u8(h, w, 3, 256, 7), true),
+            (photo_like(h, w, 3), false),
+        ] {
+            assert_eq!(many_colours(&data, &mut Vec::new()), grouped);
+            let hist = histogram_u8(view(&data, h, w, 3));
+            assert_eq!(hist, hashed_impl(&data, 3, 8));
+            assert_eq!(hist.pixels(), (h * w) as u64);
+        }
     }
 
     #[test]
@@ -1540,6 +1703,174 @@ mod tests {
             merge_sorted_counts(&a, &b),
             vec![(0, 1), (1, 2), (4, 6), (9, 9), (10, 1)]
         );
+    }
+
+    /// Median cut by its definition, box by box with no shortcuts: split the
+    /// splittable box of largest squared error (the oldest on ties) at the
+    /// weighted median of its widest channel (the lowest on ties), capped
+    /// below the channel's maximum; paint each box its rounded mean.
+    fn naive_median_cut(hist: &Histogram, k: usize) -> Vec<u16> {
+        type Colour = ([u16; 4], u64);
+        let c = hist.channels;
+        let stats = |items: &[Colour]| {
+            let n: u128 = items.iter().map(|e| u128::from(e.1)).sum();
+            let channel = |ch: usize| {
+                let sum: u128 = items
+                    .iter()
+                    .map(|e| u128::from(e.1) * u128::from(e.0[ch]))
+                    .sum();
+                let sq: u128 = items
+                    .iter()
+                    .map(|e| u128::from(e.1) * u128::from(e.0[ch]).pow(2))
+                    .sum();
+                let lo = items.iter().map(|e| e.0[ch]).min().expect("non-empty");
+                let hi = items.iter().map(|e| e.0[ch]).max().expect("non-empty");
+                (sum, sq, lo, hi)
+            };
+            let error: f64 = (0..4)
+                .map(|ch| {
+                    let (sum, sq, _, _) = channel(ch);
+                    (n * sq - sum * sum) as f64 / n as f64
+                })
+                .sum();
+            (n, error, (0..4).map(channel).collect::<Vec<_>>())
+        };
+        let colours: Vec<Colour> = hist
+            .colors
+            .chunks_exact(c)
+            .zip(&hist.counts)
+            .filter(|(_, &n)| n > 0)
+            .map(|(px, &n)| {
+                let mut colour = [0u16; 4];
+                colour[..c].copy_from_slice(px);
+                (colour, n)
+            })
+            .collect();
+        // (colours, creation order)
+        let mut boxes: Vec<(Vec<Colour>, u64)> = vec![(colours, 0)];
+        let mut seq = 0;
+        while boxes.len() < k {
+            let pick = boxes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.0.iter().any(|e| e.0 != b.0[0].0))
+                .max_by(|a, b| {
+                    let (ea, eb) = (stats(&a.1 .0).1, stats(&b.1 .0).1);
+                    ea.total_cmp(&eb).then(b.1 .1.cmp(&a.1 .1))
+                })
+                .map(|(i, _)| i);
+            let Some(i) = pick else { break };
+            let (items, _) = boxes.swap_remove(i);
+            let (n, _, channels) = stats(&items);
+            let ch = (0..4)
+                .rev()
+                .max_by_key(|&ch| channels[ch].3 - channels[ch].2)
+                .expect("four channels");
+            let mut values: Vec<(u16, u64)> = items.iter().map(|e| (e.0[ch], e.1)).collect();
+            values.sort_unstable();
+            let mut seen = 0u128;
+            let median = values
+                .iter()
+                .find(|v| {
+                    seen += u128::from(v.1);
+                    seen >= n.div_ceil(2)
+                })
+                .expect("half the pixels")
+                .0;
+            let threshold = median.min(channels[ch].3 - 1);
+            let (lower, upper): (Vec<Colour>, Vec<Colour>) =
+                items.into_iter().partition(|e| e.0[ch] <= threshold);
+            boxes.push((lower, seq + 1));
+            boxes.push((upper, seq + 2));
+            seq += 2;
+        }
+        let mut means: Vec<[u16; 4]> = boxes
+            .iter()
+            .map(|b| {
+                let (n, _, channels) = stats(&b.0);
+                let mut mean = [0u16; 4];
+                for (ch, m) in mean.iter_mut().enumerate() {
+                    *m = ((2 * channels[ch].0 + n) / (2 * n)) as u16;
+                }
+                mean
+            })
+            .collect();
+        means.sort_unstable();
+        means.iter().flat_map(|m| m[..c].to_vec()).collect()
+    }
+
+    /// A histogram of `len` distinct random colours of `c` channels below
+    /// `max`, with counts from `counts`.
+    fn random_histogram(c: usize, len: usize, max: u64, seed: u64) -> Histogram {
+        let mut next = noise(seed);
+        let mut colors: Vec<Vec<u16>> = (0..len)
+            .map(|_| (0..c).map(|_| (next() % max) as u16).collect())
+            .collect();
+        colors.sort_unstable();
+        colors.dedup();
+        let counts = colors.iter().map(|_| 1 + next() % 50).collect();
+        Histogram {
+            channels: c,
+            colors: colors.concat(),
+            counts,
+        }
+    }
+
+    /// Runs `f` on a pool of `threads` threads.
+    fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool")
+            .install(f)
+    }
+
+    #[test]
+    fn large_histograms_cut_as_the_definition() {
+        // Enough colours for the parallel partition (2^17 entries per piece)
+        // and for boxes that keep their marginals; 8-bit values take the
+        // counted path throughout, 12-bit ones mix it with the per-entry one.
+        for (c, len, max, k) in [
+            (3, 300_000, 256, 40),
+            (3, 30_000, 4096, 300),
+            (4, 40_000, 64, 100),
+        ] {
+            let hist = random_histogram(c, len, max, len as u64);
+            let expected = naive_median_cut(&hist, k);
+            for threads in [1, 3] {
+                let palette = on_threads(threads, || median_cut(&hist, k)).expect("valid");
+                assert_eq!(
+                    palette.values(),
+                    &expected[..],
+                    "{c} channels, {threads} threads"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn marginal_statistics_are_exact() {
+        // Small and large (several parallel pieces) sets of entries in an
+        // order unrelated to the partitioned channel.
+        for (len, threads) in [(5000, 1), (400_000, 2), (400_000, 3)] {
+            let hist = random_histogram(3, len, 300, 4);
+            let mut entries = histogram_entries(&hist).expect("valid");
+            entries.sort_unstable_by_key(|e| (e.color[2], e.color[0]));
+            let stats = Stats::of(&entries);
+            let marginals = Marginals::of(&entries, &stats);
+            assert_eq!(marginals.stats(), stats);
+            // A subset counted while partitioning, then subtracted from the whole.
+            let mut lower = marginals.zeroed_like();
+            let n = on_threads(threads, || {
+                partition_counting(&mut entries, 1, 150, &mut lower)
+            });
+            assert!(entries[..n].iter().all(|e| e.color[1] <= 150));
+            assert!(entries[n..].iter().all(|e| e.color[1] > 150));
+            assert_eq!(lower.stats(), Stats::of(&entries[..n]));
+            let mut upper = marginals.clone();
+            upper.subtract(&lower);
+            assert_eq!(upper.stats(), Stats::of(&entries[n..]));
+        }
     }
 
     /// Rounded-half-up mean of a list of pixels, channel by channel.
