@@ -396,3 +396,43 @@ fn bench_runs_every_image_kind_and_devices_agree() {
     let rows = text.matches("\"op\": \"quantize\"").count();
     assert_eq!(rows, 4 * 2 * devices.split(',').count());
 }
+
+#[test]
+fn large_rgb_png_counted_while_decoding_gives_the_library_palette() {
+    // Over 2^21 pixels, so the CLI counts colours band by band (23 bands
+    // here) as the PNG decodes; the palette must be the library's median cut
+    // of the whole image.
+    let (w, h) = (1500u32, 1500u32);
+    let mut s = 1u64;
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let n = (s >> 40) as u32;
+        image::Rgb([
+            (x / 6 + n % 5) as u8,
+            (y / 6 + (n >> 8) % 5) as u8,
+            ((x + y) / 12 + (n >> 16) % 7) as u8,
+        ])
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.png");
+    img.save(&input).unwrap();
+    let pal = dir.path().join("p.npy");
+    gpix()
+        .args(["quantize", "--device", "cpu", "--colors", "64"])
+        .args(["--decode-band-pixels", "100000"])
+        .arg(&input)
+        .arg(dir.path().join("q.png"))
+        .arg("--palette-out")
+        .arg(&pal)
+        .assert()
+        .success();
+    let view = gpix::ImageView::new(img.as_raw(), h as usize, w as usize, 3).unwrap();
+    let expected =
+        gpix::ops::median_cut::median_cut(&gpix::ops::median_cut::histogram_u8(view), 64).unwrap();
+    let (shape, written) = npy_u8(&pal);
+    assert_eq!(shape, [64, 3]);
+    let expected: Vec<u8> = expected.values().iter().map(|&v| v as u8).collect();
+    assert_eq!(written, expected);
+}

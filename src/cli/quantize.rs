@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use gpix::io::{self, AnyPalette, ImageFormat, PaletteSource, Staged};
+use gpix::ops::median_cut::{median_cut, RgbCounter};
 use gpix::ops::quantize::{build_palette, paint, quantize_indices, IndexMap, PaletteMethod};
 use gpix::{AnyImage, MAX_PALETTE_LEN};
 
@@ -44,6 +45,10 @@ pub(crate) struct QuantizeArgs {
     /// Also write the palette used (.gpl, .txt or .npy by extension).
     #[arg(long, value_name = "FILE")]
     palette_out: Option<PathBuf>,
+    /// Pixels per band handed from the PNG decoder to the colour count
+    /// (testing many bands on small images).
+    #[arg(long, env = "GPIX_DECODE_BAND_PIXELS", hide = true)]
+    decode_band_pixels: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -67,7 +72,7 @@ fn parse_colors(s: &str) -> Result<usize, String> {
 pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
     check_outputs(args)?;
     let mut phases = Phases::new(common);
-    let image = io::read_image(&args.input)?;
+    let (image, counted) = read_input(args)?;
     let (h, w, c) = image.shape();
     common.say(format!(
         "input: {} ({h}×{w}×{c} {})",
@@ -75,6 +80,9 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
         image.dtype_name()
     ));
     check_image_output(&image, &args.output)?;
+    if counted.is_some() {
+        common.say("colours counted while decoding (median cut)");
+    }
     phases.done("decode");
 
     let device = common.device()?;
@@ -90,8 +98,11 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
                     max_iter: args.max_iter as usize,
                 },
             };
-            build_palette(&image, k, method, &device)
-                .with_context(|| args.input.display().to_string())?
+            let built = match counted {
+                Some(counter) => median_cut(&counter.finish(), k).map(AnyPalette::Colors),
+                None => build_palette(&image, k, method, &device),
+            };
+            built.with_context(|| args.input.display().to_string())?
         }
         (None, None) => bail!("give --palette FILE or --colors K"),
     };
@@ -110,6 +121,30 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
     }
     phases.done("encode");
     Ok(())
+}
+
+/// Reads the input. For a median-cut palette of a large RGB `u8` image, its
+/// colours are counted band by band while the rest decodes (decoding is
+/// serial, so this uses an otherwise idle core); the counts come back too.
+fn read_input(args: &QuantizeArgs) -> anyhow::Result<(AnyImage, Option<RgbCounter>)> {
+    let median_cut = args.palette.is_none() && matches!(args.method, Method::MedianCut);
+    if !median_cut {
+        return Ok((io::read_image(&args.input)?, None));
+    }
+    let band_pixels = args.decode_band_pixels.unwrap_or(RgbCounter::PIECE_PIXELS);
+    let (mut counter, mut declined) = (None, false);
+    let image = io::read_image_in_bands(&args.input, band_pixels, |band| {
+        if counter.is_none() && !declined {
+            let pixels = band.image_height * band.rows.width();
+            declined = band.rows.channels() != 3 || !RgbCounter::suits(pixels);
+        }
+        if !declined {
+            counter
+                .get_or_insert_with(RgbCounter::new)
+                .add(band.rows.data());
+        }
+    })?;
+    Ok((image, counter))
 }
 
 /// Output names are checked before any work, so a typo costs nothing.

@@ -9,6 +9,7 @@ pub mod image_file;
 pub mod npy;
 pub mod palette_file;
 pub mod palette_source;
+pub mod png_bands;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -20,6 +21,7 @@ pub use image_file::{
     read_image, stage_image, stage_indexed_png, write_image, write_indexed_png, ImageFormat,
 };
 pub use palette_source::{stage_palette, write_palette, AnyPalette, PaletteSource};
+pub use png_bands::{read_image_in_bands, Band};
 
 /// Largest array a reader allocates, in bytes, unless `GPIX_MAX_BYTES` says
 /// otherwise: big enough for a 12000×12000 RGBA 16-bit image several times

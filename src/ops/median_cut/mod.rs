@@ -1,7 +1,8 @@
 //! Colour histograms and the median-cut palette builder.
 //!
 //! - [`histogram_u8`] / [`histogram_u16`]: the unique colours of an integer
-//!   image with their pixel counts, sorted by colour.
+//!   image with their pixel counts, sorted by colour; [`RgbCounter`] counts
+//!   an RGB `u8` image piece by piece (while it decodes).
 //! - [`median_cut`]: at most `k` palette colours from a [`Histogram`].
 //! - [`median_cut_levels`] / [`median_cut_levels_f32`]: at most `k` grey
 //!   levels from float values.
@@ -270,16 +271,100 @@ const CACHED_COLOURS: usize = 1 << 16;
 /// counts are the same; only the speed differs.
 fn count_rgb_band(band: &[u8]) -> Vec<u32> {
     let mut table = vec![0u32; 1 << 24];
-    let mut sample = Vec::with_capacity(RGB_SAMPLE);
-    let mut grouped = Vec::new();
-    for chunk in band.chunks(RGB_CHUNK * 3) {
-        if many_colours(chunk, &mut sample) {
-            count_rgb_grouped(chunk, &mut table, &mut grouped);
+    count_rgb_chunks(band, &mut table, &mut Vec::new(), &mut Vec::new());
+    table
+}
+
+/// Counts RGB `u8` pixels into `table` (2^24 long), chunk by chunk with the
+/// method each chunk suits. `sample` and `grouped` are scratch space.
+fn count_rgb_chunks(
+    pixels: &[u8],
+    table: &mut [u32],
+    sample: &mut Vec<u64>,
+    grouped: &mut Vec<u16>,
+) {
+    for chunk in pixels.chunks(RGB_CHUNK * 3) {
+        if many_colours(chunk, sample) {
+            count_rgb_grouped(chunk, table, grouped);
         } else {
-            count_direct::<u8, 3>(chunk, 8, &mut table);
+            count_direct::<u8, 3>(chunk, 8, table);
         }
     }
-    table
+}
+
+/// Counts the colours of an RGB `u8` image handed over in pieces, such as
+/// the bands of rows [`crate::io::read_image_in_bands`] gives while the rest
+/// of the image decodes, so that counting overlaps decoding.
+/// [`RgbCounter::finish`] gives the same histogram as [`histogram_u8`] of
+/// the whole image.
+///
+/// ```
+/// use gpix::ops::median_cut::{histogram_u8, RgbCounter};
+/// use gpix::ImageView;
+///
+/// let pixels = [1u8, 2, 3, 1, 2, 3, 9, 9, 9];
+/// let mut counter = RgbCounter::new();
+/// counter.add(&pixels[..6]);
+/// counter.add(&pixels[6..]);
+/// let whole = histogram_u8(ImageView::new(&pixels, 1, 3, 3).unwrap());
+/// assert_eq!(counter.finish(), whole);
+/// ```
+#[derive(Debug, Default)]
+pub struct RgbCounter {
+    /// 2^24-counter tables, each counting at most [`MAX_BAND_PIXELS`] pixels
+    /// so that its `u32` counters cannot wrap.
+    tables: Vec<Vec<u32>>,
+    /// Pixels counted in the last table.
+    in_last: usize,
+    sample: Vec<u64>,
+    grouped: Vec<u16>,
+}
+
+impl RgbCounter {
+    /// Pieces of about this many pixels count fastest: smaller ones stream
+    /// the 64 MiB table through the cache more often when grouped.
+    pub const PIECE_PIXELS: usize = RGB_CHUNK;
+
+    /// A counter with nothing counted. Its table (64 MiB) is allocated on
+    /// the first [`RgbCounter::add`].
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether counting an image of `pixels` pixels this way pays for the
+    /// table (the whole-image histogram makes the same choice).
+    #[must_use]
+    pub fn suits(pixels: usize) -> bool {
+        prefer_big_dense(pixels)
+    }
+
+    /// Counts the RGB pixels of `pixels` (3 values each; a trailing partial
+    /// pixel is ignored).
+    pub fn add(&mut self, pixels: &[u8]) {
+        let mut rest = &pixels[..pixels.len() / 3 * 3];
+        while !rest.is_empty() {
+            if self.tables.is_empty() || self.in_last == MAX_BAND_PIXELS {
+                self.tables.push(vec![0u32; 1 << 24]);
+                self.in_last = 0;
+            }
+            let take = (MAX_BAND_PIXELS - self.in_last).min(rest.len() / 3);
+            let (now, later) = rest.split_at(take * 3);
+            let table = self.tables.last_mut().expect("pushed above");
+            count_rgb_chunks(now, table, &mut self.sample, &mut self.grouped);
+            self.in_last += take;
+            rest = later;
+        }
+    }
+
+    /// The histogram of everything counted.
+    #[must_use]
+    pub fn finish(self) -> Histogram {
+        if self.tables.is_empty() {
+            return Histogram::empty(3);
+        }
+        sum_tables(&self.tables, 3, 8)
+    }
 }
 
 /// Whether `chunk` (RGB `u8`) probably has more than [`CACHED_COLOURS`]
@@ -1539,6 +1624,24 @@ mod tests {
             prop_assert_eq!(&hashed_impl(&data, c, 8), &expected);
             prop_assert_eq!(&sorted_slices(&data, c), &expected);
             prop_assert_eq!(&radix_histogram(&data, c, 8), &expected);
+        }
+
+        #[test]
+        fn counter_matches_the_whole_histogram(
+            data in proptest::collection::vec(prop_oneof![0u8..3, any::<u8>()], 0..400),
+            cuts in proptest::collection::vec(0usize..400, 0..6),
+        ) {
+            let data = &data[..data.len() / 3 * 3];
+            let pixels = data.len() / 3;
+            let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(pixels) * 3).collect();
+            cuts.push(0);
+            cuts.push(data.len());
+            cuts.sort_unstable();
+            let mut counter = RgbCounter::new();
+            for piece in cuts.windows(2) {
+                counter.add(&data[piece[0]..piece[1]]);
+            }
+            prop_assert_eq!(counter.finish(), naive(data, 3));
         }
 
         #[test]

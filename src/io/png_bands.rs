@@ -1,0 +1,158 @@
+//! Reading an image band by band, so that work on the rows already decoded
+//! runs while the rest decodes. Decoding a PNG is one serial zlib stream:
+//! on a 12000×12000 photo it takes seconds of one core while the others
+//! wait. Handing out bands as they complete lets a caller (the CLI's colour
+//! histogram) use that time.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::mpsc;
+
+use crate::array::{AnyImage, Image, ImageView};
+use crate::error::{Error, Result};
+
+use super::image_file::read_image;
+use super::max_bytes;
+
+/// Rows of an 8-bit image being read, as [`read_image_in_bands`] hands them out.
+#[derive(Debug, Clone, Copy)]
+pub struct Band<'a> {
+    /// The rows.
+    pub rows: ImageView<'a, u8>,
+    /// Index of the first of them in the image.
+    pub first_row: usize,
+    /// Height of the whole image.
+    pub image_height: usize,
+}
+
+/// Reads an image exactly as [`read_image`] does, and hands each band of an
+/// 8-bit image to `on_band` (whole rows, in order, together covering the
+/// image once). For a non-interlaced, non-animated PNG the bands come while
+/// the rest of the image decodes on a second thread, each of about
+/// `band_pixels` pixels; any other 8-bit input comes as one band once read;
+/// 16-bit and float inputs give no bands. `on_band` runs on the calling
+/// thread.
+///
+/// # Errors
+/// As [`read_image`].
+pub fn read_image_in_bands(
+    path: &Path,
+    band_pixels: usize,
+    mut on_band: impl FnMut(Band<'_>),
+) -> Result<AnyImage> {
+    if let Some(reader) = streamable_png(path)? {
+        return decode_in_bands(reader, path, band_pixels, on_band);
+    }
+    let image = read_image(path)?;
+    if let AnyImage::U8(i) = &image {
+        on_band(Band {
+            rows: i.view(),
+            first_row: 0,
+            image_height: i.height(),
+        });
+    }
+    Ok(image)
+}
+
+type PngReader = png::Reader<BufReader<File>>;
+
+/// A PNG reader past the header if `path` is a PNG that decodes row by row
+/// in order to 8-bit samples; `None` for anything else (read whole instead).
+fn streamable_png(path: &Path) -> Result<Option<PngReader>> {
+    let mut signature = [0u8; 8];
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let is_png = file.read_exact(&mut signature).is_ok() && signature == *b"\x89PNG\r\n\x1a\n";
+    if !is_png {
+        return Ok(None);
+    }
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let limit = usize::try_from(max_bytes()).unwrap_or(usize::MAX);
+    let mut decoder =
+        png::Decoder::new_with_limits(BufReader::new(file), png::Limits { bytes: limit });
+    // As the image crate decodes: palettes and low bit depths expanded.
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let Ok(reader) = decoder.read_info() else {
+        // Let the whole-image path report the error in its usual words.
+        return Ok(None);
+    };
+    let info = reader.info();
+    let in_order = !info.interlaced && info.animation_control.is_none();
+    let eight_bit = reader.output_color_type().1 == png::BitDepth::Eight;
+    Ok((in_order && eight_bit).then_some(reader))
+}
+
+/// Decodes `reader` on a second thread, handing completed bands to `on_band`.
+fn decode_in_bands(
+    mut reader: PngReader,
+    path: &Path,
+    band_pixels: usize,
+    mut on_band: impl FnMut(Band<'_>),
+) -> Result<AnyImage> {
+    let (w, h) = (reader.info().width as usize, reader.info().height as usize);
+    let channels = reader.output_color_type().0.samples();
+    let row_len = w * channels;
+    let bytes = row_len as u64 * h as u64;
+    if bytes > max_bytes() {
+        return Err(Error::format(
+            path,
+            None,
+            format!(
+                "too large to decode ({bytes} bytes over the limit of {}); \
+                 raise GPIX_MAX_BYTES to allow it",
+                max_bytes()
+            ),
+        ));
+    }
+    let mut data = vec![0u8; row_len * h];
+    let band_rows = band_pixels.div_ceil(w.max(1)).clamp(1, h.max(1));
+    let decoded = std::thread::scope(|scope| {
+        let (done, bands) = mpsc::channel::<&[u8]>();
+        let rest = &mut data[..];
+        let decoder = scope.spawn(move || -> Result<()> {
+            let mut rest = rest;
+            while !rest.is_empty() {
+                let take = (band_rows * row_len).min(rest.len());
+                let (band, tail) = std::mem::take(&mut rest).split_at_mut(take);
+                for row in band.chunks_exact_mut(row_len) {
+                    if reader.read_row(row).map_err(png_error(path))?.is_none() {
+                        return Err(Error::format(path, None, "image data ends early"));
+                    }
+                }
+                // The receiver only stops listening once this thread is done.
+                let _ = done.send(band);
+                rest = tail;
+            }
+            reader.finish().map_err(png_error(path))
+        });
+        let mut first_row = 0;
+        for band in bands {
+            let rows = band.len() / row_len.max(1);
+            if let Ok(view) = ImageView::new(band, rows, w, channels) {
+                on_band(Band {
+                    rows: view,
+                    first_row,
+                    image_height: h,
+                });
+            }
+            first_row += rows;
+        }
+        decoder.join().unwrap_or_else(|_| {
+            Err(Error::format(
+                path,
+                None,
+                "the PNG decoder stopped unexpectedly",
+            ))
+        })
+    });
+    decoded?;
+    Ok(AnyImage::U8(Image::from_vec(data, h, w, channels)?))
+}
+
+/// A PNG decoding error as a gpix error naming the file.
+fn png_error(path: &Path) -> impl Fn(png::DecodingError) -> Error + '_ {
+    move |e| match e {
+        png::DecodingError::IoError(io) => Error::io(path, io),
+        other => Error::format(path, None, other.to_string()),
+    }
+}
