@@ -857,18 +857,28 @@ fn histogram_entries(hist: &Histogram) -> Result<Vec<Entry>> {
             hist.counts.len()
         )));
     }
-    let entries: Vec<Entry> = hist
-        .colors
-        .chunks_exact(c)
-        .zip(&hist.counts)
-        // A colour with no pixels has no weight and would make a box mean 0/0.
-        .filter(|(_, &n)| n > 0)
-        .map(|(px, &count)| {
-            let mut color = [0u16; 4];
-            color[..c].copy_from_slice(px);
-            Entry { color, count }
-        })
-        .collect();
+    let entry = |(px, &count): (&[u16], &u64)| {
+        let mut color = [0u16; 4];
+        color[..c].copy_from_slice(px);
+        Entry { color, count }
+    };
+    // A colour with no pixels has no weight and would make a box mean 0/0.
+    // Histograms counted from images have none: then the copy is one
+    // parallel pass straight into place.
+    let entries: Vec<Entry> = if hist.counts.par_iter().all(|&n| n > 0) {
+        hist.colors
+            .par_chunks_exact(c)
+            .zip(&hist.counts)
+            .map(entry)
+            .collect()
+    } else {
+        hist.colors
+            .chunks_exact(c)
+            .zip(&hist.counts)
+            .filter(|(_, &n)| n > 0)
+            .map(entry)
+            .collect()
+    };
     if entries.is_empty() {
         return Err(no_pixels());
     }
