@@ -436,3 +436,39 @@ fn large_rgb_png_counted_while_decoding_gives_the_library_palette() {
     let expected: Vec<u8> = expected.values().iter().map(|&v| v as u8).collect();
     assert_eq!(written, expected);
 }
+
+#[test]
+fn images_over_the_byte_limit_are_refused_by_both_readers() {
+    // --colors reads PNGs band by band, --palette whole: both check
+    // GPIX_MAX_BYTES before allocating and say how to raise it.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("wide.png");
+    image::RgbImage::from_pixel(300, 200, image::Rgb([9, 8, 7]))
+        .save(&input)
+        .unwrap();
+    let out = dir.path().join("q.png");
+    for source in [
+        &["--colors", "4"][..],
+        &["--palette", asset("cga16.gpl").to_str().unwrap()],
+    ] {
+        let run = gpix()
+            .env("GPIX_MAX_BYTES", "100000")
+            .args(["quantize", "--device", "cpu"])
+            .arg(&input)
+            .arg(&out)
+            .args(source)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or("");
+        assert!(
+            line.contains("wide.png") && line.contains("GPIX_MAX_BYTES"),
+            "{stderr}"
+        );
+        assert!(!out.exists());
+    }
+}

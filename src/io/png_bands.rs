@@ -98,7 +98,7 @@ fn decode_in_bands(
             path,
             None,
             format!(
-                "too large to decode ({bytes} bytes over the limit of {}); \
+                "too large to decode ({bytes} bytes, limit {}); \
                  raise GPIX_MAX_BYTES to allow it",
                 max_bytes()
             ),
