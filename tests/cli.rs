@@ -419,15 +419,21 @@ fn large_rgb_png_counted_while_decoding_gives_the_library_palette() {
     let input = dir.path().join("big.png");
     img.save(&input).unwrap();
     let pal = dir.path().join("p.npy");
-    gpix()
-        .args(["quantize", "--device", "cpu", "--colors", "64"])
+    let run = gpix()
+        .args(["quantize", "--device", "cpu", "--colors", "64", "-v"])
         .args(["--decode-band-pixels", "100000"])
         .arg(&input)
         .arg(dir.path().join("q.png"))
         .arg("--palette-out")
         .arg(&pal)
-        .assert()
-        .success();
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("colours counted while decoding"),
+        "{stderr}"
+    );
     let view = gpix::ImageView::new(img.as_raw(), h as usize, w as usize, 3).unwrap();
     let expected =
         gpix::ops::median_cut::median_cut(&gpix::ops::median_cut::histogram_u8(view), 64).unwrap();

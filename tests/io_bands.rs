@@ -199,3 +199,35 @@ fn interlaced_pngs_are_read_whole() {
     assert_eq!(rows, [2]);
     assert_eq!(joined, px.concat());
 }
+
+#[test]
+fn a_damaged_chunk_after_the_image_data_reads_as_read_image_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tail.png");
+    write_png(&path, 40, 30, png::ColorType::Rgb, png::BitDepth::Eight);
+    let bytes = std::fs::read(&path).unwrap();
+    // A text chunk after the image data, then cut inside it and with no
+    // IEND: the pixels are all there, and both readers agree on the file.
+    let iend = bytes.len() - 12;
+    let mut damaged = bytes[..iend].to_vec();
+    damaged.extend_from_slice(&[0, 0, 0, 40, b't', b'E', b'X', b't', b'a', b'b']);
+    std::fs::write(&path, &damaged).unwrap();
+    let whole = read_image(&path);
+    let banded = read_image_in_bands(&path, 100, |_| {});
+    match (whole, banded) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Err(a), Err(b)) => assert!(b.to_string().contains("tail.png"), "{a} / {b}"),
+        (a, b) => panic!("readers disagree: {a:?} / {b:?}"),
+    }
+}
+
+#[test]
+fn npy_files_are_read_as_npy_whatever_their_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("really_png.npy");
+    write_png(&path, 4, 4, png::ColorType::Rgb, png::BitDepth::Eight);
+    let banded = read_image_in_bands(&path, 4, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert_eq!(banded, read_image(&path).unwrap_err().to_string());
+}

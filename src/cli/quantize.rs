@@ -135,8 +135,12 @@ fn read_input(args: &QuantizeArgs) -> anyhow::Result<(AnyImage, Option<RgbCounte
     let (mut counter, mut declined) = (None, false);
     let image = io::read_image_in_bands(&args.input, band_pixels, |band| {
         if counter.is_none() && !declined {
+            // Counting pays only for a large RGB image that arrives in
+            // several bands; one band (small PNGs, other formats) is faster
+            // through the parallel whole-image histogram.
             let pixels = band.image_height * band.rows.width();
-            declined = band.rows.channels() != 3 || !RgbCounter::suits(pixels);
+            let whole = band.rows.height() == band.image_height;
+            declined = whole || band.rows.channels() != 3 || !RgbCounter::suits(pixels);
         }
         if !declined {
             counter

@@ -41,7 +41,8 @@ pub fn read_image_in_bands(
     band_pixels: usize,
     mut on_band: impl FnMut(Band<'_>),
 ) -> Result<AnyImage> {
-    if let Some(reader) = streamable_png(path)? {
+    let npy = super::extension(path) == "npy";
+    if let Some(reader) = if npy { None } else { streamable_png(path)? } {
         return decode_in_bands(reader, path, band_pixels, on_band);
     }
     let image = read_image(path)?;
@@ -93,7 +94,8 @@ fn decode_in_bands(
     let channels = reader.output_color_type().0.samples();
     let row_len = w * channels;
     let bytes = row_len as u64 * h as u64;
-    if bytes > max_bytes() {
+    let total = usize::try_from(bytes).ok().filter(|_| bytes <= max_bytes());
+    let Some(total) = total else {
         return Err(Error::format(
             path,
             None,
@@ -103,8 +105,8 @@ fn decode_in_bands(
                 max_bytes()
             ),
         ));
-    }
-    let mut data = vec![0u8; row_len * h];
+    };
+    let mut data = vec![0u8; total];
     let band_rows = band_pixels.div_ceil(w.max(1)).clamp(1, h.max(1));
     let decoded = std::thread::scope(|scope| {
         let (done, bands) = mpsc::channel::<&[u8]>();
@@ -119,22 +121,30 @@ fn decode_in_bands(
                         return Err(Error::format(path, None, "image data ends early"));
                     }
                 }
-                // The receiver only stops listening once this thread is done.
+                // A send fails only if the receiving loop ended early (its
+                // callback panicked); the scope then waits for this thread.
                 let _ = done.send(band);
                 rest = tail;
             }
-            reader.finish().map_err(png_error(path))
+            // Every row is in. One more read finishes the image data (its
+            // end and checksum) and nothing after it, as the image crate's
+            // whole-frame read does; `Reader::finish` would also insist on
+            // every later chunk.
+            match reader.read_row(&mut []).map_err(png_error(path))? {
+                None => Ok(()),
+                Some(_) => Err(Error::format(path, None, "more rows than the header says")),
+            }
         });
         let mut first_row = 0;
         for band in bands {
             let rows = band.len() / row_len.max(1);
-            if let Ok(view) = ImageView::new(band, rows, w, channels) {
-                on_band(Band {
-                    rows: view,
-                    first_row,
-                    image_height: h,
-                });
-            }
+            let view =
+                ImageView::new(band, rows, w, channels).expect("a band is whole rows of the image");
+            on_band(Band {
+                rows: view,
+                first_row,
+                image_height: h,
+            });
             first_row += rows;
         }
         decoder.join().unwrap_or_else(|_| {

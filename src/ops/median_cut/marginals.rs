@@ -21,7 +21,7 @@ pub(super) struct Marginals {
     lo: [u16; 4],
     /// Channel `c`'s bins are `bins[starts[c]..starts[c + 1]]`.
     starts: [usize; 5],
-    /// The channels [`Self::add`] counts: those with more than one value.
+    /// The channels [`Self::count`] counts: those with more than one value.
     /// A single-valued channel's one bin is the total, filled in by
     /// [`Self::finish`]; counting it would also chain every increment
     /// through one memory cell.

@@ -1605,6 +1605,29 @@ mod tests {
     }
 
     proptest! {
+        // Each case allocates and scans a 64 MiB table.
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn counter_matches_the_whole_histogram(
+            data in proptest::collection::vec(prop_oneof![0u8..3, any::<u8>()], 0..400),
+            cuts in proptest::collection::vec(0usize..400, 0..6),
+        ) {
+            let data = &data[..data.len() / 3 * 3];
+            let pixels = data.len() / 3;
+            let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(pixels) * 3).collect();
+            cuts.push(0);
+            cuts.push(data.len());
+            cuts.sort_unstable();
+            let mut counter = RgbCounter::new();
+            for piece in cuts.windows(2) {
+                counter.add(&data[piece[0]..piece[1]]);
+            }
+            prop_assert_eq!(counter.finish(), naive(data, 3));
+        }
+    }
+
+    proptest! {
         #[test]
         fn histogram_u8_matches_naive((h, w, c, data) in shaped(10, small_or_any_u8())) {
             prop_assert_eq!(histogram_u8(view(&data, h, w, c)), naive(&data, c));
@@ -1634,24 +1657,6 @@ mod tests {
             prop_assert_eq!(&hashed_impl(&data, c, 8), &expected);
             prop_assert_eq!(&sorted_slices(&data, c), &expected);
             prop_assert_eq!(&radix_histogram(&data, c, 8), &expected);
-        }
-
-        #[test]
-        fn counter_matches_the_whole_histogram(
-            data in proptest::collection::vec(prop_oneof![0u8..3, any::<u8>()], 0..400),
-            cuts in proptest::collection::vec(0usize..400, 0..6),
-        ) {
-            let data = &data[..data.len() / 3 * 3];
-            let pixels = data.len() / 3;
-            let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(pixels) * 3).collect();
-            cuts.push(0);
-            cuts.push(data.len());
-            cuts.sort_unstable();
-            let mut counter = RgbCounter::new();
-            for piece in cuts.windows(2) {
-                counter.add(&data[piece[0]..piece[1]]);
-            }
-            prop_assert_eq!(counter.finish(), naive(data, 3));
         }
 
         #[test]
