@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use super::{Entry, Stats};
+use super::{first_reaching_half, Entry, Stats};
 
 /// Entries per parallel task when counting a large box.
 const COUNT_CHUNK: usize = 1 << 16;
@@ -180,7 +180,7 @@ impl Marginals {
             }
             s.count = count;
             s.lo[c] = self.channel(c).next().map_or(u16::MAX, |(v, _)| v);
-            s.hi[c] = self.channel(c).last().map_or(0, |(v, _)| v);
+            s.hi[c] = self.max_value(c);
         }
         s
     }
@@ -188,16 +188,12 @@ impl Marginals {
     /// The smallest value `m` of channel `ch` such that at least half of the
     /// `total` pixels have a value `≤ m`.
     pub(super) fn median(&self, ch: usize, total: u128) -> u16 {
-        let half = total.div_ceil(2);
-        let mut seen = 0u128;
-        let mut last = 0;
-        for (v, n) in self.channel(ch) {
-            seen += u128::from(n);
-            last = v;
-            if seen >= half {
-                return v;
-            }
-        }
-        last
+        let values = self.channel(ch).map(|(v, n)| (v, u128::from(n)));
+        first_reaching_half(values, total).unwrap_or(self.max_value(ch))
+    }
+
+    /// Channel `ch`'s largest counted value (0 if none).
+    fn max_value(&self, ch: usize) -> u16 {
+        self.channel(ch).last().map_or(0, |(v, _)| v)
     }
 }

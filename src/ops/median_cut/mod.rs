@@ -1195,34 +1195,36 @@ fn split_threshold(median: u16, hi: u16) -> u16 {
 /// The smallest value `m` of channel `ch` such that at least half of the
 /// `total` pixels have a value `≤ m`.
 fn weighted_median(entries: &[Entry], ch: usize, lo: u16, hi: u16, total: u128) -> u16 {
-    let half = total.div_ceil(2);
     let span = usize::from(hi - lo) + 1;
     // A counting pass is linear when the value range is not much wider than
     // the box; otherwise sorting the (few) values is cheaper than the bins.
-    if span <= entries.len().saturating_mul(4) {
+    let median = if span <= entries.len().saturating_mul(4) {
         let mut bins = vec![0u128; span];
         for e in entries {
             bins[usize::from(e.color[ch] - lo)] += u128::from(e.count);
         }
-        let mut seen = 0u128;
-        for (offset, &n) in bins.iter().enumerate() {
-            seen += n;
-            if seen >= half {
-                return lo + offset as u16;
-            }
-        }
+        let values = bins.into_iter().enumerate();
+        first_reaching_half(values.map(|(offset, n)| (lo + offset as u16, n)), total)
     } else {
         let mut values: Vec<(u16, u64)> = entries.iter().map(|e| (e.color[ch], e.count)).collect();
         values.sort_unstable();
-        let mut seen = 0u128;
-        for (v, n) in values {
-            seen += u128::from(n);
-            if seen >= half {
-                return v;
-            }
+        first_reaching_half(values.into_iter().map(|(v, n)| (v, u128::from(n))), total)
+    };
+    median.unwrap_or(hi)
+}
+
+/// The first value of ascending `(value, pixels)` pairs at which at least
+/// half of `total` pixels have been seen (`None` if never).
+fn first_reaching_half(values: impl Iterator<Item = (u16, u128)>, total: u128) -> Option<u16> {
+    let half = total.div_ceil(2);
+    let mut seen = 0u128;
+    for (v, n) in values {
+        seen += n;
+        if seen >= half {
+            return Some(v);
         }
     }
-    hi
+    None
 }
 
 /// Moves the entries satisfying `lower` to the front; returns how many there are.
