@@ -74,8 +74,8 @@ fn box_distances(b: &CellBox, c: &[u16; 4], channels: usize) -> (i64, i64) {
 impl CandidateGrid {
     /// Builds the grid level by level. With `hold_last`, the refinement to
     /// the finest level is not made but returned as `Some(keep_short)` for
-    /// the caller to make (the AVX2 table splits cells straight into its
-    /// packed form); otherwise the result is `None`.
+    /// the caller to make (the AVX2 table splits only its crowded cells one
+    /// level finer); otherwise the result is `None`.
     fn build_levels(palette: &Palette, value_bits: u32, hold_last: bool) -> (Self, Option<bool>) {
         let channels = palette.channels();
         let final_bits = (TARGET_CELL_BITS / channels as u32).min(value_bits);
@@ -227,6 +227,21 @@ impl CandidateGrid {
         (coords, parent)
     }
 
+    /// The cell numbers, one level finer, of `cell`'s 2^channels children,
+    /// child `d` taking bit `channels - 1 - ch` of `d` as its low coordinate
+    /// bit along channel `ch` (as the AVX2 loop numbers them).
+    fn children(&self, cell: usize) -> impl Iterator<Item = usize> + '_ {
+        let (bits, c) = (self.bits as usize, self.channels);
+        let mask = (1usize << bits) - 1;
+        (0..1usize << c).map(move |d| {
+            (0..c).fold(0usize, |child, ch| {
+                let coord = (cell >> (bits * (c - 1 - ch))) & mask;
+                let low = (d >> (c - 1 - ch)) & 1;
+                (child << (bits + 1)) | (coord << 1 | low)
+            })
+        })
+    }
+
     /// True when every cell is a single colour: the grid is a lookup table.
     fn is_point_grid(&self) -> bool {
         self.shift == 0
@@ -322,7 +337,7 @@ const INLINE: usize = 3;
 /// one, so every pixel computes three distances with no branch on the
 /// count. Cells with more than three candidates (under 1 % for 256 random
 /// colours) are tagged and fall back to the grid's full list. (The AVX2
-/// path builds its own table, `PackedCells`.)
+/// path builds its own table, `simd::WideCells`.)
 struct CompactGrid<'g, X> {
     grid: &'g CandidateGrid,
     cells: Vec<[X; 4]>,
@@ -447,125 +462,128 @@ fn apply_compact<T: PaletteValue, I: PaletteIndex, X: Slot, const C: usize, cons
     }
 }
 
-/// The AVX2 loop's tables (8-bit RGB, K ≤ 256): per cell its (up to) three
-/// candidates, the last repeated, and a zero tag, or, for cells with longer
-/// lists, the list's word offset in `long` (24 bits, little-endian) and a
-/// tag of one. A list in `long` is its length, then one `r | g << 8 | b <<
-/// 16 | index << 24` word per candidate in ascending index order: one cache line
-/// serves a whole fallback, where the grid's own arrays (offsets, indices,
-/// colours) cost three dependent misses.
+/// The AVX2 loop's table (8-bit RGB, K ≤ 256; see `simd::WideCells`) for
+/// `grid`'s cells: a cell with up to [`INLINE`] candidates holds their
+/// colours and indices; a cell with more points to its eight children one
+/// level finer, filtered as [`CandidateGrid::refine`] would; a child with more
+/// than [`INLINE`] candidates points to its packed list. Splitting only the
+/// crowded cells keeps the table near 2^15 entries of 16 bytes (L2-sized)
+/// where refining every cell would make 2^18. `None` when the grid cannot
+/// be split further or the table outgrows 32-bit offsets.
 #[cfg(target_arch = "x86_64")]
-struct PackedCells {
-    bits: u32,
-    cells: Vec<[u8; 4]>,
-    long: Vec<u32>,
-}
-
-/// One task's long lists and its tagged cells (index in the task's chunk,
-/// word offset in its lists).
-#[cfg(target_arch = "x86_64")]
-type ChunkLongLists = (Vec<u32>, Vec<(usize, u32)>);
-
-#[cfg(target_arch = "x86_64")]
-impl PackedCells {
-    /// Cells written per parallel task.
-    const CHUNK: usize = 1 << 13;
-
-    /// The table for `grid`'s cells or, with `split = Some(keep_short)`,
-    /// for the cells one level finer, filtered as [`CandidateGrid::refine`]
-    /// would: the finest level (2^18 cells for K=256) then never exists as a
-    /// grid, whose lists would be written, copied and packed again.
-    /// `None` when the long lists would not fit 24-bit offsets.
-    fn new(grid: &CandidateGrid, split: Option<bool>) -> Option<Self> {
-        let bits = grid.bits + u32::from(split.is_some());
-        let mut cells = vec![[0u8; 4]; 1usize << (3 * bits)];
-        // Each task fills its cells and returns its long lists with the
-        // cells that point into them (offsets relative to the task's own
-        // lists), which are filled in below.
-        let parts: Vec<ChunkLongLists> = cells
-            .par_chunks_mut(Self::CHUNK)
-            .enumerate()
-            .map(|(chunk, out)| {
-                let (mut index, mut color, mut dists) = (Vec::new(), Vec::new(), Vec::new());
-                let (mut long, mut tagged) = (Vec::new(), Vec::new());
-                for (k, entry) in out.iter_mut().enumerate() {
-                    let cell = chunk * Self::CHUNK + k;
+fn wide_cells(grid: &CandidateGrid) -> Option<super::simd::WideCells> {
+    /// Coarse cells per parallel task.
+    const CHUNK: usize = 1 << 10;
+    if grid.channels != 3 || grid.bits >= 8 {
+        return None;
+    }
+    let coarse = grid.cells();
+    let mut entries = vec![[0u32; 4]; coarse];
+    // Each task fills its coarse cells and returns the children blocks and
+    // long lists it made, with the cells pointing into them (offsets
+    // relative to the task's own vectors, fixed up below).
+    let parts: Vec<WideChunk> = entries
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .map(|(chunk, out)| {
+            let (mut index, mut color, mut dists) = (Vec::new(), Vec::new(), Vec::new());
+            let mut part = WideChunk::default();
+            for (k, entry) in out.iter_mut().enumerate() {
+                let cell = chunk * CHUNK + k;
+                let range = grid.offsets[cell] as usize..grid.offsets[cell + 1] as usize;
+                if range.len() <= INLINE {
+                    *entry = wide_entry(
+                        &grid.index[range.clone()],
+                        &grid.color[range],
+                        &mut part.long,
+                    );
+                    continue;
+                }
+                part.split.push((k, part.children.len()));
+                for child in grid.children(cell) {
                     index.clear();
                     color.clear();
-                    match split {
-                        Some(keep_short) => {
-                            grid.child_list(cell, keep_short, &mut dists, (&mut index, &mut color))
-                        }
-                        None => {
-                            let range =
-                                grid.offsets[cell] as usize..grid.offsets[cell + 1] as usize;
-                            index.extend_from_slice(&grid.index[range.clone()]);
-                            color.extend_from_slice(&grid.color[range]);
-                        }
-                    }
-                    let offset = u32::try_from(long.len()).unwrap_or(u32::MAX);
-                    match Self::entry(&index, &color, &mut long) {
-                        Some(e) => *entry = e,
-                        None => tagged.push((k, offset)),
-                    }
+                    grid.child_list(child, false, &mut dists, (&mut index, &mut color));
+                    part.children
+                        .push(wide_entry(&index, &color, &mut part.long));
                 }
-                (long, tagged)
-            })
-            .collect();
-        let mut long = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
-        for (chunk, (words, tagged)) in parts.into_iter().enumerate() {
-            let base = u32::try_from(long.len()).ok()?;
-            for (k, local) in tagged {
-                let offset = base.checked_add(local).filter(|&o| o < 1 << 24)?;
-                let b = offset.to_le_bytes();
-                cells[chunk * Self::CHUNK + k] = [b[0], b[1], b[2], 1];
             }
-            long.extend_from_slice(&words);
+            part
+        })
+        .collect();
+    let mut long = Vec::new();
+    for (chunk, part) in parts.into_iter().enumerate() {
+        let first_child = entries.len();
+        let long_base = u32::try_from(long.len()).ok()?;
+        for (k, local) in part.split {
+            entries[chunk * CHUNK + k][3] = u32::try_from(first_child + local).ok()?;
         }
-        Some(Self { bits, cells, long })
+        for mut e in part.children {
+            if e[3] != 0 {
+                e[3] = e[3].checked_add(long_base)?;
+            }
+            entries.push(e);
+        }
+        long.extend_from_slice(&part.long);
     }
+    super::simd::WideCells::new(grid.bits, entries, long)
+}
 
-    /// A cell's inline entry, or `None` after appending its list (longer
-    /// than [`INLINE`]) to `long`.
-    fn entry(index: &[u16], color: &[[u16; 4]], long: &mut Vec<u32>) -> Option<[u8; 4]> {
-        if index.len() <= INLINE {
-            // K ≤ 256: every index fits a byte.
-            let [a, b, c] = inline_slots(index).map(|i| i as u8);
-            return Some([a, b, c, 0]);
-        }
-        long.push(index.len() as u32);
-        for (c, &i) in color.iter().zip(index) {
-            long.push(
-                u32::from(c[0]) | u32::from(c[1]) << 8 | u32::from(c[2]) << 16 | u32::from(i) << 24,
-            );
-        }
-        None
+/// What one task of [`wide_cells`] made: children entries, long lists, and
+/// its split coarse cells (index in the task's chunk, first child's index
+/// in `children`).
+#[cfg(target_arch = "x86_64")]
+#[derive(Default)]
+struct WideChunk {
+    children: Vec<[u32; 4]>,
+    long: Vec<u32>,
+    split: Vec<(usize, usize)>,
+}
+
+/// One candidate as the AVX2 table stores it: `r | g << 8 | b << 16 |
+/// index << 24` (K ≤ 256, 8-bit channels).
+#[cfg(target_arch = "x86_64")]
+fn wide_word(color: &[u16; 4], index: u16) -> u32 {
+    u32::from(color[0])
+        | u32::from(color[1]) << 8
+        | u32::from(color[2]) << 16
+        | u32::from(index) << 24
+}
+
+/// A list's table entry: up to [`INLINE`] candidates inline (the last
+/// repeated) with a zero tag, or, after appending the list (its length,
+/// then one word per candidate) to `long`, its word offset plus one as the
+/// tag.
+#[cfg(target_arch = "x86_64")]
+fn wide_entry(index: &[u16], color: &[[u16; 4]], long: &mut Vec<u32>) -> [u32; 4] {
+    if index.len() <= INLINE {
+        let last = index.len() - 1;
+        let w = |k: usize| wide_word(&color[k.min(last)], index[k.min(last)]);
+        return [w(0), w(1), w(2), 0];
     }
+    // Offsets past u32 saturate and fail WideCells::new's check.
+    let tag = u32::try_from(long.len() + 1).unwrap_or(u32::MAX);
+    long.push(index.len() as u32);
+    long.extend(color.iter().zip(index).map(|(c, &i)| wide_word(c, i)));
+    [0, 0, 0, tag]
 }
 
 /// 8-bit RGB with K ≤ 256 through the AVX2 loop (`simd.rs`).
 #[cfg(target_arch = "x86_64")]
 fn run_rgb8_simd<T: PaletteValue, I: PaletteIndex>(
-    table: &PackedCells,
-    palette: &Palette,
+    table: &super::simd::WideCells,
     image: &ImageView<'_, T>,
     out: &mut [I],
     progress: Progress<'_>,
 ) {
-    let mut colors = [0u32; 256];
-    for (i, dst) in colors.iter_mut().enumerate().take(palette.len()) {
-        let c = palette.color(i);
-        *dst = u32::from(c[0]) | u32::from(c[1]) << 8 | u32::from(c[2]) << 16;
-    }
-    let k = palette.len();
     for_row_blocks(image, out, progress, |p, o| {
         let bytes: &[u8] = bytemuck::cast_slice(p);
-        super::simd::apply_rgb8(&table.cells, table.bits, &colors, k, bytes, o, &table.long);
+        super::simd::apply_rgb8(table, bytes, o);
     });
 }
 
 /// Whether 8-bit RGB with K ≤ 256 runs through the AVX2 loop, whose table
-/// is split straight from the level above the finest.
+/// splits the crowded cells of the level above the finest.
 fn rgb8_simd_applies<T: PaletteValue>(palette: &Palette, image: &ImageView<'_, T>) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -578,21 +596,18 @@ fn rgb8_simd_applies<T: PaletteValue>(palette: &Palette, image: &ImageView<'_, T
     }
 }
 
-/// Runs the AVX2 loop over `grid` (split one level finer with
-/// `split = Some(keep_short)`); `false`, nothing written, when the packed
-/// table cannot hold the lists.
+/// Runs the AVX2 loop over `grid`; `false`, nothing written, when its
+/// table cannot be made.
 #[cfg(target_arch = "x86_64")]
 fn try_rgb8_simd<T: PaletteValue, I: PaletteIndex>(
     grid: &CandidateGrid,
-    split: Option<bool>,
-    palette: &Palette,
     image: &ImageView<'_, T>,
     out: &mut [I],
     progress: Progress<'_>,
 ) -> bool {
-    match PackedCells::new(grid, split) {
+    match wide_cells(grid) {
         Some(table) => {
-            run_rgb8_simd(&table, palette, image, out, progress);
+            run_rgb8_simd(&table, image, out, progress);
             true
         }
         None => false,
@@ -757,7 +772,7 @@ pub(crate) fn nearest_palette_cpu<T: PaletteValue, I: PaletteIndex>(
     let hold_last = rgb8_simd_applies(palette, &image);
     let (grid, split) = CandidateGrid::build_levels(palette, T::BITS, hold_last);
     #[cfg(target_arch = "x86_64")]
-    if hold_last && try_rgb8_simd(&grid, split, palette, &image, out, progress) {
+    if hold_last && try_rgb8_simd(&grid, &image, out, progress) {
         return;
     }
     // The held level is made here when the AVX2 table could not take it.
@@ -1095,4 +1110,65 @@ pub(crate) fn nearest_level_cpu<T: GreyFloat, I: PaletteIndex>(
             *dst = I::from_index(usize::from(sorted.nearest(x.to_f64())));
         }
     });
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::ops::palette::nearest_palette_reference;
+
+    /// Pixels that make ties and crowded cells: random colours plus every
+    /// palette colour and its neighbours one step away on each channel.
+    fn probe_pixels(palette: &Palette, seed: u64) -> Vec<u8> {
+        let mut rng = crate::synth::Rng::new(seed);
+        let mut px: Vec<u8> = (0..3 * 60_000).map(|_| rng.next_u64() as u8).collect();
+        for i in 0..palette.len() {
+            let c = palette.color(i);
+            for ch in 0..4 {
+                for step in [-1i32, 1] {
+                    px.extend((0..3).map(|k| {
+                        let v = i32::from(c[k]) + if k == ch { step } else { 0 };
+                        v.clamp(0, 255) as u8
+                    }));
+                }
+            }
+        }
+        px
+    }
+
+    /// The AVX2 table answers like the reference through all three kinds of
+    /// entry (inline cells, children of split cells, children's long
+    /// lists), checked one pixel at a time and through the vector loop, on
+    /// palettes whose tables hold each kind.
+    #[test]
+    fn wide_cells_match_the_reference() {
+        if !super::super::simd::available() {
+            return;
+        }
+        let random = |k: usize, seed: u64| crate::synth::random_palette(k, 3, seed);
+        let twice: Vec<u16> = random(100, 9).repeat(2);
+        let clustered: Vec<u16> = random(200, 10).iter().map(|v| 100 + v % 40).collect();
+        for (name, values) in [
+            ("256 random", random(256, 356)),
+            ("16 random", random(16, 116)),
+            ("100 twice", twice),
+            ("200 clustered", clustered),
+            ("1 colour", vec![7, 200, 3]),
+        ] {
+            let palette = Palette::new(3, values).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let (grid, _) = CandidateGrid::build_levels(&palette, 8, true);
+            let table = wide_cells(&grid).unwrap_or_else(|| panic!("{name}: no table"));
+            let (split, long) = table.shape();
+            if name != "1 colour" && name != "16 random" {
+                assert!(split > 0 && long > 0, "{name}: split {split}, long {long}");
+            }
+            let px = probe_pixels(&palette, 3);
+            let image = ImageView::new(&px, 1, px.len() / 3, 3).unwrap();
+            let expected: Vec<u8> = nearest_palette_reference(image, &palette).unwrap();
+            assert_eq!(table.nearest_each(&px), expected, "{name}, one at a time");
+            let mut out = vec![0u8; px.len() / 3];
+            super::super::simd::apply_rgb8(&table, &px, &mut out);
+            assert_eq!(out, expected, "{name}, vector loop");
+        }
+    }
 }

@@ -1,12 +1,17 @@
-//! Eight RGB pixels at a time with AVX2 (x86-64, chosen at run time): the
-//! same compact grid as the scalar loop — cell number, three inline
-//! candidates, three squared distances, strict `<` so ties keep the lowest
-//! index — with the table and palette reads done as gathers and the
-//! distances as 16-bit differences squared and summed by `madd`.
-//! Cells tagged as holding more than three candidates fall back, per lane,
-//! to their full list, packed in one array next to its colours. The table
-//! entries of 512 pixels are gathered before any distance is computed, so
-//! their cache misses overlap.
+//! Eight RGB pixels at a time with AVX2 (x86-64, chosen at run time).
+//!
+//! RGB: each pixel's cell entry holds three candidate colours with their
+//! palette indices (see [`WideCells`]); the entries of eight pixels are
+//! loaded as 16-byte rows and transposed into three colour registers, the
+//! distances are 16-bit differences squared and summed by `madd`, strict `<`
+//! so ties keep the lowest index, and the index rides in the winning
+//! colour's top byte. Table reads are plain loads: on the 2026-12-01 host
+//! (AMD EPYC, Zen 3) one eight-lane gather cost about as much as the whole
+//! distance work of eight pixels, and the previous loop made four per
+//! eight pixels (cell entry, then three colours). The cell numbers of 512
+//! pixels are computed before any entry is read, so their cache misses
+//! overlap. Lanes whose cell holds more than three candidates fall back to
+//! the cell's packed list.
 
 #![cfg(target_arch = "x86_64")]
 
@@ -14,8 +19,8 @@ use std::arch::x86_64::*;
 
 use super::PaletteIndex;
 
-/// Eight-pixel groups whose table entries are gathered ahead of their
-/// distances (64 groups = 512 pixels, 2 KiB of entries).
+/// Eight-pixel groups whose cell numbers are computed ahead of their
+/// distances (64 groups = 512 pixels).
 const GROUPS: usize = 64;
 
 /// Whether this CPU can run [`apply_rgb8`].
@@ -23,99 +28,144 @@ pub(super) fn available() -> bool {
     std::arch::is_x86_feature_detected!("avx2")
 }
 
-/// Nearest indices of 8-bit RGB `pixels` (3 bytes each) into `out`.
-///
-/// `cells` has `1 << (3 · bits)` entries: three candidate indices (ascending)
-/// and a zero tag byte, or a 24-bit word offset into `long` and a non-zero
-/// tag (see `PackedCells` in cpu.rs); `colors[i]` is palette colour `i`
-/// packed as `r | g << 8 | b << 16`, for the `palette_len` colours.
-pub(super) fn apply_rgb8<I: PaletteIndex>(
-    cells: &[[u8; 4]],
+/// The RGB loop's table, 16 bytes per entry. The first `1 << (3 · bits)`
+/// entries are the cells of a `bits`-per-channel grid; each is three
+/// candidates as `r | g << 8 | b << 16 | index << 24` words (ascending index,
+/// the last repeated) and a tag word:
+/// - tag 0: the three words are the cell's candidates;
+/// - tag in a coarse cell: the entry index of its eight children one level
+///   finer (child `(r_bit << 2) | (g_bit << 1) | b_bit`, the next lower bit of
+///   each channel), each a three-word entry with tag 0 or a long-list tag;
+/// - tag in a child: one plus the word offset in `long` of its list: the
+///   length, then one word per candidate in ascending index order.
+pub(super) struct WideCells {
     bits: u32,
-    colors: &[u32; 256],
-    palette_len: usize,
-    pixels: &[u8],
-    out: &mut [I],
-    long: &[u32],
-) {
+    entries: Vec<[u32; 4]>,
+    long: Vec<u32>,
+}
+
+impl WideCells {
+    /// The table, or `None` when a tag points outside `entries` or `long`
+    /// (the loop reads entries unchecked, so this is checked once here).
+    pub(super) fn new(bits: u32, entries: Vec<[u32; 4]>, long: Vec<u32>) -> Option<Self> {
+        if bits > 7 || entries.len() < 1 << (3 * bits) {
+            return None;
+        }
+        let (coarse, fine) = entries.split_at(1 << (3 * bits));
+        let coarse_ok = coarse.iter().all(|e| {
+            let t = e[3] as usize;
+            t == 0 || (t >= coarse.len() && t + 8 <= entries.len())
+        });
+        let fine_ok = fine.iter().all(|e| match (e[3] as usize).checked_sub(1) {
+            None => true,
+            Some(offset) => long
+                .get(offset)
+                .is_some_and(|&len| offset + 1 + len as usize <= long.len()),
+        });
+        (coarse_ok && fine_ok).then_some(Self {
+            bits,
+            entries,
+            long,
+        })
+    }
+
+    /// How many coarse cells are split and how many children hold long lists.
+    #[cfg(test)]
+    pub(super) fn shape(&self) -> (usize, usize) {
+        let coarse = 1 << (3 * self.bits);
+        let split = self.entries[..coarse].iter().filter(|e| e[3] != 0).count();
+        let long = self.entries[coarse..].iter().filter(|e| e[3] != 0).count();
+        (split, long)
+    }
+
+    /// The nearest palette index of every pixel, one at a time.
+    #[cfg(test)]
+    pub(super) fn nearest_each(&self, pixels: &[u8]) -> Vec<u8> {
+        pixels
+            .chunks_exact(3)
+            .map(|p| self.nearest([p[0], p[1], p[2]].map(u16::from)) as u8)
+            .collect()
+    }
+
+    /// The entry for a pixel: its cell's, or its child's when the cell is split.
+    #[inline(always)]
+    fn resolve(&self, px: [u16; 3]) -> [u32; 4] {
+        let b = self.bits;
+        let cell = px
+            .iter()
+            .fold(0usize, |c, &v| (c << b) | usize::from(v >> (8 - b)));
+        match self.entries[cell][3] as usize {
+            0 => self.entries[cell],
+            first => {
+                let child = px
+                    .iter()
+                    .fold(0usize, |c, &v| (c << 1) | usize::from((v >> (7 - b)) & 1));
+                self.entries[first + child]
+            }
+        }
+    }
+
+    /// The nearest palette index of one pixel (the loop's tail and check).
+    fn nearest(&self, px: [u16; 3]) -> u16 {
+        let e = self.resolve(px);
+        if e[3] != 0 {
+            return nearest_in_list(&self.long, e[3] as usize - 1, px);
+        }
+        let mut best = (i32::MAX, 0u16);
+        for &w in &e[..3] {
+            let d = word_distance(w, px);
+            if d < best.0 {
+                best = (d, (w >> 24) as u16);
+            }
+        }
+        best.1
+    }
+}
+
+/// Nearest indices of 8-bit RGB `pixels` (3 bytes each) into `out`.
+pub(super) fn apply_rgb8<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out: &mut [I]) {
     assert!(available(), "AVX2 path called without AVX2");
-    assert_eq!(cells.len(), 1usize << (3 * bits), "cell table size");
-    assert!((1..=8).contains(&bits));
-    // SAFETY: AVX2 is present (asserted); every gather index is in range:
-    // cell numbers are < 2^(3·bits) = cells.len() (each channel contributes
-    // `bits` bits of an 8-bit value), candidate indices are bytes and
-    // `colors` has 256 entries; pixel loads stay inside `pixels` (the loop
+    // SAFETY: AVX2 is present (asserted). Entry reads: a cell number is
+    // below 2^(3·bits) (each channel contributes `bits` bits of an 8-bit
+    // value) and a child's is a coarse tag plus at most 7, both in range as
+    // `WideCells::new` checked. Pixel loads stay inside `pixels` (the loop
     // leaves the last pixels, whose 16-byte loads would overrun, to the
     // scalar tail).
-    unsafe { apply_rgb8_avx2(cells, bits, colors, palette_len, pixels, out, long) }
+    unsafe { apply_rgb8_avx2(table, pixels, out) }
 }
 
 #[target_feature(enable = "avx2")]
-unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
-    cells: &[[u8; 4]],
-    bits: u32,
-    colors: &[u32; 256],
-    palette_len: usize,
-    pixels: &[u8],
-    out: &mut [I],
-    long: &[u32],
-) {
+unsafe fn apply_rgb8_avx2<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out: &mut [I]) {
     let n = out.len().min(pixels.len() / 3);
+    let bits = table.bits;
     let shift = _mm_cvtsi32_si128((8 - bits) as i32);
+    let child_shift = _mm_cvtsi32_si128((7 - bits) as i32);
     let (s_r, s_g) = (
         _mm_cvtsi32_si128(2 * bits as i32),
         _mm_cvtsi32_si128(bits as i32),
     );
-    let byte = _mm256_set1_epi32(0xff);
-    // Byte k·3 + ch of each 128-bit half into 32-bit lane k.
-    let pick = |ch: i8| {
-        let z = -1i8;
-        _mm256_setr_epi8(
-            ch,
-            z,
-            z,
-            z,
-            3 + ch,
-            z,
-            z,
-            z,
-            6 + ch,
-            z,
-            z,
-            z,
-            9 + ch,
-            z,
-            z,
-            z, //
-            ch,
-            z,
-            z,
-            z,
-            3 + ch,
-            z,
-            z,
-            z,
-            6 + ch,
-            z,
-            z,
-            z,
-            9 + ch,
-            z,
-            z,
-            z,
-        )
-    };
+    let one = _mm256_set1_epi32(1);
+    let z = -1i8;
     let (pr, pg, pb) = (pick(0), pick(1), pick(2));
-    let cells_ptr = cells.as_ptr().cast::<i32>();
-    let colors_ptr = colors.as_ptr().cast::<i32>();
-    // Palettes of at most 16 colours live in two registers: two permutes
-    // and a blend replace each colour gather.
-    let small = palette_len <= 16;
-    let lo_cols = _mm256_loadu_si256(colors.as_ptr().cast());
-    let hi_cols = _mm256_loadu_si256(colors.as_ptr().add(8).cast());
-    let seven = _mm256_set1_epi32(7);
-    let mut lanes = [0i32; 8];
-    let mut entries = [_mm256_setzero_si256(); GROUPS];
+    // A colour word's (r, g) as 16-bit pairs, its b alone, its index byte.
+    #[rustfmt::skip]
+    let rg = _mm256_setr_epi8(
+        0, z, 1, z, 4, z, 5, z, 8, z, 9, z, 12, z, 13, z,
+        0, z, 1, z, 4, z, 5, z, 8, z, 9, z, 12, z, 13, z,
+    );
+    #[rustfmt::skip]
+    let bb = _mm256_setr_epi8(
+        2, z, z, z, 6, z, z, z, 10, z, z, z, 14, z, z, z,
+        2, z, z, z, 6, z, z, z, 10, z, z, z, 14, z, z, z,
+    );
+    #[rustfmt::skip]
+    let top = _mm256_setr_epi8(
+        3, 7, 11, 15, z, z, z, z, z, z, z, z, z, z, z, z,
+        3, 7, 11, 15, z, z, z, z, z, z, z, z, z, z, z, z,
+    );
+    let entries = table.entries.as_ptr();
+    let mut cells = [[0u32; 8]; GROUPS];
+    let mut kids = [[0u32; 8]; GROUPS];
     // Groups of eight pixels starting at j need bytes 3j..3j+28 (the second
     // 16-byte load reads bytes 3j+12..3j+28).
     let groups_total = if pixels.len() >= 28 {
@@ -126,11 +176,9 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
     let mut group = 0;
     while group < groups_total {
         let count = (groups_total - group).min(GROUPS);
-        // Pass 1: the table entries of the whole chunk. The gathers do not
-        // depend on one another, so the core keeps several cache misses in
-        // flight (the 2^18-cell table is larger than L2); interleaving them
-        // with the distance work below held only one or two.
-        for (k, slot) in entries.iter_mut().take(count).enumerate() {
+        // Pass 1: cell and child numbers of the whole chunk, so that the
+        // entry loads below do not wait on this arithmetic.
+        for k in 0..count {
             let (r, g, b) = load_rgb(pixels.as_ptr().add(24 * (group + k)), pr, pg, pb);
             let cell = _mm256_or_si256(
                 _mm256_or_si256(
@@ -139,92 +187,104 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
                 ),
                 _mm256_srl_epi32(b, shift),
             );
-            *slot = _mm256_i32gather_epi32::<4>(cells_ptr, cell);
+            let bit = |v: __m256i| _mm256_and_si256(_mm256_srl_epi32(v, child_shift), one);
+            let kid = _mm256_or_si256(
+                _mm256_or_si256(_mm256_slli_epi32(bit(r), 2), _mm256_slli_epi32(bit(g), 1)),
+                bit(b),
+            );
+            _mm256_storeu_si256(cells[k].as_mut_ptr().cast(), cell);
+            _mm256_storeu_si256(kids[k].as_mut_ptr().cast(), kid);
         }
-        // Pass 2: three candidate distances per pixel.
-        for (k, &e) in entries.iter().take(count).enumerate() {
+        // Pass 2: eight entries, transposed into colour registers, then
+        // three distances per pixel.
+        for k in 0..count {
             let i = 8 * (group + k);
+            let (cell, kid) = (&cells[k], &kids[k]);
+            let entry = |l: usize| {
+                let c = cell[l] as usize;
+                let first = (*entries.add(c))[3] as usize;
+                // Branch-free: a split cell is a coin toss per lane (9 % of
+                // a photo's pixels for 256 colours), too often mispredicted.
+                let split = usize::from(first != 0).wrapping_neg();
+                let e = c ^ ((c ^ (first + kid[l] as usize)) & split);
+                _mm_loadu_si128(entries.add(e).cast())
+            };
+            let pair = |a: usize| {
+                _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(entry(a)), entry(a + 4))
+            };
+            let (ya, yb, yc, yd) = (pair(0), pair(1), pair(2), pair(3));
+            let (t0, t1) = (_mm256_unpacklo_epi32(ya, yb), _mm256_unpackhi_epi32(ya, yb));
+            let (t2, t3) = (_mm256_unpacklo_epi32(yc, yd), _mm256_unpackhi_epi32(yc, yd));
+            let col0 = _mm256_unpacklo_epi64(t0, t2);
+            let col1 = _mm256_unpackhi_epi64(t0, t2);
+            let col2 = _mm256_unpacklo_epi64(t1, t3);
+            let tags = _mm256_unpackhi_epi64(t1, t3);
             let (r, g, b) = load_rgb(pixels.as_ptr().add(3 * i), pr, pg, pb);
             // Pixel as 16-bit pairs: (r, g) and (b, 0).
             let prg = _mm256_or_si256(r, _mm256_slli_epi32(g, 16));
             let dist = |c: __m256i| {
-                let col = if small {
-                    _mm256_blendv_epi8(
-                        _mm256_permutevar8x32_epi32(lo_cols, c),
-                        _mm256_permutevar8x32_epi32(hi_cols, c),
-                        _mm256_cmpgt_epi32(c, seven),
-                    )
-                } else {
-                    _mm256_i32gather_epi32::<4>(colors_ptr, c)
-                };
-                distance(col, prg, b, byte)
+                let d_rg = _mm256_sub_epi16(prg, _mm256_shuffle_epi8(c, rg));
+                let d_b = _mm256_sub_epi16(b, _mm256_shuffle_epi8(c, bb));
+                _mm256_add_epi32(_mm256_madd_epi16(d_rg, d_rg), _mm256_madd_epi16(d_b, d_b))
             };
-            let c0 = _mm256_and_si256(e, byte);
-            let c1 = _mm256_and_si256(_mm256_srli_epi32(e, 8), byte);
-            let c2 = _mm256_and_si256(_mm256_srli_epi32(e, 16), byte);
-            let (mut best, mut best_d) = (c0, dist(c0));
-            let d1 = dist(c1);
-            let m1 = _mm256_cmpgt_epi32(best_d, d1);
-            best = _mm256_blendv_epi8(best, c1, m1);
+            let (mut best, mut best_d) = (col0, dist(col0));
+            let d1 = dist(col1);
+            best = _mm256_blendv_epi8(best, col1, _mm256_cmpgt_epi32(best_d, d1));
             best_d = _mm256_min_epi32(best_d, d1);
-            let d2 = dist(c2);
-            best = _mm256_blendv_epi8(best, c2, _mm256_cmpgt_epi32(best_d, d2));
-            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), best);
-            let tags = _mm256_srli_epi32(e, 24);
-            let tagged = _mm256_testz_si256(tags, tags) == 0;
+            let d2 = dist(col2);
+            best = _mm256_blendv_epi8(best, col2, _mm256_cmpgt_epi32(best_d, d2));
+            let s = _mm256_shuffle_epi8(best, top);
+            let packed =
+                _mm_unpacklo_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
+            let index = (_mm_cvtsi128_si64(packed) as u64).to_le_bytes();
             let o: &mut [I; 8] = (&mut out[i..i + 8])
                 .try_into()
                 .unwrap_or_else(|_| unreachable!("eight lanes"));
-            for (dst, &v) in o.iter_mut().zip(&lanes) {
-                *dst = I::from_index(v as usize);
+            for (dst, &v) in o.iter_mut().zip(&index) {
+                *dst = I::from_index(usize::from(v));
             }
-            if tagged {
+            if _mm256_testz_si256(tags, tags) == 0 {
                 let mut words = [0u32; 8];
-                _mm256_storeu_si256(words.as_mut_ptr().cast(), e);
-                for (l, &entry) in words.iter().enumerate().filter(|(_, &v)| v >> 24 != 0) {
-                    let offset = (entry & 0x00ff_ffff) as usize;
+                _mm256_storeu_si256(words.as_mut_ptr().cast(), tags);
+                for (l, &tag) in words.iter().enumerate().filter(|(_, &t)| t != 0) {
+                    let px = rgb(pixels, i + l);
                     out[i + l] = I::from_index(usize::from(nearest_in_list(
-                        long,
-                        offset,
-                        rgb(pixels, i + l),
+                        &table.long,
+                        tag as usize - 1,
+                        px,
                     )));
                 }
             }
         }
         group += count;
     }
-    let i = 8 * groups_total;
     // The tail, one pixel at a time through the same table.
-    for (j, dst) in out.iter_mut().enumerate().take(n).skip(i) {
-        let px = rgb(pixels, j);
-        let cell = px
-            .iter()
-            .fold(0usize, |c, &v| (c << bits) | usize::from(v >> (8 - bits)));
-        let e = cells[cell];
-        let idx = if e[3] != 0 {
-            nearest_in_list(long, u32::from_le_bytes([e[0], e[1], e[2], 0]) as usize, px)
-        } else {
-            let d = |k: u8| {
-                let c = colors[usize::from(k)];
-                (0..3)
-                    .map(|ch| {
-                        let diff = i32::from(px[ch]) - ((c >> (8 * ch)) & 0xff) as i32;
-                        diff * diff
-                    })
-                    .sum::<i32>()
-            };
-            let (mut best, mut best_d) = (e[0], d(e[0]));
-            for &k in &e[1..3] {
-                let dk = d(k);
-                if dk < best_d {
-                    best = k;
-                    best_d = dk;
-                }
-            }
-            u16::from(best)
-        };
-        *dst = I::from_index(usize::from(idx));
+    for (j, dst) in out.iter_mut().enumerate().take(n).skip(8 * groups_total) {
+        *dst = I::from_index(usize::from(table.nearest(rgb(pixels, j))));
     }
+}
+
+/// Byte `k·3 + ch` of each 128-bit half into 32-bit lane `k`.
+#[inline(always)]
+unsafe fn pick(ch: i8) -> __m256i {
+    let z = -1i8;
+    #[rustfmt::skip]
+    let v = _mm256_setr_epi8(
+        ch, z, z, z, 3 + ch, z, z, z, 6 + ch, z, z, z, 9 + ch, z, z, z,
+        ch, z, z, z, 3 + ch, z, z, z, 6 + ch, z, z, z, 9 + ch, z, z, z,
+    );
+    v
+}
+
+/// Squared distance from `px` to the colour of word `w`.
+#[inline]
+fn word_distance(w: u32, px: [u16; 3]) -> i32 {
+    (0..3)
+        .map(|ch| {
+            let d = i32::from(px[ch]) - ((w >> (8 * ch)) & 0xff) as i32;
+            d * d
+        })
+        .sum()
 }
 
 /// The nearest candidate of the packed list at word `offset` of `long`
@@ -233,13 +293,9 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(
 #[inline]
 fn nearest_in_list(long: &[u32], offset: usize, px: [u16; 3]) -> u16 {
     let len = long[offset] as usize;
-    let (p0, p1, p2) = (i32::from(px[0]), i32::from(px[1]), i32::from(px[2]));
     let mut best = (i32::MAX, 0u16);
     for &w in &long[offset + 1..offset + 1 + len] {
-        let d0 = p0 - (w & 0xff) as i32;
-        let d1 = p1 - ((w >> 8) & 0xff) as i32;
-        let d2 = p2 - ((w >> 16) & 0xff) as i32;
-        let d = d0 * d0 + d1 * d1 + d2 * d2;
+        let d = word_distance(w, px);
         if d < best.0 {
             best = (d, (w >> 24) as u16);
         }
@@ -264,20 +320,6 @@ unsafe fn load_rgb(
         _mm256_shuffle_epi8(both, pg),
         _mm256_shuffle_epi8(both, pb),
     )
-}
-
-/// Squared distances from the pixels (`prg` = r | g << 16, `b`) to the
-/// packed colours `col`.
-#[inline(always)]
-unsafe fn distance(col: __m256i, prg: __m256i, b: __m256i, byte: __m256i) -> __m256i {
-    let crg = _mm256_or_si256(
-        _mm256_and_si256(col, byte),
-        _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(col, 8), byte), 16),
-    );
-    let cb = _mm256_and_si256(_mm256_srli_epi32(col, 16), byte);
-    let d_rg = _mm256_sub_epi16(prg, crg);
-    let d_b = _mm256_sub_epi16(b, cb);
-    _mm256_add_epi32(_mm256_madd_epi16(d_rg, d_rg), _mm256_madd_epi16(d_b, d_b))
 }
 
 fn rgb(pixels: &[u8], i: usize) -> [u16; 3] {
