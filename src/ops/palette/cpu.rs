@@ -59,6 +59,7 @@ struct CellBox {
     hi: [i64; 4],
 }
 
+#[inline(always)]
 fn box_distances(b: &CellBox, c: &[u16; 4], channels: usize) -> (i64, i64) {
     let (mut dmin, mut dmax) = (0, 0);
     for ((&lo, &hi), &v) in b.lo.iter().zip(&b.hi).zip(c).take(channels) {
@@ -144,7 +145,8 @@ impl CandidateGrid {
         let n_cells = 1usize << (bits as usize * channels);
         // Cells are filtered in parallel chunks, each appending to its own
         // lists (no allocation per cell), then the chunks are concatenated.
-        const CHUNK: usize = 4096;
+        // Small enough that a 4096-cell level keeps both cores busy.
+        const CHUNK: usize = 512;
         let chunks: Vec<ChunkLists> = (0..n_cells.div_ceil(CHUNK))
             .into_par_iter()
             .map(|chunk| {
@@ -204,9 +206,15 @@ impl CandidateGrid {
             return;
         }
         let cell_box = cell_box(&coords, self.channels, self.shift - 1);
-        filter_candidates(
+        // Unrolled per channel count: the filter is most of the build.
+        let filter = match self.channels {
+            1 => filter_candidates::<1>,
+            2 => filter_candidates::<2>,
+            3 => filter_candidates::<3>,
+            _ => filter_candidates::<4>,
+        };
+        filter(
             &cell_box,
-            self.channels,
             (&self.index[range.clone()], &self.color[range]),
             dists,
             out,
@@ -668,15 +676,14 @@ fn cell_box(coords: &[i64; 4], channels: usize, shift: u32) -> CellBox {
 /// zero and `b` has the lower index, which wins ties), `c` never wins
 /// either. The second test keeps lists near the true Voronoi neighbours,
 /// where the first alone lets them grow with the cell's diagonal.
-fn filter_candidates(
+fn filter_candidates<const C: usize>(
     cell: &CellBox,
-    channels: usize,
     parent: (&[u16], &[[u16; 4]]),
     dists: &mut Vec<(i64, i64)>,
     out: (&mut Vec<u16>, &mut Vec<[u16; 4]>),
 ) {
     dists.clear();
-    dists.extend(parent.1.iter().map(|c| box_distances(cell, c, channels)));
+    dists.extend(parent.1.iter().map(|c| box_distances(cell, c, C)));
     let Some((best, bound)) = dists
         .iter()
         .enumerate()
@@ -691,7 +698,7 @@ fn filter_candidates(
             continue;
         }
         if k != best {
-            let gain = min_gain(cell, c, b_color, channels);
+            let gain = min_gain(cell, c, b_color, C);
             if gain > 0 || (gain == 0 && i > b_index) {
                 continue;
             }
@@ -702,6 +709,7 @@ fn filter_candidates(
 }
 
 /// The minimum over the box of `|x − c|² − |x − b|²`.
+#[inline(always)]
 fn min_gain(cell: &CellBox, c: &[u16; 4], b: &[u16; 4], channels: usize) -> i64 {
     let mut total = 0;
     for ch in 0..channels {

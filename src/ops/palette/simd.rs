@@ -5,13 +5,14 @@
 //! loaded as 16-byte rows and transposed into three colour registers, the
 //! distances are 16-bit differences squared and summed by `madd`, strict `<`
 //! so ties keep the lowest index, and the index rides in the winning
-//! colour's top byte. Table reads are plain loads: on the 2026-12-01 host
-//! (AMD EPYC, Zen 3) one eight-lane gather cost about as much as the whole
-//! distance work of eight pixels, and the previous loop made four per
-//! eight pixels (cell entry, then three colours). The cell numbers of 512
-//! pixels are computed before any entry is read, so their cache misses
-//! overlap. Lanes whose cell holds more than three candidates fall back to
-//! the cell's packed list.
+//! colour's top byte. One gather per eight pixels reads their cells' tag
+//! words (split or not); the entries themselves are plain loads: on the
+//! 2026-12-01 host (AMD EPYC, Zen 3) one eight-lane gather cost about as
+//! much as the whole distance work of eight pixels, and the previous loop
+//! made four per eight pixels (cell entry, then three colours). The entry
+//! offsets of 512 pixels are found before any entry is read, so their cache
+//! misses overlap. Lanes whose entry holds more than three candidates fall
+//! back to its packed list.
 
 #![cfg(target_arch = "x86_64")]
 
@@ -48,7 +49,7 @@ impl WideCells {
     /// The table, or `None` when a tag points outside `entries` or `long`
     /// (the loop reads entries unchecked, so this is checked once here).
     pub(super) fn new(bits: u32, entries: Vec<[u32; 4]>, long: Vec<u32>) -> Option<Self> {
-        if bits > 7 || entries.len() < 1 << (3 * bits) {
+        if bits > 7 || entries.len() < 1 << (3 * bits) || entries.len() > 1 << 28 {
             return None;
         }
         let (coarse, fine) = entries.split_at(1 << (3 * bits));
@@ -165,7 +166,8 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out
     );
     let entries = table.entries.as_ptr();
     let mut cells = [[0u32; 8]; GROUPS];
-    let mut kids = [[0u32; 8]; GROUPS];
+    let tags_ptr = table.entries.as_ptr().cast::<i32>();
+    let three = _mm256_set1_epi32(3);
     // Groups of eight pixels starting at j need bytes 3j..3j+28 (the second
     // 16-byte load reads bytes 3j+12..3j+28).
     let groups_total = if pixels.len() >= 28 {
@@ -176,9 +178,10 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out
     let mut group = 0;
     while group < groups_total {
         let count = (groups_total - group).min(GROUPS);
-        // Pass 1: cell and child numbers of the whole chunk, so that the
-        // entry loads below do not wait on this arithmetic.
-        for k in 0..count {
+        // Pass 1: the entry of every pixel of the chunk, as a byte offset,
+        // so that the loads below do not wait on this arithmetic and the
+        // gathers' cache misses overlap.
+        for (k, slot) in cells.iter_mut().enumerate().take(count) {
             let (r, g, b) = load_rgb(pixels.as_ptr().add(24 * (group + k)), pr, pg, pb);
             let cell = _mm256_or_si256(
                 _mm256_or_si256(
@@ -192,23 +195,25 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out
                 _mm256_or_si256(_mm256_slli_epi32(bit(r), 2), _mm256_slli_epi32(bit(g), 1)),
                 bit(b),
             );
-            _mm256_storeu_si256(cells[k].as_mut_ptr().cast(), cell);
-            _mm256_storeu_si256(kids[k].as_mut_ptr().cast(), kid);
+            // The tag words of the eight cells (one gather: it also brings
+            // their lines in for pass 2), then each lane's entry: its cell,
+            // or its child when the cell is split.
+            let tag = _mm256_i32gather_epi32::<4>(
+                tags_ptr,
+                _mm256_or_si256(_mm256_slli_epi32(cell, 2), three),
+            );
+            let split = _mm256_cmpeq_epi32(tag, _mm256_setzero_si256());
+            let entry = _mm256_blendv_epi8(_mm256_add_epi32(tag, kid), cell, split);
+            // As byte offsets (WideCells::new keeps the table under 2^28
+            // entries).
+            _mm256_storeu_si256(slot.as_mut_ptr().cast(), _mm256_slli_epi32(entry, 4));
         }
         // Pass 2: eight entries, transposed into colour registers, then
         // three distances per pixel.
-        for k in 0..count {
+        for (k, cell) in cells.iter().enumerate().take(count) {
             let i = 8 * (group + k);
-            let (cell, kid) = (&cells[k], &kids[k]);
-            let entry = |l: usize| {
-                let c = cell[l] as usize;
-                let first = (*entries.add(c))[3] as usize;
-                // Branch-free: a split cell is a coin toss per lane (9 % of
-                // a photo's pixels for 256 colours), too often mispredicted.
-                let split = usize::from(first != 0).wrapping_neg();
-                let e = c ^ ((c ^ (first + kid[l] as usize)) & split);
-                _mm_loadu_si128(entries.add(e).cast())
-            };
+            let entry =
+                |l: usize| _mm_loadu_si128(entries.cast::<u8>().add(cell[l] as usize).cast());
             let pair = |a: usize| {
                 _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(entry(a)), entry(a + 4))
             };
