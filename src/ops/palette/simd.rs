@@ -126,12 +126,13 @@ impl WideCells {
 /// Nearest indices of 8-bit RGB `pixels` (3 bytes each) into `out`.
 pub(super) fn apply_rgb8<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out: &mut [I]) {
     assert!(available(), "AVX2 path called without AVX2");
-    // SAFETY: AVX2 is present (asserted). Entry reads: a cell number is
-    // below 2^(3·bits) (each channel contributes `bits` bits of an 8-bit
-    // value) and a child's is a coarse tag plus at most 7, both in range as
-    // `WideCells::new` checked. Pixel loads stay inside `pixels` (the loop
-    // leaves the last pixels, whose 16-byte loads would overrun, to the
-    // scalar tail).
+    // SAFETY: AVX2 is present (asserted). Entry reads (the tag gather reads
+    // word 3 of a cell's entry): a cell number is below 2^(3·bits) (each
+    // channel contributes `bits` bits of an 8-bit value) and a child's is a
+    // coarse tag plus at most 7, both in range as `WideCells::new` checked
+    // (its 2^28-entry cap keeps byte offsets within 32 bits). Pixel loads
+    // stay inside `pixels` (the loop leaves the last pixels, whose 16-byte
+    // loads would overrun, to the scalar tail).
     unsafe { apply_rgb8_avx2(table, pixels, out) }
 }
 
@@ -202,8 +203,8 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out
                 tags_ptr,
                 _mm256_or_si256(_mm256_slli_epi32(cell, 2), three),
             );
-            let split = _mm256_cmpeq_epi32(tag, _mm256_setzero_si256());
-            let entry = _mm256_blendv_epi8(_mm256_add_epi32(tag, kid), cell, split);
+            let whole = _mm256_cmpeq_epi32(tag, _mm256_setzero_si256());
+            let entry = _mm256_blendv_epi8(_mm256_add_epi32(tag, kid), cell, whole);
             // As byte offsets (WideCells::new keeps the table under 2^28
             // entries).
             _mm256_storeu_si256(slot.as_mut_ptr().cast(), _mm256_slli_epi32(entry, 4));
