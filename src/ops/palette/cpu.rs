@@ -1132,7 +1132,8 @@ mod tests {
         let mut px: Vec<u8> = (0..3 * 60_000).map(|_| rng.next_u64() as u8).collect();
         for i in 0..palette.len() {
             let c = palette.color(i);
-            for ch in 0..4 {
+            px.extend(c.iter().map(|&v| v as u8));
+            for ch in 0..3 {
                 for step in [-1i32, 1] {
                     px.extend((0..3).map(|k| {
                         let v = i32::from(c[k]) + if k == ch { step } else { 0 };

@@ -20,7 +20,7 @@ use std::arch::x86_64::*;
 
 use super::PaletteIndex;
 
-/// Eight-pixel groups whose cell numbers are computed ahead of their
+/// Eight-pixel groups whose entry offsets are found ahead of their
 /// distances (64 groups = 512 pixels).
 const GROUPS: usize = 64;
 
@@ -166,8 +166,9 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out
         3, 7, 11, 15, z, z, z, z, z, z, z, z, z, z, z, z,
     );
     let entries = table.entries.as_ptr();
-    let mut cells = [[0u32; 8]; GROUPS];
-    let tags_ptr = table.entries.as_ptr().cast::<i32>();
+    // Per group, each lane's entry as a byte offset into `entries`.
+    let mut offsets = [[0u32; 8]; GROUPS];
+    let tags_ptr = entries.cast::<i32>();
     let three = _mm256_set1_epi32(3);
     // Groups of eight pixels starting at j need bytes 3j..3j+28 (the second
     // 16-byte load reads bytes 3j+12..3j+28).
@@ -182,7 +183,7 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out
         // Pass 1: the entry of every pixel of the chunk, as a byte offset,
         // so that the loads below do not wait on this arithmetic and the
         // gathers' cache misses overlap.
-        for (k, slot) in cells.iter_mut().enumerate().take(count) {
+        for (k, slot) in offsets.iter_mut().enumerate().take(count) {
             let (r, g, b) = load_rgb(pixels.as_ptr().add(24 * (group + k)), pr, pg, pb);
             let cell = _mm256_or_si256(
                 _mm256_or_si256(
@@ -211,10 +212,10 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out
         }
         // Pass 2: eight entries, transposed into colour registers, then
         // three distances per pixel.
-        for (k, cell) in cells.iter().enumerate().take(count) {
+        for (k, offset) in offsets.iter().enumerate().take(count) {
             let i = 8 * (group + k);
             let entry =
-                |l: usize| _mm_loadu_si128(entries.cast::<u8>().add(cell[l] as usize).cast());
+                |l: usize| _mm_loadu_si128(entries.cast::<u8>().add(offset[l] as usize).cast());
             let pair = |a: usize| {
                 _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(entry(a)), entry(a + 4))
             };
