@@ -474,7 +474,7 @@ fn apply_compact<T: PaletteValue, I: PaletteIndex, X: Slot, const C: usize, cons
 /// `grid`'s cells: a cell with up to [`INLINE`] candidates holds their
 /// colours and indices; a cell with more points to its eight children one
 /// level finer, filtered as [`CandidateGrid::refine`] would; a child with more
-/// than [`INLINE`] candidates points to its packed list. Splitting only the
+/// than [`INLINE`] candidates chains on to continuations. Splitting only the
 /// crowded cells keeps the table near 2^15 entries of 16 bytes (L2-sized)
 /// where refining every cell would make 2^18. `None` when the grid cannot
 /// be split further or the table outgrows 32-bit offsets.
@@ -488,8 +488,9 @@ fn wide_cells(grid: &CandidateGrid) -> Option<super::simd::WideCells> {
     let coarse = grid.cells();
     let mut entries = vec![[0u32; 4]; coarse];
     // Each task fills its coarse cells and returns the children blocks and
-    // long lists it made, with the cells pointing into them (offsets
-    // relative to the task's own vectors, fixed up below).
+    // continuations it made, with the cells pointing into them (indices
+    // relative to the task's own vectors, fixed up below: all children
+    // blocks follow the coarse cells, then all continuations).
     let parts: Vec<WideChunk> = entries
         .par_chunks_mut(CHUNK)
         .enumerate()
@@ -503,7 +504,7 @@ fn wide_cells(grid: &CandidateGrid) -> Option<super::simd::WideCells> {
                     *entry = wide_entry(
                         &grid.index[range.clone()],
                         &grid.color[range],
-                        &mut part.long,
+                        &mut part.more,
                     );
                     continue;
                 }
@@ -513,38 +514,49 @@ fn wide_cells(grid: &CandidateGrid) -> Option<super::simd::WideCells> {
                     color.clear();
                     grid.child_list(child, false, &mut dists, (&mut index, &mut color));
                     part.children
-                        .push(wide_entry(&index, &color, &mut part.long));
+                        .push(wide_entry(&index, &color, &mut part.more));
                 }
             }
             part
         })
         .collect();
-    let mut long = Vec::new();
+    let children: usize = parts.iter().map(|p| p.children.len()).sum();
+    let mut more_base = coarse + children;
+    let mut more = Vec::new();
     for (chunk, part) in parts.into_iter().enumerate() {
         let first_child = entries.len();
-        let long_base = u32::try_from(long.len()).ok()?;
         for (k, local) in part.split {
             entries[chunk * CHUNK + k][3] = u32::try_from(first_child + local).ok()?;
         }
-        for mut e in part.children {
+        // A local continuation tag is its index in `part.more` plus one.
+        let fix = |e: &mut [u32; 4]| -> Option<()> {
             if e[3] != 0 {
-                e[3] = e[3].checked_add(long_base)?;
+                e[3] = u32::try_from(more_base + e[3] as usize - 1).ok()?;
             }
+            Some(())
+        };
+        for mut e in part.children {
+            fix(&mut e)?;
             entries.push(e);
         }
-        long.extend_from_slice(&part.long);
+        for mut e in part.more {
+            fix(&mut e)?;
+            more.push(e);
+        }
+        more_base = coarse + children + more.len();
     }
-    super::simd::WideCells::new(grid.bits, entries, long)
+    entries.extend_from_slice(&more);
+    super::simd::WideCells::new(grid.bits, entries)
 }
 
-/// What one task of [`wide_cells`] made: children entries, long lists, and
-/// its split coarse cells (index in the task's chunk, first child's index
-/// in `children`).
+/// What one task of [`wide_cells`] made: children entries, continuations,
+/// and its split coarse cells (index in the task's chunk, first child's
+/// index in `children`).
 #[cfg(target_arch = "x86_64")]
 #[derive(Default)]
 struct WideChunk {
     children: Vec<[u32; 4]>,
-    long: Vec<u32>,
+    more: Vec<[u32; 4]>,
     split: Vec<(usize, usize)>,
 }
 
@@ -558,22 +570,29 @@ fn wide_word(color: &[u16; 4], index: u16) -> u32 {
         | u32::from(index) << 24
 }
 
-/// A list's table entry: up to [`INLINE`] candidates inline (the last
-/// repeated) with a zero tag, or, after appending the list (its length,
-/// then one word per candidate) to `long`, its word offset plus one as the
-/// tag.
+/// A list's table entry: its first [`INLINE`] candidates (the last
+/// repeated when fewer) and a zero tag, or, for a longer list, a tag
+/// chaining on to continuations appended to `more`, [`INLINE`] candidates
+/// each, whose tags (here: index in `more` plus one) chain on to the next.
 #[cfg(target_arch = "x86_64")]
-fn wide_entry(index: &[u16], color: &[[u16; 4]], long: &mut Vec<u32>) -> [u32; 4] {
-    if index.len() <= INLINE {
-        let last = index.len() - 1;
-        let w = |k: usize| wide_word(&color[k.min(last)], index[k.min(last)]);
-        return [w(0), w(1), w(2), 0];
+fn wide_entry(index: &[u16], color: &[[u16; 4]], more: &mut Vec<[u32; 4]>) -> [u32; 4] {
+    let last = index.len() - 1;
+    let w = |k: usize| wide_word(&color[k.min(last)], index[k.min(last)]);
+    let entry = |start: usize| [w(start), w(start + 1), w(start + 2), 0];
+    // Tags past u32 saturate and fail WideCells::new's check.
+    let tag = |local: usize| u32::try_from(local + 1).unwrap_or(u32::MAX);
+    let mut head = entry(0);
+    if index.len() > INLINE {
+        head[3] = tag(more.len());
     }
-    // Offsets past u32 saturate and fail WideCells::new's check.
-    let tag = u32::try_from(long.len() + 1).unwrap_or(u32::MAX);
-    long.push(index.len() as u32);
-    long.extend(color.iter().zip(index).map(|(c, &i)| wide_word(c, i)));
-    [0, 0, 0, tag]
+    for start in (INLINE..index.len()).step_by(INLINE) {
+        let mut e = entry(start);
+        if start + INLINE < index.len() {
+            e[3] = tag(more.len() + 1);
+        }
+        more.push(e);
+    }
+    head
 }
 
 /// 8-bit RGB with K ≤ 256 through the AVX2 loop (`simd.rs`).
@@ -1146,8 +1165,8 @@ mod tests {
     }
 
     /// The AVX2 table answers like the reference through all three kinds of
-    /// entry (inline cells, children of split cells, children's long
-    /// lists), checked one pixel at a time and through the vector loop, on
+    /// entry (inline cells, children of split cells, children's chains of
+    /// continuations), checked one pixel at a time and through the vector loop, on
     /// palettes whose tables hold each kind.
     #[test]
     fn wide_cells_match_the_reference() {
@@ -1167,9 +1186,12 @@ mod tests {
             let palette = Palette::new(3, values).unwrap_or_else(|e| panic!("{name}: {e}"));
             let (grid, _) = CandidateGrid::build_levels(&palette, 8, true);
             let table = wide_cells(&grid).unwrap_or_else(|| panic!("{name}: no table"));
-            let (split, long) = table.shape();
+            let (split, chained) = table.shape();
             if name != "1 colour" && name != "16 random" {
-                assert!(split > 0 && long > 0, "{name}: split {split}, long {long}");
+                assert!(
+                    split > 0 && chained > 0,
+                    "{name}: split {split}, chained {chained}"
+                );
             }
             let px = probe_pixels(&palette, 3);
             let image = ImageView::new(&px, 1, px.len() / 3, 3).unwrap();

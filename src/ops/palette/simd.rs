@@ -11,8 +11,9 @@
 //! much as the whole distance work of eight pixels, and the previous loop
 //! made four per eight pixels (cell entry, then three colours). The entry
 //! offsets of 512 pixels are found before any entry is read, so their cache
-//! misses overlap. Lanes whose entry holds more than three candidates fall
-//! back to its packed list.
+//! misses overlap. An entry with more than three candidates chains on to
+//! continuation entries of three more each, which the lanes that need them
+//! follow together (the others reload their own entry).
 
 #![cfg(target_arch = "x86_64")]
 
@@ -36,19 +37,22 @@ pub(super) fn available() -> bool {
 /// - tag 0: the three words are the cell's candidates;
 /// - tag in a coarse cell: the entry index of its eight children one level
 ///   finer (child `(r_bit << 2) | (g_bit << 1) | b_bit`, the next lower bit of
-///   each channel), each a three-word entry with tag 0 or a long-list tag;
-/// - tag in a child: one plus the word offset in `long` of its list: the
-///   length, then one word per candidate in ascending index order.
+///   each channel), each a three-word entry with tag 0 or a continuation tag;
+/// - tag in a child (or in a continuation): the entry index of the
+///   continuation holding its next three candidates, further on in
+///   `entries` (a list of n candidates takes ⌈n/3⌉ chained entries, every
+///   one scanned in ascending index order).
 pub(super) struct WideCells {
     bits: u32,
     entries: Vec<[u32; 4]>,
-    long: Vec<u32>,
 }
 
 impl WideCells {
-    /// The table, or `None` when a tag points outside `entries` or `long`
-    /// (the loop reads entries unchecked, so this is checked once here).
-    pub(super) fn new(bits: u32, entries: Vec<[u32; 4]>, long: Vec<u32>) -> Option<Self> {
+    /// The table, or `None` when a tag points outside `entries` or a
+    /// continuation tag does not point forward (the loop reads entries
+    /// unchecked and follows chains to their end, so this is checked once
+    /// here).
+    pub(super) fn new(bits: u32, entries: Vec<[u32; 4]>) -> Option<Self> {
         if bits > 7 || entries.len() < 1 << (3 * bits) || entries.len() > 1 << 28 {
             return None;
         }
@@ -57,26 +61,20 @@ impl WideCells {
             let t = e[3] as usize;
             t == 0 || (t >= coarse.len() && t + 8 <= entries.len())
         });
-        let fine_ok = fine.iter().all(|e| match (e[3] as usize).checked_sub(1) {
-            None => true,
-            Some(offset) => long
-                .get(offset)
-                .is_some_and(|&len| offset + 1 + len as usize <= long.len()),
+        let fine_ok = fine.iter().enumerate().all(|(k, e)| {
+            let t = e[3] as usize;
+            t == 0 || (t > coarse.len() + k && t < entries.len())
         });
-        (coarse_ok && fine_ok).then_some(Self {
-            bits,
-            entries,
-            long,
-        })
+        (coarse_ok && fine_ok).then_some(Self { bits, entries })
     }
 
-    /// How many coarse cells are split and how many children hold long lists.
+    /// How many coarse cells are split and how many finer entries chain on.
     #[cfg(test)]
     pub(super) fn shape(&self) -> (usize, usize) {
         let coarse = 1 << (3 * self.bits);
         let split = self.entries[..coarse].iter().filter(|e| e[3] != 0).count();
-        let long = self.entries[coarse..].iter().filter(|e| e[3] != 0).count();
-        (split, long)
+        let chained = self.entries[coarse..].iter().filter(|e| e[3] != 0).count();
+        (split, chained)
     }
 
     /// The nearest palette index of every pixel, one at a time.
@@ -108,18 +106,20 @@ impl WideCells {
 
     /// The nearest palette index of one pixel (the loop's tail and check).
     fn nearest(&self, px: [u16; 3]) -> u16 {
-        let e = self.resolve(px);
-        if e[3] != 0 {
-            return nearest_in_list(&self.long, e[3] as usize - 1, px);
-        }
+        let mut e = self.resolve(px);
         let mut best = (i32::MAX, 0u16);
-        for &w in &e[..3] {
-            let d = word_distance(w, px);
-            if d < best.0 {
-                best = (d, (w >> 24) as u16);
+        loop {
+            for &w in &e[..3] {
+                let d = word_distance(w, px);
+                if d < best.0 {
+                    best = (d, (w >> 24) as u16);
+                }
+            }
+            match e[3] {
+                0 => return best.1,
+                next => e = self.entries[next as usize],
             }
         }
-        best.1
     }
 }
 
@@ -211,21 +211,11 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out
             _mm256_storeu_si256(slot.as_mut_ptr().cast(), _mm256_slli_epi32(entry, 4));
         }
         // Pass 2: eight entries, transposed into colour registers, then
-        // three distances per pixel.
+        // three distances per pixel; lanes whose entry chains on go on to
+        // its continuations (all eight lanes together, the others reloading
+        // their own entry, which changes nothing).
         for (k, offset) in offsets.iter().enumerate().take(count) {
             let i = 8 * (group + k);
-            let entry =
-                |l: usize| _mm_loadu_si128(entries.cast::<u8>().add(offset[l] as usize).cast());
-            let pair = |a: usize| {
-                _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(entry(a)), entry(a + 4))
-            };
-            let (ya, yb, yc, yd) = (pair(0), pair(1), pair(2), pair(3));
-            let (t0, t1) = (_mm256_unpacklo_epi32(ya, yb), _mm256_unpackhi_epi32(ya, yb));
-            let (t2, t3) = (_mm256_unpacklo_epi32(yc, yd), _mm256_unpackhi_epi32(yc, yd));
-            let col0 = _mm256_unpacklo_epi64(t0, t2);
-            let col1 = _mm256_unpackhi_epi64(t0, t2);
-            let col2 = _mm256_unpacklo_epi64(t1, t3);
-            let tags = _mm256_unpackhi_epi64(t1, t3);
             let (r, g, b) = load_rgb(pixels.as_ptr().add(3 * i), pr, pg, pb);
             // Pixel as 16-bit pairs: (r, g) and (b, 0).
             let prg = _mm256_or_si256(r, _mm256_slli_epi32(g, 16));
@@ -234,13 +224,33 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out
                 let d_b = _mm256_sub_epi16(b, _mm256_shuffle_epi8(c, bb));
                 _mm256_add_epi32(_mm256_madd_epi16(d_rg, d_rg), _mm256_madd_epi16(d_b, d_b))
             };
-            let (mut best, mut best_d) = (col0, dist(col0));
-            let d1 = dist(col1);
-            best = _mm256_blendv_epi8(best, col1, _mm256_cmpgt_epi32(best_d, d1));
-            best_d = _mm256_min_epi32(best_d, d1);
-            let d2 = dist(col2);
-            best = _mm256_blendv_epi8(best, col2, _mm256_cmpgt_epi32(best_d, d2));
-            let s = _mm256_shuffle_epi8(best, top);
+            // Candidates come in ascending index order: strict < keeps
+            // the lowest index on ties, and a repeat never wins.
+            let closer = |(best, best_d): (__m256i, __m256i), c: __m256i| {
+                let d = dist(c);
+                (
+                    _mm256_blendv_epi8(best, c, _mm256_cmpgt_epi32(best_d, d)),
+                    _mm256_min_epi32(best_d, d),
+                )
+            };
+            let [col0, col1, col2, mut tags] = transposed_entries(entries, offset);
+            let mut best = closer(closer((col0, dist(col0)), col1), col2);
+            if _mm256_testz_si256(tags, tags) == 0 {
+                let mut at = _mm256_loadu_si256(offset.as_ptr().cast());
+                let mut next = [0u32; 8];
+                loop {
+                    let done = _mm256_cmpeq_epi32(tags, _mm256_setzero_si256());
+                    at = _mm256_blendv_epi8(_mm256_slli_epi32(tags, 4), at, done);
+                    _mm256_storeu_si256(next.as_mut_ptr().cast(), at);
+                    let [c0, c1, c2, t] = transposed_entries(entries, &next);
+                    best = closer(closer(closer(best, c0), c1), c2);
+                    tags = t;
+                    if _mm256_testz_si256(tags, tags) != 0 {
+                        break;
+                    }
+                }
+            }
+            let s = _mm256_shuffle_epi8(best.0, top);
             let packed =
                 _mm_unpacklo_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
             let index = (_mm_cvtsi128_si64(packed) as u64).to_le_bytes();
@@ -250,18 +260,6 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out
             for (dst, &v) in o.iter_mut().zip(&index) {
                 *dst = I::from_index(usize::from(v));
             }
-            if _mm256_testz_si256(tags, tags) == 0 {
-                let mut words = [0u32; 8];
-                _mm256_storeu_si256(words.as_mut_ptr().cast(), tags);
-                for (l, &tag) in words.iter().enumerate().filter(|(_, &t)| t != 0) {
-                    let px = rgb(pixels, i + l);
-                    out[i + l] = I::from_index(usize::from(nearest_in_list(
-                        &table.long,
-                        tag as usize - 1,
-                        px,
-                    )));
-                }
-            }
         }
         group += count;
     }
@@ -269,6 +267,24 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out
     for (j, dst) in out.iter_mut().enumerate().take(n).skip(8 * groups_total) {
         *dst = I::from_index(usize::from(table.nearest(rgb(pixels, j))));
     }
+}
+
+/// The 16-byte entries at byte offsets `at` of `entries`, transposed:
+/// candidate words 0, 1, 2 and the tag words, lane `l` from entry `at[l]`.
+#[inline(always)]
+unsafe fn transposed_entries(entries: *const [u32; 4], at: &[u32; 8]) -> [__m256i; 4] {
+    let entry = |l: usize| _mm_loadu_si128(entries.cast::<u8>().add(at[l] as usize).cast());
+    let pair =
+        |a: usize| _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(entry(a)), entry(a + 4));
+    let (ya, yb, yc, yd) = (pair(0), pair(1), pair(2), pair(3));
+    let (t0, t1) = (_mm256_unpacklo_epi32(ya, yb), _mm256_unpackhi_epi32(ya, yb));
+    let (t2, t3) = (_mm256_unpacklo_epi32(yc, yd), _mm256_unpackhi_epi32(yc, yd));
+    [
+        _mm256_unpacklo_epi64(t0, t2),
+        _mm256_unpackhi_epi64(t0, t2),
+        _mm256_unpacklo_epi64(t1, t3),
+        _mm256_unpackhi_epi64(t1, t3),
+    ]
 }
 
 /// Byte `k·3 + ch` of each 128-bit half into 32-bit lane `k`.
@@ -292,22 +308,6 @@ fn word_distance(w: u32, px: [u16; 3]) -> i32 {
             d * d
         })
         .sum()
-}
-
-/// The nearest candidate of the packed list at word `offset` of `long`
-/// (its length, then `r | g << 8 | b << 16 | index << 24` per candidate in
-/// ascending index order); strict `<` keeps the lowest index on ties.
-#[inline]
-fn nearest_in_list(long: &[u32], offset: usize, px: [u16; 3]) -> u16 {
-    let len = long[offset] as usize;
-    let mut best = (i32::MAX, 0u16);
-    for &w in &long[offset + 1..offset + 1 + len] {
-        let d = word_distance(w, px);
-        if d < best.0 {
-            best = (d, (w >> 24) as u16);
-        }
-    }
-    best.1
 }
 
 /// The eight pixels at `p` (24 bytes, 28 readable) split into channel
