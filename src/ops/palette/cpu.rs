@@ -1176,6 +1176,8 @@ mod tests {
         let random = |k: usize, seed: u64| crate::synth::random_palette(k, 3, seed);
         let twice: Vec<u16> = random(100, 9).repeat(2);
         let clustered: Vec<u16> = random(200, 10).iter().map(|v| 100 + v % 40).collect();
+        // The most entries one chain spans, over the palettes.
+        let mut deepest = 0;
         for (name, values) in [
             ("256 random", random(256, 356)),
             ("16 random", random(16, 116)),
@@ -1186,13 +1188,14 @@ mod tests {
             let palette = Palette::new(3, values).unwrap_or_else(|e| panic!("{name}: {e}"));
             let (grid, _) = CandidateGrid::build_levels(&palette, 8, true);
             let table = wide_cells(&grid).unwrap_or_else(|| panic!("{name}: no table"));
-            let (split, chained) = table.shape();
+            let (split, chained, longest) = table.shape();
             if name != "1 colour" && name != "16 random" {
                 assert!(
                     split > 0 && chained > 0,
                     "{name}: split {split}, chained {chained}"
                 );
             }
+            deepest = deepest.max(longest);
             let px = probe_pixels(&palette, 3);
             let image = ImageView::new(&px, 1, px.len() / 3, 3).unwrap();
             let expected: Vec<u8> = nearest_palette_reference(image, &palette).unwrap();
@@ -1201,5 +1204,6 @@ mod tests {
             super::super::simd::apply_rgb8(&table, &px, &mut out);
             assert_eq!(out, expected, "{name}, vector loop");
         }
+        assert!(deepest >= 3, "no chain of three entries was exercised");
     }
 }

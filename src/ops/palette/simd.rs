@@ -68,13 +68,23 @@ impl WideCells {
         (coarse_ok && fine_ok).then_some(Self { bits, entries })
     }
 
-    /// How many coarse cells are split and how many finer entries chain on.
+    /// How many coarse cells are split, how many finer entries chain on,
+    /// and the most entries one chain spans.
     #[cfg(test)]
-    pub(super) fn shape(&self) -> (usize, usize) {
+    pub(super) fn shape(&self) -> (usize, usize, usize) {
         let coarse = 1 << (3 * self.bits);
         let split = self.entries[..coarse].iter().filter(|e| e[3] != 0).count();
         let chained = self.entries[coarse..].iter().filter(|e| e[3] != 0).count();
-        (split, chained)
+        let span = |mut e: [u32; 4]| {
+            let mut n = 1;
+            while e[3] != 0 {
+                e = self.entries[e[3] as usize];
+                n += 1;
+            }
+            n
+        };
+        let longest = self.entries[coarse..].iter().map(|&e| span(e)).max();
+        (split, chained, longest.unwrap_or(0))
     }
 
     /// The nearest palette index of every pixel, one at a time.
@@ -129,8 +139,10 @@ pub(super) fn apply_rgb8<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out:
     // SAFETY: AVX2 is present (asserted). Entry reads (the tag gather reads
     // word 3 of a cell's entry): a cell number is below 2^(3·bits) (each
     // channel contributes `bits` bits of an 8-bit value) and a child's is a
-    // coarse tag plus at most 7, both in range as `WideCells::new` checked
-    // (its 2^28-entry cap keeps byte offsets within 32 bits). Pixel loads
+    // coarse tag plus at most 7, both in range as `WideCells::new` checked,
+    // as it checked that every finer entry's tag is 0 or the index of a
+    // later entry (so chains also end); its 2^28-entry cap keeps byte
+    // offsets within 32 bits. Pixel loads
     // stay inside `pixels` (the loop leaves the last pixels, whose 16-byte
     // loads would overrun, to the scalar tail).
     unsafe { apply_rgb8_avx2(table, pixels, out) }
