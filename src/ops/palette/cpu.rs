@@ -521,10 +521,12 @@ fn wide_cells(grid: &CandidateGrid) -> Option<super::simd::WideCells> {
         })
         .collect();
     let children: usize = parts.iter().map(|p| p.children.len()).sum();
-    let mut more_base = coarse + children;
     let mut more = Vec::new();
     for (chunk, part) in parts.into_iter().enumerate() {
         let first_child = entries.len();
+        // This task's continuations go after all children blocks and the
+        // earlier tasks' continuations.
+        let more_base = coarse + children + more.len();
         for (k, local) in part.split {
             entries[chunk * CHUNK + k][3] = u32::try_from(first_child + local).ok()?;
         }
@@ -543,7 +545,6 @@ fn wide_cells(grid: &CandidateGrid) -> Option<super::simd::WideCells> {
             fix(&mut e)?;
             more.push(e);
         }
-        more_base = coarse + children + more.len();
     }
     entries.extend_from_slice(&more);
     super::simd::WideCells::new(grid.bits, entries)
@@ -1166,8 +1167,8 @@ mod tests {
 
     /// The AVX2 table answers like the reference through all three kinds of
     /// entry (inline cells, children of split cells, children's chains of
-    /// continuations), checked one pixel at a time and through the vector loop, on
-    /// palettes whose tables hold each kind.
+    /// continuations), checked one pixel at a time and through the vector
+    /// loop, on palettes whose tables hold each kind.
     #[test]
     fn wide_cells_match_the_reference() {
         if !super::super::simd::available() {

@@ -138,13 +138,12 @@ pub(super) fn apply_rgb8<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out:
     assert!(available(), "AVX2 path called without AVX2");
     // SAFETY: AVX2 is present (asserted). Entry reads (the tag gather reads
     // word 3 of a cell's entry): a cell number is below 2^(3·bits) (each
-    // channel contributes `bits` bits of an 8-bit value) and a child's is a
-    // coarse tag plus at most 7, both in range as `WideCells::new` checked,
-    // as it checked that every finer entry's tag is 0 or the index of a
-    // later entry (so chains also end); its 2^28-entry cap keeps byte
-    // offsets within 32 bits. Pixel loads
-    // stay inside `pixels` (the loop leaves the last pixels, whose 16-byte
-    // loads would overrun, to the scalar tail).
+    // channel contributes `bits` bits of an 8-bit value), a child's is a
+    // coarse tag plus at most 7 and a continuation's is a finer entry's
+    // tag, all in range as `WideCells::new` checked (finer tags also point
+    // forward, so chains end); its 2^28-entry cap keeps byte offsets within
+    // 32 bits. Pixel loads stay inside `pixels` (the loop leaves the last
+    // pixels, whose 16-byte loads would overrun, to the scalar tail).
     unsafe { apply_rgb8_avx2(table, pixels, out) }
 }
 
