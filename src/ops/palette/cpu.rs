@@ -37,20 +37,37 @@ const BLOCK_PIXELS: usize = 1 << 16;
 /// Candidate lists over a regular grid of colour-space cells.
 pub(crate) struct CandidateGrid {
     channels: usize,
+    /// Entries of the palette the grid was made from.
+    palette_len: usize,
     /// Cell coordinate bits per channel.
     bits: u32,
     /// `value >> shift` is the cell coordinate along a channel.
     shift: u32,
-    /// Start of each cell's list in `index`/`color`, plus one end marker.
-    offsets: Vec<u32>,
+    /// Each cell's list as a range of `index`/`color` (a refinement writes
+    /// the children of one parent together, so lists are not in cell order).
+    spans: Vec<(u32, u32)>,
     /// Palette index of each candidate, ascending within a cell.
     index: Vec<u16>,
     /// Candidate colours, unused channels 0.
     color: Vec<[u16; 4]>,
 }
 
-/// One parallel chunk of refined cells: list lengths, indices, colours.
-type ChunkLists = (Vec<u32>, Vec<u16>, Vec<[u16; 4]>);
+/// One parallel task's refined cells: the children's list lengths (2^C per
+/// parent, in [`CandidateGrid::children`] order), indices, colours.
+#[derive(Default)]
+struct RefinedChunk {
+    lens: Vec<u32>,
+    index: Vec<u16>,
+    color: Vec<[u16; 4]>,
+}
+
+/// Reused buffers of the child filters.
+#[derive(Default)]
+struct FilterScratch {
+    dists: Vec<(i64, i64)>,
+    near: Vec<Lanes>,
+    keep: Vec<u8>,
+}
 
 /// Per-channel bounds of a cell, inclusive.
 #[derive(Clone, Copy)]
@@ -73,61 +90,70 @@ fn box_distances(b: &CellBox, c: &[u16; 4], channels: usize) -> (i64, i64) {
 }
 
 impl CandidateGrid {
-    /// Builds the grid level by level. With `hold_last`, the refinement to
-    /// the finest level is not made but returned as `Some(keep_short)` for
-    /// the caller to make (the AVX2 table splits only its crowded cells one
-    /// level finer); otherwise the result is `None`.
-    fn build_levels(palette: &Palette, value_bits: u32, hold_last: bool) -> (Self, Option<bool>) {
+    /// Level 0: one cell holding every palette entry.
+    fn whole(palette: &Palette, value_bits: u32) -> Self {
         let channels = palette.channels();
-        let final_bits = (TARGET_CELL_BITS / channels as u32).min(value_bits);
-        let colors: Vec<[u16; 4]> = (0..palette.len())
+        let color = (0..palette.len())
             .map(|i| {
                 let mut c = [0u16; 4];
                 c[..channels].copy_from_slice(palette.color(i));
                 c
             })
             .collect();
-        // Level 0: one cell holding every entry.
-        let mut grid = CandidateGrid {
+        CandidateGrid {
             channels,
+            palette_len: palette.len(),
             bits: 0,
             shift: value_bits,
-            offsets: vec![0, palette.len() as u32],
+            spans: vec![(0, palette.len() as u32)],
             index: (0..palette.len()).map(|i| i as u16).collect(),
-            color: colors,
-        };
-        // Each refinement multiplies cells by 2^C and costs about that many
-        // times the current candidate count; stop early for palettes whose
-        // lists stay long (huge or tightly clustered palettes) to bound memory.
-        while grid.bits < final_bits && (grid.index.len() << channels) <= MAX_REFINE_WORK {
-            // Colour grids stop as soon as nearly every cell fits the compact
-            // table's inline slots: a coarser table stays in a faster cache
-            // level (for 16 colours, 2^15 cells instead of 2^18). Grey and
-            // grey+alpha grids go to single values and become lookup tables.
-            if grid.bits > 0 && channels >= 3 && grid.short_fraction() >= SHORT_ENOUGH {
-                break;
-            }
+            color,
+        }
+    }
+
+    /// The finest level a grid of `channels` over `value_bits` goes to.
+    fn final_bits(channels: usize, value_bits: u32) -> u32 {
+        (TARGET_CELL_BITS / channels as u32).min(value_bits)
+    }
+
+    /// The grid refined level by level up to `stop_bits` per channel, or
+    /// less where [`Self::wants_refine`] stops first.
+    fn refine_until(mut self, value_bits: u32, stop_bits: u32) -> Self {
+        let final_bits = Self::final_bits(self.channels, value_bits);
+        while self.bits < stop_bits.min(final_bits) && self.wants_refine() {
             // On the last level of a large colour palette, short lists go
             // to the compact table unfiltered: it compares its three slots
             // anyway, and filtering 2^18 cells is most of the build (K=256:
             // 41 -> 38 ms for 4000²). Small palettes build fast and run
             // faster with filtered cells (K=16: 26 ms against 29).
-            let last = grid.bits + 1 == final_bits;
-            let keep_short = last && channels >= 3 && palette.len() > 64;
-            if last && hold_last {
-                return (grid, Some(keep_short));
-            }
-            grid = grid.refine(value_bits, keep_short);
+            let last = self.bits + 1 == final_bits;
+            let keep_short = last && self.channels >= 3 && self.palette_len > 64;
+            self = self.refine(value_bits, keep_short);
         }
-        (grid, None)
+        self
+    }
+
+    /// Whether a finer level is worth making (short of the finest level).
+    fn wants_refine(&self) -> bool {
+        // Each refinement multiplies cells by 2^C and costs about that many
+        // times the current candidate count; stop early for palettes whose
+        // lists stay long (huge or tightly clustered palettes) to bound memory.
+        if (self.index.len() << self.channels) > MAX_REFINE_WORK {
+            return false;
+        }
+        // Colour grids stop as soon as nearly every cell fits the compact
+        // table's inline slots: a coarser table stays in a faster cache
+        // level (for 16 colours, 2^15 cells instead of 2^18). Grey and
+        // grey+alpha grids go to single values and become lookup tables.
+        !(self.bits > 0 && self.channels >= 3 && self.short_fraction() >= SHORT_ENOUGH)
     }
 
     /// Fraction of cells whose list fits the compact grid's inline slots.
     fn short_fraction(&self) -> f64 {
         let short = self
-            .offsets
-            .windows(2)
-            .filter(|w| (w[1] - w[0]) as usize <= INLINE)
+            .spans
+            .iter()
+            .filter(|&&(start, end)| (end - start) as usize <= INLINE)
             .count();
         short as f64 / self.cells() as f64
     }
@@ -136,75 +162,121 @@ impl CandidateGrid {
         1 << (self.bits as usize * self.channels)
     }
 
+    /// The range of `cell`'s list in `index`/`color`.
+    fn list(&self, cell: usize) -> std::ops::Range<usize> {
+        let (start, end) = self.spans[cell];
+        start as usize..end as usize
+    }
+
     /// Splits every cell in two along every channel, filtering parent lists
     /// (`keep_short`: copy lists of at most [`INLINE`] entries unfiltered).
     fn refine(&self, value_bits: u32, keep_short: bool) -> Self {
         let bits = self.bits + 1;
-        let shift = value_bits - bits;
         let channels = self.channels;
-        let n_cells = 1usize << (bits as usize * channels);
-        // Cells are filtered in parallel chunks, each appending to its own
-        // lists (no allocation per cell), then the chunks are concatenated.
+        // Parents are filtered in parallel chunks, each appending all its
+        // children's lists to its own vectors (no allocation per cell); the
+        // chunks are then concatenated and each child's span recorded.
         // Small enough that a 4096-cell level keeps both cores busy.
-        const CHUNK: usize = 512;
-        let chunks: Vec<ChunkLists> = (0..n_cells.div_ceil(CHUNK))
+        const CHUNK: usize = 64;
+        let parents = self.cells();
+        let lanes_ok = self.eight_lanes_apply(value_bits);
+        let parts: Vec<RefinedChunk> = (0..parents.div_ceil(CHUNK))
             .into_par_iter()
             .map(|chunk| {
-                let cells = chunk * CHUNK..((chunk + 1) * CHUNK).min(n_cells);
-                let mut lens = Vec::with_capacity(cells.len());
-                let mut index = Vec::new();
-                let mut color = Vec::new();
-                let mut dists = Vec::new();
-                for cell in cells {
-                    let before = index.len();
-                    self.child_list(cell, keep_short, &mut dists, (&mut index, &mut color));
-                    lens.push((index.len() - before) as u32);
+                let mut part = RefinedChunk::default();
+                let mut scratch = FilterScratch::default();
+                for parent in chunk * CHUNK..((chunk + 1) * CHUNK).min(parents) {
+                    let out = (&mut part.index, &mut part.color);
+                    let lens = self.child_lists(parent, keep_short, lanes_ok, &mut scratch, out);
+                    part.lens.extend_from_slice(&lens[..1 << channels]);
                 }
-                (lens, index, color)
+                part
             })
             .collect();
-        let total: usize = chunks.iter().map(|c| c.1.len()).sum();
-        let mut offsets = Vec::with_capacity(n_cells + 1);
+        let total: usize = parts.iter().map(|p| p.index.len()).sum();
+        let mut spans = vec![(0u32, 0u32); 1 << (bits as usize * channels)];
         let mut index = Vec::with_capacity(total);
         let mut color = Vec::with_capacity(total);
-        offsets.push(0u32);
-        for (lens, i, c) in chunks {
-            for len in lens {
-                let last = offsets.last().copied().unwrap_or(0);
-                offsets.push(last + len);
+        let mut parent = 0;
+        for part in parts {
+            let mut start = index.len() as u32;
+            for lens in part.lens.chunks_exact(1 << channels) {
+                for (child, &len) in self.children(parent).zip(lens) {
+                    spans[child] = (start, start + len);
+                    start += len;
+                }
+                parent += 1;
             }
-            index.extend_from_slice(&i);
-            color.extend_from_slice(&c);
+            index.extend_from_slice(&part.index);
+            color.extend_from_slice(&part.color);
         }
         CandidateGrid {
             channels,
+            palette_len: self.palette_len,
             bits,
-            shift,
-            offsets,
+            shift: value_bits - bits,
+            spans,
             index,
             color,
         }
     }
 
+    /// Whether [`Self::child_lists`] can filter all eight children of a
+    /// cell together ([`filter_eight`]: RGB of at most 8 bits, where every
+    /// distance fits an `i32`).
+    fn eight_lanes_apply(&self, value_bits: u32) -> bool {
+        self.channels == 3 && value_bits <= 8
+    }
+
+    /// Appends the candidate lists of `parent`'s 2^C children, one level
+    /// finer, in [`Self::children`] order, and returns their lengths (the
+    /// first 2^C of 16). `lanes`: [`Self::eight_lanes_apply`].
+    fn child_lists(
+        &self,
+        parent: usize,
+        keep_short: bool,
+        lanes: bool,
+        scratch: &mut FilterScratch,
+        out: (&mut Vec<u16>, &mut Vec<[u16; 4]>),
+    ) -> [u32; 16] {
+        let mut lens = [0u32; 16];
+        let range = self.list(parent);
+        let (index, color) = (&self.index[range.clone()], &self.color[range.clone()]);
+        let children = 1 << self.channels;
+        if range.len() == 1 || (keep_short && range.len() <= INLINE) {
+            // A lone candidate stays the only one in every child.
+            for len in &mut lens[..children] {
+                out.0.extend_from_slice(index);
+                out.1.extend_from_slice(color);
+                *len = range.len() as u32;
+            }
+            return lens;
+        }
+        if !lanes {
+            for (len, child) in lens.iter_mut().zip(self.children(parent)) {
+                let before = out.0.len();
+                self.child_list(child, &mut scratch.dists, (&mut *out.0, &mut *out.1));
+                *len = (out.0.len() - before) as u32;
+            }
+            return lens;
+        }
+        let boxes = eight_boxes(parent, self.bits, self.shift);
+        let eight = split_eight(&boxes, (index, color), scratch, out);
+        lens[..8].copy_from_slice(&eight);
+        lens
+    }
+
     /// Appends the candidate list of `cell` one level finer than this grid:
-    /// the parent's list filtered to the child's box (`keep_short`: lists
-    /// of at most [`INLINE`] entries are copied unfiltered).
+    /// the parent's list filtered to the child's box.
     fn child_list(
         &self,
         cell: usize,
-        keep_short: bool,
         dists: &mut Vec<(i64, i64)>,
         out: (&mut Vec<u16>, &mut Vec<[u16; 4]>),
     ) {
         let bits = self.bits + 1;
         let (coords, parent) = self.child_coords(cell, bits);
-        let range = self.offsets[parent] as usize..self.offsets[parent + 1] as usize;
-        if range.len() == 1 || (keep_short && range.len() <= INLINE) {
-            // A lone candidate stays the only one in every child.
-            out.0.extend_from_slice(&self.index[range.clone()]);
-            out.1.extend_from_slice(&self.color[range]);
-            return;
-        }
+        let range = self.list(parent);
         let cell_box = cell_box(&coords, self.channels, self.shift - 1);
         // Unrolled per channel count: the filter is most of the build.
         let filter = match self.channels {
@@ -269,14 +341,13 @@ impl CandidateGrid {
     #[inline(never)]
     fn nearest<const C: usize>(&self, px: &[u16; C]) -> u16 {
         let cell = self.cell_of(px);
-        let start = self.offsets[cell] as usize;
-        let end = self.offsets[cell + 1] as usize;
-        if end - start == 1 {
-            return self.index[start];
+        let range = self.list(cell);
+        if range.len() == 1 {
+            return self.index[range.start];
         }
         let mut best_d = i64::MAX;
         let mut best_i = 0;
-        for j in start..end {
+        for j in range {
             let c = &self.color[j];
             let mut d = 0;
             for ch in 0..C {
@@ -297,7 +368,7 @@ impl CandidateGrid {
             .map(|cell| {
                 // A point cell's list holds exactly the entries tied for
                 // nearest, in palette order: the first is the answer.
-                self.index[self.offsets[cell] as usize]
+                self.index[self.list(cell).start]
             })
             .collect()
     }
@@ -356,8 +427,7 @@ impl<'g, X: Slot> CompactGrid<'g, X> {
     fn new(grid: &'g CandidateGrid, palette: &Palette) -> Self {
         let cells = (0..grid.cells())
             .map(|cell| {
-                let list =
-                    &grid.index[grid.offsets[cell] as usize..grid.offsets[cell + 1] as usize];
+                let list = &grid.index[grid.list(cell)];
                 if list.len() > INLINE {
                     let mut e = [X::default(); 4];
                     e[3] = X::new(1);
@@ -470,65 +540,64 @@ fn apply_compact<T: PaletteValue, I: PaletteIndex, X: Slot, const C: usize, cons
     }
 }
 
-/// The AVX2 loop's table (8-bit RGB, K ≤ 256; see `simd::WideCells`) for
-/// `grid`'s cells: a cell with up to [`INLINE`] candidates holds their
-/// colours and indices; a cell with more points to its eight children one
-/// level finer, filtered as [`CandidateGrid::refine`] would; a child with more
-/// than [`INLINE`] candidates chains on to continuations. Splitting only the
+/// The AVX2 loop's table (8-bit RGB, K ≤ 256; see `simd::WideCells`).
+/// Its coarse cells are `grid`'s, or with `held` the cells one level finer
+/// (made here, parent by parent, rather than as a whole grid first: the
+/// table needs their lists only once, and a 2^15-cell grid is a megabyte
+/// of fresh memory whose page faults cost more than filtering it). A
+/// coarse cell with up to [`INLINE`] candidates holds their colours and
+/// indices; a cell with more points to its eight children one level finer,
+/// filtered as [`CandidateGrid::refine`] would; a child with more than
+/// [`INLINE`] candidates chains on to continuations. Splitting only the
 /// crowded cells keeps the table near 2^15 entries of 16 bytes (L2-sized)
 /// where refining every cell would make 2^18. `None` when the grid cannot
 /// be split further or the table outgrows 32-bit offsets.
 #[cfg(target_arch = "x86_64")]
-fn wide_cells(grid: &CandidateGrid) -> Option<super::simd::WideCells> {
-    /// Coarse cells per parallel task.
-    const CHUNK: usize = 1 << 10;
-    if grid.channels != 3 || grid.bits >= 8 {
+fn wide_cells(grid: &CandidateGrid, held: bool) -> Option<super::simd::WideCells> {
+    let bits = grid.bits + u32::from(held);
+    if grid.channels != 3 || grid.shift + grid.bits != 8 || bits >= 8 {
         return None;
     }
-    let coarse = grid.cells();
-    let mut entries = vec![[0u32; 4]; coarse];
-    // Each task fills its coarse cells and returns the children blocks and
-    // continuations it made, with the cells pointing into them (indices
-    // relative to the task's own vectors, fixed up below: all children
-    // blocks follow the coarse cells, then all continuations).
+    // Each task makes the coarse cells of one red coordinate of `grid`
+    // (with `held`, its two children's), a contiguous run of the table.
+    let per_task = 1usize << (3 * bits - grid.bits);
+    let coarse = 1usize << (3 * bits);
+    // Room for as many finer entries as coarse ones (more than K = 256
+    // random colours make) so the table is not copied as it grows.
+    let mut entries = Vec::with_capacity(2 * coarse);
+    entries.resize(coarse, [0u32; 4]);
     let parts: Vec<WideChunk> = entries
-        .par_chunks_mut(CHUNK)
+        .par_chunks_mut(per_task)
         .enumerate()
-        .map(|(chunk, out)| {
-            let (mut index, mut color, mut dists) = (Vec::new(), Vec::new(), Vec::new());
-            let mut part = WideChunk::default();
-            for (k, entry) in out.iter_mut().enumerate() {
-                let cell = chunk * CHUNK + k;
-                let range = grid.offsets[cell] as usize..grid.offsets[cell + 1] as usize;
-                if range.len() <= INLINE {
-                    *entry = wide_entry(
-                        &grid.index[range.clone()],
-                        &grid.color[range],
-                        &mut part.more,
-                    );
-                    continue;
+        .map(|(task, out)| {
+            let mut maker = WideMaker::new(bits, task * per_task, out);
+            if held {
+                let parents = 1usize << (2 * grid.bits);
+                for parent in task * parents..(task + 1) * parents {
+                    maker.children_of(grid, parent);
                 }
-                part.split.push((k, part.children.len()));
-                for child in grid.children(cell) {
-                    index.clear();
-                    color.clear();
-                    grid.child_list(child, false, &mut dists, (&mut index, &mut color));
-                    part.children
-                        .push(wide_entry(&index, &color, &mut part.more));
+            } else {
+                for cell in task * per_task..(task + 1) * per_task {
+                    let range = grid.list(cell);
+                    maker.coarse(cell, (&grid.index[range.clone()], &grid.color[range]));
                 }
             }
-            part
+            maker.part
         })
         .collect();
+    // Each task returned the children blocks and continuations it made,
+    // its cells pointing into them by indices relative to its own vectors,
+    // fixed up here: all children blocks follow the coarse cells, then all
+    // continuations.
     let children: usize = parts.iter().map(|p| p.children.len()).sum();
     let mut more = Vec::new();
-    for (chunk, part) in parts.into_iter().enumerate() {
+    for (task, part) in parts.into_iter().enumerate() {
         let first_child = entries.len();
         // This task's continuations go after all children blocks and the
         // earlier tasks' continuations.
         let more_base = coarse + children + more.len();
         for (k, local) in part.split {
-            entries[chunk * CHUNK + k][3] = u32::try_from(first_child + local).ok()?;
+            entries[task * per_task + k][3] = u32::try_from(first_child + local).ok()?;
         }
         // A local continuation tag is its index in `part.more` plus one.
         let fix = |e: &mut [u32; 4]| -> Option<()> {
@@ -547,7 +616,77 @@ fn wide_cells(grid: &CandidateGrid) -> Option<super::simd::WideCells> {
         }
     }
     entries.extend_from_slice(&more);
-    super::simd::WideCells::new(grid.bits, entries)
+    super::simd::WideCells::new(bits, entries)
+}
+
+/// One task of [`wide_cells`]: fills a run of coarse entries and collects
+/// the children and continuations they point to.
+#[cfg(target_arch = "x86_64")]
+struct WideMaker<'a> {
+    /// Coarse bits per channel.
+    bits: u32,
+    /// The coarse cell number of `out[0]`.
+    first: usize,
+    out: &'a mut [[u32; 4]],
+    part: WideChunk,
+    scratch: FilterScratch,
+    /// Lists of the cells being made (a parent's children, or a cell's).
+    lists: (Vec<u16>, Vec<[u16; 4]>),
+    kids: (Vec<u16>, Vec<[u16; 4]>),
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<'a> WideMaker<'a> {
+    fn new(bits: u32, first: usize, out: &'a mut [[u32; 4]]) -> Self {
+        Self {
+            bits,
+            first,
+            out,
+            part: WideChunk::default(),
+            scratch: FilterScratch::default(),
+            lists: Default::default(),
+            kids: Default::default(),
+        }
+    }
+
+    /// The coarse entries of `parent`'s eight children (`grid` one level
+    /// coarser than the table).
+    fn children_of(&mut self, grid: &CandidateGrid, parent: usize) {
+        let (index, color) = (&mut self.lists.0, &mut self.lists.1);
+        index.clear();
+        color.clear();
+        let lens = grid.child_lists(parent, false, true, &mut self.scratch, (index, color));
+        let lists = std::mem::take(&mut self.lists);
+        let mut start = 0;
+        for (child, &len) in grid.children(parent).zip(&lens) {
+            let end = start + len as usize;
+            self.coarse(child, (&lists.0[start..end], &lists.1[start..end]));
+            start = end;
+        }
+        self.lists = lists;
+    }
+
+    /// The entry of coarse cell `cell` whose candidates are `list`.
+    fn coarse(&mut self, cell: usize, list: (&[u16], &[[u16; 4]])) {
+        let k = cell - self.first;
+        if list.0.len() <= INLINE {
+            self.out[k] = wide_entry(list.0, list.1, &mut self.part.more);
+            return;
+        }
+        self.part.split.push((k, self.part.children.len()));
+        let (index, color) = (&mut self.kids.0, &mut self.kids.1);
+        index.clear();
+        color.clear();
+        let boxes = eight_boxes(cell, self.bits, 8 - self.bits);
+        let lens = split_eight(&boxes, list, &mut self.scratch, (index, color));
+        let mut start = 0;
+        for len in lens {
+            let end = start + len as usize;
+            let child = wide_entry(&index[start..end], &color[start..end], &mut self.part.more);
+            self.part.children.push(child);
+            start = end;
+        }
+    }
 }
 
 /// What one task of [`wide_cells`] made: children entries, continuations,
@@ -633,7 +772,7 @@ fn try_rgb8_simd<T: PaletteValue, I: PaletteIndex>(
     out: &mut [I],
     progress: Progress<'_>,
 ) -> bool {
-    match wide_cells(grid) {
+    match wide_cells(grid, grid.wants_refine()) {
         Some(table) => {
             run_rgb8_simd(&table, image, out, progress);
             true
@@ -741,6 +880,147 @@ fn min_gain(cell: &CellBox, c: &[u16; 4], b: &[u16; 4], channels: usize) -> i64 
     total
 }
 
+/// The boxes of the eight children of RGB cell `cell` (`bits` per channel,
+/// covering `shift`-bit runs of values), lane `d` child `d` as
+/// [`CandidateGrid::children`] numbers them: per channel, the lowest and
+/// the highest value.
+fn eight_boxes(cell: usize, bits: u32, shift: u32) -> [[Lanes; 3]; 2] {
+    let mask = (1usize << bits) - 1;
+    let (mut lo, mut hi) = ([[0i32; 8]; 3], [[0i32; 8]; 3]);
+    for (ch, (lo, hi)) in lo.iter_mut().zip(&mut hi).enumerate() {
+        let coord = (cell >> (bits as usize * (2 - ch))) & mask;
+        for (d, (lo, hi)) in lo.iter_mut().zip(hi).enumerate() {
+            let c = (coord << 1 | (d >> (2 - ch)) & 1) as i32;
+            *lo = c << (shift - 1);
+            *hi = ((c + 1) << (shift - 1)) - 1;
+        }
+    }
+    [lo, hi]
+}
+
+/// Appends the lists of the eight children (boxes from [`eight_boxes`]) of
+/// an RGB cell with candidates `list`, child by child, and returns their
+/// lengths.
+fn split_eight(
+    boxes: &[[Lanes; 3]; 2],
+    list: (&[u16], &[[u16; 4]]),
+    scratch: &mut FilterScratch,
+    out: (&mut Vec<u16>, &mut Vec<[u16; 4]>),
+) -> [u32; 8] {
+    let keep = &mut scratch.keep;
+    filter_eight(boxes, list, &mut scratch.near, keep);
+    let mut lens = [0u32; 8];
+    for (d, len) in lens.iter_mut().enumerate() {
+        let before = out.0.len();
+        for ((&i, c), &k) in list.0.iter().zip(list.1).zip(keep.iter()) {
+            if k >> d & 1 != 0 {
+                out.0.push(i);
+                out.1.push(*c);
+            }
+        }
+        *len = (out.0.len() - before) as u32;
+    }
+    lens
+}
+
+/// One `i32` per child of a 3-channel cell.
+type Lanes = [i32; 8];
+
+/// [`filter_candidates`] for all eight children of a 3-channel cell at
+/// once, lane `d` child `d` (boxes from [`CandidateGrid::eight_boxes`]):
+/// sets bit `d` of `keep[k]` when candidate `k` stays in child `d`. The
+/// same two tests in the same exact integers (8-bit values: every term
+/// fits an `i32`), written over lanes so the compiler vectorises them; a
+/// parent's list is a few candidates long, too short to vectorise over.
+fn filter_eight(
+    boxes: &[[Lanes; 3]; 2],
+    parent: (&[u16], &[[u16; 4]]),
+    near: &mut Vec<Lanes>,
+    keep: &mut Vec<u8>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present (checked just above).
+        unsafe { filter_eight_avx2(boxes, parent, near, keep) };
+        return;
+    }
+    filter_eight_lanes(boxes, parent, near, keep);
+}
+
+/// [`filter_eight_lanes`] compiled for AVX2 (eight `i32` lanes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn filter_eight_avx2(
+    boxes: &[[Lanes; 3]; 2],
+    parent: (&[u16], &[[u16; 4]]),
+    near: &mut Vec<Lanes>,
+    keep: &mut Vec<u8>,
+) {
+    filter_eight_lanes(boxes, parent, near, keep);
+}
+
+#[inline(always)]
+fn filter_eight_lanes(
+    [lo, hi]: &[[Lanes; 3]; 2],
+    (index, color): (&[u16], &[[u16; 4]]),
+    near: &mut Vec<Lanes>,
+    keep: &mut Vec<u8>,
+) {
+    near.clear();
+    keep.clear();
+    // Per lane: the smallest farthest-point distance and its candidate
+    // (the first of equals, as `min_by_key` picks).
+    let mut bound = [i32::MAX; 8];
+    let mut best = [0i32; 8];
+    for (k, c) in color.iter().enumerate() {
+        let (mut dmin, mut dmax) = ([0i32; 8], [0i32; 8]);
+        for ch in 0..3 {
+            let v = i32::from(c[ch]);
+            for l in 0..8 {
+                let n = (lo[ch][l] - v).max(v - hi[ch][l]).max(0);
+                let f = (v - lo[ch][l]).max(hi[ch][l] - v);
+                dmin[l] += n * n;
+                dmax[l] += f * f;
+            }
+        }
+        for l in 0..8 {
+            let closer = dmax[l] < bound[l];
+            bound[l] = if closer { dmax[l] } else { bound[l] };
+            best[l] = if closer { k as i32 } else { best[l] };
+        }
+        near.push(dmin);
+    }
+    let mut b_color = [[0i32; 8]; 3];
+    let mut b_index = [0i32; 8];
+    for l in 0..8 {
+        let b = best[l] as usize;
+        for (ch, lane) in b_color.iter_mut().enumerate() {
+            lane[l] = i32::from(color[b][ch]);
+        }
+        b_index[l] = i32::from(index[b]);
+    }
+    for ((&i, c), dmin) in index.iter().zip(color).zip(near.iter()) {
+        // min over the box of |x − c|² − |x − b|² (see `min_gain`); the
+        // best candidate itself gets 0 and keeps itself by index.
+        let mut gain = [0i32; 8];
+        for ch in 0..3 {
+            let v = i32::from(c[ch]);
+            for l in 0..8 {
+                let (diff, sum) = (b_color[ch][l] - v, b_color[ch][l] + v);
+                let at_lo = diff * (2 * lo[ch][l] - sum);
+                let at_hi = diff * (2 * hi[ch][l] - sum);
+                gain[l] += at_lo.min(at_hi);
+            }
+        }
+        let mut mask = 0u8;
+        for l in 0..8 {
+            let wins = gain[l] < 0 || (gain[l] == 0 && i32::from(i) <= b_index[l]);
+            mask |= u8::from(dmin[l] <= bound[l] && wins) << l;
+        }
+        keep.push(mask);
+    }
+}
+
 /// Runs `f` over blocks of whole rows in parallel, reporting progress.
 fn for_row_blocks<T: crate::array::Element, I: Send>(
     image: &ImageView<'_, T>,
@@ -797,17 +1077,16 @@ pub(crate) fn nearest_palette_cpu<T: PaletteValue, I: PaletteIndex>(
     out: &mut [I],
     progress: Progress<'_>,
 ) {
-    let hold_last = rgb8_simd_applies(palette, &image);
-    let (grid, split) = CandidateGrid::build_levels(palette, T::BITS, hold_last);
+    let grid = CandidateGrid::whole(palette, T::BITS);
+    let final_bits = CandidateGrid::final_bits(palette.channels(), T::BITS);
+    // The AVX2 table makes its last two levels itself (see `wide_cells`).
+    let simd = rgb8_simd_applies(palette, &image);
+    let grid = grid.refine_until(T::BITS, final_bits - if simd { 2 } else { 0 });
     #[cfg(target_arch = "x86_64")]
-    if hold_last && try_rgb8_simd(&grid, &image, out, progress) {
+    if simd && try_rgb8_simd(&grid, &image, out, progress) {
         return;
     }
-    // The held level is made here when the AVX2 table could not take it.
-    let grid = match split {
-        Some(keep_short) => grid.refine(T::BITS, keep_short),
-        None => grid,
-    };
+    let grid = grid.refine_until(T::BITS, final_bits);
     if grid.is_point_grid() {
         let table: Vec<I> = grid
             .lookup_table()
@@ -1165,6 +1444,38 @@ mod tests {
         px
     }
 
+    /// Filtering a cell's eight children together (`filter_eight`) keeps
+    /// exactly the candidates `filter_candidates` keeps child by child, at
+    /// every level, on palettes with duplicates, clusters and one colour.
+    #[test]
+    fn eight_lanes_filter_like_one_child_at_a_time() {
+        let random = |k: usize, seed: u64| crate::synth::random_palette(k, 3, seed);
+        let clustered: Vec<u16> = random(200, 10).iter().map(|v| 100 + v % 40).collect();
+        for (name, values) in [
+            ("256 random", random(256, 356)),
+            ("40 twice", random(40, 9).repeat(2)),
+            ("200 clustered", clustered),
+            ("1 colour", vec![7, 200, 3]),
+        ] {
+            let palette = Palette::new(3, values).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut grid = CandidateGrid::whole(&palette, 8);
+            let mut scratch = FilterScratch::default();
+            for level in 0..6 {
+                for parent in 0..grid.cells() {
+                    let mut lists = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
+                    let mut lens = [[0; 16]; 2];
+                    for (lanes, (list, len)) in lists.iter_mut().zip(&mut lens).enumerate() {
+                        let out = (&mut list.0, &mut list.1);
+                        *len = grid.child_lists(parent, false, lanes == 1, &mut scratch, out);
+                    }
+                    assert!(lens[0] == lens[1], "{name}: level {level}, cell {parent}");
+                    assert!(lists[0] == lists[1], "{name}: level {level}, cell {parent}");
+                }
+                grid = grid.refine(8, false);
+            }
+        }
+    }
+
     /// The AVX2 table answers like the reference through all three kinds of
     /// entry (inline cells, children of split cells, children's chains of
     /// continuations), checked one pixel at a time and through the vector
@@ -1187,8 +1498,18 @@ mod tests {
             ("1 colour", vec![7, 200, 3]),
         ] {
             let palette = Palette::new(3, values).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let (grid, _) = CandidateGrid::build_levels(&palette, 8, true);
-            let table = wide_cells(&grid).unwrap_or_else(|| panic!("{name}: no table"));
+            let grid = CandidateGrid::whole(&palette, 8).refine_until(8, 4);
+            let table = wide_cells(&grid, grid.wants_refine())
+                .unwrap_or_else(|| panic!("{name}: no table"));
+            let px = probe_pixels(&palette, 3);
+            // Making the coarse level first as a whole grid gives a table
+            // of the same size and answers (its blocks in another order).
+            if grid.wants_refine() {
+                let finer = grid.refine_until(8, 5);
+                let other = wide_cells(&finer, false).unwrap_or_else(|| panic!("{name}"));
+                assert_eq!(other.entries().len(), table.entries().len(), "{name}");
+                assert!(other.nearest_each(&px) == table.nearest_each(&px), "{name}");
+            }
             let (split, chained, longest) = table.shape();
             if name != "1 colour" && name != "16 random" {
                 assert!(
@@ -1197,7 +1518,6 @@ mod tests {
                 );
             }
             deepest = deepest.max(longest);
-            let px = probe_pixels(&palette, 3);
             let image = ImageView::new(&px, 1, px.len() / 3, 3).unwrap();
             let expected: Vec<u8> = nearest_palette_reference(image, &palette).unwrap();
             assert_eq!(table.nearest_each(&px), expected, "{name}, one at a time");

@@ -87,6 +87,12 @@ impl WideCells {
         (split, chained, longest.unwrap_or(0))
     }
 
+    /// The table's entries.
+    #[cfg(test)]
+    pub(super) fn entries(&self) -> &[[u32; 4]] {
+        &self.entries
+    }
+
     /// The nearest palette index of every pixel, one at a time.
     #[cfg(test)]
     pub(super) fn nearest_each(&self, pixels: &[u8]) -> Vec<u8> {
