@@ -67,6 +67,8 @@ struct FilterScratch {
     dists: Vec<(i64, i64)>,
     near: Vec<Lanes>,
     keep: Vec<u8>,
+    /// A parent's candidates as colour words (see [`rgb_word`]).
+    words: Vec<u32>,
 }
 
 /// Per-channel bounds of a cell, inclusive.
@@ -160,6 +162,16 @@ impl CandidateGrid {
 
     fn cells(&self) -> usize {
         1 << (self.bits as usize * self.channels)
+    }
+
+    /// `cell`'s candidates as [`rgb_word`]s.
+    fn words(&self, cell: usize) -> impl Iterator<Item = u32> + '_ {
+        let range = self.list(cell);
+        let index = &self.index[range.clone()];
+        index
+            .iter()
+            .zip(&self.color[range])
+            .map(|(&i, c)| rgb_word(c, i))
     }
 
     /// The range of `cell`'s list in `index`/`color`.
@@ -261,8 +273,14 @@ impl CandidateGrid {
             return lens;
         }
         let boxes = eight_boxes(parent, self.bits, self.shift);
-        let eight = split_eight(&boxes, (index, color), scratch, out);
-        lens[..8].copy_from_slice(&eight);
+        scratch.words.clear();
+        scratch.words.extend(self.words(parent));
+        filter_eight(&boxes, &scratch.words, &mut scratch.near, &mut scratch.keep);
+        for_kept(&scratch.keep, |d, k| {
+            out.0.push(index[k]);
+            out.1.push(color[k]);
+            lens[d] += 1;
+        });
         lens
     }
 
@@ -578,8 +596,11 @@ fn wide_cells(grid: &CandidateGrid, held: bool) -> Option<super::simd::WideCells
                 }
             } else {
                 for cell in task * per_task..(task + 1) * per_task {
-                    let range = grid.list(cell);
-                    maker.coarse(cell, (&grid.index[range.clone()], &grid.color[range]));
+                    maker.lists.clear();
+                    maker.lists.extend(grid.words(cell));
+                    let list = std::mem::take(&mut maker.lists);
+                    maker.coarse(cell, &list);
+                    maker.lists = list;
                 }
             }
             maker.part
@@ -630,9 +651,10 @@ struct WideMaker<'a> {
     out: &'a mut [[u32; 4]],
     part: WideChunk,
     scratch: FilterScratch,
-    /// Lists of the cells being made (a parent's children, or a cell's).
-    lists: (Vec<u16>, Vec<[u16; 4]>),
-    kids: (Vec<u16>, Vec<[u16; 4]>),
+    /// Lists of the coarse cells being made, as [`rgb_word`]s.
+    lists: Vec<u32>,
+    /// Lists of a split coarse cell's children.
+    kids: Vec<u32>,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -652,37 +674,39 @@ impl<'a> WideMaker<'a> {
     /// The coarse entries of `parent`'s eight children (`grid` one level
     /// coarser than the table).
     fn children_of(&mut self, grid: &CandidateGrid, parent: usize) {
-        let (index, color) = (&mut self.lists.0, &mut self.lists.1);
-        index.clear();
-        color.clear();
-        let lens = grid.child_lists(parent, false, true, &mut self.scratch, (index, color));
+        let boxes = eight_boxes(parent, grid.bits, grid.shift);
+        let (scratch, lists) = (&mut self.scratch, &mut self.lists);
+        let mut words = std::mem::take(&mut scratch.words);
+        words.clear();
+        words.extend(grid.words(parent));
+        lists.clear();
+        let lens = split_eight(&boxes, &words, scratch, lists);
+        scratch.words = words;
         let lists = std::mem::take(&mut self.lists);
         let mut start = 0;
         for (child, &len) in grid.children(parent).zip(&lens) {
             let end = start + len as usize;
-            self.coarse(child, (&lists.0[start..end], &lists.1[start..end]));
+            self.coarse(child, &lists[start..end]);
             start = end;
         }
         self.lists = lists;
     }
 
     /// The entry of coarse cell `cell` whose candidates are `list`.
-    fn coarse(&mut self, cell: usize, list: (&[u16], &[[u16; 4]])) {
+    fn coarse(&mut self, cell: usize, list: &[u32]) {
         let k = cell - self.first;
-        if list.0.len() <= INLINE {
-            self.out[k] = wide_entry(list.0, list.1, &mut self.part.more);
+        if list.len() <= INLINE {
+            self.out[k] = wide_entry(list, &mut self.part.more);
             return;
         }
         self.part.split.push((k, self.part.children.len()));
-        let (index, color) = (&mut self.kids.0, &mut self.kids.1);
-        index.clear();
-        color.clear();
+        self.kids.clear();
         let boxes = eight_boxes(cell, self.bits, 8 - self.bits);
-        let lens = split_eight(&boxes, list, &mut self.scratch, (index, color));
+        let lens = split_eight(&boxes, list, &mut self.scratch, &mut self.kids);
         let mut start = 0;
         for len in lens {
             let end = start + len as usize;
-            let child = wide_entry(&index[start..end], &color[start..end], &mut self.part.more);
+            let child = wide_entry(&self.kids[start..end], &mut self.part.more);
             self.part.children.push(child);
             start = end;
         }
@@ -700,10 +724,10 @@ struct WideChunk {
     split: Vec<(usize, usize)>,
 }
 
-/// One candidate as the AVX2 table stores it: `r | g << 8 | b << 16 |
-/// index << 24` (K ≤ 256, 8-bit channels).
-#[cfg(target_arch = "x86_64")]
-fn wide_word(color: &[u16; 4], index: u16) -> u32 {
+/// An 8-bit RGB candidate as one word, `r | g << 8 | b << 16 | index << 24`
+/// (as the AVX2 table stores it; the index byte only means something for
+/// K ≤ 256, and the eight-lane filter ignores it).
+fn rgb_word(color: &[u16; 4], index: u16) -> u32 {
     u32::from(color[0])
         | u32::from(color[1]) << 8
         | u32::from(color[2]) << 16
@@ -715,19 +739,21 @@ fn wide_word(color: &[u16; 4], index: u16) -> u32 {
 /// chaining on to continuations appended to `more`, [`INLINE`] candidates
 /// each, whose tags (here: index in `more` plus one) chain on to the next.
 #[cfg(target_arch = "x86_64")]
-fn wide_entry(index: &[u16], color: &[[u16; 4]], more: &mut Vec<[u32; 4]>) -> [u32; 4] {
-    let last = index.len() - 1;
-    let w = |k: usize| wide_word(&color[k.min(last)], index[k.min(last)]);
-    let entry = |start: usize| [w(start), w(start + 1), w(start + 2), 0];
+fn wide_entry(words: &[u32], more: &mut Vec<[u32; 4]>) -> [u32; 4] {
+    let last = words.len() - 1;
+    let entry = |start: usize| {
+        let w = |k: usize| words[k.min(last)];
+        [w(start), w(start + 1), w(start + 2), 0]
+    };
     // Tags past u32 saturate and fail WideCells::new's check.
     let tag = |local: usize| u32::try_from(local + 1).unwrap_or(u32::MAX);
     let mut head = entry(0);
-    if index.len() > INLINE {
+    if words.len() > INLINE {
         head[3] = tag(more.len());
     }
-    for start in (INLINE..index.len()).step_by(INLINE) {
+    for start in (INLINE..words.len()).step_by(INLINE) {
         let mut e = entry(start);
-        if start + INLINE < index.len() {
+        if start + INLINE < words.len() {
             e[3] = tag(more.len() + 1);
         }
         more.push(e);
@@ -899,28 +925,52 @@ fn eight_boxes(cell: usize, bits: u32, shift: u32) -> [[Lanes; 3]; 2] {
 }
 
 /// Appends the lists of the eight children (boxes from [`eight_boxes`]) of
-/// an RGB cell with candidates `list`, child by child, and returns their
-/// lengths.
+/// an RGB cell with candidates `words` ([`rgb_word`]), child by child, and
+/// returns their lengths.
 fn split_eight(
     boxes: &[[Lanes; 3]; 2],
-    list: (&[u16], &[[u16; 4]]),
+    words: &[u32],
     scratch: &mut FilterScratch,
-    out: (&mut Vec<u16>, &mut Vec<[u16; 4]>),
+    out: &mut Vec<u32>,
 ) -> [u32; 8] {
-    let keep = &mut scratch.keep;
-    filter_eight(boxes, list, &mut scratch.near, keep);
+    filter_eight(boxes, words, &mut scratch.near, &mut scratch.keep);
     let mut lens = [0u32; 8];
-    for (d, len) in lens.iter_mut().enumerate() {
-        let before = out.0.len();
-        for ((&i, c), &k) in list.0.iter().zip(list.1).zip(keep.iter()) {
-            if k >> d & 1 != 0 {
-                out.0.push(i);
-                out.1.push(*c);
+    for_kept(&scratch.keep, |d, k| {
+        out.push(words[k]);
+        lens[d] += 1;
+    });
+    lens
+}
+
+/// Calls `f(d, k)` for every candidate `k` that `keep` (from
+/// [`filter_eight`]) keeps in child `d`: child by child, candidates in
+/// order.
+#[inline(always)]
+fn for_kept(keep: &[u8], mut f: impl FnMut(usize, usize)) {
+    if keep.len() > 64 {
+        for d in 0..8 {
+            for (k, &m) in keep.iter().enumerate() {
+                if m >> d & 1 != 0 {
+                    f(d, k);
+                }
             }
         }
-        *len = (out.0.len() - before) as u32;
+        return;
     }
-    lens
+    // Each child's candidates as a bit set, so the loop below visits only
+    // the kept ones, with no branch per candidate and child.
+    let mut kept = [0u64; 8];
+    for (k, &m) in keep.iter().enumerate() {
+        for (d, bits) in kept.iter_mut().enumerate() {
+            *bits |= u64::from(m >> d & 1) << k;
+        }
+    }
+    for (d, mut bits) in kept.into_iter().enumerate() {
+        while bits != 0 {
+            f(d, bits.trailing_zeros() as usize);
+            bits &= bits - 1;
+        }
+    }
 }
 
 /// One `i32` per child of a 3-channel cell.
@@ -932,19 +982,14 @@ type Lanes = [i32; 8];
 /// same two tests in the same exact integers (8-bit values: every term
 /// fits an `i32`), written over lanes so the compiler vectorises them; a
 /// parent's list is a few candidates long, too short to vectorise over.
-fn filter_eight(
-    boxes: &[[Lanes; 3]; 2],
-    parent: (&[u16], &[[u16; 4]]),
-    near: &mut Vec<Lanes>,
-    keep: &mut Vec<u8>,
-) {
+fn filter_eight(boxes: &[[Lanes; 3]; 2], words: &[u32], near: &mut Vec<Lanes>, keep: &mut Vec<u8>) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is present (checked just above).
-        unsafe { filter_eight_avx2(boxes, parent, near, keep) };
+        unsafe { filter_eight_avx2(boxes, words, near, keep) };
         return;
     }
-    filter_eight_lanes(boxes, parent, near, keep);
+    filter_eight_lanes(boxes, words, near, keep);
 }
 
 /// [`filter_eight_lanes`] compiled for AVX2 (eight `i32` lanes).
@@ -952,30 +997,31 @@ fn filter_eight(
 #[target_feature(enable = "avx2")]
 unsafe fn filter_eight_avx2(
     boxes: &[[Lanes; 3]; 2],
-    parent: (&[u16], &[[u16; 4]]),
+    words: &[u32],
     near: &mut Vec<Lanes>,
     keep: &mut Vec<u8>,
 ) {
-    filter_eight_lanes(boxes, parent, near, keep);
+    filter_eight_lanes(boxes, words, near, keep);
 }
 
 #[inline(always)]
 fn filter_eight_lanes(
     [lo, hi]: &[[Lanes; 3]; 2],
-    (index, color): (&[u16], &[[u16; 4]]),
+    words: &[u32],
     near: &mut Vec<Lanes>,
     keep: &mut Vec<u8>,
 ) {
+    let channel = |w: u32, ch: usize| ((w >> (8 * ch)) & 0xff) as i32;
     near.clear();
     keep.clear();
     // Per lane: the smallest farthest-point distance and its candidate
     // (the first of equals, as `min_by_key` picks).
     let mut bound = [i32::MAX; 8];
     let mut best = [0i32; 8];
-    for (k, c) in color.iter().enumerate() {
+    for (k, &w) in words.iter().enumerate() {
         let (mut dmin, mut dmax) = ([0i32; 8], [0i32; 8]);
         for ch in 0..3 {
-            let v = i32::from(c[ch]);
+            let v = channel(w, ch);
             for l in 0..8 {
                 let n = (lo[ch][l] - v).max(v - hi[ch][l]).max(0);
                 let f = (v - lo[ch][l]).max(hi[ch][l] - v);
@@ -991,20 +1037,18 @@ fn filter_eight_lanes(
         near.push(dmin);
     }
     let mut b_color = [[0i32; 8]; 3];
-    let mut b_index = [0i32; 8];
     for l in 0..8 {
-        let b = best[l] as usize;
         for (ch, lane) in b_color.iter_mut().enumerate() {
-            lane[l] = i32::from(color[b][ch]);
+            lane[l] = channel(words[best[l] as usize], ch);
         }
-        b_index[l] = i32::from(index[b]);
     }
-    for ((&i, c), dmin) in index.iter().zip(color).zip(near.iter()) {
+    for (k, (&w, dmin)) in words.iter().zip(near.iter()).enumerate() {
         // min over the box of |x − c|² − |x − b|² (see `min_gain`); the
-        // best candidate itself gets 0 and keeps itself by index.
+        // best candidate itself gets 0 and keeps itself. Lists are in
+        // palette order, so list positions order ties as indices do.
         let mut gain = [0i32; 8];
         for ch in 0..3 {
-            let v = i32::from(c[ch]);
+            let v = channel(w, ch);
             for l in 0..8 {
                 let (diff, sum) = (b_color[ch][l] - v, b_color[ch][l] + v);
                 let at_lo = diff * (2 * lo[ch][l] - sum);
@@ -1014,7 +1058,7 @@ fn filter_eight_lanes(
         }
         let mut mask = 0u8;
         for l in 0..8 {
-            let wins = gain[l] < 0 || (gain[l] == 0 && i32::from(i) <= b_index[l]);
+            let wins = gain[l] < 0 || (gain[l] == 0 && k as i32 <= best[l]);
             mask |= u8::from(dmin[l] <= bound[l] && wins) << l;
         }
         keep.push(mask);
