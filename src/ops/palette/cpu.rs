@@ -1543,7 +1543,7 @@ mod tests {
         ] {
             let palette = Palette::new(3, values).unwrap_or_else(|e| panic!("{name}: {e}"));
             let grid = CandidateGrid::whole(&palette, 8).refine_until(8, 4);
-            let table = wide_cells(&grid, grid.wants_refine())
+            let mut table = wide_cells(&grid, grid.wants_refine())
                 .unwrap_or_else(|| panic!("{name}: no table"));
             let px = probe_pixels(&palette, 3);
             // Making the coarse level first as a whole grid gives a table
@@ -1565,9 +1565,14 @@ mod tests {
             let image = ImageView::new(&px, 1, px.len() / 3, 3).unwrap();
             let expected: Vec<u8> = nearest_palette_reference(image, &palette).unwrap();
             assert_eq!(table.nearest_each(&px), expected, "{name}, one at a time");
-            let mut out = vec![0u8; px.len() / 3];
-            super::super::simd::apply_rgb8(&table, &px, &mut out);
-            assert_eq!(out, expected, "{name}, vector loop");
+            // Both ways of finding entries: by a tag gather, by going to
+            // children in groups that meet a split cell.
+            for crowded in [false, true] {
+                table.set_crowded(crowded);
+                let mut out = vec![0u8; px.len() / 3];
+                super::super::simd::apply_rgb8(&table, &px, &mut out);
+                assert_eq!(out, expected, "{name}, vector loop, gather {crowded}");
+            }
         }
         assert!(deepest >= 3, "no chain of three entries was exercised");
     }
