@@ -9,7 +9,8 @@
 //! words (split or not); the entries themselves are plain loads: on the
 //! 2026-12-01 host (AMD EPYC, Zen 3) one eight-lane gather cost about as
 //! much as the whole distance work of eight pixels, and the previous loop
-//! made four per eight pixels (cell entry, then three colours). The entry
+//! made four per eight pixels (cell entry, then three colours); tables with
+//! few split cells skip even that one (see [`GATHER_ABOVE`]). The entry
 //! offsets of 512 pixels are found before any entry is read, so their cache
 //! misses overlap. An entry with more than three candidates chains on to
 //! continuation entries of three more each, which the lanes that need them
