@@ -65,10 +65,17 @@ struct RefinedChunk {
 #[derive(Default)]
 struct FilterScratch {
     dists: Vec<(i64, i64)>,
-    near: Vec<Lanes>,
-    keep: Vec<u8>,
+    lanes: LaneBuffers,
     /// A parent's candidates as colour words (see [`rgb_word`]).
     words: Vec<u32>,
+}
+
+/// What [`filter_eight`] leaves per candidate: its smallest distance to
+/// each child's box, and the children that keep it (bit `d`: child `d`).
+#[derive(Default)]
+struct LaneBuffers {
+    near: Vec<Lanes>,
+    keep: Vec<u8>,
 }
 
 /// Per-channel bounds of a cell, inclusive.
@@ -275,8 +282,8 @@ impl CandidateGrid {
         let boxes = eight_boxes(parent, self.bits, self.shift);
         scratch.words.clear();
         scratch.words.extend(self.words(parent));
-        filter_eight(&boxes, &scratch.words, &mut scratch.near, &mut scratch.keep);
-        for_kept(&scratch.keep, |d, k| {
+        filter_eight(&boxes, &scratch.words, &mut scratch.lanes);
+        for_kept(&scratch.lanes.keep, |d, k| {
             out.0.push(index[k]);
             out.1.push(color[k]);
             lens[d] += 1;
@@ -589,18 +596,18 @@ fn wide_cells(grid: &CandidateGrid, held: bool) -> Option<super::simd::WideCells
         .enumerate()
         .map(|(task, out)| {
             let mut maker = WideMaker::new(bits, task * per_task, out);
+            // The candidates of the coarse cells being made, as words.
+            let mut lists = Vec::new();
             if held {
                 let parents = 1usize << (2 * grid.bits);
                 for parent in task * parents..(task + 1) * parents {
-                    maker.children_of(grid, parent);
+                    maker.children_of(grid, parent, &mut lists);
                 }
             } else {
                 for cell in task * per_task..(task + 1) * per_task {
-                    maker.lists.clear();
-                    maker.lists.extend(grid.words(cell));
-                    let list = std::mem::take(&mut maker.lists);
-                    maker.coarse(cell, &list);
-                    maker.lists = list;
+                    lists.clear();
+                    lists.extend(grid.words(cell));
+                    maker.coarse(cell, &lists);
                 }
             }
             maker.part
@@ -651,8 +658,6 @@ struct WideMaker<'a> {
     out: &'a mut [[u32; 4]],
     part: WideChunk,
     scratch: FilterScratch,
-    /// Lists of the coarse cells being made, as [`rgb_word`]s.
-    lists: Vec<u32>,
     /// Lists of a split coarse cell's children.
     kids: Vec<u32>,
 }
@@ -666,30 +671,25 @@ impl<'a> WideMaker<'a> {
             out,
             part: WideChunk::default(),
             scratch: FilterScratch::default(),
-            lists: Default::default(),
-            kids: Default::default(),
+            kids: Vec::new(),
         }
     }
 
     /// The coarse entries of `parent`'s eight children (`grid` one level
-    /// coarser than the table).
-    fn children_of(&mut self, grid: &CandidateGrid, parent: usize) {
+    /// coarser than the table), their lists made in `lists`.
+    fn children_of(&mut self, grid: &CandidateGrid, parent: usize, lists: &mut Vec<u32>) {
         let boxes = eight_boxes(parent, grid.bits, grid.shift);
-        let (scratch, lists) = (&mut self.scratch, &mut self.lists);
-        let mut words = std::mem::take(&mut scratch.words);
-        words.clear();
-        words.extend(grid.words(parent));
+        let scratch = &mut self.scratch;
+        scratch.words.clear();
+        scratch.words.extend(grid.words(parent));
         lists.clear();
-        let lens = split_eight(&boxes, &words, scratch, lists);
-        scratch.words = words;
-        let lists = std::mem::take(&mut self.lists);
+        let lens = split_eight(&boxes, &scratch.words, &mut scratch.lanes, lists);
         let mut start = 0;
         for (child, &len) in grid.children(parent).zip(&lens) {
             let end = start + len as usize;
             self.coarse(child, &lists[start..end]);
             start = end;
         }
-        self.lists = lists;
     }
 
     /// The entry of coarse cell `cell` whose candidates are `list`.
@@ -702,7 +702,7 @@ impl<'a> WideMaker<'a> {
         self.part.split.push((k, self.part.children.len()));
         self.kids.clear();
         let boxes = eight_boxes(cell, self.bits, 8 - self.bits);
-        let lens = split_eight(&boxes, list, &mut self.scratch, &mut self.kids);
+        let lens = split_eight(&boxes, list, &mut self.scratch.lanes, &mut self.kids);
         let mut start = 0;
         for len in lens {
             let end = start + len as usize;
@@ -930,12 +930,12 @@ fn eight_boxes(cell: usize, bits: u32, shift: u32) -> [[Lanes; 3]; 2] {
 fn split_eight(
     boxes: &[[Lanes; 3]; 2],
     words: &[u32],
-    scratch: &mut FilterScratch,
+    lanes: &mut LaneBuffers,
     out: &mut Vec<u32>,
 ) -> [u32; 8] {
-    filter_eight(boxes, words, &mut scratch.near, &mut scratch.keep);
+    filter_eight(boxes, words, lanes);
     let mut lens = [0u32; 8];
-    for_kept(&scratch.keep, |d, k| {
+    for_kept(&lanes.keep, |d, k| {
         out.push(words[k]);
         lens[d] += 1;
     });
@@ -982,34 +982,28 @@ type Lanes = [i32; 8];
 /// same two tests in the same exact integers (8-bit values: every term
 /// fits an `i32`), written over lanes so the compiler vectorises them; a
 /// parent's list is a few candidates long, too short to vectorise over.
-fn filter_eight(boxes: &[[Lanes; 3]; 2], words: &[u32], near: &mut Vec<Lanes>, keep: &mut Vec<u8>) {
+fn filter_eight(boxes: &[[Lanes; 3]; 2], words: &[u32], lanes: &mut LaneBuffers) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is present (checked just above).
-        unsafe { filter_eight_avx2(boxes, words, near, keep) };
+        unsafe { filter_eight_avx2(boxes, words, lanes) };
         return;
     }
-    filter_eight_lanes(boxes, words, near, keep);
+    filter_eight_lanes(boxes, words, lanes);
 }
 
 /// [`filter_eight_lanes`] compiled for AVX2 (eight `i32` lanes).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn filter_eight_avx2(
-    boxes: &[[Lanes; 3]; 2],
-    words: &[u32],
-    near: &mut Vec<Lanes>,
-    keep: &mut Vec<u8>,
-) {
-    filter_eight_lanes(boxes, words, near, keep);
+unsafe fn filter_eight_avx2(boxes: &[[Lanes; 3]; 2], words: &[u32], lanes: &mut LaneBuffers) {
+    filter_eight_lanes(boxes, words, lanes);
 }
 
 #[inline(always)]
 fn filter_eight_lanes(
     [lo, hi]: &[[Lanes; 3]; 2],
     words: &[u32],
-    near: &mut Vec<Lanes>,
-    keep: &mut Vec<u8>,
+    LaneBuffers { near, keep }: &mut LaneBuffers,
 ) {
     let channel = |w: u32, ch: usize| ((w >> (8 * ch)) & 0xff) as i32;
     near.clear();
