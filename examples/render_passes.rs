@@ -9,7 +9,8 @@
 //!
 //! Any adapter works, software ones included (lavapipe, llvmpipe).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use gpix::render::{
     ColorSpace, FilterPass, GradientOutput, GradientPass, PalettePass, PaletteTargets,
@@ -36,11 +37,38 @@ const CGA: [[u16; 3]; 16] = [
     [255, 255, 255],
 ];
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let input = PathBuf::from(args.next().unwrap_or_else(|| "assets/coffee.png".into()));
-    let out_dir = PathBuf::from(args.next().unwrap_or_else(|| ".".into()));
-    let photo = image::open(&input)?.to_rgba8();
+const USAGE: &str = "usage: render_passes [PHOTO] [OUT_DIR]   \
+     (defaults: assets/coffee.png, the current folder; run from the repository root)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") || args.len() > 2 {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    let input = PathBuf::from(args.first().map_or("assets/coffee.png", String::as_str));
+    let out_dir = PathBuf::from(args.get(1).map_or(".", String::as_str));
+    if !input.is_file() {
+        eprintln!("error: {}: no such file\n{USAGE}", input.display());
+        return ExitCode::from(2);
+    }
+    if !out_dir.is_dir() {
+        eprintln!("error: {}: no such folder\n{USAGE}", out_dir.display());
+        return ExitCode::from(2);
+    }
+    match run(&input, &out_dir) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(input: &Path, out_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let photo = image::open(input)
+        .map_err(|e| format!("{}: {e}", input.display()))?
+        .to_rgba8();
     let (w, h) = photo.dimensions();
 
     // Your renderer already has these.

@@ -345,11 +345,20 @@ impl ApplicationHandler for App {
     }
 }
 
+const USAGE: &str =
+    "usage: render_window [PHOTO]   (default assets/coffee.png; run from the repository root)";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "assets/coffee.png".into());
-    let image = image::open(&path)?.to_rgba8();
+    if path == "-h" || path == "--help" || !std::path::Path::new(&path).is_file() {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    }
+    let image = image::open(&path)
+        .map_err(|e| format!("{path}: {e}"))?
+        .to_rgba8();
     let event_loop = EventLoop::new()?;
     event_loop.run_app(&mut App { image, gpu: None })?;
     Ok(())

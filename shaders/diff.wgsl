@@ -59,10 +59,18 @@ fn f(y: i32, x: i32) -> f32 {
     return tile[u32(y - ty0) * S + u32(x - tx0)];
 }
 
+// With interior_only the whole one-pixel frame is 0 in every output.
+fn on_frame(y: i32, x: i32) -> bool {
+    return y <= 0 || x <= 0 || y >= i32(params.h) - 1 || x >= i32(params.w) - 1;
+}
+
 // d/dy of f at (y, x): numpy.gradient along axis 0.
 fn dy(y: i32, x: i32) -> f32 {
     let n = i32(params.h);
     let hy = params.hy;
+    if params.interior_only != 0u && on_frame(y, x) {
+        return 0.0;
+    }
     if y > 0 && y < n - 1 {
         return (f(y + 1, x) - f(y - 1, x)) / (2.0 * hy);
     }
@@ -85,6 +93,9 @@ fn dy(y: i32, x: i32) -> f32 {
 fn dx(y: i32, x: i32) -> f32 {
     let n = i32(params.w);
     let hx = params.hx;
+    if params.interior_only != 0u && on_frame(y, x) {
+        return 0.0;
+    }
     if x > 0 && x < n - 1 {
         return (f(y, x + 1) - f(y, x - 1)) / (2.0 * hx);
     }

@@ -26,6 +26,7 @@ pub mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod io;
+pub mod mem;
 pub mod ops;
 pub mod palette;
 #[cfg(feature = "gpu")]

@@ -286,3 +286,62 @@ fn too_small_arrays_are_errors_as_in_numpy() {
     };
     assert!(gradient(&Device::Cpu, two_rows, &zero).is_err());
 }
+
+/// `interior_only` is the loop users start from,
+/// `for i in 1..h-1: for j in 1..w-1: dy[i,j] = (f[i+1,j] - f[i-1,j]) / 2hy`
+/// (and dx likewise): every output, magnitude included, is 0 on the whole
+/// one-pixel frame, on every path and at every size (1×1 and 1×N too).
+#[test]
+fn interior_only_is_the_hand_written_loop() {
+    for (h, w, c) in [(1, 1, 1), (1, 5, 1), (2, 2, 2), (3, 3, 1), (5, 5, 1), (6, 9, 3)] {
+        let values: Vec<f64> = (0..h * w * c)
+            .map(|i| ((i * 7919) % 101) as f64 * 0.37 - 9.0)
+            .collect();
+        let image = ImageView::new(&values, h, w, c).unwrap();
+        let o = GradientOptions {
+            spacing: [0.5, 2.0],
+            edge_order: 1,
+            interior_only: true,
+        };
+        let (mut dy, mut dx) = (vec![0.0; values.len()], vec![0.0; values.len()]);
+        for y in 1..h.saturating_sub(1) {
+            for x in 1..w.saturating_sub(1) {
+                for ch in 0..c {
+                    let at = |y: usize, x: usize| values[(y * w + x) * c + ch];
+                    dy[(y * w + x) * c + ch] = (at(y + 1, x) - at(y - 1, x)) / 1.0;
+                    dx[(y * w + x) * c + ch] = (at(y, x + 1) - at(y, x - 1)) / 4.0;
+                }
+            }
+        }
+        let want = gradient_reference(image, &o).unwrap();
+        assert_eq!(want.dy.data(), &dy[..], "reference dy {h}×{w}×{c}");
+        assert_eq!(want.dx.data(), &dx[..], "reference dx {h}×{w}×{c}");
+        let mut devices = vec![Device::Cpu];
+        devices.extend(gpu_devices(w, c));
+        for device in devices {
+            let mut mag = vec![1.0; values.len()];
+            let got = gradient(&device, image, &o).unwrap();
+            gradient_into(
+                &device,
+                image,
+                &o,
+                GradientOut {
+                    magnitude: Some(&mut mag),
+                    ..GradientOut::default()
+                },
+            )
+            .unwrap();
+            for (i, ((a, b), m)) in got.dy.data().iter().zip(got.dx.data()).zip(&mag).enumerate() {
+                let (p, ch) = (i / c, i % c);
+                let (y, x) = (p / w, p % w);
+                if y == 0 || x == 0 || y + 1 == h || x + 1 == w {
+                    assert_eq!((*a, *b, *m), (0.0, 0.0, 0.0), "{device:?} frame ({y}, {x}, {ch})");
+                } else {
+                    let tol = 1e-5 * max_abs(&values);
+                    assert!((a - dy[i]).abs() <= tol, "{device:?} dy ({y}, {x}, {ch})");
+                    assert!((b - dx[i]).abs() <= tol, "{device:?} dx ({y}, {x}, {ch})");
+                }
+            }
+        }
+    }
+}

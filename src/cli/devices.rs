@@ -31,6 +31,13 @@ pub(crate) fn run(common: &Common) -> anyhow::Result<()> {
     println!("built without the `gpu` feature: no GPU adapters");
     let auto = Device::select(gpix::DeviceRequest::Auto)?;
     println!("--device auto picks: {}", auto.describe());
+    #[cfg(feature = "gpu")]
+    if !gpix::gpu::hardware_gpu_possible() {
+        println!(
+            "  (no GPU device nodes in /dev: auto does not probe adapters; \
+             WGPU_BACKEND or WGPU_ADAPTER_NAME makes it)"
+        );
+    }
     if !matches!(common.device, gpix::DeviceRequest::Auto) {
         println!(
             "--device {} picks: {}",

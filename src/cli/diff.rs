@@ -3,17 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
 use clap::{Args, ValueEnum};
 use gpix::io::npy::NpyElement;
-use gpix::io::Staged;
+use gpix::io::{self, Staged};
 use gpix::{
     Device, FilterValue, GradientOptions, GradientOut, HessianOptions, HessianOut, Image,
     ImageView, Stencil,
 };
 
-use super::arrays::{open_input, stage_output, Dtype, Floats, Input};
-use super::{Common, Phases};
+use super::arrays::{open_input, stage_outputs, Dtype, Floats, Input};
+use super::{Common, Phases, Usage};
 
 /// Spacing and edge handling shared by both commands.
 #[derive(Args, Debug)]
@@ -119,19 +118,17 @@ fn stage_all<T: FilterValue + NpyElement>(
     pairs: Vec<(Option<PathBuf>, Option<Image<T>>)>,
     input: &Input,
 ) -> anyhow::Result<Vec<Staged>> {
-    let mut staged = Vec::new();
-    for (path, img) in pairs {
-        if let (Some(p), Some(img)) = (path, img) {
-            staged.push(stage_output(&p, &img, input)?);
-        }
-    }
-    Ok(staged)
+    let outputs: Vec<(PathBuf, Image<T>)> = pairs
+        .into_iter()
+        .filter_map(|(path, img)| Some((path?, img?)))
+        .collect();
+    stage_outputs(outputs.iter().map(|(p, img)| (p.as_path(), img)), input)
 }
 
 pub(crate) fn run_gradient(common: &Common, args: &GradientArgs) -> anyhow::Result<()> {
     let given = given(&[&args.dy, &args.dx, &args.magnitude]);
     if given.is_empty() {
-        bail!("give at least one of --dy, --dx, --magnitude");
+        return Err(Usage("give at least one of --dy, --dx, --magnitude".into()).into());
     }
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
@@ -146,9 +143,7 @@ pub(crate) fn run_gradient(common: &Common, args: &GradientArgs) -> anyhow::Resu
         Floats::F64(img) => gradient_of(&device, img, &options, args, &input)?,
     };
     phases.done("compute");
-    for s in staged {
-        s.commit()?;
-    }
+    io::commit_all(staged)?;
     phases.done("encode");
     Ok(())
 }
@@ -188,11 +183,11 @@ pub(crate) fn run_hessian(common: &Common, args: &HessianArgs) -> anyhow::Result
     let (e1, e2) = match args.eigen.as_deref() {
         None => (None, None),
         Some([a, b]) => (Some(a.clone()), Some(b.clone())),
-        Some(_) => bail!("--eigen takes two files: OUT1,OUT2"),
+        Some(_) => return Err(Usage("--eigen takes two files: OUT1,OUT2".into()).into()),
     };
     let given = given(&[&args.dyy, &args.dxy, &args.dxx, &e1, &e2]);
     if given.is_empty() {
-        bail!("give at least one of --dyy, --dxy, --dxx, --eigen");
+        return Err(Usage("give at least one of --dyy, --dxy, --dxx, --eigen".into()).into());
     }
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
@@ -214,9 +209,7 @@ pub(crate) fn run_hessian(common: &Common, args: &HessianArgs) -> anyhow::Result
         Floats::F64(img) => hessian_of(&device, img, &options, &paths, args, &input)?,
     };
     phases.done("compute");
-    for s in staged {
-        s.commit()?;
-    }
+    io::commit_all(staged)?;
     phases.done("encode");
     Ok(())
 }

@@ -9,8 +9,8 @@ use gpix::io::npy::{read_npy, NpyData, NpyElement};
 use gpix::io::{self, Staged};
 use gpix::{BoundaryMode, Device, FilterInfo, FilterValue, Image, ImageView, Kernel, StatsOut};
 
-use super::arrays::{open_input, stage_output, Dtype, Floats, Input};
-use super::{Common, Phases};
+use super::arrays::{open_input, stage_output, stage_outputs, Dtype, Floats, Input};
+use super::{Common, Phases, Usage};
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum FilterCommand {
@@ -335,7 +335,7 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
             stage_output(&io_args.output, &out, &input)?
         }
     };
-    staged.commit()?;
+    io::commit_all(vec![staged])?;
     phases.done("encode");
     Ok(())
 }
@@ -343,7 +343,7 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
 pub(crate) fn run_stats(common: &Common, args: &StatsArgs) -> anyhow::Result<()> {
     let outputs = [&args.mean, &args.var, &args.std];
     if outputs.iter().all(|o| o.is_none()) {
-        bail!("give at least one of --mean, --var, --std");
+        return Err(Usage("give at least one of --mean, --var, --std".into()).into());
     }
     let given: Vec<&Path> = outputs
         .into_iter()
@@ -357,9 +357,7 @@ pub(crate) fn run_stats(common: &Common, args: &StatsArgs) -> anyhow::Result<()>
         Floats::F32(img) => stats_of(common, &device, img.view(), args, mode, &input, &mut phases)?,
         Floats::F64(img) => stats_of(common, &device, img.view(), args, mode, &input, &mut phases)?,
     };
-    for s in staged {
-        s.commit()?;
-    }
+    io::commit_all(staged)?;
     phases.done("encode");
     Ok(())
 }
@@ -397,11 +395,9 @@ fn stats_of<T: FilterValue + NpyElement>(
     )?;
     common.say(format!("method: {}", info.method));
     phases.done("compute");
-    let mut staged = Vec::new();
-    for (path, out) in [&args.mean, &args.var, &args.std].into_iter().zip(&arrays) {
-        if let (Some(path), Some(out)) = (path, out) {
-            staged.push(stage_output(path, out, input)?);
-        }
-    }
-    Ok(staged)
+    let outputs = [&args.mean, &args.var, &args.std]
+        .into_iter()
+        .zip(&arrays)
+        .filter_map(|(path, out)| Some((path.as_deref()?, out.as_ref()?)));
+    stage_outputs(outputs, input)
 }

@@ -195,9 +195,11 @@ fn check_image_output(args: &LabelMeanArgs, values: &Values) -> anyhow::Result<b
 pub(crate) fn run(common: &Common, args: &LabelMeanArgs) -> anyhow::Result<()> {
     check_outputs(args)?;
     let mut phases = Phases::new(common);
-    let input = load_image(&args.image)?;
-    let image_out = check_image_output(args, &input.values)?;
-    let (labels, lh, lw) = load_labels(&args.labels)?;
+    let ((input, image_out, (labels, lh, lw)), device) = common.device_alongside(|| {
+        let input = load_image(&args.image)?;
+        let image_out = check_image_output(args, &input.values)?;
+        Ok((input, image_out, load_labels(&args.labels)?))
+    })?;
     let (h, w, c) = input.values.shape();
     if (lh, lw) != (h, w) {
         bail!(
@@ -212,9 +214,7 @@ pub(crate) fn run(common: &Common, args: &LabelMeanArgs) -> anyhow::Result<()> {
         args.labels.display()
     ));
     phases.done("decode");
-    let device = common.device()?;
     common.say(format!("device: {}", device.describe()));
-    phases.done("device");
     let shape: Vec<usize> = if input.two_d {
         vec![h, w]
     } else {
@@ -235,9 +235,7 @@ pub(crate) fn run(common: &Common, args: &LabelMeanArgs) -> anyhow::Result<()> {
         (Values::F32(i), _) => job.run::<f32, f32>(i.view(), &mut phases)?,
         (Values::F64(i), _) => job.run::<f64, f64>(i.view(), &mut phases)?,
     };
-    for s in staged {
-        s.commit()?;
-    }
+    io::commit_all(staged)?;
     phases.done("encode");
     Ok(())
 }

@@ -87,11 +87,28 @@ pub(crate) fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&format!("{e:#}")));
-            ExitCode::FAILURE
+            eprintln!("error: {}", error_line(&e));
+            if e.downcast_ref::<Usage>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
+
+/// A combination of arguments that cannot apply, found after parsing: exits
+/// with 2, as clap's own usage errors do.
+#[derive(Debug)]
+pub(crate) struct Usage(pub(crate) String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
 
 /// Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not
 /// set" whenever wgpu looks for adapters on a machine without a session
@@ -104,8 +121,30 @@ fn quiet_mesa_warning() {
     }
 }
 
+/// The error and its causes on one line, each reason said once: a library
+/// error usually quotes its cause already (`file: reason`), so a cause whose
+/// text is already in the line is skipped. Control characters are escaped.
+fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = one_line(&cause.to_string());
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    gpix::io::printable(&line, usize::MAX)
+}
+
 fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Common {
@@ -117,6 +156,27 @@ impl Common {
             return Ok(Device::Gpu(ctx.with_band_budget(bytes)));
         }
         Ok(device)
+    }
+
+    /// Runs `work` (reading the inputs) while the device is selected on
+    /// another thread: `--device auto` probes the adapters, which takes
+    /// ~50 ms where a Vulkan driver is installed, and costs nothing extra
+    /// when reading takes longer. `work`'s error wins over the device's.
+    pub(crate) fn device_alongside<T: Send>(
+        &self,
+        work: impl FnOnce() -> anyhow::Result<T> + Send,
+    ) -> anyhow::Result<(T, Device)> {
+        if self.device == DeviceRequest::Cpu {
+            return Ok((work()?, self.device()?));
+        }
+        std::thread::scope(|s| {
+            let probe = s.spawn(|| self.device());
+            let done = work();
+            let device = probe
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the GPU probe failed")));
+            Ok((done?, device?))
+        })
     }
 
     /// Prints a line to stderr with `-v`.

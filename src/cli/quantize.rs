@@ -9,7 +9,7 @@ use gpix::ops::median_cut::{median_cut, RgbCounter};
 use gpix::ops::quantize::{build_palette, paint, quantize_indices, IndexMap, PaletteMethod};
 use gpix::{AnyImage, MAX_PALETTE_LEN};
 
-use super::{Common, Phases};
+use super::{Common, Phases, Usage};
 
 /// Map every pixel to the nearest palette colour (squared Euclidean over all
 /// channels, ties to the lowest index), exactly, on the CPU or a GPU.
@@ -30,15 +30,16 @@ pub(crate) struct QuantizeArgs {
     /// Build a palette of at most K colours from the image instead (1..=65536).
     #[arg(long, value_name = "K", value_parser = parse_colors)]
     colors: Option<usize>,
-    /// How to build the palette with --colors.
-    #[arg(long, value_enum, default_value = "median-cut", requires = "colors")]
-    method: Method,
-    /// Seed of k-means++ seeding: the same seed gives the same palette.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Most k-means iterations.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    max_iter: u64,
+    /// How to build the palette with --colors [default: median-cut].
+    #[arg(long, value_enum, conflicts_with = "palette")]
+    method: Option<Method>,
+    /// Seed of k-means++ seeding (--method kmeans): the same seed gives the
+    /// same palette [default: 0].
+    #[arg(long, conflicts_with = "palette")]
+    seed: Option<u64>,
+    /// Most k-means iterations (--method kmeans) [default: 50].
+    #[arg(long, conflicts_with = "palette", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    max_iter: Option<u64>,
     /// Also write the index map: .npy (H,W), uint8 when K ≤ 256 else uint16.
     #[arg(long, value_name = "FILE.npy")]
     index_out: Option<PathBuf>,
@@ -70,9 +71,17 @@ fn parse_colors(s: &str) -> Result<usize, String> {
 }
 
 pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
+    if !matches!(args.method, Some(Method::Kmeans)) {
+        if let Some(flag) = [("--seed", args.seed.is_some()), ("--max-iter", args.max_iter.is_some())]
+            .into_iter()
+            .find_map(|(flag, given)| given.then_some(flag))
+        {
+            return Err(Usage(format!("{flag} applies to --method kmeans only")).into());
+        }
+    }
     check_outputs(args)?;
     let mut phases = Phases::new(common);
-    let (image, counted) = read_input(args)?;
+    let ((image, counted), device) = common.device_alongside(|| read_input(args))?;
     let (h, w, c) = image.shape();
     common.say(format!(
         "input: {} ({h}×{w}×{c} {})",
@@ -84,18 +93,15 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
         common.say("colours counted while decoding (median cut)");
     }
     phases.done("decode");
-
-    let device = common.device()?;
     common.say(format!("device: {}", device.describe()));
-    phases.done("device");
     let palette = match (&args.palette, args.colors) {
         (Some(path), _) => PaletteSource::read(path)?.for_image(&image)?,
         (None, Some(k)) => {
-            let method = match args.method {
+            let method = match args.method.unwrap_or(Method::MedianCut) {
                 Method::MedianCut => PaletteMethod::MedianCut,
                 Method::Kmeans => PaletteMethod::KMeans {
-                    seed: args.seed,
-                    max_iter: args.max_iter as usize,
+                    seed: args.seed.unwrap_or(0),
+                    max_iter: args.max_iter.unwrap_or(50) as usize,
                 },
             };
             let built = match counted {
@@ -116,9 +122,7 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
     phases.done("compute");
 
     let staged = stage_outputs(args, &image, &indices, &palette)?;
-    for file in staged {
-        file.commit()?;
-    }
+    io::commit_all(staged)?;
     phases.done("encode");
     Ok(())
 }
@@ -127,7 +131,7 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
 /// colours are counted band by band while the rest decodes (decoding is
 /// serial, so this uses an otherwise idle core); the counts come back too.
 fn read_input(args: &QuantizeArgs) -> anyhow::Result<(AnyImage, Option<RgbCounter>)> {
-    let median_cut = args.palette.is_none() && matches!(args.method, Method::MedianCut);
+    let median_cut = args.palette.is_none() && !matches!(args.method, Some(Method::Kmeans));
     if !median_cut {
         return Ok((io::read_image(&args.input)?, None));
     }

@@ -107,6 +107,34 @@ fn pick_adapter(instance: &wgpu::Instance, hardware_only: bool) -> Option<wgpu::
         .min_by_key(|a| rank(&a.get_info()))
 }
 
+/// Whether this machine can have a hardware GPU at all. On Linux every GPU
+/// driver a Vulkan or GL adapter runs on shows a device node (DRM render
+/// nodes for Mesa and AMD/Intel, `/dev/nvidia*`, WSL's `/dev/dxg`, Adreno's
+/// `/dev/kgsl*`, Mali's `/dev/mali*`); without one, the only adapters wgpu
+/// could find are software rasterizers, which `auto` never picks, so the
+/// probe (~50 ms of loading drivers) is skipped. `WGPU_BACKEND` or
+/// `WGPU_ADAPTER_NAME` in the environment always probe.
+#[must_use]
+pub fn hardware_gpu_possible() -> bool {
+    if !cfg!(target_os = "linux")
+        || std::env::var_os("WGPU_BACKEND").is_some()
+        || std::env::var_os("WGPU_ADAPTER_NAME").is_some()
+    {
+        return true;
+    }
+    let has_entry = |dir: &str, prefixes: &[&str]| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                prefixes.iter().any(|p| name.starts_with(p))
+            })
+        })
+    };
+    has_entry("/dev/dri", &["renderD", "card"])
+        || has_entry("/dev", &["nvidia", "dxg", "kgsl", "mali"])
+}
+
 struct Inner {
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -150,6 +178,9 @@ impl GpuContext {
     /// # Errors
     /// [`Error::Gpu`] if a hardware adapter exists but the device cannot be created.
     pub fn new_hardware() -> Result<Option<Self>> {
+        if !hardware_gpu_possible() {
+            return Ok(None);
+        }
         match Self::pick(true) {
             Ok(ctx) => Ok(Some(ctx)),
             Err(Error::NoAdapter(_)) => Ok(None),

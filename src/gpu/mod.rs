@@ -3,7 +3,7 @@
 mod context;
 
 pub(crate) use context::build_pipeline;
-pub use context::{list_adapters, AdapterSummary, GpuContext};
+pub use context::{hardware_gpu_possible, list_adapters, AdapterSummary, GpuContext};
 
 use crate::error::{Error, Result};
 

@@ -226,7 +226,55 @@ pub fn read_npy(path: &Path, max_bytes: u64) -> Result<NpyArray> {
     let metadata = file.metadata().map_err(|e| Error::io(path, e))?;
     // Only a regular file's length is trustworthy (pipes and devices say 0).
     let file_len = metadata.is_file().then_some(metadata.len());
-    read_array(file, path, max_bytes, file_len)
+    read_array(&file, path, max_bytes, file_len, Some(&file))
+}
+
+/// Fills `buf` with `file`'s bytes from `start` on and leaves the file's
+/// position after them; returns the bytes read.
+fn read_file_data(file: &File, start: u64, buf: &mut [u8]) -> io::Result<usize> {
+    #[cfg(unix)]
+    let got = read_at_parallel(file, start, buf)?;
+    #[cfg(not(unix))]
+    let got = fill(&mut &*file, buf)?;
+    io::Seek::seek(&mut &*file, io::SeekFrom::Start(start + got as u64))?;
+    Ok(got)
+}
+
+/// Reads `buf` from `file` at `offset` in chunks on the rayon pool: copying
+/// from the page cache is bound by one core's memcpy (~3 GB/s here), so two
+/// cores read a 100 MB array in half the time. Returns the bytes read: the
+/// first chunk that comes short (the file shrank) ends the count there.
+#[cfg(unix)]
+fn read_at_parallel(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+    use rayon::prelude::*;
+    use std::os::unix::fs::FileExt;
+    const CHUNK: usize = 8 << 20;
+    let got: Vec<io::Result<usize>> = buf
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let at = offset + (i * CHUNK) as u64;
+            let mut filled = 0;
+            while filled < chunk.len() {
+                match file.read_at(&mut chunk[filled..], at + filled as u64) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(filled)
+        })
+        .collect();
+    let mut total = 0;
+    for (i, r) in got.into_iter().enumerate() {
+        let n = r?;
+        total += n;
+        if n < buf.len().saturating_sub(i * CHUNK).min(CHUNK) {
+            break;
+        }
+    }
+    Ok(total)
 }
 
 /// Reads a `.npy` array from `reader`, which is read to its end; `path` only
@@ -239,7 +287,7 @@ pub fn read_npy(path: &Path, max_bytes: u64) -> Result<NpyArray> {
 /// # Errors
 /// As [`read_npy`].
 pub fn read_npy_from<R: Read>(reader: R, path: &Path, max_bytes: u64) -> Result<NpyArray> {
-    read_array(reader, path, max_bytes, None)
+    read_array(reader, path, max_bytes, None, None)
 }
 
 /// Writes `data`, an array of `shape` in C order, as a `.npy` file (format
@@ -308,12 +356,14 @@ struct Header {
 }
 
 /// Reads the whole array; `file_len` is the total length of the source when
-/// known.
+/// known, `file` the file behind `reader` when it is one (its data is then
+/// read by several threads at once).
 fn read_array<R: Read>(
     mut reader: R,
     path: &Path,
     max_bytes: u64,
     file_len: Option<u64>,
+    file: Option<&File>,
 ) -> Result<NpyArray> {
     let (header, header_len) = read_header(&mut reader, path)?;
     let (count, bytes) = data_size(&header, path, max_bytes)?;
@@ -327,6 +377,7 @@ fn read_array<R: Read>(
         count,
         bytes,
         streaming: known_len.is_none(),
+        file: file.map(|f| (f, header_len)),
     };
     let data = match header.dtype {
         NpyDtype::U8 => NpyData::U8(source.read(&mut reader)?),
@@ -587,6 +638,8 @@ struct DataSource<'a> {
     bytes: u64,
     /// The source length is unknown: grow the buffer as data arrives.
     streaming: bool,
+    /// The file being read and where its data starts, for parallel reads.
+    file: Option<(&'a File, u64)>,
 }
 
 impl DataSource<'_> {
@@ -610,8 +663,12 @@ impl DataSource<'_> {
     /// one read straight into it.
     fn read_whole<T: Element, R: Read>(&self, reader: &mut R) -> Result<Vec<T>> {
         let mut values = vec![T::zeroed(); self.count];
-        let got = fill(reader, bytemuck::cast_slice_mut(&mut values))
-            .map_err(|e| Error::io(self.path, e))?;
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut values);
+        let got = match self.file {
+            Some((file, start)) => read_file_data(file, start, bytes),
+            None => fill(reader, bytes),
+        }
+        .map_err(|e| Error::io(self.path, e))?;
         if (got as u64) < self.bytes {
             // The file shrank between the length check and the read.
             return Err(self.truncated_at(got as u64));

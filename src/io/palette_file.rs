@@ -309,26 +309,42 @@ fn count_values(n: usize) -> String {
     }
 }
 
-/// The start of `line`, at most [`QUOTE_CHARS`] characters, for messages.
-fn quote(line: &str) -> String {
-    let mut chars = line.chars();
-    let head: String = chars.by_ref().take(QUOTE_CHARS).collect();
-    if chars.next().is_some() {
-        format!("{head}...")
-    } else {
-        head
-    }
+/// The start of `text`, at most [`QUOTE_CHARS`] characters and printable,
+/// for messages.
+fn quote(text: &str) -> String {
+    super::printable(text, QUOTE_CHARS)
+}
+
+/// The lines of a text file, ended by LF, CRLF or a lone CR (old Mac
+/// files): every convention counts one line per break, so line numbers
+/// match what an editor shows.
+fn text_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.find(['\n', '\r']) {
+            Some(i) => {
+                let skip = if t[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&t[i + skip..]).filter(|r| !r.is_empty());
+                Some(&t[..i])
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
 }
 
 /// Checks a value written as a number for an integer colour channel: finite,
 /// not negative, whole. `token` is the text as written, for the message.
 fn check_channel_value(token: &str, v: f64) -> std::result::Result<f64, String> {
     if !v.is_finite() {
-        Err(format!("colour value {token} is not a finite number"))
+        Err(format!("colour value {} is not a finite number", quote(token)))
     } else if v < 0.0 {
-        Err(format!("negative value {token}"))
+        Err(format!("negative value {}", quote(token)))
     } else if v.fract() != 0.0 {
-        Err(format!("colour value {token} is not a whole number"))
+        Err(format!("colour value {} is not a whole number", quote(token)))
     } else {
         Ok(v)
     }
@@ -340,7 +356,7 @@ fn check_channel_value(token: &str, v: f64) -> std::result::Result<f64, String> 
 /// Reads a plain text palette (BOM already stripped).
 fn parse_plain(text: &str, path: &Path) -> Result<ParsedPalette> {
     let mut collector = Collector::new(path);
-    for (i, raw) in text.lines().enumerate() {
+    for (i, raw) in text_lines(text).enumerate() {
         let line_no = i + 1;
         let at_line = |reason: String| Error::format(path, Some(line_no), reason);
         let Some(colour) = read_plain_line(raw).map_err(at_line)? else {
@@ -375,7 +391,7 @@ fn read_plain_line(raw: &str) -> std::result::Result<Option<Colour>, String> {
         }
         return parse_hex(token)
             .map(Some)
-            .ok_or_else(|| format!("'#{token}' is not a colour: expected #rrggbb or #rrggbbaa"));
+            .ok_or_else(|| format!("'#{}' is not a colour: expected #rrggbb or #rrggbbaa", quote(token)));
     }
     match read_colour_fields(line) {
         Some(colour) => colour.map(Some),
@@ -436,7 +452,7 @@ fn read_single_token(token: &str) -> Option<std::result::Result<Colour, String>>
     }
     let level = token.parse::<f64>().ok()?;
     if !level.is_finite() {
-        return Some(Err(format!("grey level {token} is not a finite number")));
+        return Some(Err(format!("grey level {} is not a finite number", quote(token))));
     }
     Colour::new(false, &[level]).map(Ok)
 }
@@ -519,14 +535,14 @@ fn check_numeric_colour(values: &[(&str, f64)]) -> std::result::Result<Colour, S
 
 /// True if the first line is `GIMP Palette`.
 fn is_gpl(text: &str) -> bool {
-    text.lines().next().map(str::trim) == Some(GPL_MAGIC)
+    text_lines(text).next().map(str::trim) == Some(GPL_MAGIC)
 }
 
 /// Reads a GIMP palette (BOM already stripped, first line checked).
 fn parse_gpl(text: &str, path: &Path) -> Result<ParsedPalette> {
     let mut collector = Collector::new(path);
     let mut alpha = false;
-    for (i, raw) in text.lines().enumerate().skip(1) {
+    for (i, raw) in text_lines(text).enumerate().skip(1) {
         let line_no = i + 1;
         let at_line = |reason: String| Error::format(path, Some(line_no), reason);
         let line = raw.trim();
@@ -615,7 +631,7 @@ fn read_gpl_value(token: &str, line: &str, alpha: bool) -> std::result::Result<f
     };
     let v = check_channel_value(token, v)?;
     if v > 255.0 {
-        return Err(format!("colour value {token} is over 255"));
+        return Err(format!("colour value {} is over 255", quote(token)));
     }
     Ok(v)
 }

@@ -203,10 +203,28 @@ pub(super) fn gradient<T: FilterValue>(
                 ax.along_row(row(y), w, c, dx_row);
             }
             if let Some(o) = mag_out[0].as_deref_mut() {
-                magnitude(dy_row, dx_row, &mut o[span]);
+                magnitude(dy_row, dx_row, &mut o[span.clone()]);
+            }
+            if o.interior_only {
+                let edge_row = y == 0 || y + 1 == h;
+                for out in outs.iter_mut().flatten() {
+                    zero_frame_row(&mut out[span.clone()], c, edge_row);
+                }
             }
         }
     });
+}
+
+/// With `interior_only`, the frame is 0 in every output: the whole row on
+/// the first and last rows, else its first and last pixel.
+fn zero_frame_row<T: FilterValue>(row: &mut [T], c: usize, edge_row: bool) {
+    if edge_row {
+        row.fill(T::default());
+        return;
+    }
+    let n = row.len();
+    row[..c.min(n)].fill(T::default());
+    row[n.saturating_sub(c)..].fill(T::default());
 }
 
 pub(super) fn hessian<T: FilterValue>(

@@ -26,8 +26,9 @@ pub struct GradientOptions {
     pub spacing: [f64; 2],
     /// 1 or 2: the accuracy of the one-sided differences at the edges.
     pub edge_order: u8,
-    /// Central differences inside only; the one-pixel border is 0 (the
-    /// hand-written loop users start from), and any size is accepted.
+    /// Central differences inside only; the whole one-pixel frame of every
+    /// output is 0 (the hand-written loop users start from,
+    /// `for i in 1..h-1: for j in 1..w-1`), and any size is accepted.
     pub interior_only: bool,
 }
 
@@ -218,7 +219,24 @@ fn reference_pair<T: FilterValue>(
             |x, ch, v| dx[y * row + x * c + ch] = v,
         );
     }
+    if o.interior_only {
+        for out in [&mut dy, &mut dx] {
+            zero_frame_reference(out, (h, w, c));
+        }
+    }
     (dy, dx)
+}
+
+/// Zeroes the one-pixel frame of an `(h, w, c)` array: what the hand-written
+/// interior loop (`for i in 1..h-1: for j in 1..w-1`) leaves untouched.
+fn zero_frame_reference<T: FilterValue>(data: &mut [T], (h, w, c): (usize, usize, usize)) {
+    for y in 0..h {
+        for x in 0..w {
+            if y == 0 || x == 0 || y + 1 == h || x + 1 == w {
+                data[(y * w + x) * c..(y * w + x + 1) * c].fill(T::default());
+            }
+        }
+    }
 }
 
 /// The definition of [`gradient`]: numpy.gradient along each axis.

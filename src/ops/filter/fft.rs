@@ -25,10 +25,19 @@ pub(super) struct FftPlan {
     kx: usize,
     center: [usize; 2],
     /// Conjugate spectrum of the kernel, zero-padded to `n × n`, scaled by
-    /// `1 / n²` (the inverse transform's normalisation).
+    /// `1 / n²` (the inverse transform's normalisation), stored transposed
+    /// (`[v][u]`) as [`FftPlan::forward2`] leaves a spectrum.
     spectrum: Vec<C64>,
     forward: Arc<dyn Fft<f64>>,
     inverse: Arc<dyn Fft<f64>>,
+}
+
+/// One worker's buffers: the block being transformed, its transpose, and
+/// rustfft's scratch.
+struct Work {
+    data: Vec<C64>,
+    flipped: Vec<C64>,
+    scratch: Vec<C64>,
 }
 
 impl FftPlan {
@@ -42,12 +51,6 @@ impl FftPlan {
         let mut planner = FftPlanner::new();
         let forward = planner.plan_fft_forward(n);
         let inverse = planner.plan_fft_inverse(n);
-        let mut spectrum = vec![C64::new(0.0, 0.0); n * n];
-        for i in 0..ky {
-            for j in 0..kx {
-                spectrum[i * n + j] = C64::new(kernel.weights()[i * kx + j], 0.0);
-            }
-        }
         let mut plan = Self {
             n,
             ky,
@@ -57,37 +60,61 @@ impl FftPlan {
             forward,
             inverse,
         };
-        plan.fft2(&mut spectrum, false);
+        let mut work = plan.work();
+        for i in 0..ky {
+            for j in 0..kx {
+                work.data[i * n + j] = C64::new(kernel.weights()[i * kx + j], 0.0);
+            }
+        }
+        plan.forward2(&mut work);
         let scale = 1.0 / (n * n) as f64;
-        plan.spectrum = spectrum.iter().map(|v| v.conj() * scale).collect();
+        plan.spectrum = work.data.iter().map(|v| v.conj() * scale).collect();
         plan
     }
 
-    /// In-place 2-D transform of an `n × n` block (rows, then columns).
-    fn fft2(&self, data: &mut [C64], inverse: bool) {
-        let fft = if inverse {
-            &self.inverse
-        } else {
-            &self.forward
-        };
-        let mut scratch = vec![C64::new(0.0, 0.0); fft.get_inplace_scratch_len()];
-        fft.process_with_scratch(data, &mut scratch);
-        transpose(data, self.n);
-        fft.process_with_scratch(data, &mut scratch);
-        transpose(data, self.n);
+    fn work(&self) -> Work {
+        let nn = self.n * self.n;
+        let scratch = self
+            .forward
+            .get_inplace_scratch_len()
+            .max(self.inverse.get_inplace_scratch_len());
+        Work {
+            data: vec![C64::new(0.0, 0.0); nn],
+            flipped: vec![C64::new(0.0, 0.0); nn],
+            scratch: vec![C64::new(0.0, 0.0); scratch],
+        }
+    }
+
+    /// 2-D transform of `work.data` (`[y][x]`): rows, a transpose, rows
+    /// again; the spectrum is left transposed (`[v][u]`) in `work.data`,
+    /// which saves the transpose back (the kernel's spectrum is stored the
+    /// same way, and [`FftPlan::inverse2`] starts from this layout).
+    fn forward2(&self, work: &mut Work) {
+        let n = self.n;
+        self.forward
+            .process_with_scratch(&mut work.data, &mut work.scratch);
+        transpose::transpose(&work.data, &mut work.flipped, n, n);
+        self.forward
+            .process_with_scratch(&mut work.flipped, &mut work.scratch);
+        std::mem::swap(&mut work.data, &mut work.flipped);
+    }
+
+    /// Inverse of [`FftPlan::forward2`] for the first `rows` rows only: the
+    /// columns (rows of the transposed layout), a transpose, then only the
+    /// rows a tile keeps (the others are the part that wrapped around).
+    fn inverse2(&self, work: &mut Work, rows: usize) {
+        let n = self.n;
+        self.inverse
+            .process_with_scratch(&mut work.data, &mut work.scratch);
+        transpose::transpose(&work.data, &mut work.flipped, n, n);
+        self.inverse
+            .process_with_scratch(&mut work.flipped[..rows * n], &mut work.scratch);
+        std::mem::swap(&mut work.data, &mut work.flipped);
     }
 
     /// Output rows and columns per tile.
     fn tile(&self) -> (usize, usize) {
         (self.n - self.ky + 1, self.n - self.kx + 1)
-    }
-}
-
-fn transpose(d: &mut [C64], n: usize) {
-    for i in 0..n {
-        for j in i + 1..n {
-            d.swap(i * n + j, j * n + i);
-        }
     }
 }
 
@@ -103,79 +130,109 @@ pub(super) fn run<T: FilterValue>(
         return;
     }
     let (ty, tx) = plan.tile();
+    let n = plan.n;
+    let [top, left] = plan.center;
+    // Where each input column of each tile comes from (None: cval), made
+    // once: boundary arithmetic per value cost more than the transforms.
+    let tiles: Vec<Vec<Option<usize>>> = (0..w)
+        .step_by(tx)
+        .map(|x0| source_indices(x0, left, n, w, mode))
+        .collect();
     out.par_chunks_mut(ty * w * c)
         .enumerate()
         .for_each(|(band, dst)| {
             let y0 = band * ty;
-            let mut buf = vec![C64::new(0.0, 0.0); plan.n * plan.n];
-            let tiles: Vec<usize> = (0..w).step_by(tx).collect();
+            let rows = source_indices(y0, top, n, h, mode);
+            let keep = ty.min(h - y0);
+            let mut work = plan.work();
             for ch in 0..c {
-                for pair in tiles.chunks(2) {
-                    fill(&mut buf, image, plan, mode, y0, pair, ch);
-                    plan.fft2(&mut buf, false);
-                    for (b, s) in buf.iter_mut().zip(&plan.spectrum) {
+                for (pair_no, pair) in tiles.chunks(2).enumerate() {
+                    fill(&mut work.data, image, &rows, pair, ch, mode.cval());
+                    plan.forward2(&mut work);
+                    for (b, s) in work.data.iter_mut().zip(&plan.spectrum) {
                         *b *= s;
                     }
-                    plan.fft2(&mut buf, true);
-                    store(&buf, plan, dst, w, c, y0, h, pair, ch);
+                    plan.inverse2(&mut work, keep);
+                    let x0 = pair_no * 2 * tx;
+                    store(&work.data, plan, dst, (w, c), keep, x0, ch);
                 }
             }
         });
 }
 
-/// The input windows of one or two tiles (real and imaginary parts).
+/// The source index of each of the `n` input positions of a tile starting
+/// at output `start` (`None` outside the array in constant mode).
+fn source_indices(
+    start: usize,
+    before: usize,
+    n: usize,
+    len: usize,
+    mode: BoundaryMode,
+) -> Vec<Option<usize>> {
+    (0..n)
+        .map(|p| boundary_index(start as i64 - before as i64 + p as i64, len, mode))
+        .collect()
+}
+
+/// The input windows of one or two tiles (real and imaginary parts), from
+/// the row and column source indices.
 fn fill<T: FilterValue>(
     buf: &mut [C64],
     image: ImageView<'_, T>,
-    plan: &FftPlan,
-    mode: BoundaryMode,
-    y0: usize,
-    pair: &[usize],
+    rows: &[Option<usize>],
+    pair: &[Vec<Option<usize>>],
     ch: usize,
+    cval: f64,
 ) {
-    let (h, w, c) = (image.height(), image.width(), image.channels());
-    let n = plan.n;
-    let [top, left] = plan.center;
-    let at = |y: i64, x: i64| -> f64 {
-        match (boundary_index(y, h, mode), boundary_index(x, w, mode)) {
-            (Some(y), Some(x)) => image.data()[(y * w + x) * c + ch].to_f64(),
-            _ => mode.cval(),
-        }
-    };
-    for p in 0..n {
-        let y = y0 as i64 - top as i64 + p as i64;
-        for q in 0..n {
-            let re = at(y, pair[0] as i64 - left as i64 + q as i64);
-            let im = pair
-                .get(1)
-                .map_or(0.0, |&x0| at(y, x0 as i64 - left as i64 + q as i64));
-            buf[p * n + q] = C64::new(re, im);
+    let (w, c) = (image.width(), image.channels());
+    let n = rows.len();
+    let data = image.data();
+    for (dst, &y) in buf.chunks_exact_mut(n).zip(rows) {
+        let Some(y) = y else {
+            let im = if pair.len() > 1 { cval } else { 0.0 };
+            dst.fill(C64::new(cval, im));
+            continue;
+        };
+        let row = &data[y * w * c..(y + 1) * w * c];
+        let at = |x: Option<usize>| x.map_or(cval, |x| row[x * c + ch].to_f64());
+        match pair {
+            [a, b] => {
+                for ((d, &xa), &xb) in dst.iter_mut().zip(a).zip(b) {
+                    *d = C64::new(at(xa), at(xb));
+                }
+            }
+            [a] => {
+                for (d, &xa) in dst.iter_mut().zip(a) {
+                    *d = C64::new(at(xa), 0.0);
+                }
+            }
+            _ => unreachable!("tiles come in pairs or alone"),
         }
     }
 }
 
-/// Writes the unwrapped part of each tile of the pair into `dst` (the band
-/// of output rows starting at `y0`).
-#[allow(clippy::too_many_arguments)]
+/// Writes the unwrapped part of each tile of the pair (its first `keep`
+/// rows) into `dst`, the band of output rows the tiles start at, from
+/// column `x0` on.
 fn store<T: FilterValue>(
     buf: &[C64],
     plan: &FftPlan,
     dst: &mut [T],
-    w: usize,
-    c: usize,
-    y0: usize,
-    h: usize,
-    pair: &[usize],
+    (w, c): (usize, usize),
+    keep: usize,
+    x0: usize,
     ch: usize,
 ) {
-    let (ty, tx) = plan.tile();
+    let (_, tx) = plan.tile();
     let n = plan.n;
-    for u in 0..ty.min(h - y0) {
-        for (k, &x0) in pair.iter().enumerate() {
-            for v in 0..tx.min(w - x0) {
-                let z = buf[u * n + v];
+    for u in 0..keep {
+        let src = &buf[u * n..u * n + tx];
+        let out = &mut dst[u * w * c..(u + 1) * w * c];
+        for (k, start) in [x0, x0 + tx].into_iter().enumerate() {
+            let width = tx.min(w.saturating_sub(start));
+            for (v, z) in src[..width].iter().enumerate() {
                 let value = if k == 0 { z.re } else { z.im };
-                dst[(u * w + x0 + v) * c + ch] = T::from_f64(value);
+                out[(start + v) * c + ch] = T::from_f64(value);
             }
         }
     }
