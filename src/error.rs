@@ -34,7 +34,7 @@ pub enum Error {
         reason: String,
     },
     /// The work would need more memory (or a larger GPU buffer) than allowed.
-    #[error("{what} needs {bytes} bytes, more than the limit of {limit} bytes")]
+    #[error("{what} needs {}, more than the limit of {} (GPIX_MAX_BYTES sets it)", size_text(*bytes), size_text(*limit))]
     TooLarge {
         /// What was being allocated.
         what: String,
@@ -50,6 +50,17 @@ pub enum Error {
     #[cfg(feature = "gpu")]
     #[error("GPU error: {0}")]
     Gpu(String),
+}
+
+/// A byte count for messages: "2.5 GB (2500000000 bytes)".
+fn size_text(bytes: u64) -> String {
+    if bytes == u64::MAX {
+        return "more than 2^64 bytes".to_owned();
+    }
+    if bytes < 1_000_000 {
+        return format!("{bytes} bytes");
+    }
+    format!("{:.1} GB ({bytes} bytes)", bytes as f64 / 1e9)
 }
 
 struct FormatMessage<'a> {

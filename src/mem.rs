@@ -88,3 +88,49 @@ pub fn huge_pages_mode() -> Option<String> {
     let mode = text.split_whitespace().find(|w| w.starts_with('['))?;
     Some(mode.trim_matches(['[', ']']).to_owned())
 }
+
+/// The allocation limit where the machine's available memory cannot be
+/// read (other OSes): big enough for a 12000×12000 RGBA 16-bit image several
+/// times over.
+pub const DEFAULT_MAX_BYTES: u64 = 16 << 30;
+
+/// The most bytes one array or scratch buffer may take: `GPIX_MAX_BYTES` if
+/// set to a number, else the memory the OS says is available now (Linux's
+/// `MemAvailable`), else [`DEFAULT_MAX_BYTES`]. Every reader checks a file's
+/// claimed size, and every operation its buffers, against it before
+/// allocating, so a lying header or a huge window is an error, not an abort.
+#[must_use]
+pub fn max_bytes() -> u64 {
+    std::env::var("GPIX_MAX_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .or_else(available_memory)
+        .unwrap_or(DEFAULT_MAX_BYTES)
+}
+
+/// `MemAvailable` from `/proc/meminfo`, in bytes.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// Fails with [`crate::Error::TooLarge`] when `what` would need more than
+/// [`max_bytes`]: `count` values of `size` bytes each, counted without
+/// overflow (`None` stands for a count that overflowed).
+///
+/// # Errors
+/// [`crate::Error::TooLarge`] over the limit.
+pub fn check_bytes(what: impl FnOnce() -> String, count: Option<u128>, size: usize) -> crate::Result<()> {
+    let limit = max_bytes();
+    let bytes = count.and_then(|n| n.checked_mul(size as u128));
+    match bytes {
+        Some(b) if b <= u128::from(limit) => Ok(()),
+        _ => Err(crate::Error::too_large(
+            what(),
+            bytes.map_or(u64::MAX, |b| u64::try_from(b).unwrap_or(u64::MAX)),
+            limit,
+        )),
+    }
+}

@@ -10,7 +10,7 @@ use gpix::io::npy::{read_npy, NpyData, NpyElement};
 use gpix::io::{self, ImageFormat, Staged};
 use gpix::{AnyImage, Device, FilterValue, Image, ImageView};
 
-use super::{Common, Phases};
+use super::{check_outputs_distinct, Common, Phases};
 
 /// Float type integer inputs are converted to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -181,6 +181,8 @@ pub(crate) fn open_input(
     for o in outputs {
         ImageFormat::from_path(o)?;
     }
+    let named: Vec<Option<&Path>> = outputs.iter().map(|o| Some(*o)).collect();
+    check_outputs_distinct(&named)?;
     let (loaded, device) = common.device_alongside(|| {
         let loaded = load(input, dtype)?;
         for o in outputs {

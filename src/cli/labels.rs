@@ -13,7 +13,7 @@ use gpix::{
     SumValue,
 };
 
-use super::{Common, Phases};
+use super::{check_outputs_distinct, Common, Phases};
 
 /// Paint every pixel with the mean colour of its label (exact integer sums).
 #[derive(Args, Debug)]
@@ -159,6 +159,7 @@ fn load_labels(path: &Path) -> anyhow::Result<(Vec<u32>, usize, usize)> {
 /// Output names are checked before any work.
 fn check_outputs(args: &LabelMeanArgs) -> anyhow::Result<()> {
     ImageFormat::from_path(&args.output)?;
+    check_outputs_distinct(&[Some(&args.output), args.table.as_ref()])?;
     if let Some(t) = &args.table {
         let ext = io::extension(t);
         if ext != "csv" && ext != "npy" {

@@ -97,6 +97,18 @@ pub(crate) fn main() -> ExitCode {
     }
 }
 
+/// Checks a command's outputs as a set before any work: one file named for
+/// two outputs is a usage error, a name that is a folder a plain one.
+pub(crate) fn check_outputs_distinct<P: AsRef<std::path::Path>>(
+    paths: &[Option<P>],
+) -> anyhow::Result<()> {
+    let paths: Vec<&std::path::Path> = paths.iter().flatten().map(AsRef::as_ref).collect();
+    gpix::io::check_output_paths(&paths).map_err(|e| match e {
+        gpix::Error::InvalidArgument(why) => Usage(why).into(),
+        other => other.into(),
+    })
+}
+
 /// A combination of arguments that cannot apply, found after parsing: exits
 /// with 2, as clap's own usage errors do.
 #[derive(Debug)]

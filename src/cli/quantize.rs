@@ -9,7 +9,7 @@ use gpix::ops::median_cut::{median_cut, RgbCounter};
 use gpix::ops::quantize::{build_palette, paint, quantize_indices, IndexMap, PaletteMethod};
 use gpix::{AnyImage, MAX_PALETTE_LEN};
 
-use super::{Common, Phases, Usage};
+use super::{check_outputs_distinct, Common, Phases, Usage};
 
 /// Map every pixel to the nearest palette colour (squared Euclidean over all
 /// channels, ties to the lowest index), exactly, on the CPU or a GPU.
@@ -158,6 +158,11 @@ fn read_input(args: &QuantizeArgs) -> anyhow::Result<(AnyImage, Option<RgbCounte
 /// Output names are checked before any work, so a typo costs nothing.
 fn check_outputs(args: &QuantizeArgs) -> anyhow::Result<()> {
     ImageFormat::from_path(&args.output)?;
+    check_outputs_distinct(&[
+        Some(&args.output),
+        args.index_out.as_ref(),
+        args.palette_out.as_ref(),
+    ])?;
     if let Some(p) = &args.index_out {
         if io::extension(p) != "npy" {
             bail!("{}: the index map is written as .npy", p.display());

@@ -22,22 +22,9 @@ pub use image_file::{
 };
 pub use palette_source::{stage_palette, write_palette, AnyPalette, PaletteSource};
 pub use png_bands::{read_image_in_bands, Band};
-pub use staged::{commit_all, stage, write_atomically, Staged};
+pub use staged::{check_output_paths, commit_all, stage, write_atomically, Staged};
 
-/// Largest array a reader allocates, in bytes, unless `GPIX_MAX_BYTES` says
-/// otherwise: big enough for a 12000×12000 RGBA 16-bit image several times
-/// over, small enough that a lying header cannot exhaust memory.
-pub const DEFAULT_MAX_BYTES: u64 = 16 << 30;
-
-/// The allocation limit in force: `GPIX_MAX_BYTES` if set and valid, else
-/// [`DEFAULT_MAX_BYTES`].
-#[must_use]
-pub fn max_bytes() -> u64 {
-    std::env::var("GPIX_MAX_BYTES")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_MAX_BYTES)
-}
+pub use crate::mem::{max_bytes, DEFAULT_MAX_BYTES};
 
 /// `text` made fit to quote in a one-line message: control characters (NUL,
 /// CR, LF, terminal escapes) written as Rust escapes, and cut after

@@ -50,10 +50,17 @@ impl Staged {
     fn replace(self) -> Result<Replaced> {
         set_default_permissions(self.tmp.as_file(), &self.path);
         let err = |e: std::io::Error| Error::io(&self.path, plain_io_error(e));
-        if std::fs::symlink_metadata(&self.path).is_err() {
-            let tmp = self.tmp.into_temp_path();
-            tmp.persist_noclobber(&self.path).map_err(|e| err(e.error))?;
-            return Ok(Replaced::New(self.path));
+        let existing = match std::fs::symlink_metadata(&self.path) {
+            Err(_) => {
+                let tmp = self.tmp.into_temp_path();
+                tmp.persist_noclobber(&self.path).map_err(|e| err(e.error))?;
+                return Ok(Replaced::New(self.path));
+            }
+            Ok(meta) => meta,
+        };
+        // Swapping names would happily put a folder where the file was.
+        if existing.is_dir() {
+            return Err(is_a_folder(&self.path));
         }
         let tmp = self.tmp.into_temp_path();
         match exchange(&tmp, &self.path) {
@@ -116,6 +123,11 @@ impl Replaced {
 /// target that could not be replaced.
 pub fn commit_all(staged: Vec<Staged>) -> Result<()> {
     check_targets(&staged)?;
+    replace_all(staged)
+}
+
+/// Replaces the targets in order, undoing every earlier one when one fails.
+fn replace_all(staged: Vec<Staged>) -> Result<()> {
     let mut done = Vec::with_capacity(staged.len());
     for file in staged {
         match file.replace() {
@@ -132,21 +144,37 @@ pub fn commit_all(staged: Vec<Staged>) -> Result<()> {
 
 /// Fails before anything is replaced when a target cannot take its output.
 fn check_targets(staged: &[Staged]) -> Result<()> {
-    for (i, s) in staged.iter().enumerate() {
-        if staged[..i].iter().any(|t| same_file(&t.path, &s.path)) {
+    let paths: Vec<&Path> = staged.iter().map(|s| s.path.as_path()).collect();
+    check_output_paths(&paths)
+}
+
+/// Checks that the outputs of one command can be written as a set: no file
+/// named twice, no name that is an existing folder. Commands call it before
+/// any work (a typo costs nothing); [`commit_all`] checks again.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a file named twice; [`Error::Io`] naming a
+/// folder.
+pub fn check_output_paths(paths: &[&Path]) -> Result<()> {
+    for (i, path) in paths.iter().enumerate() {
+        if paths[..i].iter().any(|p| same_file(p, path)) {
             return Err(Error::invalid(format!(
                 "{}: named for two outputs",
-                s.path.display()
+                path.display()
             )));
         }
-        if std::fs::metadata(&s.path).is_ok_and(|m| m.is_dir()) {
-            return Err(Error::io(
-                &s.path,
-                std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a folder"),
-            ));
+        if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            return Err(is_a_folder(path));
         }
     }
     Ok(())
+}
+
+fn is_a_folder(path: &Path) -> Error {
+    Error::io(
+        path,
+        std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a folder"),
+    )
 }
 
 /// Whether two output names point at one file (the same name, or an
@@ -294,3 +322,72 @@ fn set_default_permissions(file: &File, target: &Path) {
 
 #[cfg(not(unix))]
 fn set_default_permissions(_: &File, _: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staged(path: &Path, text: &str) -> Staged {
+        stage(path, |w| {
+            w.write_all(text.as_bytes())
+                .map_err(|e| Error::io(path, e))
+        })
+        .unwrap()
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// A failure after earlier outputs were put in place (the targets
+    /// checked first, then one turned into a folder) puts those back: the
+    /// existing one byte-identical, the new one gone, no hidden file left.
+    #[test]
+    fn a_failed_replace_undoes_the_earlier_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (old, new, bad) = (d.join("old.txt"), d.join("new.txt"), d.join("bad.txt"));
+        std::fs::write(&old, "old contents").unwrap();
+        let files = vec![staged(&old, "1"), staged(&new, "2"), staged(&bad, "3")];
+        check_targets(&files).unwrap();
+        std::fs::create_dir(&bad).unwrap();
+        let err = replace_all(files).unwrap_err().to_string();
+        assert!(err.contains("bad.txt") && err.contains("folder"), "{err}");
+        assert_eq!(std::fs::read(&old).unwrap(), b"old contents");
+        assert_eq!(listing(d), ["bad.txt", "old.txt"]);
+    }
+
+    /// Success replaces every target and leaves no hidden file, also
+    /// where names cannot be swapped (the hard-link path).
+    #[test]
+    fn every_target_is_replaced_and_nothing_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (a, b) = (d.join("a.txt"), d.join("b.txt"));
+        std::fs::write(&a, "old a").unwrap();
+        commit_all(vec![staged(&a, "new a"), staged(&b, "new b")]).unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), b"new a");
+        assert_eq!(std::fs::read(&b).unwrap(), b"new b");
+        assert_eq!(listing(d), ["a.txt", "b.txt"]);
+        let kept = keep_old(&a).unwrap();
+        assert_eq!(std::fs::read(&kept).unwrap(), b"new a");
+        drop(kept);
+        assert_eq!(listing(d), ["a.txt", "b.txt"]);
+    }
+
+    #[test]
+    fn a_file_named_twice_is_refused_before_anything_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.txt");
+        std::fs::write(&a, "old").unwrap();
+        let err = commit_all(vec![staged(&a, "1"), staged(&a, "2")]).unwrap_err();
+        assert!(err.to_string().contains("named for two outputs"), "{err}");
+        assert_eq!(std::fs::read(&a).unwrap(), b"old");
+        assert_eq!(listing(dir.path()), ["a.txt"]);
+    }
+}

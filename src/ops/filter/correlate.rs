@@ -100,6 +100,25 @@ impl Plan {
         }
     }
 
+    /// Values of scratch one CPU worker holds, and their size in bytes, for
+    /// rows of `w` pixels of `c` channels whose values take `value_bytes`
+    /// (`None`: the count overflowed).
+    pub(super) fn scratch(&self, w: usize, c: usize, value_bytes: usize) -> (Option<u128>, usize) {
+        let (w, c) = (w as u128, c as u128);
+        let (ky, kx) = (self.ky as u128, self.kx as u128);
+        let ext = (w + kx) * c;
+        match &self.method {
+            Method::Separable(terms) => {
+                let ring = ky
+                    .checked_mul(terms.len() as u128)
+                    .and_then(|r| r.checked_mul(w * c));
+                (ring.and_then(|r| r.checked_add(ext + w * c)), value_bytes)
+            }
+            Method::Direct(_) => ((ky + 1).checked_mul(ext), value_bytes),
+            Method::Fft(_) => (super::fft::scratch_values(self.ky, self.kx), 16),
+        }
+    }
+
     /// For `-v`.
     pub(super) fn describe(&self) -> String {
         match &self.method {

@@ -97,6 +97,34 @@ fn check_size(size: [usize; 2]) -> Result<()> {
     Ok(())
 }
 
+/// Fails before allocating when the buffers each CPU worker keeps would
+/// exceed the memory limit: `per_worker` values of `value_bytes` each
+/// (`None`: the count overflowed), times the number of workers.
+fn check_scratch(what: &str, per_worker: Option<u128>, value_bytes: usize) -> Result<()> {
+    let workers = rayon::current_num_threads() as u128;
+    crate::mem::check_bytes(
+        || what.to_owned(),
+        per_worker.and_then(|v| v.checked_mul(workers)),
+        value_bytes,
+    )
+}
+
+/// The running-sum buffers of a `size` window over `image` (rows of sums
+/// for the window's height, one extended row; two features for the
+/// variance).
+fn check_box_scratch<T: Element>(image: &ImageView<'_, T>, size: [usize; 2]) -> Result<()> {
+    let (w, c) = (image.width() as u128, image.channels() as u128);
+    let [ny, nx] = size.map(|n| n as u128);
+    let values = (ny + 2)
+        .checked_mul(w * c * 2)
+        .and_then(|rows| rows.checked_add((w + nx) * c * 2));
+    check_scratch(
+        &format!("a {}x{} window over rows of {} values", size[0], size[1], w * c),
+        values,
+        8,
+    )
+}
+
 fn check_out<T: Element>(image: &ImageView<'_, T>, len: usize, what: &str) -> Result<()> {
     if len != image.data().len() {
         return Err(Error::invalid(format!(
@@ -235,8 +263,9 @@ pub fn uniform_filter_into<T: FilterValue>(
 ) -> Result<FilterInfo> {
     check_size(size)?;
     check_out(&image, out.len(), "the output")?;
+    check_box_scratch(&image, size)?;
     match device {
-        Device::Cpu if size[0] * size[1] <= SMALL_BOX && image.channels() >= 4 => {
+        Device::Cpu if size[0].saturating_mul(size[1]) <= SMALL_BOX && image.channels() >= 4 => {
             // Small windows over many channels: the taps are cheaper than
             // the running sums' bookkeeping.
             let plan = Plan::separable(
@@ -364,10 +393,11 @@ pub fn local_stats_into<T: FilterValue>(
     for o in [&out.mean, &out.var, &out.std].into_iter().flatten() {
         check_out(&image, o.len(), "an output")?;
     }
+    check_box_scratch(&image, size)?;
     let shift = sample_shift(image.data());
     match device {
         Device::Cpu => {
-            let n = (size[0] * size[1]) as f64;
+            let n = size[0] as f64 * size[1] as f64;
             let want = [out.mean.is_some(), out.var.is_some(), out.std.is_some()];
             let outputs: Vec<&mut [T]> =
                 [out.mean, out.var, out.std].into_iter().flatten().collect();
@@ -513,6 +543,8 @@ fn run_plan<T: FilterValue>(
     check_out(&image, out.len(), "the output")?;
     match device {
         Device::Cpu => {
+            let (values, bytes) = plan.scratch(image.width(), image.channels(), size_of::<T>());
+            check_scratch(&format!("the buffers of {}", plan.describe()), values, bytes)?;
             correlate::run_cpu(image, plan, mode, out);
             let fft = matches!(plan.method, correlate::Method::Fft(_));
             let precision = if T::IS_F64 || fft { "f64" } else { "f32" };
