@@ -36,10 +36,15 @@ fn main() -> ExitCode {
 }
 
 fn run(h: usize, w: usize, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let bytes = h.checked_mul(w).and_then(|n| n.checked_mul(3)).ok_or("size overflows")?;
+    let bytes = h
+        .checked_mul(w)
+        .and_then(|n| n.checked_mul(3))
+        .ok_or("size overflows")?;
     let limit = gpix::io::max_bytes();
     if bytes as u64 > limit {
-        return Err(gpix::Error::too_large(format!("a {h}x{w} RGB image"), bytes as u64, limit).into());
+        return Err(
+            gpix::Error::too_large(format!("a {h}x{w} RGB image"), bytes as u64, limit).into(),
+        );
     }
     let image = gpix::synth::smooth_rgb(h, w, 0);
     gpix::io::write_image(out, image.view(), &[h, w, 3])?;

@@ -105,6 +105,8 @@ def make_npy():
 def make_palette_text():
     t = "palette_text"
     write(t, "valid_hex.txt", b"#ff0000\n#00FF00\n# a comment\n0000ff  # blue\n")
+    # Lines ended by a lone CR (old Mac files) are lines too.
+    write(t, "valid_cr_only_lines.txt", b"#ff0000\r#00ff00\r\r#0000ff\r")
     write(t, "valid_rgb_numbers.txt", b"255 0 0\n0 128 255  # blue\n\n  7\t8\t9\n")
     write(t, "valid_bom_csv_rgba_crlf.txt", "\ufeff255,0,0,255\r\n0, 0, 0, 128\r\n".encode())
     write(t, "valid_grey_levels.txt", b"0\n0.25\n1e-3\n-3\n123456\n")
@@ -116,13 +118,14 @@ def make_palette_text():
     # Hostile.
     write(t, "text_nul_and_control_chars.txt",
           b"#ff0000\n12\x00 34\x1b[31m 56\x07\x08\x7f\n")
-    write(t, "text_cr_only_lines.txt", b"#ff0000\r#00ff00\r#0000ff\r")
+
     write(t, "text_5000_digit_number.txt", b"0\n0.5\n" + b"9" * 5000 + b"\n")
     write(t, "gpl_garbage_header.gpl",
           "GIMP Palette\nName: \u2603\u202e\x01\x1b]0;title\x07\nColumns: -99999999999999999999\n"
           "Channels: CMYK\n%%%% garbage ~~~\n255 0 0\n".encode())
     write(t, "text_empty.txt", b"")
-    write(t, "text_only_comments.txt", b"# a\n#\n   # b\n#fff\n\n")
+    # `#fff` would not be a comment: a short hex colour is an error.
+    write(t, "text_only_comments.txt", b"# a\n#\n   # b\n#zzz not hex\n\n\t# c\n")
 
 
 # ---------------------------------------------------------------------------
@@ -219,7 +222,8 @@ def make_image():
     write(t, "valid_tiff_4x4", sel("tiff", pil_bytes(img, "TIFF")))
     write(t, "valid_webp_lossless_4x4", sel("webp", pil_bytes(img, "WEBP", lossless=True)))
     write(t, "valid_qoi_rgba_4x4", sel("qoi", pil_bytes(img.convert("RGBA"), "QOI")))
-    write(t, "valid_ico_4x4", sel("ico", pil_bytes(img, "ICO", sizes=[(4, 4)])))
+    # ICO: the image crate wants the embedded PNG in RGBA.
+    write(t, "valid_ico_rgba_4x4", sel("ico", pil_bytes(img.convert("RGBA"), "ICO", sizes=[(4, 4)])))
     write(t, "valid_pnm_4x4", sel("pnm", pil_bytes(img, "PPM")))
     write(t, "valid_tga_4x4", sel("tga", pil_bytes(img, "TGA")))
     # Hostile: TGA has no magic bytes, so only the extension leads to its decoder.

@@ -60,6 +60,9 @@ fn size_text(bytes: u64) -> String {
     if bytes < 1_000_000 {
         return format!("{bytes} bytes");
     }
+    if bytes < 1_000_000_000 {
+        return format!("{:.1} MB ({bytes} bytes)", bytes as f64 / 1e6);
+    }
     format!("{:.1} GB ({bytes} bytes)", bytes as f64 / 1e9)
 }
 

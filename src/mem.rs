@@ -122,7 +122,11 @@ fn available_memory() -> Option<u64> {
 ///
 /// # Errors
 /// [`crate::Error::TooLarge`] over the limit.
-pub fn check_bytes(what: impl FnOnce() -> String, count: Option<u128>, size: usize) -> crate::Result<()> {
+pub fn check_bytes(
+    what: impl FnOnce() -> String,
+    count: Option<u128>,
+    size: usize,
+) -> crate::Result<()> {
     let limit = max_bytes();
     let bytes = count.and_then(|n| n.checked_mul(size as u128));
     match bytes {

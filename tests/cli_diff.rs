@@ -128,7 +128,11 @@ fn optional_outputs_magnitude_eigen_interior_and_compact() {
             for ch in 0..c {
                 let at = |y: usize| xv[(y * w + xx) * c + ch];
                 let inside = y > 0 && xx > 0 && y + 1 < h && xx + 1 < w;
-                let want = if inside { (at(y + 1) - at(y - 1)) / 2.0 } else { 0.0 };
+                let want = if inside {
+                    (at(y + 1) - at(y - 1)) / 2.0
+                } else {
+                    0.0
+                };
                 assert_eq!(v[(y * w + xx) * c + ch], want, "({y}, {xx}, {ch})");
             }
         }

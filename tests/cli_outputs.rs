@@ -23,7 +23,7 @@ struct Case {
 fn inputs(d: &Path) {
     let x: Vec<f64> = (0..6 * 7).map(|i| (i * 37 % 11) as f64 * 0.5).collect();
     write_npy(std::fs::File::create(d.join("x.npy")).unwrap(), &[6, 7], &x).unwrap();
-    let labels: Vec<i32> = (0..6 * 7).map(|i| (i % 3) as i32).collect();
+    let labels: Vec<i32> = (0..6 * 7).map(|i| i % 3).collect();
     write_npy(
         std::fs::File::create(d.join("labels.npy")).unwrap(),
         &[6, 7],
@@ -31,7 +31,12 @@ fn inputs(d: &Path) {
     )
     .unwrap();
     let rgb: Vec<u8> = (0..6 * 7 * 3).map(|i| (i * 53 % 256) as u8).collect();
-    write_npy(std::fs::File::create(d.join("rgb.npy")).unwrap(), &[6, 7, 3], &rgb).unwrap();
+    write_npy(
+        std::fs::File::create(d.join("rgb.npy")).unwrap(),
+        &[6, 7, 3],
+        &rgb,
+    )
+    .unwrap();
     std::fs::write(d.join("pal.txt"), "#000000\n#ff8000\n#ffffff\n").unwrap();
 }
 
@@ -41,7 +46,11 @@ fn cases(d: &Path) -> Vec<Case> {
     vec![
         Case {
             args: args(&["gradient", &p("x.npy")]),
-            outputs: vec![("--dy", "dy.npy"), ("--dx", "dx.npy"), ("--magnitude", "m.npy")],
+            outputs: vec![
+                ("--dy", "dy.npy"),
+                ("--dx", "dx.npy"),
+                ("--magnitude", "m.npy"),
+            ],
         },
         Case {
             args: args(&["hessian", &p("x.npy")]),
@@ -54,7 +63,11 @@ fn cases(d: &Path) -> Vec<Case> {
         },
         Case {
             args: args(&["stats", &p("x.npy"), "--size", "3"]),
-            outputs: vec![("--mean", "mean.npy"), ("--var", "var.npy"), ("--std", "std.npy")],
+            outputs: vec![
+                ("--mean", "mean.npy"),
+                ("--var", "var.npy"),
+                ("--std", "std.npy"),
+            ],
         },
         Case {
             args: args(&["quantize", &p("rgb.npy"), "--palette", &p("pal.txt")]),
@@ -66,7 +79,11 @@ fn cases(d: &Path) -> Vec<Case> {
         },
         Case {
             args: args(&["quantize", &p("rgb.npy"), "--colors", "4"]),
-            outputs: vec![("", "q.png"), ("--index-out", "ix.npy"), ("--palette-out", "p.txt")],
+            outputs: vec![
+                ("", "q.png"),
+                ("--index-out", "ix.npy"),
+                ("--palette-out", "p.txt"),
+            ],
         },
         Case {
             args: args(&["label-mean", &p("x.npy"), &p("labels.npy")]),
@@ -162,7 +179,11 @@ fn one_unwritable_output_leaves_every_output_as_it_was() {
         run(&args);
         assert_eq!(listing(d), before, "{args:?}");
         for name in &names {
-            assert_ne!(std::fs::read(d.join(name)).unwrap(), b"old", "{args:?}: {name}");
+            assert_ne!(
+                std::fs::read(d.join(name)).unwrap(),
+                b"old",
+                "{args:?}: {name}"
+            );
             std::fs::remove_file(d.join(name)).unwrap();
         }
     }

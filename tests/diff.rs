@@ -293,7 +293,14 @@ fn too_small_arrays_are_errors_as_in_numpy() {
 /// one-pixel frame, on every path and at every size (1×1 and 1×N too).
 #[test]
 fn interior_only_is_the_hand_written_loop() {
-    for (h, w, c) in [(1, 1, 1), (1, 5, 1), (2, 2, 2), (3, 3, 1), (5, 5, 1), (6, 9, 3)] {
+    for (h, w, c) in [
+        (1, 1, 1),
+        (1, 5, 1),
+        (2, 2, 2),
+        (3, 3, 1),
+        (5, 5, 1),
+        (6, 9, 3),
+    ] {
         let values: Vec<f64> = (0..h * w * c)
             .map(|i| ((i * 7919) % 101) as f64 * 0.37 - 9.0)
             .collect();
@@ -331,11 +338,22 @@ fn interior_only_is_the_hand_written_loop() {
                 },
             )
             .unwrap();
-            for (i, ((a, b), m)) in got.dy.data().iter().zip(got.dx.data()).zip(&mag).enumerate() {
+            for (i, ((a, b), m)) in got
+                .dy
+                .data()
+                .iter()
+                .zip(got.dx.data())
+                .zip(&mag)
+                .enumerate()
+            {
                 let (p, ch) = (i / c, i % c);
                 let (y, x) = (p / w, p % w);
                 if y == 0 || x == 0 || y + 1 == h || x + 1 == w {
-                    assert_eq!((*a, *b, *m), (0.0, 0.0, 0.0), "{device:?} frame ({y}, {x}, {ch})");
+                    assert_eq!(
+                        (*a, *b, *m),
+                        (0.0, 0.0, 0.0),
+                        "{device:?} frame ({y}, {x}, {ch})"
+                    );
                 } else {
                     let tol = 1e-5 * max_abs(&values);
                     assert!((a - dy[i]).abs() <= tol, "{device:?} dy ({y}, {x}, {ch})");

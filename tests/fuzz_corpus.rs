@@ -181,7 +181,10 @@ impl Replay<'_> {
         let peak = PEAK.load(Ordering::Relaxed).saturating_sub(live_before);
 
         if elapsed > MAX_CALL_TIME {
-            self.fail(what, format!("took {elapsed:.2?} (limit {MAX_CALL_TIME:?})"));
+            self.fail(
+                what,
+                format!("took {elapsed:.2?} (limit {MAX_CALL_TIME:?})"),
+            );
         }
         if largest > MAX_BYTES {
             self.fail(
@@ -194,6 +197,11 @@ impl Replay<'_> {
                 what,
                 format!("held {peak} bytes at its peak (limit {})", 2 * MAX_BYTES),
             );
+        }
+        match &outcome {
+            Ok(Ok(_)) => eprintln!("  {what}: Ok"),
+            Ok(Err(error)) => eprintln!("  {what}: Err: {error}"),
+            Err(_) => eprintln!("  {what}: panicked"),
         }
         match outcome {
             Err(payload) => {
@@ -257,7 +265,10 @@ fn message_problems(message: &str, named: &Path) -> Vec<String> {
             named.display()
         ));
     }
-    if message.contains("Chunk") || message.contains('{') || message.contains('}') {
+    // `\u{1b}` is how the library quotes control characters; any other
+    // brace is a `Debug` rendering such as `Chunk { .. }`.
+    let unescaped = without_unicode_escapes(message);
+    if unescaped.contains("Chunk") || unescaped.contains('{') || unescaped.contains('}') {
         problems.push(format!("{quoted} shows a Rust debug structure"));
     }
     let chars = message.chars().count();
@@ -267,6 +278,27 @@ fn message_problems(message: &str, named: &Path) -> Vec<String> {
         ));
     }
     problems
+}
+
+/// `message` without its `\u{hex}` escapes.
+fn without_unicode_escapes(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("\\u{") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 3..];
+        match after.find('}') {
+            Some(end) if end > 0 && after[..end].chars().all(|c| c.is_ascii_hexdigit()) => {
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str(&rest[at..at + 3]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The `npy` target: stream and file readers, then image and palette.
@@ -337,7 +369,10 @@ fn replay_image(r: &mut Replay<'_>, path: &Path, data: &[u8], scratch: &Path) {
 
 /// Writes `data` to `scratch/<file name of path>.<ext>` and returns that path.
 fn scratch_copy(scratch: &Path, path: &Path, ext: &str, data: &[u8]) -> PathBuf {
-    let name = path.file_name().expect("corpus file name").to_string_lossy();
+    let name = path
+        .file_name()
+        .expect("corpus file name")
+        .to_string_lossy();
     let copy = scratch.join(format!("{name}.{ext}"));
     std::fs::write(&copy, data).expect("write scratch copy");
     copy

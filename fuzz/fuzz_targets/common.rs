@@ -12,9 +12,20 @@ use tempfile::NamedTempFile;
 /// about its size must be refused, not allocated.
 pub const MAX_BYTES: u64 = 64 << 20;
 
-/// Sets `GPIX_MAX_BYTES`; call once from `fuzz_target!(init: ...)`.
+/// Call once from `fuzz_target!(init: ...)`: sets `GPIX_MAX_BYTES`.
+///
+/// libfuzzer-sys aborts on every panic, even one the library catches (gpix
+/// turns a panic inside a third-party decoder into an error). With
+/// `GPIX_FUZZ_CAUGHT_PANICS_OK=1` in the environment, the standard panic
+/// hook is put back: a caught panic is printed and fuzzing goes on, while a
+/// panic that escapes the library still aborts (libfuzzer-sys aborts when
+/// one reaches it).
 pub fn init() {
     std::env::set_var("GPIX_MAX_BYTES", MAX_BYTES.to_string());
+    if std::env::var_os("GPIX_FUZZ_CAUGHT_PANICS_OK").is_some_and(|v| v == "1") {
+        // `take_hook` removes libfuzzer-sys's aborting hook, leaving the default one.
+        drop(std::panic::take_hook());
+    }
 }
 
 /// Where scratch files go: `/dev/shm` (memory) where there is one.

@@ -129,7 +129,27 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
     Ok((parse(h)?, parse(w)?))
 }
 
+/// Bytes per pixel a benchmark holds at most at once (inputs, every
+/// device's outputs, reference copies), generously: the 16-layer filter
+/// stack, the five float64 Hessian outputs.
+fn bytes_per_pixel(cmd: &BenchCommand) -> ((usize, usize), u128) {
+    match cmd {
+        BenchCommand::Quantize(a) => (a.size, 16),
+        BenchCommand::LabelMean(a) => (a.size, 64),
+        BenchCommand::Filter(a) => (a.size, 320),
+        BenchCommand::Diff(a) => (a.size, 96),
+    }
+}
+
 pub(crate) fn run(common: &Common, cmd: &BenchCommand) -> anyhow::Result<()> {
+    // Checked before any data is made: a size over the memory limit is an
+    // error, not an abort.
+    let ((h, w), per_pixel) = bytes_per_pixel(cmd);
+    gpix::mem::check_bytes(
+        || format!("a {h}x{w} benchmark"),
+        (h as u128).checked_mul(w as u128),
+        per_pixel as usize,
+    )?;
     match cmd {
         BenchCommand::Quantize(args) => quantize(common, args),
         BenchCommand::LabelMean(args) => label_mean(common, args),

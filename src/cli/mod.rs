@@ -74,7 +74,9 @@ enum Command {
 pub(crate) fn main() -> ExitCode {
     quiet_mesa_warning();
     let cli = Cli::parse();
-    let result = match cli.command {
+    quiet_panics();
+    cli.common.say(memory_line());
+    let result = std::panic::catch_unwind(|| match cli.command {
         Command::Quantize(args) => quantize::run(&cli.common, &args),
         Command::LabelMean(args) => labels::run(&cli.common, &args),
         Command::Gradient(args) => diff::run_gradient(&cli.common, &args),
@@ -83,6 +85,18 @@ pub(crate) fn main() -> ExitCode {
         Command::Stats(args) => filter::run_stats(&cli.common, &args),
         Command::Devices => devices::run(&cli.common),
         Command::Bench(cmd) => bench::run(&cli.common, &cmd),
+    });
+    let result = match result {
+        Ok(result) => result,
+        Err(_) => {
+            // Temporary files were removed as the panic unwound.
+            let what = LAST_PANIC.lock().map(|p| p.clone()).unwrap_or_default();
+            eprintln!(
+                "error: internal error, please report it: {}",
+                gpix::io::printable(&what, 300)
+            );
+            return ExitCode::from(101);
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -121,6 +135,45 @@ impl std::fmt::Display for Usage {
 }
 
 impl std::error::Error for Usage {}
+
+/// What `-v` says about memory: whether large buffers get huge pages.
+fn memory_line() -> String {
+    match gpix::mem::huge_pages_mode().as_deref() {
+        Some(mode @ ("always" | "madvise")) => format!(
+            "memory: transparent huge pages '{mode}': buffers of 4 MiB or more ask for them"
+        ),
+        Some(mode) => format!(
+            "memory: transparent huge pages '{mode}': large buffers fault in 4 KiB pages \
+             (~3 µs each on a VM), as numpy's do on this system"
+        ),
+        None => "memory: no transparent huge pages on this system".to_owned(),
+    }
+}
+
+/// The message and place of the last panic, for the one-line report.
+static LAST_PANIC: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// Panics are not printed where they happen: those inside third-party
+/// decoders are caught by the library and reported as bad input, and any
+/// other reaches `main`, which prints one `error:` line (no backtrace, no
+/// Rust debug output).
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let text = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        if let Ok(mut last) = LAST_PANIC.lock() {
+            *last = format!("{text}{at}");
+        }
+    }));
+}
 
 /// Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not
 /// set" whenever wgpu looks for adapters on a machine without a session

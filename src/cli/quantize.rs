@@ -72,9 +72,12 @@ fn parse_colors(s: &str) -> Result<usize, String> {
 
 pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
     if !matches!(args.method, Some(Method::Kmeans)) {
-        if let Some(flag) = [("--seed", args.seed.is_some()), ("--max-iter", args.max_iter.is_some())]
-            .into_iter()
-            .find_map(|(flag, given)| given.then_some(flag))
+        if let Some(flag) = [
+            ("--seed", args.seed.is_some()),
+            ("--max-iter", args.max_iter.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
         {
             return Err(Usage(format!("{flag} applies to --method kmeans only")).into());
         }

@@ -60,6 +60,9 @@ pub fn read_image(path: &Path) -> Result<AnyImage> {
 }
 
 fn decode_image(path: &Path) -> Result<AnyImage> {
+    let file_len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
     let reader = image::ImageReader::open(path)
         .map_err(|e| Error::io(path, e))?
         .with_guessed_format()
@@ -75,8 +78,73 @@ fn decode_image(path: &Path) -> Result<AnyImage> {
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_bytes());
     reader.limits(limits);
-    let decoded = reader.decode().map_err(|e| image_error(path, e))?;
+    let decoded = guard_decoder(path, || {
+        let decoder = reader.into_decoder().map_err(|e| image_error(path, e))?;
+        let (w, h) = image::ImageDecoder::dimensions(&decoder);
+        check_claimed_size(
+            path,
+            w,
+            h,
+            image::ImageDecoder::total_bytes(&decoder),
+            file_len,
+        )?;
+        image::DynamicImage::from_decoder(decoder).map_err(|e| image_error(path, e))
+    })?;
     dynamic_to_any(decoded, path)
+}
+
+/// Most pixels one byte of an image file can stand for. The densest
+/// encodings stay far below it (deflate expands a byte at most ~1032 times,
+/// eight 1-bit pixels each; LZW, run lengths and fax codes less), so a header
+/// claiming more is a lie, caught before the decoder allocates for it or
+/// spends seconds decoding nothing.
+const MAX_PIXELS_PER_FILE_BYTE: u64 = 1 << 16;
+
+/// Checks the size an image header claims before anything is decoded:
+/// against the memory limit, and against what a file of `file_len` bytes
+/// can hold at all.
+pub(crate) fn check_claimed_size(
+    path: &Path,
+    w: u32,
+    h: u32,
+    total_bytes: u64,
+    file_len: u64,
+) -> Result<()> {
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > file_len.saturating_mul(MAX_PIXELS_PER_FILE_BYTE) {
+        return Err(Error::format(
+            path,
+            None,
+            format!(
+                "the header claims {w}×{h} pixels, more than a file of {file_len} bytes can hold"
+            ),
+        ));
+    }
+    crate::mem::check_bytes(
+        || format!("{}: a {w}×{h} image", path.display()),
+        Some(u128::from(total_bytes)),
+        1,
+    )
+}
+
+/// Runs a third-party decoder on untrusted bytes, turning a panic inside it
+/// (a bug of the decoder on malformed data) into the usual error.
+pub(crate) fn guard_decoder<T>(path: &Path, decode: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Error::format(
+            path,
+            None,
+            format!(
+                "malformed image data (the decoder failed: {})",
+                decoder_message(&why)
+            ),
+        ))
+    })
 }
 
 fn image_error(path: &Path, e: image::ImageError) -> Error {
@@ -87,12 +155,31 @@ fn image_error(path: &Path, e: image::ImageError) -> Error {
             None,
             format!("too large to decode ({l}); raise GPIX_MAX_BYTES to allow it"),
         ),
-        other => Error::format(path, None, one_line(&other.to_string())),
+        other => Error::format(path, None, decoder_message(&other.to_string())),
     }
 }
 
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+/// A decoder's message fit for one line: whitespace collapsed, PNG chunk
+/// types (`ChunkType { type: PLTE, critical: true, … }`) written as their
+/// name, control characters escaped, and cut to a sane length.
+pub(crate) fn decoder_message(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("ChunkType {") {
+        out.push_str(&rest[..at]);
+        let inner = &rest[at + "ChunkType {".len()..];
+        let end = inner.find('}').map_or(inner.len(), |e| e + 1);
+        let name = inner[..end.min(inner.len())]
+            .split(',')
+            .next()
+            .and_then(|f| f.split(':').nth(1))
+            .map_or("?", str::trim);
+        out.push_str(name.trim_end_matches('}').trim());
+        rest = &inner[end.min(inner.len())..];
+    }
+    out.push_str(rest);
+    let one_line = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    super::printable(&one_line, 200)
 }
 
 fn dynamic_to_any(img: image::DynamicImage, path: &Path) -> Result<AnyImage> {
@@ -378,7 +465,7 @@ fn write_other<T: Element>(
         )
         .map_err(|e| match e {
             image::ImageError::IoError(io) => Error::io(path, io),
-            other => Error::format(path, None, one_line(&other.to_string())),
+            other => Error::format(path, None, decoder_message(&other.to_string())),
         })
     })
 }

@@ -592,7 +592,11 @@ fn data_size(header: &Header, path: &Path, max_bytes: u64) -> Result<(usize, u64
         .and_then(|bytes| u64::try_from(bytes).ok())
         .ok_or_else(|| Error::format(path, None, format!("{} has more than 2^64 bytes", what())))?;
     if bytes > max_bytes {
-        return Err(Error::too_large(what(), bytes, max_bytes));
+        return Err(Error::too_large(
+            format!("{}: {}", path.display(), what()),
+            bytes,
+            max_bytes,
+        ));
     }
     let count = usize::try_from(bytes / header.dtype.size() as u64)
         .map_err(|_| Error::format(path, None, format!("{} does not fit in memory", what())))?;

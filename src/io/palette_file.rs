@@ -42,16 +42,17 @@ const QUOTE_CHARS: usize = 40;
 /// Reads a palette from the text of a palette file; `path` only names the
 /// file in error messages.
 ///
-/// A UTF-8 byte-order mark is skipped and both `\n` and `\r\n` line endings
-/// are accepted. A file whose first line is `GIMP Palette` is read as a GIMP
+/// A UTF-8 byte-order mark is skipped and `\n`, `\r\n` and lone `\r` line
+/// endings are accepted. A file whose first line is `GIMP Palette` is read as a GIMP
 /// palette (see below); any other file as a plain text palette.
 ///
 /// # Plain text palettes
 ///
 /// One colour per line. Blank lines are skipped, and so is every line whose
-/// first non-blank character is `#` unless the whole line is a hex colour
-/// (`#` followed by exactly 6 or 8 hex digits): `# comment`, `#` and `#fff`
-/// are all comments. After a colour, whitespace followed by `#` starts a
+/// first non-blank character is `#` unless hex digits follow it directly:
+/// `# comment`, `#` and `#word` are comments, `#rrggbb` and `#rrggbbaa` are
+/// colours, and a hex colour of another length (`#fff`) is an error rather
+/// than a skipped line that would shift every later index. After a colour, whitespace followed by `#` starts a
 /// comment that runs to the end of the line (`255 0 0  # red`).
 ///
 /// Colour forms:
@@ -340,11 +341,17 @@ fn text_lines(text: &str) -> impl Iterator<Item = &str> {
 /// not negative, whole. `token` is the text as written, for the message.
 fn check_channel_value(token: &str, v: f64) -> std::result::Result<f64, String> {
     if !v.is_finite() {
-        Err(format!("colour value {} is not a finite number", quote(token)))
+        Err(format!(
+            "colour value {} is not a finite number",
+            quote(token)
+        ))
     } else if v < 0.0 {
         Err(format!("negative value {}", quote(token)))
     } else if v.fract() != 0.0 {
-        Err(format!("colour value {} is not a whole number", quote(token)))
+        Err(format!(
+            "colour value {} is not a whole number",
+            quote(token)
+        ))
     } else {
         Ok(v)
     }
@@ -389,9 +396,12 @@ fn read_plain_line(raw: &str) -> std::result::Result<Option<Colour>, String> {
         if !colour_like {
             return Ok(None);
         }
-        return parse_hex(token)
-            .map(Some)
-            .ok_or_else(|| format!("'#{}' is not a colour: expected #rrggbb or #rrggbbaa", quote(token)));
+        return parse_hex(token).map(Some).ok_or_else(|| {
+            format!(
+                "'#{}' is not a colour: expected #rrggbb or #rrggbbaa",
+                quote(token)
+            )
+        });
     }
     match read_colour_fields(line) {
         Some(colour) => colour.map(Some),
@@ -452,7 +462,10 @@ fn read_single_token(token: &str) -> Option<std::result::Result<Colour, String>>
     }
     let level = token.parse::<f64>().ok()?;
     if !level.is_finite() {
-        return Some(Err(format!("grey level {} is not a finite number", quote(token))));
+        return Some(Err(format!(
+            "grey level {} is not a finite number",
+            quote(token)
+        )));
     }
     Colour::new(false, &[level]).map(Ok)
 }

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use crate::array::{AnyImage, Image, ImageView};
 use crate::error::{Error, Result};
 
-use super::image_file::read_image;
+use super::image_file::{check_claimed_size, decoder_message, guard_decoder, read_image};
 use super::max_bytes;
 
 /// Rows of an 8-bit image being read, as [`read_image_in_bands`] hands them out.
@@ -42,7 +42,12 @@ pub fn read_image_in_bands(
     mut on_band: impl FnMut(Band<'_>),
 ) -> Result<AnyImage> {
     let npy = super::extension(path) == "npy";
-    if let Some(reader) = if npy { None } else { streamable_png(path)? } {
+    let streamable = if npy {
+        None
+    } else {
+        guard_decoder(path, || streamable_png(path))?
+    };
+    if let Some(reader) = streamable {
         return decode_in_bands(reader, path, band_pixels, on_band);
     }
     let image = read_image(path)?;
@@ -77,6 +82,11 @@ fn streamable_png(path: &Path) -> Result<Option<PngReader>> {
         // Let the whole-image path report the error in its usual words.
         return Ok(None);
     };
+    let info = reader.info();
+    let (w, h) = (info.width, info.height);
+    let bytes = reader.output_buffer_size().map_or(u64::MAX, |b| b as u64);
+    let file_len = std::fs::metadata(path).map_or(0, |m| m.len());
+    check_claimed_size(path, w, h, bytes, file_len)?;
     let info = reader.info();
     let in_order = !info.interlaced && info.animation_control.is_none();
     let eight_bit = reader.output_color_type().1 == png::BitDepth::Eight;
@@ -117,7 +127,9 @@ fn decode_in_bands(
                 let take = (band_rows * row_len).min(rest.len());
                 let (band, tail) = std::mem::take(&mut rest).split_at_mut(take);
                 for row in band.chunks_exact_mut(row_len) {
-                    if reader.read_row(row).map_err(png_error(path))?.is_none() {
+                    let read =
+                        guard_decoder(path, || reader.read_row(row).map_err(png_error(path)))?;
+                    if read.is_none() {
                         return Err(Error::format(path, None, "image data ends early"));
                     }
                 }
@@ -163,6 +175,6 @@ fn decode_in_bands(
 fn png_error(path: &Path) -> impl Fn(png::DecodingError) -> Error + '_ {
     move |e| match e {
         png::DecodingError::IoError(io) => Error::io(path, io),
-        other => Error::format(path, None, other.to_string()),
+        other => Error::format(path, None, decoder_message(&other.to_string())),
     }
 }

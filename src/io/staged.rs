@@ -53,7 +53,8 @@ impl Staged {
         let existing = match std::fs::symlink_metadata(&self.path) {
             Err(_) => {
                 let tmp = self.tmp.into_temp_path();
-                tmp.persist_noclobber(&self.path).map_err(|e| err(e.error))?;
+                tmp.persist_noclobber(&self.path)
+                    .map_err(|e| err(e.error))?;
                 return Ok(Replaced::New(self.path));
             }
             Ok(meta) => meta,
@@ -64,13 +65,21 @@ impl Staged {
         }
         let tmp = self.tmp.into_temp_path();
         match exchange(&tmp, &self.path) {
-            Ok(()) => return Ok(Replaced::Swapped { target: self.path, old: tmp }),
+            Ok(()) => {
+                return Ok(Replaced::Swapped {
+                    target: self.path,
+                    old: tmp,
+                })
+            }
             Err(e) if !swap_unsupported(&e) => return Err(err(e)),
             Err(_) => {}
         }
         let old = keep_old(&self.path)?;
         tmp.persist(&self.path).map_err(|e| err(e.error))?;
-        Ok(Replaced::Kept { target: self.path, old })
+        Ok(Replaced::Kept {
+            target: self.path,
+            old,
+        })
     }
 }
 
@@ -227,7 +236,10 @@ fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
 /// target cannot be replaced at all.
 fn swap_unsupported(e: &std::io::Error) -> bool {
     #[cfg(target_os = "linux")]
-    if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)) {
+    if matches!(
+        e.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
+    ) {
         return true;
     }
     e.kind() == std::io::ErrorKind::Unsupported
@@ -329,8 +341,7 @@ mod tests {
 
     fn staged(path: &Path, text: &str) -> Staged {
         stage(path, |w| {
-            w.write_all(text.as_bytes())
-                .map_err(|e| Error::io(path, e))
+            w.write_all(text.as_bytes()).map_err(|e| Error::io(path, e))
         })
         .unwrap()
     }

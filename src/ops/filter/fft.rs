@@ -38,7 +38,10 @@ pub(super) struct FftPlan {
 /// for k = 63, each the faster choice.
 pub(super) fn transform_size(ky: usize, kx: usize) -> usize {
     let k = ky.max(kx);
-    k.saturating_mul(5).saturating_div(2).next_power_of_two().max(64)
+    k.saturating_mul(5)
+        .saturating_div(2)
+        .next_power_of_two()
+        .max(64)
 }
 
 /// Values of scratch one worker holds, and the plan's spectrum, for a

@@ -118,18 +118,30 @@ pub fn gabor_kernel(
     n_stds: f64,
     offset: f64,
 ) -> Result<(Kernel, Kernel)> {
-    let ok = |v: f64| v.is_finite() && v > 0.0;
-    let valid = ok(frequency)
-        && ok(sigma_x)
-        && ok(sigma_y)
-        && n_stds.is_finite()
-        && n_stds >= 0.0
-        && theta.is_finite()
-        && offset.is_finite();
-    if !valid {
-        return Err(Error::invalid(
-            "gabor needs frequency, sigma-x and sigma-y > 0 and finite theta, n-stds ≥ 0, offset",
-        ));
+    for (name, value, lowest) in [
+        ("frequency", frequency, Some(false)),
+        ("sigma-x", sigma_x, Some(false)),
+        ("sigma-y", sigma_y, Some(false)),
+        ("n-stds", n_stds, Some(true)),
+        ("theta", theta, None),
+        ("offset", offset, None),
+    ] {
+        let fine = value.is_finite()
+            && match lowest {
+                Some(false) => value > 0.0,
+                Some(true) => value >= 0.0,
+                None => true,
+            };
+        if !fine {
+            let rule = match lowest {
+                Some(false) => "a finite number > 0",
+                Some(true) => "a finite number ≥ 0",
+                None => "a finite number",
+            };
+            return Err(Error::invalid(format!(
+                "gabor {name} is {value}; it must be {rule}"
+            )));
+        }
     }
     let (ct, st) = (theta.cos(), theta.sin());
     let x0 = (n_stds * sigma_x * ct)
@@ -143,7 +155,12 @@ pub fn gabor_kernel(
         .max(1.0)
         .ceil();
     if x0 > 2048.0 || y0 > 2048.0 {
-        return Err(Error::invalid("gabor kernel over 4097 values per side"));
+        return Err(Error::invalid(format!(
+            "gabor kernel of {}×{} values (n-stds {n_stds}, sigma-x {sigma_x}, sigma-y {sigma_y}): \
+             at most 4097 per side",
+            2.0 * y0 + 1.0,
+            2.0 * x0 + 1.0
+        )));
     }
     let (x0, y0) = (x0 as i64, y0 as i64);
     let (ky, kx) = ((2 * y0 + 1) as usize, (2 * x0 + 1) as usize);

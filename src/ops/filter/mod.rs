@@ -119,7 +119,12 @@ fn check_box_scratch<T: Element>(image: &ImageView<'_, T>, size: [usize; 2]) -> 
         .checked_mul(w * c * 2)
         .and_then(|rows| rows.checked_add((w + nx) * c * 2));
     check_scratch(
-        &format!("a {}x{} window over rows of {} values", size[0], size[1], w * c),
+        &format!(
+            "a {}x{} window over rows of {} values",
+            size[0],
+            size[1],
+            w * c
+        ),
         values,
         8,
     )
@@ -544,7 +549,11 @@ fn run_plan<T: FilterValue>(
     match device {
         Device::Cpu => {
             let (values, bytes) = plan.scratch(image.width(), image.channels(), size_of::<T>());
-            check_scratch(&format!("the buffers of {}", plan.describe()), values, bytes)?;
+            check_scratch(
+                &format!("the buffers of {}", plan.describe()),
+                values,
+                bytes,
+            )?;
             correlate::run_cpu(image, plan, mode, out);
             let fft = matches!(plan.method, correlate::Method::Fft(_));
             let precision = if T::IS_F64 || fft { "f64" } else { "f32" };
