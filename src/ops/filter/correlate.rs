@@ -21,10 +21,13 @@ pub(super) enum Method {
 }
 
 /// Kernels with at least this many taps correlate by FFT on the CPU when
-/// they are not separable: at 31×31 FFT tiles took 190 ms and the direct
-/// sum 208 ms on 5000² f32 here, and the gap widens with the kernel
-/// (63×63: 332 against 868 ms).
-const FFT_MIN_TAPS: usize = 31 * 31;
+/// they are not separable. With the tiles' transposes blocked and their
+/// boundary indices precomputed (2026-12-02, 5000² f32, `-v` compute phase,
+/// five runs each): 11×11 direct 128–142 ms, FFT 121–167; 15×15 a tie
+/// (128–151 against 138–162), with FFT ahead in three alternating pairs of
+/// whole commands (0.22–0.27 s against 0.24–0.33 s); 21×21 direct 251–266,
+/// FFT 151–186; 31×31 direct ~640, FFT ~150.
+const FFT_MIN_TAPS: usize = 15 * 15;
 
 /// A correlation to run: the method and the window's anchor `[top, left]`
 /// (the output sits at kernel row `top`, column `left`).
