@@ -24,30 +24,19 @@ colour cache (a different, inexact job, for context).
 import argparse
 import json
 import os
-import statistics
 import subprocess
-import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "..", "shared", "peers"))
+
+from peers_timing import median_ms  # noqa: E402  (also puts ../shared/peers on the path)
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 cv2.setNumThreads(2)
 R = cv2.BORDER_REFLECT
-
-
-def median_ms(fn, runs):
-    fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
 
 
 def make_inputs(d):
