@@ -74,9 +74,6 @@ fn dy(y: i32, x: i32) -> f32 {
     if y > 0 && y < n - 1 {
         return (f(y + 1, x) - f(y - 1, x)) / (2.0 * hy);
     }
-    if params.interior_only != 0u {
-        return 0.0;
-    }
     if params.edge_order == 1u {
         if y == 0 {
             return (f(1, x) - f(0, x)) / hy;
@@ -98,9 +95,6 @@ fn dx(y: i32, x: i32) -> f32 {
     }
     if x > 0 && x < n - 1 {
         return (f(y, x + 1) - f(y, x - 1)) / (2.0 * hx);
-    }
-    if params.interior_only != 0u {
-        return 0.0;
     }
     if params.edge_order == 1u {
         if x == 0 {

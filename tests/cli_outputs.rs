@@ -15,8 +15,8 @@ use gpix::io::npy::write_npy;
 struct Case {
     /// Arguments before the outputs (inputs, options).
     args: Vec<String>,
-    /// (flag or "" for a positional output, file name, how many names the
-    /// flag takes joined by commas: 1 or 2).
+    /// (flag, or "" for the positional output; its file name, or two names
+    /// joined by a comma for `--eigen`).
     outputs: Vec<(&'static str, &'static str)>,
 }
 
@@ -90,7 +90,7 @@ fn cases(d: &Path) -> Vec<Case> {
             outputs: vec![("", "lm.npy"), ("--table", "t.csv")],
         },
         Case {
-            args: args(&["filter", "uniform", &p("x.npy")]),
+            args: args(&["filter", "uniform", "--size", "3", &p("x.npy")]),
             outputs: vec![("", "u.npy")],
         },
     ]
@@ -114,13 +114,8 @@ fn argv(case: &Case, d: &Path) -> Vec<String> {
             flags.push(joined);
         }
     }
-    // Positional outputs follow the inputs: for `filter uniform` the size
-    // flag comes after them.
     v.extend(positional);
     v.extend(flags);
-    if case.args[..2] == ["filter".to_string(), "uniform".to_string()] {
-        v.extend(["--size".to_string(), "3".to_string()]);
-    }
     v.extend(["--device".to_string(), "cpu".to_string()]);
     v
 }

@@ -132,7 +132,7 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
 /// Bytes per pixel a benchmark holds at most at once (inputs, every
 /// device's outputs, reference copies), generously: the 16-layer filter
 /// stack, the five float64 Hessian outputs.
-fn bytes_per_pixel(cmd: &BenchCommand) -> ((usize, usize), u128) {
+fn bytes_per_pixel(cmd: &BenchCommand) -> ((usize, usize), usize) {
     match cmd {
         BenchCommand::Quantize(a) => (a.size, 16),
         BenchCommand::LabelMean(a) => (a.size, 64),
@@ -148,7 +148,7 @@ pub(crate) fn run(common: &Common, cmd: &BenchCommand) -> anyhow::Result<()> {
     gpix::mem::check_bytes(
         || format!("a {h}x{w} benchmark"),
         (h as u128).checked_mul(w as u128),
-        per_pixel as usize,
+        per_pixel,
     )?;
     match cmd {
         BenchCommand::Quantize(args) => quantize(common, args),

@@ -43,8 +43,8 @@ const QUOTE_CHARS: usize = 40;
 /// file in error messages.
 ///
 /// A UTF-8 byte-order mark is skipped and `\n`, `\r\n` and lone `\r` line
-/// endings are accepted. A file whose first line is `GIMP Palette` is read as a GIMP
-/// palette (see below); any other file as a plain text palette.
+/// endings are accepted. A file whose first line is `GIMP Palette` is read
+/// as a GIMP palette (see below); any other file as a plain text palette.
 ///
 /// # Plain text palettes
 ///
@@ -52,8 +52,9 @@ const QUOTE_CHARS: usize = 40;
 /// first non-blank character is `#` unless hex digits follow it directly:
 /// `# comment`, `#` and `#word` are comments, `#rrggbb` and `#rrggbbaa` are
 /// colours, and a hex colour of another length (`#fff`) is an error rather
-/// than a skipped line that would shift every later index. After a colour, whitespace followed by `#` starts a
-/// comment that runs to the end of the line (`255 0 0  # red`).
+/// than a skipped line that would shift every later index. After a colour,
+/// whitespace followed by `#` starts a comment that runs to the end of the
+/// line (`255 0 0  # red`).
 ///
 /// Colour forms:
 ///

@@ -83,11 +83,9 @@ fn streamable_png(path: &Path) -> Result<Option<PngReader>> {
         return Ok(None);
     };
     let info = reader.info();
-    let (w, h) = (info.width, info.height);
     let bytes = reader.output_buffer_size().map_or(u64::MAX, |b| b as u64);
     let file_len = std::fs::metadata(path).map_or(0, |m| m.len());
-    check_claimed_size(path, w, h, bytes, file_len)?;
-    let info = reader.info();
+    check_claimed_size(path, info.width, info.height, bytes, file_len)?;
     let in_order = !info.interlaced && info.animation_control.is_none();
     let eight_bit = reader.output_color_type().1 == png::BitDepth::Eight;
     Ok((in_order && eight_bit).then_some(reader))
@@ -103,19 +101,9 @@ fn decode_in_bands(
     let (w, h) = (reader.info().width as usize, reader.info().height as usize);
     let channels = reader.output_color_type().0.samples();
     let row_len = w * channels;
-    let bytes = row_len as u64 * h as u64;
-    let total = usize::try_from(bytes).ok().filter(|_| bytes <= max_bytes());
-    let Some(total) = total else {
-        return Err(Error::format(
-            path,
-            None,
-            format!(
-                "too large to decode ({bytes} bytes, limit {}); \
-                 raise GPIX_MAX_BYTES to allow it",
-                max_bytes()
-            ),
-        ));
-    };
+    // `streamable_png` checked this size against the memory limit.
+    let total = usize::try_from(row_len as u64 * h as u64)
+        .map_err(|_| Error::format(path, None, "too large for this machine's address space"))?;
     let mut data = vec![0u8; total];
     let band_rows = band_pixels.div_ceil(w.max(1)).clamp(1, h.max(1));
     let decoded = std::thread::scope(|scope| {
