@@ -52,6 +52,39 @@ pub fn rows_per_band(row_bytes: &[u64], budget_bytes: u64) -> Result<usize> {
     Ok(usize::try_from(rows).unwrap_or(usize::MAX))
 }
 
+/// Output rows per band of the streamed GPU path, for an op whose band of
+/// `rows` output rows reads `rows + halo` input rows of `in_row` bytes and
+/// writes `out_row` bytes per row. Aims at `target` bytes for the larger of
+/// the two buffers, but takes at least `halo` rows (halo rows are then at
+/// most half of what is uploaded) and never more than the buffers' `limit`.
+///
+/// # Errors
+/// [`Error::TooLarge`] if one row with its halo does not fit `limit`.
+pub(crate) fn stream_rows(
+    height: usize,
+    in_row: u64,
+    halo: usize,
+    out_row: u64,
+    target: u64,
+    limit: u64,
+) -> Result<usize> {
+    let max_in = rows_per_band(&[in_row], limit)?;
+    let max_out = rows_per_band(&[out_row], limit)?;
+    if max_in <= halo {
+        return Err(Error::too_large(
+            "a GPU band with its halo rows",
+            (halo as u64 + 1).saturating_mul(in_row) + WORD_SLACK,
+            limit,
+        ));
+    }
+    let most = (max_in - halo).min(max_out);
+    let per_row = in_row.max(out_row).max(1);
+    let aimed = usize::try_from(target / per_row)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(halo);
+    Ok(aimed.max(halo).max(1).min(most).min(height.max(1)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +113,37 @@ mod tests {
                 }
                 Err(Error::TooLarge { .. }) => {
                     prop_assert!(row_a.max(row_b) + WORD_SLACK > budget);
+                }
+                Err(e) => prop_assert!(false, "unexpected error {e}"),
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn stream_bands_fit_the_limit_and_carry_their_halo(
+            height in 1usize..10_000,
+            in_row in 1u64..5000,
+            out_row in 0u64..20_000,
+            halo in 0usize..40,
+            target in 0u64..1_000_000,
+            limit in 0u64..2_000_000,
+        ) {
+            match stream_rows(height, in_row, halo, out_row, target, limit) {
+                Ok(rows) => {
+                    prop_assert!(rows >= 1 && rows <= height);
+                    prop_assert!((rows + halo) as u64 * in_row + WORD_SLACK <= limit);
+                    prop_assert!(rows as u64 * out_row + WORD_SLACK <= limit);
+                    // At least `halo` rows unless the limit or the image forbids it.
+                    let roomy = (2 * halo + 1) as u64 * in_row + WORD_SLACK <= limit
+                        && halo as u64 * out_row + WORD_SLACK <= limit;
+                    prop_assert!(rows >= halo.min(height) || !roomy);
+                }
+                Err(Error::TooLarge { .. }) => {
+                    prop_assert!(
+                        (halo as u64 + 1) * in_row + WORD_SLACK > limit
+                            || out_row + WORD_SLACK > limit
+                    );
                 }
                 Err(e) => prop_assert!(false, "unexpected error {e}"),
             }

@@ -38,7 +38,7 @@ pub use bands::{plan_bands, rows_per_band};
 pub use device::{Device, DeviceRequest};
 pub use error::{Error, Result};
 #[cfg(feature = "gpu")]
-pub use gpu::{list_adapters, AdapterSummary, GpuContext};
+pub use gpu::{list_adapters, AdapterSummary, GpuContext, Phases};
 pub use ops::diff::{
     gradient, gradient_into, gradient_reference, hessian, hessian_into, hessian_reference,
     Gradient, GradientOptions, GradientOut, Hessian, HessianOptions, HessianOut, Stencil,

@@ -115,6 +115,13 @@ pub(crate) struct RunArgs {
     /// Also write the results as JSON.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// For GPU runs, also report where the time goes (medians per run):
+    /// host upload (writing inputs into mapped memory, with dtype
+    /// conversion), host wait, host readback (copying outputs out), device
+    /// time of the kernels (timestamp queries, or n/a), next to a plain
+    /// parallel copy of the case's input and output bytes on this host.
+    #[arg(long)]
+    phases: bool,
 }
 
 fn parse_size(s: &str) -> Result<(usize, usize), String> {
@@ -136,7 +143,10 @@ fn bytes_per_pixel(cmd: &BenchCommand) -> ((usize, usize), usize) {
     match cmd {
         BenchCommand::Quantize(a) => (a.size, 16),
         BenchCommand::LabelMean(a) => (a.size, 64),
-        BenchCommand::Filter(a) => (a.size, 320),
+        // The 16-layer stack dominates; stats keep three outputs per device.
+        BenchCommand::Filter(a) if a.cases.iter().any(|c| c == "layers") => (a.size, 320),
+        BenchCommand::Filter(a) if a.cases.iter().any(|c| c == "stats") => (a.size, 64),
+        BenchCommand::Filter(a) => (a.size, 32),
         BenchCommand::Diff(a) => (a.size, 96),
     }
 }
@@ -168,6 +178,9 @@ struct Record {
     mpx_per_s: f64,
     speedup_vs_cpu: Option<f64>,
     agrees: bool,
+    phases: Option<PhaseMs>,
+    /// A plain copy of the case's input bytes plus one of its output bytes.
+    copy_floor_ms: Option<f64>,
 }
 
 /// The input of one case, kept for every device.
@@ -195,8 +208,39 @@ fn make_input(kind: &str, h: usize, w: usize) -> anyhow::Result<Input> {
     })
 }
 
-/// Runs `f` once to warm up, then `runs` times; returns the median in ms.
-fn median_ms(runs: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+/// The median time of a case on one device and, for GPU runs, the medians
+/// of its phases.
+struct Timing {
+    median_ms: f64,
+    phases: Option<PhaseMs>,
+}
+
+/// Medians of [`gpix::Phases`] over the timed runs, in ms.
+#[derive(Clone, Copy, Debug)]
+struct PhaseMs {
+    upload: f64,
+    wait: f64,
+    readback: f64,
+    /// `None` where the device has no timestamp queries.
+    device: Option<f64>,
+    bands: u64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Runs `f` once to warm up, then `runs` times: the median in ms. With
+/// `phases` on a GPU, `runs` more with the phases isolated (the device idle
+/// during host work, see [`gpix::GpuContext::isolate_phases`]) give the
+/// medians of the streamed path's phases.
+fn timed(
+    runs: usize,
+    device: &Device,
+    phases: bool,
+    mut f: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Timing> {
     f()?;
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
@@ -204,8 +248,77 @@ fn median_ms(runs: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::
         f()?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    let phase_ms = if phases {
+        phase_medians(runs, device, &mut f)?
+    } else {
+        None
+    };
+    Ok(Timing {
+        median_ms: median(times),
+        phases: phase_ms,
+    })
+}
+
+#[cfg(feature = "gpu")]
+fn phase_medians(
+    runs: usize,
+    device: &Device,
+    f: &mut impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Option<PhaseMs>> {
+    let Device::Gpu(ctx) = device else {
+        return Ok(None);
+    };
+    let _ = ctx.take_phases();
+    ctx.isolate_phases(true);
+    let mut phases = Vec::with_capacity(runs);
+    let result = (0..runs.max(1)).try_for_each(|_| {
+        f()?;
+        phases.push(ctx.take_phases());
+        Ok::<_, anyhow::Error>(())
+    });
+    ctx.isolate_phases(false);
+    result?;
+    if phases.iter().all(|p| p.bands == 0) {
+        return Ok(None);
+    }
+    let pick = |g: fn(&gpix::Phases) -> f64| median(phases.iter().map(|p| g(p) * 1e3).collect());
+    Ok(Some(PhaseMs {
+        upload: pick(|p| p.upload_s),
+        wait: pick(|p| p.wait_s),
+        readback: pick(|p| p.readback_s),
+        device: ctx.has_timestamps().then(|| pick(|p| p.device_s)),
+        bands: phases.iter().map(|p| p.bands).max().unwrap_or(0),
+    }))
+}
+
+#[cfg(not(feature = "gpu"))]
+fn phase_medians(
+    _runs: usize,
+    _device: &Device,
+    _f: &mut impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Option<PhaseMs>> {
+    Ok(None)
+}
+
+/// The median time of one parallel copy of `bytes` between two buffers
+/// touched beforehand: the floor for host work that reads and writes those
+/// bytes once, measured in the same process as the case.
+fn copy_floor_ms(bytes: usize, runs: usize) -> f64 {
+    use rayon::prelude::*;
+    let src = vec![1u8; bytes];
+    let mut dst = vec![0u8; bytes];
+    let piece = 1 << 20;
+    let mut times = Vec::new();
+    for _ in 0..=runs.max(1) {
+        let t = Instant::now();
+        dst.par_chunks_mut(piece)
+            .zip(src.par_chunks(piece))
+            .for_each(|(d, s)| d.copy_from_slice(s));
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    std::hint::black_box(&dst);
+    times.remove(0);
+    median(times)
 }
 
 fn open_devices(common: &Common, names: &[String]) -> anyhow::Result<Vec<(String, Device)>> {
@@ -237,6 +350,11 @@ struct Case<'a> {
     image: &'a str,
     k: usize,
     pixels: usize,
+    /// Bytes the caller hands in and gets back (the copy floor's sizes).
+    in_bytes: usize,
+    out_bytes: usize,
+    /// `--phases`: runs for the copy floor (0: no phases reported).
+    phase_runs: usize,
 }
 
 impl Case<'_> {
@@ -248,12 +366,18 @@ impl Case<'_> {
         cpu_ms: &mut Option<f64>,
         name: &str,
         device: &Device,
-        ms: f64,
+        timing: &Timing,
         agrees: bool,
     ) {
+        let ms = timing.median_ms;
         if device.is_cpu() && cpu_ms.is_none() {
             *cpu_ms = Some(ms);
         }
+        let phases = timing.phases;
+        let copy_floor_ms = phases.map(|_| {
+            copy_floor_ms(self.in_bytes, self.phase_runs)
+                + copy_floor_ms(self.out_bytes, self.phase_runs)
+        });
         let rec = Record {
             op: self.op,
             image: self.image.to_string(),
@@ -263,6 +387,8 @@ impl Case<'_> {
             mpx_per_s: self.pixels as f64 / ms / 1e3,
             speedup_vs_cpu: cpu_ms.map(|c| c / ms),
             agrees,
+            phases,
+            copy_floor_ms,
         };
         print_record(&rec);
         records.push(rec);
@@ -281,6 +407,19 @@ fn print_record(rec: &Record) {
             .map_or("-".into(), |s| format!("{s:.2}x")),
         if rec.agrees { "yes" } else { "NO" }
     );
+    if let (Some(p), Some(floor)) = (rec.phases, rec.copy_floor_ms) {
+        let device = p.device.map_or("n/a".into(), |d| format!("{d:.1} ms"));
+        let host = p.upload + p.readback;
+        println!(
+            "    phases: host upload {:.1} ms + host readback {:.1} ms = {host:.1} ms \
+             ({:.2}x the copy floor {floor:.1} ms), host wait {:.1} ms, device {device}, {} bands",
+            p.upload,
+            p.readback,
+            host / floor.max(1e-9),
+            p.wait,
+            p.bands
+        );
+    }
 }
 
 fn finish(records: &[Record], json: Option<&PathBuf>, h: usize, w: usize) -> anyhow::Result<()> {
@@ -313,22 +452,22 @@ fn label_mean(common: &Common, args: &LabelMeanBench) -> anyhow::Result<()> {
             let mut reference: Option<Vec<f32>> = None;
             let mut cpu_ms = None;
             for (name, device) in &devices {
-                let (ms, out) = match &image {
+                let (timing, out) = match &image {
                     LabelImage::F32(img) => {
                         let mut out = vec![0f32; img.data().len()];
-                        let ms = median_ms(args.run.runs, || {
+                        let timing = timed(args.run.runs, device, args.run.phases, || {
                             label_mean_image_into(device, img.view(), &labels, &mut out)?;
                             Ok(())
                         })?;
-                        (ms, out)
+                        (timing, out)
                     }
                     LabelImage::U8(img) => {
                         let mut out = vec![0u8; img.data().len()];
-                        let ms = median_ms(args.run.runs, || {
+                        let timing = timed(args.run.runs, device, args.run.phases, || {
                             label_mean_image_into(device, img.view(), &labels, &mut out)?;
                             Ok(())
                         })?;
-                        (ms, out.iter().map(|&v| f32::from(v)).collect())
+                        (timing, out.iter().map(|&v| f32::from(v)).collect())
                     }
                 };
                 let agrees = match &reference {
@@ -342,13 +481,20 @@ fn label_mean(common: &Common, args: &LabelMeanBench) -> anyhow::Result<()> {
                         .zip(&out)
                         .all(|(&a, &b)| (a - b).abs() <= 1e-6 * a.abs().max(1e-30)),
                 };
+                let image_bytes = match &image {
+                    LabelImage::F32(img) => img.data().len() * 4,
+                    LabelImage::U8(img) => img.data().len(),
+                };
                 let what = Case {
                     op: "label-mean",
                     image: kind,
                     k: m,
                     pixels: h * w,
+                    in_bytes: image_bytes + labels.len() * 4,
+                    out_bytes: image_bytes,
+                    phase_runs: phase_runs(&args.run),
                 };
-                what.record(&mut records, &mut cpu_ms, name, device, ms, agrees);
+                what.record(&mut records, &mut cpu_ms, name, device, &timing, agrees);
             }
         }
     }
@@ -382,10 +528,10 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
         for (name, device) in &devices {
             let mut out = vec![0f32; image.data().len()];
             let mode = BoundaryMode::Reflect;
-            let ms = if case == "stats" {
+            let timing = if case == "stats" {
                 let mut var = vec![0f32; out.len()];
                 let mut std = vec![0f32; out.len()];
-                median_ms(args.run.runs, || {
+                timed(args.run.runs, device, args.run.phases, || {
                     let outs = StatsOut {
                         mean: Some(&mut out),
                         var: Some(&mut var),
@@ -395,12 +541,12 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
                     Ok(())
                 })?
             } else if let Some(k) = &kernel {
-                median_ms(args.run.runs, || {
+                timed(args.run.runs, device, args.run.phases, || {
                     convolve_into(device, image.view(), k, mode, &mut out)?;
                     Ok(())
                 })?
             } else {
-                median_ms(args.run.runs, || {
+                timed(args.run.runs, device, args.run.phases, || {
                     uniform_filter_into(device, image.view(), [size, size], mode, &mut out)?;
                     Ok(())
                 })?
@@ -426,8 +572,11 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
                 image: &label,
                 k: size,
                 pixels: h * w,
+                in_bytes: image.data().len() * 4,
+                out_bytes: image.data().len() * 4 * if case == "stats" { 3 } else { 1 },
+                phase_runs: phase_runs(&args.run),
             };
-            what.record(&mut records, &mut cpu_ms, name, device, ms, agrees);
+            what.record(&mut records, &mut cpu_ms, name, device, &timing, agrees);
         }
     }
     finish(&records, args.run.json.as_ref(), h, w)
@@ -455,7 +604,7 @@ fn diff(common: &Common, args: &DiffBench) -> anyhow::Result<()> {
         let mut cpu_ms = None;
         for (name, device) in &devices {
             let mut outs = vec![vec![0f64; h * w]; n_out];
-            let ms = median_ms(args.run.runs, || {
+            let timing = timed(args.run.runs, device, args.run.phases, || {
                 let mut it = outs.iter_mut();
                 match stencil {
                     None => gradient_into(
@@ -500,8 +649,11 @@ fn diff(common: &Common, args: &DiffBench) -> anyhow::Result<()> {
                 image: case,
                 k: n_out,
                 pixels: h * w,
+                in_bytes: h * w * 8,
+                out_bytes: h * w * 8 * n_out,
+                phase_runs: phase_runs(&args.run),
             };
-            what.record(&mut records, &mut cpu_ms, name, device, ms, agrees);
+            what.record(&mut records, &mut cpu_ms, name, device, &timing, agrees);
         }
     }
     finish(&records, args.run.json.as_ref(), h, w)
@@ -544,14 +696,21 @@ fn quantize(common: &Common, args: &QuantizeBench) -> anyhow::Result<()> {
             let mut cpu_ms = None;
             for (name, device) in &devices {
                 // Index maps as the CLI makes them: u8 up to 256 colours.
-                let (ms, out) = if k <= 256 {
+                let (timing, out) = if k <= 256 {
                     let mut out = vec![0u8; h * w];
-                    let ms = median_ms(args.run.runs, || run_case(&input, k, device, &mut out))?;
-                    (ms, out.iter().map(|&i| u16::from(i)).collect::<Vec<u16>>())
+                    let timing = timed(args.run.runs, device, args.run.phases, || {
+                        run_case(&input, k, device, &mut out)
+                    })?;
+                    (
+                        timing,
+                        out.iter().map(|&i| u16::from(i)).collect::<Vec<u16>>(),
+                    )
                 } else {
                     let mut out = vec![0u16; h * w];
-                    let ms = median_ms(args.run.runs, || run_case(&input, k, device, &mut out))?;
-                    (ms, out)
+                    let timing = timed(args.run.runs, device, args.run.phases, || {
+                        run_case(&input, k, device, &mut out)
+                    })?;
+                    (timing, out)
                 };
                 let agrees = match &reference {
                     None => {
@@ -565,12 +724,32 @@ fn quantize(common: &Common, args: &QuantizeBench) -> anyhow::Result<()> {
                     image: kind,
                     k,
                     pixels: h * w,
+                    in_bytes: input_bytes(&input),
+                    out_bytes: h * w * if k <= 256 { 1 } else { 2 },
+                    phase_runs: phase_runs(&args.run),
                 };
-                what.record(&mut records, &mut cpu_ms, name, device, ms, agrees);
+                what.record(&mut records, &mut cpu_ms, name, device, &timing, agrees);
             }
         }
     }
     finish(&records, args.run.json.as_ref(), h, w)
+}
+
+/// Bytes of a quantize case's input.
+fn input_bytes(input: &Input) -> usize {
+    match input {
+        Input::Rgb(img) | Input::GreyU8(img) => img.data().len(),
+        Input::GreyF32(img) => img.data().len() * 4,
+    }
+}
+
+/// Runs of the copy floor under `--phases`; 0 without it.
+fn phase_runs(run: &RunArgs) -> usize {
+    if run.phases {
+        run.runs.max(1)
+    } else {
+        0
+    }
 }
 
 /// One timed run, writing into a preallocated index map (as the `_into`
@@ -627,12 +806,27 @@ fn agree(input: &Input, k: usize, a: &[u16], b: &[u16]) -> bool {
         })
 }
 
+/// The `--phases` fields of a record, or nothing.
+fn phases_json(r: &Record) -> String {
+    let (Some(p), Some(floor)) = (r.phases, r.copy_floor_ms) else {
+        return String::new();
+    };
+    format!(
+        ", \"host_upload_ms\": {:.3}, \"host_readback_ms\": {:.3}, \"host_wait_ms\": {:.3}, \"device_ms\": {}, \"bands\": {}, \"copy_floor_ms\": {floor:.3}",
+        p.upload,
+        p.readback,
+        p.wait,
+        p.device.map_or("null".into(), |d| format!("{d:.3}")),
+        p.bands
+    )
+}
+
 fn to_json(records: &[Record], h: usize, w: usize) -> String {
     let rows: Vec<String> = records
         .iter()
         .map(|r| {
             format!(
-                "  {{\"op\": \"{}\", \"image\": \"{}\", \"height\": {h}, \"width\": {w}, \"k\": {}, \"device\": \"{}\", \"median_ms\": {:.3}, \"mpx_per_s\": {:.3}, \"speedup_vs_cpu\": {}, \"agrees\": {}}}",
+                "  {{\"op\": \"{}\", \"image\": \"{}\", \"height\": {h}, \"width\": {w}, \"k\": {}, \"device\": \"{}\", \"median_ms\": {:.3}, \"mpx_per_s\": {:.3}, \"speedup_vs_cpu\": {}, \"agrees\": {}{}}}",
                 r.op,
                 r.image,
                 r.k,
@@ -640,7 +834,8 @@ fn to_json(records: &[Record], h: usize, w: usize) -> String {
                 r.median_ms,
                 r.mpx_per_s,
                 r.speedup_vs_cpu.map_or("null".into(), |s| format!("{s:.3}")),
-                r.agrees
+                r.agrees,
+                phases_json(r)
             )
         })
         .collect();

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::Phases;
 use crate::error::{Error, Result};
 
 /// Facts about one wgpu adapter, as `gpix devices` prints them.
@@ -142,6 +143,8 @@ struct Inner {
     limits: wgpu::Limits,
     band_budget: Option<u64>,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    phases: Mutex<Phases>,
+    isolate_phases: std::sync::atomic::AtomicBool,
 }
 
 /// A wgpu device and queue plus gpix's cached pipelines. Cheap to clone
@@ -219,9 +222,12 @@ impl GpuContext {
             max_compute_workgroup_size_x: 256,
             ..limits
         };
+        // Timestamps time each band's kernels (`gpix bench` phases).
+        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("gpix"),
             required_limits: limits,
+            required_features: features,
             ..Default::default()
         }))
         .map_err(|e| Error::Gpu(format!("cannot create a device: {e}")))?;
@@ -242,6 +248,8 @@ impl GpuContext {
                 limits,
                 band_budget: None,
                 pipelines: Mutex::new(HashMap::new()),
+                phases: Mutex::new(Phases::default()),
+                isolate_phases: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -259,6 +267,8 @@ impl GpuContext {
                 limits: self.inner.limits.clone(),
                 band_budget: Some(bytes.max(4)),
                 pipelines: Mutex::new(self.pipelines_snapshot()),
+                phases: Mutex::new(Phases::default()),
+                isolate_phases: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -301,12 +311,65 @@ impl GpuContext {
             .limits
             .max_storage_buffer_binding_size
             .min(self.inner.limits.max_buffer_size);
+        // Kernels index values with u32: a band holds at most 2^32 − 1
+        // values even where a binding may exceed 4 GiB (Metal).
+        let limit = limit.min(u64::from(u32::MAX));
         // Keep to a multiple of 4: every buffer gpix binds holds u32 words.
         let limit = match self.inner.band_budget {
             Some(b) => limit.min(b),
             None => limit,
         };
         (limit / 4 * 4).max(4)
+    }
+
+    /// Bytes per band the streamed path aims for: [`GpuContext::band_bytes`]
+    /// capped at a few MiB so several bands are in flight.
+    #[must_use]
+    pub fn stream_band_bytes(&self) -> u64 {
+        self.band_bytes().min(super::stream::TARGET_BAND_BYTES)
+    }
+
+    /// True where the device records timestamps, so phases include device time.
+    #[must_use]
+    pub fn has_timestamps(&self) -> bool {
+        self.inner
+            .device
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
+    /// Host and device time of the streamed band path since the last call
+    /// (and resets it): what `gpix bench --phases` prints.
+    #[must_use]
+    pub fn take_phases(&self) -> Phases {
+        self.inner
+            .phases
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default()
+    }
+
+    /// With `true`, the streamed path lets the device go idle before each
+    /// host phase, so host and device times are measured apart. Only for
+    /// measuring (`gpix bench --phases`): on a software adapter host and
+    /// device share the same cores and would slow each other down; on a
+    /// hardware GPU it removes the overlap that hides host work.
+    pub fn isolate_phases(&self, on: bool) {
+        self.inner
+            .isolate_phases
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn phases_isolated(&self) -> bool {
+        self.inner
+            .isolate_phases
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_phases(&self, more: &Phases) {
+        if let Ok(mut p) = self.inner.phases.lock() {
+            p.add(more);
+        }
     }
 
     /// Largest number of workgroups along one dispatch dimension.

@@ -1,11 +1,40 @@
 //! GPU plumbing shared by every kernel: the context, dispatch sizing, readback.
 
 mod context;
+pub(crate) mod stream;
 
 pub(crate) use context::build_pipeline;
 pub use context::{hardware_gpu_possible, list_adapters, AdapterSummary, GpuContext};
 
 use crate::error::{Error, Result};
+
+/// Where the time of streamed GPU work went, summed over bands (seconds).
+/// Host phases are CPU work whatever the GPU: they bound what any GPU can
+/// gain end to end.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Phases {
+    /// Host writing inputs into mapped upload memory (with dtype conversion).
+    pub upload_s: f64,
+    /// Host blocked waiting for the device.
+    pub wait_s: f64,
+    /// Host copying read-back outputs out (with dtype conversion).
+    pub readback_s: f64,
+    /// Device time of the bands' compute passes, from timestamp queries;
+    /// 0 where the device has none ([`GpuContext::has_timestamps`]).
+    pub device_s: f64,
+    /// Bands run.
+    pub bands: u64,
+}
+
+impl Phases {
+    fn add(&mut self, o: &Phases) {
+        self.upload_s += o.upload_s;
+        self.wait_s += o.wait_s;
+        self.readback_s += o.readback_s;
+        self.device_s += o.device_s;
+        self.bands += o.bands;
+    }
+}
 
 /// Splits `groups` workgroups into a 2-D dispatch `(x, y)` with `x * y >= groups`
 /// and both at most `max_per_dim` (wgpu allows 65535 per dimension). Kernels

@@ -1,12 +1,17 @@
 //! GPU host code for `shaders/diff.wgsl`: bands of output rows with up to
-//! three halo rows each side, one dispatch per band, readback of the
-//! requested outputs.
+//! three halo rows each side, one dispatch per band on the streamed path,
+//! readback of the requested outputs only.
 
 use super::{GradientOptions, GradientOut, HessianOut, Stencil};
 use crate::array::ImageView;
-use crate::bands::rows_per_band;
-use crate::error::{Error, Result};
-use crate::gpu::{bind_buffers, buffer, dispatch_size, read_mapped, submit_passes, GpuContext};
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::bands::stream_rows;
+use crate::error::Result;
+use crate::gpu::stream::{par_write, stream, BandKernel, Region, StreamSpec};
+use crate::gpu::{bind_buffers, buffer, dispatch_size, GpuContext};
+use crate::ops::filter::gpu::{to_out, write_f32};
 use crate::ops::filter::FilterValue;
 
 const SHADER: &str = include_str!("../../../shaders/diff.wgsl");
@@ -63,6 +68,107 @@ pub(super) fn hessian<T: FilterValue>(
     ctx.checked("hessian", || run(ctx, image, o, kind, outs))
 }
 
+/// The streamed part of a difference op.
+struct DiffKernel<'a, T> {
+    image: ImageView<'a, T>,
+    bands: Vec<Range<usize>>,
+    base: Params,
+    n_out: usize,
+    mask: u32,
+    pipeline: Arc<wgpu::ComputePipeline>,
+}
+
+/// A ring slot's parameters and bind group.
+struct DiffSlot {
+    params: wgpu::Buffer,
+    group: wgpu::BindGroup,
+}
+
+impl<T: FilterValue> DiffKernel<'_, T> {
+    fn row_len(&self) -> usize {
+        self.image.width() * self.image.channels()
+    }
+    /// The input rows band `band` reads: its rows and up to `HALO` each side.
+    fn input_rows(&self, band: usize) -> Range<usize> {
+        let r = &self.bands[band];
+        r.start.saturating_sub(HALO)..(r.end + HALO).min(self.image.height())
+    }
+}
+
+impl<T: FilterValue> BandKernel for DiffKernel<'_, T> {
+    type Slot = DiffSlot;
+
+    fn bind(
+        &self,
+        ctx: &GpuContext,
+        inputs: &[wgpu::Buffer],
+        outputs: &[wgpu::Buffer],
+    ) -> Result<DiffSlot> {
+        let params = buffer(
+            ctx,
+            "gpix.diff.params",
+            std::mem::size_of::<Params>() as u64,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        );
+        let group = bind_buffers(
+            ctx,
+            &self.pipeline,
+            &[(0, &params), (1, &inputs[0]), (2, &outputs[0])],
+        );
+        Ok(DiffSlot { params, group })
+    }
+
+    fn upload_len(&self, band: usize, _input: usize) -> u64 {
+        (self.input_rows(band).len() * self.row_len() * 4) as u64
+    }
+
+    fn fill(&self, band: usize, _input: usize, dst: wgpu::WriteOnly<'_, [u8]>) {
+        let rows = self.input_rows(band);
+        let row_len = self.row_len();
+        let src = &self.image.data()[rows.start * row_len..rows.end * row_len];
+        par_write(dst, 4, |v0, buf| {
+            let n = (buf.len() / 4).min(src.len().saturating_sub(v0));
+            write_f32(&src[v0..v0 + n], &mut buf[..n * 4]);
+        });
+    }
+
+    fn record(
+        &self,
+        ctx: &GpuContext,
+        band: usize,
+        slot: &DiffSlot,
+        pass: &mut wgpu::ComputePass<'_>,
+    ) -> Result<Vec<Region>> {
+        let rows = &self.bands[band];
+        let input = self.input_rows(band);
+        let p = Params {
+            row0: input.start as u32,
+            rows_in: input.len() as u32,
+            out_row0: rows.start as u32,
+            rows_out: rows.len() as u32,
+            ..self.base
+        };
+        ctx.queue()
+            .write_buffer(&slot.params, 0, bytemuck::bytes_of(&p));
+        let groups = u64::from(self.base.groups_x)
+            * (rows.len() as u64).div_ceil(TILE)
+            * self.image.channels() as u64;
+        let (x, y) = dispatch_size(groups, ctx.max_workgroups_per_dimension())?;
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &slot.group, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+        let band_bytes = (rows.len() * self.row_len() * 4) as u64;
+        Ok((0..self.n_out)
+            .filter(|k| self.mask & (1 << k) != 0)
+            .map(|k| Region {
+                output: 0,
+                offset: k as u64 * band_bytes,
+                len: band_bytes,
+            })
+            .collect())
+    }
+}
+
 fn run<T: FilterValue>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
@@ -83,72 +189,35 @@ fn run<T: FilterValue>(
         .map(|(k, _)| 1u32 << k)
         .sum();
     let row = (row_len * 4) as u64;
-    let budget = ctx.band_bytes();
-    let in_rows = rows_per_band(&[row], budget)?;
-    let out_rows = rows_per_band(&[row * n_out as u64], budget)?;
-    if in_rows <= 2 * HALO {
-        return Err(Error::too_large(
-            "a GPU band with its halo rows",
-            (2 * HALO as u64 + 1) * row,
-            budget,
-        ));
-    }
-    let band_rows = (in_rows - 2 * HALO).min(out_rows).min(h);
-    let src = buffer(
-        ctx,
-        "gpix.diff.src",
-        (band_rows + 2 * HALO) as u64 * row,
-        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-    );
-    let out_bytes = band_rows as u64 * row * n_out as u64;
-    let out = buffer(
-        ctx,
-        "gpix.diff.out",
-        out_bytes,
-        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-    );
-    let staging = buffer(
-        ctx,
-        "gpix.diff.readback",
-        out_bytes,
-        wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-    );
-    let params = buffer(
-        ctx,
-        "gpix.diff.params",
-        std::mem::size_of::<Params>() as u64,
-        wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-    );
+    let band_rows = stream_rows(
+        h,
+        row,
+        2 * HALO,
+        row * n_out as u64,
+        ctx.stream_band_bytes(),
+        ctx.band_bytes(),
+    )?;
     let pipeline = ctx.pipeline(
         &format!("gpix.diff.k{kind}"),
         SHADER,
         "diff",
         &[("KIND", f64::from(kind))],
     )?;
-    let group = bind_buffers(ctx, &pipeline, &[(0, &params), (1, &src), (2, &out)]);
-    let gx = (w as u64).div_ceil(TILE);
-    let mut values = vec![0f32; band_rows * row_len * n_out];
-    let mut upload: Vec<f32> = Vec::with_capacity((band_rows + 2 * HALO) * row_len);
-    for r0 in (0..h).step_by(band_rows) {
-        let r1 = (r0 + band_rows).min(h);
-        let (a, b) = (r0.saturating_sub(HALO), (r1 + HALO).min(h));
-        upload.clear();
-        upload.extend(
-            image.data()[a * row_len..b * row_len]
-                .iter()
-                .map(|v| v.to_f64() as f32),
-        );
-        ctx.queue()
-            .write_buffer(&src, 0, bytemuck::cast_slice(&upload));
-        let p = Params {
+    let kernel = DiffKernel {
+        image,
+        bands: (0..h)
+            .step_by(band_rows)
+            .map(|r| r..(r + band_rows).min(h))
+            .collect(),
+        base: Params {
             w: w as u32,
             c: c as u32,
             h: h as u32,
-            row0: a as u32,
-            rows_in: (b - a) as u32,
-            out_row0: r0 as u32,
-            rows_out: (r1 - r0) as u32,
-            groups_x: gx as u32,
+            row0: 0,
+            rows_in: 0,
+            out_row0: 0,
+            rows_out: 0,
+            groups_x: (w as u64).div_ceil(TILE) as u32,
             edge_order: u32::from(o.edge_order),
             interior_only: u32::from(o.interior_only),
             mask,
@@ -157,25 +226,25 @@ fn run<T: FilterValue>(
             hx: o.spacing[1] as f32,
             _pad1: 0.0,
             _pad2: 0.0,
-        };
-        ctx.queue().write_buffer(&params, 0, bytemuck::bytes_of(&p));
-        let groups = gx * ((r1 - r0) as u64).div_ceil(TILE) * c as u64;
-        let (x, y) = dispatch_size(groups, ctx.max_workgroups_per_dimension())?;
-        let band = (r1 - r0) * row_len;
-        let bytes = (band * n_out * 4) as u64;
-        let done = submit_passes(ctx, "gpix.diff", &[(&pipeline, &group, (x, y))], |enc| {
-            enc.copy_buffer_to_buffer(&out, 0, &staging, 0, bytes);
-        });
-        let dst = &mut values[..band * n_out];
-        read_mapped(ctx, &staging, bytes, done, bytemuck::cast_slice_mut(dst))?;
-        for (k, o) in outs.iter_mut().enumerate() {
-            if let Some(o) = o.as_deref_mut() {
-                let target = &mut o[r0 * row_len..r1 * row_len];
-                for (t, &v) in target.iter_mut().zip(&dst[k * band..(k + 1) * band]) {
-                    *t = T::from_f64(f64::from(v));
-                }
-            }
+        },
+        n_out,
+        mask,
+        pipeline,
+    };
+    let spec = StreamSpec {
+        label: "gpix.diff",
+        bands: kernel.bands.len(),
+        inputs: vec![(band_rows + 2 * HALO) as u64 * row],
+        outputs: vec![band_rows as u64 * row * n_out as u64],
+    };
+    stream(ctx, &spec, &kernel, |band, bytes| {
+        let rows = kernel.bands[band].clone();
+        let band_bytes = rows.len() * row_len * 4;
+        // Only the requested outputs were read back, in order.
+        let wanted = outs.iter_mut().filter_map(|o| o.as_deref_mut());
+        for (dst, src) in wanted.zip(bytes.chunks(band_bytes)) {
+            to_out(&mut dst[rows.start * row_len..rows.end * row_len], src);
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }

@@ -8,11 +8,10 @@ use std::sync::Arc;
 use super::correlate::{Method, Plan};
 use super::{boundary_index, BoundaryMode, FilterInfo, FilterValue, StatsOut};
 use crate::array::ImageView;
-use crate::bands::rows_per_band;
+use crate::bands::stream_rows;
 use crate::error::{Error, Result};
-use crate::gpu::{
-    bind_buffers, buffer, dispatch_size, read_mapped, submit_passes, GpuContext, Pass,
-};
+use crate::gpu::stream::{par_read, par_write, stream, BandKernel, Region, StreamSpec};
+use crate::gpu::{bind_buffers, buffer, dispatch_size, GpuContext};
 
 /// `boundary.wgsl` supplies `boundary_index`.
 const SHADER: &str = concat!(
@@ -95,9 +94,21 @@ fn method<T: FilterValue>(what: &str) -> String {
     }
 }
 
-fn to_out<T: FilterValue>(dst: &mut [T], values: &[f32]) {
-    for (d, &v) in dst.iter_mut().zip(values) {
-        *d = T::from_f64(f64::from(v));
+/// Read-back f32 bytes into `dst` (converted to `T`), on every core.
+pub(crate) fn to_out<T: FilterValue>(dst: &mut [T], bytes: &[u8]) {
+    par_read(bytes, 4, dst, 1, |src, dst| {
+        let src: &[f32] = bytemuck::cast_slice(src);
+        for (d, &v) in dst.iter_mut().zip(src) {
+            *d = T::from_f64(f64::from(v));
+        }
+    });
+}
+
+/// `src` values as f32 bytes into `dst` (exactly `4 * src.len()` bytes).
+pub(crate) fn write_f32<T: FilterValue>(src: &[T], dst: &mut [u8]) {
+    let dst: &mut [f32] = bytemuck::cast_slice_mut(dst);
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d = v.to_f64() as f32;
     }
 }
 
@@ -116,9 +127,18 @@ pub(super) fn uniform<T: FilterValue>(
     };
     let center = [size[0] / 2, size[1] / 2];
     ctx.checked("uniform filter", || {
-        run(ctx, image, size, center, mode, &job, |rows, values| {
-            to_out(&mut out[rows.start * row_len..rows.end * row_len], values);
-        })
+        run(
+            ctx,
+            image,
+            size,
+            center,
+            mode,
+            &job,
+            &[true],
+            |rows, bytes| {
+                to_out(&mut out[rows.start * row_len..rows.end * row_len], bytes);
+            },
+        )
     })?;
     Ok(FilterInfo {
         method: method::<T>("two separable box passes"),
@@ -137,21 +157,29 @@ pub(super) fn stats<T: FilterValue>(
     let row_len = image.width() * image.channels();
     let job = Job::Box { features: 2, shift };
     let center = [size[0] / 2, size[1] / 2];
+    let wanted = [out.mean.is_some(), out.var.is_some(), out.std.is_some()];
     ctx.checked("local statistics", || {
-        run(ctx, image, size, center, mode, &job, |rows, values| {
-            let band = rows.len() * row_len;
-            let outs = [
-                out.mean.as_deref_mut(),
-                out.var.as_deref_mut(),
-                out.std.as_deref_mut(),
-            ];
-            for (k, dst) in outs.into_iter().enumerate() {
-                if let Some(dst) = dst {
-                    let dst = &mut dst[rows.start * row_len..rows.end * row_len];
-                    to_out(dst, &values[k * band..(k + 1) * band]);
+        run(
+            ctx,
+            image,
+            size,
+            center,
+            mode,
+            &job,
+            &wanted,
+            |rows, bytes| {
+                let band = rows.len() * row_len * 4;
+                let outs = [
+                    out.mean.as_deref_mut(),
+                    out.var.as_deref_mut(),
+                    out.std.as_deref_mut(),
+                ];
+                // Only the requested outputs were read back, in order.
+                for (dst, src) in outs.into_iter().flatten().zip(bytes.chunks(band)) {
+                    to_out(&mut dst[rows.start * row_len..rows.end * row_len], src);
                 }
-            }
-        })
+            },
+        )
     })?;
     Ok(FilterInfo {
         method: method::<T>("two separable passes of shifted sums"),
@@ -180,8 +208,9 @@ pub(super) fn correlate<T: FilterValue>(
             plan.center,
             mode,
             &job,
-            |rows, values| {
-                to_out(&mut out[rows.start * row_len..rows.end * row_len], values);
+            &[true],
+            |rows, bytes| {
+                to_out(&mut out[rows.start * row_len..rows.end * row_len], bytes);
             },
         )
     })?;
@@ -197,9 +226,170 @@ pub(super) fn correlate<T: FilterValue>(
     })
 }
 
-/// Runs `job` band by band; `sink(rows, values)` receives each band's
-/// outputs (1 or 3 arrays of `rows × w × c` values, one after another).
-#[allow(clippy::too_many_lines)]
+/// Which buffers a pass binds besides the parameters.
+#[derive(Clone, Copy)]
+enum PassKind {
+    /// Input rows → `xs` along x, with weights `wx`.
+    Rows(usize),
+    /// `xs` → output along y, with weights `wy`.
+    Cols(usize),
+    /// Input rows → output with 2-D weights.
+    Direct(usize),
+}
+
+/// The streamed part of a filter: the band layout and the passes.
+struct FilterKernel<'a, T> {
+    image: ImageView<'a, T>,
+    bands: Vec<Range<usize>>,
+    ky: usize,
+    top: usize,
+    mode: BoundaryMode,
+    base: Params,
+    features: u32,
+    n_out: usize,
+    wanted: &'a [bool],
+    max_in_rows: usize,
+    passes: Vec<(Arc<wgpu::ComputePipeline>, PassKind)>,
+    weights: Vec<wgpu::Buffer>,
+}
+
+/// A ring slot's filter state.
+struct FilterSlot {
+    rows_params: wgpu::Buffer,
+    cols_params: wgpu::Buffer,
+    _xs: wgpu::Buffer,
+    groups: Vec<(Arc<wgpu::ComputePipeline>, wgpu::BindGroup, bool)>,
+}
+
+impl<T: FilterValue> FilterKernel<'_, T> {
+    fn row_len(&self) -> usize {
+        self.image.width() * self.image.channels()
+    }
+    fn rows_in(&self, band: usize) -> usize {
+        self.bands[band].len() + self.ky - 1
+    }
+}
+
+impl<T: FilterValue> BandKernel for FilterKernel<'_, T> {
+    type Slot = FilterSlot;
+
+    fn bind(
+        &self,
+        ctx: &GpuContext,
+        inputs: &[wgpu::Buffer],
+        outputs: &[wgpu::Buffer],
+    ) -> Result<FilterSlot> {
+        let row = (self.row_len() * 4) as u64;
+        let xs = buffer(
+            ctx,
+            "gpix.filter.xs",
+            self.max_in_rows as u64 * row * u64::from(self.features),
+            wgpu::BufferUsages::STORAGE,
+        );
+        let uniform = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
+        let rows_params = buffer(ctx, "gpix.filter.params.rows", 48, uniform);
+        let cols_params = buffer(ctx, "gpix.filter.params.cols", 48, uniform);
+        let (src, out) = (&inputs[0], &outputs[0]);
+        let groups = self
+            .passes
+            .iter()
+            .map(|(p, kind)| {
+                let (entries, cols): (Vec<(u32, &wgpu::Buffer)>, bool) = match *kind {
+                    PassKind::Rows(w) => (
+                        vec![(0, &rows_params), (1, src), (2, &xs), (4, &self.weights[w])],
+                        false,
+                    ),
+                    PassKind::Cols(w) => (
+                        vec![(0, &cols_params), (2, &xs), (3, out), (5, &self.weights[w])],
+                        true,
+                    ),
+                    PassKind::Direct(w) => (
+                        vec![(0, &cols_params), (1, src), (3, out), (6, &self.weights[w])],
+                        true,
+                    ),
+                };
+                (p.clone(), bind_buffers(ctx, p, &entries), cols)
+            })
+            .collect();
+        Ok(FilterSlot {
+            rows_params,
+            cols_params,
+            _xs: xs,
+            groups,
+        })
+    }
+
+    fn upload_len(&self, band: usize, _input: usize) -> u64 {
+        (self.rows_in(band) * self.row_len() * 4) as u64
+    }
+
+    fn fill(&self, band: usize, _input: usize, dst: wgpu::WriteOnly<'_, [u8]>) {
+        let row_len = self.row_len();
+        let (h, data) = (self.image.height(), self.image.data());
+        let first = self.bands[band].start as i64 - self.top as i64;
+        let cval = self.mode.cval() as f32;
+        par_write(dst, row_len * 4, |t0, buf| {
+            for (t, row) in buf.chunks_exact_mut(row_len * 4).enumerate() {
+                match boundary_index(first + (t0 + t) as i64, h, self.mode) {
+                    Some(y) => write_f32(&data[y * row_len..(y + 1) * row_len], row),
+                    None => bytemuck::cast_slice_mut::<u8, f32>(row).fill(cval),
+                }
+            }
+        });
+    }
+
+    fn record(
+        &self,
+        ctx: &GpuContext,
+        band: usize,
+        slot: &FilterSlot,
+        pass: &mut wgpu::ComputePass<'_>,
+    ) -> Result<Vec<Region>> {
+        let rows = &self.bands[band];
+        let rows_in = self.rows_in(band);
+        let w = self.image.width() as u64;
+        let c = self.image.channels() as u64;
+        let gx_rows = w.div_ceil(ROWS_WG);
+        let gx_cols = w.div_ceil(TILE);
+        let p = Params {
+            rows_in: rows_in as u32,
+            rows_out: rows.len() as u32,
+            groups_x: gx_rows as u32,
+            ..self.base
+        };
+        let cols_p = Params {
+            groups_x: gx_cols as u32,
+            ..p
+        };
+        let queue = ctx.queue();
+        queue.write_buffer(&slot.rows_params, 0, bytemuck::bytes_of(&p));
+        queue.write_buffer(&slot.cols_params, 0, bytemuck::bytes_of(&cols_p));
+        let max_dim = ctx.max_workgroups_per_dimension();
+        let rows_size = dispatch_size(gx_rows * rows_in as u64 * c, max_dim)?;
+        let cols_size = dispatch_size(gx_cols * (rows.len() as u64).div_ceil(TILE) * c, max_dim)?;
+        // One pass: wgpu orders each dispatch after the writes of the last.
+        for (pipeline, group, cols) in &slot.groups {
+            let (x, y) = if *cols { cols_size } else { rows_size };
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, group, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        let band_bytes = (rows.len() * self.row_len() * 4) as u64;
+        Ok((0..self.n_out)
+            .filter(|&k| self.wanted[k])
+            .map(|k| Region {
+                output: 0,
+                offset: k as u64 * band_bytes,
+                len: band_bytes,
+            })
+            .collect())
+    }
+}
+
+/// Runs `job` band by band on the streamed path; `sink(rows, bytes)`
+/// receives each band's wanted outputs (f32 bytes of `rows × w × c` values
+/// each, one after another).
+#[allow(clippy::too_many_arguments)]
 fn run<T: FilterValue>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
@@ -207,10 +397,11 @@ fn run<T: FilterValue>(
     [top, left]: [usize; 2],
     mode: BoundaryMode,
     job: &Job<'_>,
-    mut sink: impl FnMut(Range<usize>, &[f32]),
+    wanted: &[bool],
+    mut sink: impl FnMut(Range<usize>, &[u8]),
 ) -> Result<()> {
     let (h, w, c) = (image.height(), image.width(), image.channels());
-    if h == 0 || w * c == 0 {
+    if h == 0 || w * c == 0 || !wanted.contains(&true) {
         return Ok(());
     }
     if kx > MAX_SIDE || ky > MAX_SIDE {
@@ -225,160 +416,95 @@ fn run<T: FilterValue>(
         _ => (1, 1),
     };
     let row = (w * c * 4) as u64;
-    let budget = ctx.band_bytes();
-    let in_rows = rows_per_band(&[row, row * u64::from(features)], budget)?;
-    let out_rows = rows_per_band(&[row * n_out as u64], budget)?;
-    if in_rows < ky {
-        return Err(Error::too_large(
-            "a GPU band with its halo rows",
-            ky as u64 * row * u64::from(features),
-            budget,
-        ));
-    }
-    let band_rows = (in_rows - (ky - 1)).min(out_rows).min(h);
-    let max_in = band_rows + ky - 1;
+    // The intermediate `xs` holds `features` values per input value.
+    let in_row = row * u64::from(features);
+    let band_rows = stream_rows(
+        h,
+        in_row,
+        ky - 1,
+        row * n_out as u64,
+        ctx.stream_band_bytes(),
+        ctx.band_bytes(),
+    )?;
+    let bands: Vec<Range<usize>> = (0..h)
+        .step_by(band_rows)
+        .map(|r| r..(r + band_rows).min(h))
+        .collect();
+    let max_in_rows = band_rows + ky - 1;
 
-    let storage = wgpu::BufferUsages::STORAGE;
-    let src = buffer(
-        ctx,
-        "gpix.filter.src",
-        max_in as u64 * row,
-        storage | wgpu::BufferUsages::COPY_DST,
-    );
-    let xs = buffer(
-        ctx,
-        "gpix.filter.xs",
-        max_in as u64 * row * u64::from(features),
-        storage,
-    );
-    let out_bytes = band_rows as u64 * row * n_out as u64;
-    let out = buffer(
-        ctx,
-        "gpix.filter.out",
-        out_bytes,
-        storage | wgpu::BufferUsages::COPY_SRC,
-    );
-    let staging = buffer(
-        ctx,
-        "gpix.filter.readback",
-        out_bytes,
-        wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-    );
-    let uniform = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
-    let rows_params = buffer(ctx, "gpix.filter.params.rows", 48, uniform);
-    let cols_params = buffer(ctx, "gpix.filter.params.cols", 48, uniform);
-    let bind =
-        |p: &wgpu::ComputePipeline, entries: &[(u32, &wgpu::Buffer)]| bind_buffers(ctx, p, entries);
-    // The dispatches of a band: (pipeline, bind group, uses the cols grid).
-    let mut passes: Vec<(Arc<wgpu::ComputePipeline>, wgpu::BindGroup, bool)> = Vec::new();
+    let mut passes = Vec::new();
+    let mut weight_sets: Vec<Vec<f64>> = Vec::new();
+    let mut add_weights = |w: &[f64]| {
+        weight_sets.push(w.to_vec());
+        weight_sets.len() - 1
+    };
     match job {
         Job::Box { features, .. } => {
-            let r = pipeline(ctx, "rows", *features, false, false)?;
-            let cl = pipeline(ctx, "cols", *features, false, false)?;
             // The passes name the weight buffers even when unweighted.
-            let one = weights(ctx, &[1.0]);
-            let rg = bind(&r, &[(0, &rows_params), (1, &src), (2, &xs), (4, &one)]);
-            let cg = bind(&cl, &[(0, &cols_params), (2, &xs), (3, &out), (5, &one)]);
-            passes.push((r, rg, false));
-            passes.push((cl, cg, true));
+            let one = add_weights(&[1.0]);
+            passes.push((
+                pipeline(ctx, "rows", *features, false, false)?,
+                PassKind::Rows(one),
+            ));
+            passes.push((
+                pipeline(ctx, "cols", *features, false, false)?,
+                PassKind::Cols(one),
+            ));
         }
         Job::Separable(terms) => {
             for (n, (wy, wx)) in terms.iter().enumerate() {
-                let (wyb, wxb) = (weights(ctx, wy), weights(ctx, wx));
-                let r = pipeline(ctx, "rows", 1, true, false)?;
-                let cl = pipeline(ctx, "cols", 1, true, n > 0)?;
-                let rg = bind(&r, &[(0, &rows_params), (1, &src), (2, &xs), (4, &wxb)]);
-                let cg = bind(&cl, &[(0, &cols_params), (2, &xs), (3, &out), (5, &wyb)]);
-                passes.push((r, rg, false));
-                passes.push((cl, cg, true));
+                let (wxi, wyi) = (add_weights(wx), add_weights(wy));
+                passes.push((pipeline(ctx, "rows", 1, true, false)?, PassKind::Rows(wxi)));
+                passes.push((pipeline(ctx, "cols", 1, true, n > 0)?, PassKind::Cols(wyi)));
             }
         }
         Job::Direct(w2d) => {
-            let wb = weights(ctx, w2d);
-            let d = pipeline(ctx, "direct", 1, true, false)?;
-            let dg = bind(&d, &[(0, &cols_params), (1, &src), (3, &out), (6, &wb)]);
-            passes.push((d, dg, true));
+            let wi = add_weights(w2d);
+            passes.push((
+                pipeline(ctx, "direct", 1, true, false)?,
+                PassKind::Direct(wi),
+            ));
         }
     }
     let (shift, inv_n) = match job {
         Job::Box { shift, .. } => (*shift, 1.0 / (kx as f64 * ky as f64)),
         _ => (0.0, 1.0),
     };
-
-    let mut gathered: Vec<f32> = Vec::with_capacity(max_in * w * c);
-    let mut values = vec![0f32; band_rows * w * c * n_out];
-    let max_dim = ctx.max_workgroups_per_dimension();
-    for r0 in (0..h).step_by(band_rows) {
-        let r1 = (r0 + band_rows).min(h);
-        let rows_in = r1 - r0 + ky - 1;
-        gather_rows(image, r0, rows_in, top, mode, &mut gathered);
-        ctx.queue()
-            .write_buffer(&src, 0, bytemuck::cast_slice(&gathered));
-        let gx_rows = (w as u64).div_ceil(ROWS_WG);
-        let gx_cols = (w as u64).div_ceil(TILE);
-        let base = Params {
+    let kernel = FilterKernel {
+        image,
+        ky,
+        top,
+        mode,
+        base: Params {
             w: w as u32,
             c: c as u32,
-            rows_in: rows_in as u32,
-            rows_out: (r1 - r0) as u32,
+            rows_in: 0,
+            rows_out: 0,
             nx: kx as u32,
             ny: ky as u32,
             mode: mode.code(),
-            groups_x: gx_rows as u32,
+            groups_x: 0,
             cval: mode.cval() as f32,
             shift: shift as f32,
             inv_n: inv_n as f32,
             left: left as u32,
-        };
-        let cols_v = Params {
-            groups_x: gx_cols as u32,
-            ..base
-        };
-        ctx.queue()
-            .write_buffer(&rows_params, 0, bytemuck::bytes_of(&base));
-        ctx.queue()
-            .write_buffer(&cols_params, 0, bytemuck::bytes_of(&cols_v));
-        let rows_size = dispatch_size(gx_rows * rows_in as u64 * c as u64, max_dim)?;
-        let cols_size = dispatch_size(
-            gx_cols * ((r1 - r0) as u64).div_ceil(TILE) * c as u64,
-            max_dim,
-        )?;
-        let dispatches: Vec<Pass<'_>> = passes
-            .iter()
-            .map(|(p, g, cols_grid)| (&**p, g, if *cols_grid { cols_size } else { rows_size }))
-            .collect();
-        let n_values = (r1 - r0) * w * c * n_out;
-        let bytes = n_values as u64 * 4;
-        let done = submit_passes(ctx, "gpix.filter", &dispatches, |enc| {
-            enc.copy_buffer_to_buffer(&out, 0, &staging, 0, bytes);
-        });
-        let dst = &mut values[..n_values];
-        read_mapped(ctx, &staging, bytes, done, bytemuck::cast_slice_mut(dst))?;
-        sink(r0..r1, dst);
-    }
-    Ok(())
-}
-
-/// The `rows_in` input rows the band starting at output row `r0` reads
-/// (from `r0 − top`), resolved by the mode along y, as f32.
-fn gather_rows<T: FilterValue>(
-    image: ImageView<'_, T>,
-    r0: usize,
-    rows_in: usize,
-    top: usize,
-    mode: BoundaryMode,
-    out: &mut Vec<f32>,
-) {
-    let row_len = image.width() * image.channels();
-    out.clear();
-    for t in 0..rows_in {
-        match boundary_index(r0 as i64 - top as i64 + t as i64, image.height(), mode) {
-            Some(y) => out.extend(
-                image.data()[y * row_len..(y + 1) * row_len]
-                    .iter()
-                    .map(|v| v.to_f64() as f32),
-            ),
-            None => out.extend(std::iter::repeat_n(mode.cval() as f32, row_len)),
-        }
-    }
+        },
+        features,
+        n_out,
+        wanted,
+        max_in_rows,
+        passes,
+        weights: weight_sets.iter().map(|w| weights(ctx, w)).collect(),
+        bands,
+    };
+    let spec = StreamSpec {
+        label: "gpix.filter",
+        bands: kernel.bands.len(),
+        inputs: vec![max_in_rows as u64 * row],
+        outputs: vec![band_rows as u64 * row * n_out as u64],
+    };
+    stream(ctx, &spec, &kernel, |band, bytes| {
+        sink(kernel.bands[band].clone(), bytes);
+        Ok(())
+    })
 }

@@ -15,7 +15,7 @@ mod correlate;
 mod fft;
 mod fir;
 #[cfg(feature = "gpu")]
-mod gpu;
+pub(crate) mod gpu;
 mod kernel;
 
 pub use boundary::{boundary_index, BoundaryMode};

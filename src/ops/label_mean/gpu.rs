@@ -1,12 +1,16 @@
-//! GPU host code for `shaders/label_mean.wgsl`: row tables, bands, readback.
+//! GPU host code for `shaders/label_mean.wgsl` on the streamed band path:
+//! the sums sweep (after an exponents sweep for floats) and the recolour.
+//! Labels are uploaded once and kept on the device for the later sweeps
+//! when they fit [`RESIDENT_LABEL_BYTES`].
 
 use std::ops::Range;
 use std::sync::Arc;
 
 use super::{LabelValue, RowTotals, Rows, SumValue};
 use crate::array::ImageView;
-use crate::bands::plan_bands;
+use crate::bands::stream_rows;
 use crate::error::{Error, Result};
+use crate::gpu::stream::{par_read, par_write, stream, BandKernel, Region, StreamSpec};
 use crate::gpu::{
     bind_buffers, buffer, dispatch_size, read_mapped, submit_passes, write_padded, GpuContext,
 };
@@ -27,16 +31,6 @@ pub(crate) const TOTAL_WORDS: usize = 3;
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
     n_pixels: u32,
-    n_rows: u32,
-    offset: u32,
-    n_keys: u32,
-}
-
-/// Buffers shared by the kernels of one call.
-struct Tables {
-    params: wgpu::Buffer,
-    labels: wgpu::Buffer,
-    keys: wgpu::Buffer,
     n_rows: u32,
     offset: u32,
     n_keys: u32,
@@ -135,84 +129,290 @@ fn u32_of(n: usize, what: &str) -> Result<u32> {
     u32::try_from(n).map_err(|_| Error::too_large(what, n as u64, u64::from(u32::MAX)))
 }
 
-impl Tables {
-    fn new(ctx: &GpuContext, rows: &Rows, band_pixels: usize) -> Result<Self> {
-        let (offset, keys): (u32, &[u32]) = match rows {
-            Rows::Dense { offset, .. } => (*offset, &[]),
-            Rows::Sparse { keys } => (0, keys),
-        };
-        check_table(ctx, "the distinct labels on the GPU", keys.len() as u64 * 4)?;
-        let keys_buf = buffer(
-            ctx,
-            "gpix.label_mean.keys",
-            keys.len() as u64 * 4,
-            storage(),
-        );
-        write_padded(ctx.queue(), &keys_buf, bytemuck::cast_slice(keys));
+/// Label maps up to this size stay on the device between the sweeps of one
+/// call (a 12000² map of u32 labels is 576 MB); larger ones are streamed
+/// again for each sweep.
+pub(crate) const RESIDENT_LABEL_BYTES: u64 = 2 << 30;
+
+/// The bands of one label-mean call and, when the map is small enough, its
+/// labels kept on the device (one buffer per band) for every later sweep.
+pub(crate) struct LabelBands {
+    width: usize,
+    bands: Vec<Range<usize>>,
+    resident: Option<Vec<wgpu::Buffer>>,
+    /// Whether `resident` already holds the labels.
+    loaded: bool,
+}
+
+impl LabelBands {
+    /// Bands for an image of `height × width` pixels whose largest per-row
+    /// buffer is `row_bytes`; `keep` asks for resident labels.
+    pub(crate) fn new(
+        ctx: &GpuContext,
+        height: usize,
+        width: usize,
+        row_bytes: u64,
+        keep: bool,
+    ) -> Result<Self> {
+        let label_row = width as u64 * 4;
+        let rows = stream_rows(
+            height,
+            row_bytes.max(label_row),
+            0,
+            row_bytes.max(label_row),
+            ctx.stream_band_bytes(),
+            ctx.band_bytes(),
+        )?;
+        let bands: Vec<Range<usize>> = (0..height)
+            .step_by(rows.max(1))
+            .map(|r| r..(r + rows).min(height))
+            .collect();
+        let keep = keep && height as u64 * label_row <= RESIDENT_LABEL_BYTES;
+        let resident = keep.then(|| {
+            bands
+                .iter()
+                .map(|b| {
+                    buffer(
+                        ctx,
+                        "gpix.label_mean.labels.resident",
+                        b.len() as u64 * label_row,
+                        storage(),
+                    )
+                })
+                .collect()
+        });
         Ok(Self {
+            width,
+            bands,
+            resident,
+            loaded: false,
+        })
+    }
+
+    fn pixels(&self, band: usize) -> Range<usize> {
+        self.bands[band].start * self.width..self.bands[band].end * self.width
+    }
+
+    /// Whether a sweep must upload the labels of its bands.
+    fn upload(&self) -> bool {
+        !self.loaded
+    }
+}
+
+/// The label-mean parameters for one band.
+fn band_params(rows: &Rows, n_pixels: usize) -> Result<Params> {
+    let (offset, n_keys) = match rows {
+        Rows::Dense { offset, .. } => (*offset, 0),
+        Rows::Sparse { keys } => (0, keys.len()),
+    };
+    Ok(Params {
+        n_pixels: u32_of(n_pixels, "pixels in a band")?,
+        n_rows: u32_of(rows.len(), "label rows")?,
+        offset,
+        n_keys: u32_of(n_keys, "distinct labels")?,
+    })
+}
+
+/// The sorted distinct labels of sparse rows, on the device (one word for
+/// dense rows, which bind it unread).
+fn keys_buffer(ctx: &GpuContext, rows: &Rows) -> Result<wgpu::Buffer> {
+    let keys: &[u32] = match rows {
+        Rows::Dense { .. } => &[],
+        Rows::Sparse { keys } => keys,
+    };
+    check_table(ctx, "the distinct labels on the GPU", keys.len() as u64 * 4)?;
+    let b = buffer(
+        ctx,
+        "gpix.label_mean.keys",
+        keys.len() as u64 * 4,
+        storage(),
+    );
+    write_padded(ctx.queue(), &b, bytemuck::cast_slice(keys));
+    Ok(b)
+}
+
+/// A ring slot of a label-mean sweep: its parameters and uploaded inputs.
+struct SweepSlot {
+    params: wgpu::Buffer,
+    inputs: Vec<wgpu::Buffer>,
+    outputs: Vec<wgpu::Buffer>,
+}
+
+/// One sweep over the bands: `exponents` or `sums` (inputs: pixels,
+/// labels; no per-band output), or `paint` (input: labels; output: the
+/// recoloured band).
+struct Sweep<'a, T> {
+    image: Option<ImageView<'a, T>>,
+    labels: &'a [u32],
+    rows: &'a Rows,
+    bands: &'a LabelBands,
+    pipeline: Arc<wgpu::ComputePipeline>,
+    /// (binding, buffer) shared by every band: keys, exps, totals, means.
+    shared: Vec<(u32, wgpu::Buffer)>,
+    /// Invocations per pixel: 1/RUN for the sums kernels, `out_words` for paint.
+    paint_row_bytes: Option<u64>,
+}
+
+impl<T: crate::array::Element> Sweep<'_, T> {
+    fn labels_input(&self) -> usize {
+        usize::from(self.image.is_some())
+    }
+    fn value_bytes(&self, band: usize) -> usize {
+        self.image.map_or(0, |img| {
+            self.bands.bands[band].len() * img.width() * img.channels() * std::mem::size_of::<T>()
+        })
+    }
+    /// The labels buffer band `band` reads: the resident one or the slot's.
+    fn labels_buffer<'b>(&'b self, band: usize, slot: &'b SweepSlot) -> &'b wgpu::Buffer {
+        match (&self.bands.resident, self.bands.loaded) {
+            (Some(r), true) => &r[band],
+            _ => &slot.inputs[self.labels_input()],
+        }
+    }
+}
+
+impl<T: crate::array::Element> BandKernel for Sweep<'_, T> {
+    type Slot = SweepSlot;
+
+    fn bind(
+        &self,
+        ctx: &GpuContext,
+        inputs: &[wgpu::Buffer],
+        outputs: &[wgpu::Buffer],
+    ) -> Result<SweepSlot> {
+        Ok(SweepSlot {
             params: buffer(
                 ctx,
                 "gpix.label_mean.params",
                 std::mem::size_of::<Params>() as u64,
                 wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             ),
-            labels: buffer(
-                ctx,
-                "gpix.label_mean.labels",
-                band_pixels as u64 * 4,
-                storage(),
-            ),
-            keys: keys_buf,
-            n_rows: u32_of(rows.len(), "label rows")?,
-            offset,
-            n_keys: u32_of(keys.len(), "distinct labels")?,
+            inputs: inputs.to_vec(),
+            outputs: outputs.to_vec(),
         })
     }
 
-    /// Uploads one band's labels and parameters.
-    fn load_band(&self, ctx: &GpuContext, labels: &[u32]) -> Result<()> {
-        let p = Params {
-            n_pixels: u32_of(labels.len(), "pixels in a band")?,
-            n_rows: self.n_rows,
-            offset: self.offset,
-            n_keys: self.n_keys,
+    fn upload_len(&self, band: usize, input: usize) -> u64 {
+        if input < self.labels_input() {
+            self.value_bytes(band) as u64
+        } else if self.bands.upload() {
+            self.bands.pixels(band).len() as u64 * 4
+        } else {
+            0
+        }
+    }
+
+    fn fill(&self, band: usize, input: usize, dst: wgpu::WriteOnly<'_, [u8]>) {
+        let src: &[u8] = if input < self.labels_input() {
+            let Some(img) = self.image else { return };
+            bytemuck::cast_slice(img.rows(self.bands.bands[band].clone()).data())
+        } else {
+            bytemuck::cast_slice(&self.labels[self.bands.pixels(band)])
         };
+        par_write(dst, 1, |b0, buf| {
+            let n = buf.len().min(src.len().saturating_sub(b0));
+            buf[..n].copy_from_slice(&src[b0..b0 + n]);
+        });
+    }
+
+    fn record(
+        &self,
+        ctx: &GpuContext,
+        band: usize,
+        slot: &SweepSlot,
+        pass: &mut wgpu::ComputePass<'_>,
+    ) -> Result<Vec<Region>> {
+        let n_pixels = self.bands.pixels(band).len();
+        let p = band_params(self.rows, n_pixels)?;
         ctx.queue()
-            .write_buffer(&self.params, 0, bytemuck::bytes_of(&p));
-        write_padded(ctx.queue(), &self.labels, bytemuck::cast_slice(labels));
-        Ok(())
+            .write_buffer(&slot.params, 0, bytemuck::bytes_of(&p));
+        let mut entries: Vec<(u32, &wgpu::Buffer)> =
+            vec![(0, &slot.params), (2, self.labels_buffer(band, slot))];
+        if self.image.is_some() {
+            entries.push((1, &slot.inputs[0]));
+        }
+        entries.extend(self.shared.iter().map(|(b, buf)| (*b, buf)));
+        let (invocations, regions) = match self.paint_row_bytes {
+            Some(row) => {
+                entries.push((7, &slot.outputs[0]));
+                let bytes = self.bands.bands[band].len() as u64 * row;
+                let region = Region {
+                    output: 0,
+                    offset: 0,
+                    len: bytes.div_ceil(4) * 4,
+                };
+                (bytes.div_ceil(4), vec![region])
+            }
+            None => ((n_pixels as u64).div_ceil(RUN), Vec::new()),
+        };
+        let group = bind_buffers(ctx, &self.pipeline, &entries);
+        let (x, y) = dispatch_size(
+            invocations.div_ceil(WORKGROUP),
+            ctx.max_workgroups_per_dimension(),
+        )?;
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &group, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+        Ok(regions)
+    }
+
+    fn after_pass(&self, band: usize, slot: &SweepSlot, encoder: &mut wgpu::CommandEncoder) {
+        // The first sweep keeps the labels it uploaded for the later ones.
+        if let (Some(resident), false) = (&self.bands.resident, self.bands.loaded) {
+            let bytes = self.bands.pixels(band).len() as u64 * 4;
+            if bytes > 0 {
+                let src = &slot.inputs[self.labels_input()];
+                encoder.copy_buffer_to_buffer(src, 0, &resident[band], 0, bytes.div_ceil(4) * 4);
+            }
+        }
     }
 }
 
-fn dispatch(
-    ctx: &GpuContext,
-    pipeline: &wgpu::ComputePipeline,
-    group: &wgpu::BindGroup,
-    invocations: u64,
-    extra: impl FnOnce(&mut wgpu::CommandEncoder),
-) -> Result<wgpu::SubmissionIndex> {
-    let (x, y) = dispatch_size(
-        invocations.div_ceil(WORKGROUP),
-        ctx.max_workgroups_per_dimension(),
-    )?;
-    Ok(submit_passes(
-        ctx,
-        "gpix.label_mean",
-        &[(pipeline, group, (x, y))],
-        extra,
-    ))
+impl<T: crate::array::Element> Sweep<'_, T> {
+    /// Runs the sweep on the streamed path; `drain` gets paint bands.
+    fn run(
+        &self,
+        ctx: &GpuContext,
+        label: &str,
+        drain: impl FnMut(usize, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let max_rows = self.bands.bands.iter().map(Range::len).max().unwrap_or(0) as u64;
+        let width = self.bands.width as u64;
+        let mut inputs = Vec::new();
+        if let Some(img) = self.image {
+            inputs.push(max_rows * width * img.channels() as u64 * std::mem::size_of::<T>() as u64);
+        }
+        inputs.push(if self.bands.upload() {
+            max_rows * width * 4
+        } else {
+            0
+        });
+        let outputs = self
+            .paint_row_bytes
+            .map(|row| vec![max_rows * row])
+            .unwrap_or_default();
+        let spec = StreamSpec {
+            label,
+            bands: self.bands.bands.len(),
+            inputs,
+            outputs,
+        };
+        stream(ctx, &spec, self, drain)
+    }
 }
 
 /// Per-row totals of `image` on the GPU: for floats an `exponents` sweep over
-/// the bands first, then a `sums` sweep; each band is one submission.
+/// the bands first, then a `sums` sweep. Labels are uploaded by the first
+/// sweep and kept on the device in `bands` when it allows.
 pub(super) fn row_totals<T: LabelValue>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
     labels: &[u32],
     rows: &Rows,
+    bands: &mut LabelBands,
 ) -> Result<RowTotals<T::Sum>> {
     ctx.checked("label-mean sums", || {
-        row_totals_unchecked(ctx, image, labels, rows)
+        row_totals_unchecked(ctx, image, labels, rows, bands)
     })
 }
 
@@ -221,30 +421,25 @@ fn row_totals_unchecked<T: LabelValue>(
     image: ImageView<'_, T>,
     labels: &[u32],
     rows: &Rows,
+    bands: &mut LabelBands,
 ) -> Result<RowTotals<T::Sum>> {
     let channels = image.channels();
-    let width = image.width();
     let n_rows = rows.len();
     let floats = T::GPU_MODE >= 4;
-    let value_row = (width * channels * std::mem::size_of::<T>()) as u64;
-    let bands = plan_bands(
-        image.height(),
-        &[value_row, width as u64 * 4],
-        ctx.band_bytes(),
-    )?;
-    let band_rows = bands.iter().map(Range::len).max().unwrap_or(0);
     let total_words = n_rows * (channels + 1) * TOTAL_WORDS;
     let exp_words = if floats { n_rows * channels * 2 } else { 1 };
     check_table(ctx, "the label totals on the GPU", total_words as u64 * 4)?;
     check_table(ctx, "the label exponents on the GPU", exp_words as u64 * 4)?;
+    let mut counts = vec![0u64; n_rows];
+    let mut sums_out = vec![T::Sum::default(); n_rows * channels];
+    if image.height() == 0 || image.width() == 0 {
+        return Ok(RowTotals {
+            counts,
+            sums: sums_out,
+        });
+    }
 
-    let tables = Tables::new(ctx, rows, band_rows * width)?;
-    let pixels = buffer(
-        ctx,
-        "gpix.label_mean.pixels",
-        band_rows as u64 * value_row,
-        storage(),
-    );
+    let keys = keys_buffer(ctx, rows)?;
     let copy = wgpu::BufferUsages::COPY_SRC;
     let totals = buffer(
         ctx,
@@ -258,6 +453,30 @@ fn row_totals_unchecked<T: LabelValue>(
         exp_words as u64 * 4,
         storage() | copy,
     );
+    // Freshly created buffers read as zero: the totals start empty.
+    let entries = if floats {
+        vec!["exponents", "sums"]
+    } else {
+        vec!["sums"]
+    };
+    for entry in entries {
+        let mut shared = vec![(3, keys.clone()), (4, exps.clone())];
+        if entry == "sums" {
+            shared.push((5, totals.clone()));
+        }
+        let sweep = Sweep {
+            image: Some(image),
+            labels,
+            rows,
+            bands,
+            pipeline: pipeline(ctx, entry, T::GPU_MODE, channels, 4)?,
+            shared,
+            paint_row_bytes: None,
+        };
+        sweep.run(ctx, "gpix.label_mean", |_, _| Ok(()))?;
+        bands.loaded = bands.resident.is_some();
+    }
+
     let staging_bytes = (total_words + exp_words) as u64 * 4;
     let staging = buffer(
         ctx,
@@ -265,91 +484,22 @@ fn row_totals_unchecked<T: LabelValue>(
         staging_bytes,
         wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
     );
-
-    let sums = pipeline(ctx, "sums", T::GPU_MODE, channels, 4)?;
-    let sums_group = bind_buffers(
-        ctx,
-        &sums,
-        &[
-            (0, &tables.params),
-            (1, &pixels),
-            (2, &tables.labels),
-            (3, &tables.keys),
-            (4, &exps),
-            (5, &totals),
-        ],
-    );
-    let exps_pass = if floats {
-        let p = pipeline(ctx, "exponents", T::GPU_MODE, channels, 4)?;
-        let g = bind_buffers(
-            ctx,
-            &p,
-            &[
-                (0, &tables.params),
-                (1, &pixels),
-                (2, &tables.labels),
-                (3, &tables.keys),
-                (4, &exps),
-            ],
+    let done = submit_passes(ctx, "gpix.label_mean.totals", &[], |enc| {
+        enc.copy_buffer_to_buffer(&totals, 0, &staging, 0, total_words as u64 * 4);
+        enc.copy_buffer_to_buffer(
+            &exps,
+            0,
+            &staging,
+            total_words as u64 * 4,
+            exp_words as u64 * 4,
         );
-        Some((p, g))
-    } else {
-        None
-    };
-
-    let load = |band: &Range<usize>| -> Result<u64> {
-        let pixels_of = band.start * width..band.end * width;
-        tables.load_band(ctx, &labels[pixels_of])?;
-        write_padded(
-            ctx.queue(),
-            &pixels,
-            bytemuck::cast_slice(image.rows(band.clone()).data()),
-        );
-        Ok((band.len() * width) as u64)
-    };
-    let single = bands.len() == 1;
-    if let Some((p, g)) = &exps_pass {
-        for band in &bands {
-            let n = load(band)?;
-            dispatch(ctx, p, g, n.div_ceil(RUN), |_| {})?;
-        }
-    }
-    let mut last = None;
-    for (i, band) in bands.iter().enumerate() {
-        // One float band is still resident from the exponents sweep.
-        let n = if single && floats {
-            (band.len() * width) as u64
-        } else {
-            load(band)?
-        };
-        let final_band = i + 1 == bands.len();
-        last = Some(dispatch(ctx, &sums, &sums_group, n.div_ceil(RUN), |enc| {
-            if final_band {
-                enc.copy_buffer_to_buffer(&totals, 0, &staging, 0, total_words as u64 * 4);
-                enc.copy_buffer_to_buffer(
-                    &exps,
-                    0,
-                    &staging,
-                    total_words as u64 * 4,
-                    exp_words as u64 * 4,
-                );
-            }
-        })?);
-    }
-    let mut counts = vec![0u64; n_rows];
-    let mut sums_out = vec![T::Sum::default(); n_rows * channels];
-    let Some(last) = last else {
-        return Ok(RowTotals {
-            counts,
-            sums: sums_out,
-        });
-    };
+    });
     let mut raw = vec![0u32; total_words + exp_words];
     read_mapped(
         ctx,
         &staging,
         staging_bytes,
-        last,
+        done,
         bytemuck::cast_slice_mut(&mut raw),
     )?;
     let (raw_totals, raw_exps) = raw.split_at(total_words);
@@ -383,30 +533,32 @@ fn row_totals_unchecked<T: LabelValue>(
     })
 }
 
-/// `out[p] = means[row(labels[p])]` on the GPU, band by band.
-pub(super) fn paint<O: bytemuck::Pod>(
+/// `out[p] = means[row(labels[p])]` on the GPU, band by band, with the
+/// labels the sums left on the device where they could.
+pub(super) fn paint<O: bytemuck::Pod + Send>(
     ctx: &GpuContext,
     labels: &[u32],
-    width: usize,
+    bands: &LabelBands,
     rows: &Rows,
     means: &[O],
     channels: usize,
     out: &mut [O],
 ) -> Result<()> {
     ctx.checked("label-mean recolour", || {
-        paint_unchecked(ctx, labels, width, rows, means, channels, out)
+        paint_unchecked(ctx, labels, bands, rows, means, channels, out)
     })
 }
 
-fn paint_unchecked<O: bytemuck::Pod>(
+fn paint_unchecked<O: bytemuck::Pod + Send>(
     ctx: &GpuContext,
     labels: &[u32],
-    width: usize,
+    bands: &LabelBands,
     rows: &Rows,
     means: &[O],
     channels: usize,
     out: &mut [O],
 ) -> Result<()> {
+    let width = bands.width;
     if labels.is_empty() || width == 0 {
         return Ok(());
     }
@@ -424,12 +576,6 @@ fn paint_unchecked<O: bytemuck::Pod>(
         _ => bytemuck::cast_slice::<O, u32>(means).to_vec(),
     };
     check_table(ctx, "the label means on the GPU", words.len() as u64 * 4)?;
-    let height = labels.len() / width;
-    let out_row = (width * channels * out_bytes) as u64;
-    let bands = plan_bands(height, &[out_row, width as u64 * 4], ctx.band_bytes())?;
-    let band_rows = bands.iter().map(Range::len).max().unwrap_or(0);
-
-    let tables = Tables::new(ctx, rows, band_rows * width)?;
     let means_buf = buffer(
         ctx,
         "gpix.label_mean.means",
@@ -437,42 +583,22 @@ fn paint_unchecked<O: bytemuck::Pod>(
         storage(),
     );
     write_padded(ctx.queue(), &means_buf, bytemuck::cast_slice(&words));
-    let band_bytes = band_rows as u64 * out_row;
-    let result = buffer(
-        ctx,
-        "gpix.label_mean.out",
-        band_bytes,
-        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-    );
-    let staging = buffer(
-        ctx,
-        "gpix.label_mean.out.readback",
-        band_bytes,
-        wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-    );
-    let p = pipeline(ctx, "paint", 0, channels, out_bytes as u32)?;
-    let group = bind_buffers(
-        ctx,
-        &p,
-        &[
-            (0, &tables.params),
-            (2, &tables.labels),
-            (3, &tables.keys),
-            (6, &means_buf),
-            (7, &result),
-        ],
-    );
+    let out_row = (width * channels * out_bytes) as u64;
+    let sweep: Sweep<'_, u8> = Sweep {
+        image: None,
+        labels,
+        rows,
+        bands,
+        pipeline: pipeline(ctx, "paint", 0, channels, out_bytes as u32)?,
+        shared: vec![(3, keys_buffer(ctx, rows)?), (6, means_buf)],
+        paint_row_bytes: Some(out_row),
+    };
     let bytes_out: &mut [u8] = bytemuck::cast_slice_mut(out);
-    for band in &bands {
-        tables.load_band(ctx, &labels[band.start * width..band.end * width])?;
-        let bytes = band.len() as u64 * out_row;
-        let n_words = bytes.div_ceil(4);
-        let padded = n_words * 4;
-        let done = dispatch(ctx, &p, &group, n_words, |enc| {
-            enc.copy_buffer_to_buffer(&result, 0, &staging, 0, padded);
-        })?;
-        let dst = &mut bytes_out[band.start * out_row as usize..band.end * out_row as usize];
-        read_mapped(ctx, &staging, padded, done, dst)?;
-    }
-    Ok(())
+    sweep.run(ctx, "gpix.label_mean.paint", |band, bytes| {
+        let r = &bands.bands[band];
+        let dst = &mut bytes_out[r.start * out_row as usize..r.end * out_row as usize];
+        let n = dst.len();
+        par_read(&bytes[..n], 1, dst, 1, |s, d| d.copy_from_slice(s));
+        Ok(())
+    })
 }

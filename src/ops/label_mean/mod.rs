@@ -306,8 +306,32 @@ fn row_totals<T: LabelValue>(
     match device {
         Device::Cpu => Ok(cpu::row_totals(image, labels, rows)),
         #[cfg(feature = "gpu")]
-        Device::Gpu(ctx) => gpu::row_totals(ctx, image, labels, rows),
+        Device::Gpu(ctx) => {
+            let mut bands = gpu_bands(ctx, &image, 0, false)?;
+            gpu::row_totals(ctx, image, labels, rows, &mut bands)
+        }
     }
+}
+
+/// The GPU bands of a call whose largest per-row buffer is the image's or
+/// an output of `out_bytes` per value; `keep` keeps the labels on the
+/// device for the recolour.
+#[cfg(feature = "gpu")]
+fn gpu_bands<T: LabelValue>(
+    ctx: &crate::gpu::GpuContext,
+    image: &ImageView<'_, T>,
+    out_bytes: usize,
+    keep: bool,
+) -> Result<gpu::LabelBands> {
+    let value_row = image.width() * image.channels() * std::mem::size_of::<T>();
+    let out_row = image.width() * image.channels() * out_bytes;
+    gpu::LabelBands::new(
+        ctx,
+        image.height(),
+        image.width(),
+        value_row.max(out_row) as u64,
+        keep,
+    )
 }
 
 /// Pixel count and per-channel sum of every label, ascending by label.
@@ -394,13 +418,22 @@ pub fn label_mean_image_into<T: LabelValue, O: MeanElement<T::Sum>>(
     }
     let channels = image.channels();
     let rows = Rows::new(labels);
-    let totals = row_totals(device, image, labels, &rows)?;
-    let means = totals.means::<O>(channels);
-    match device {
-        Device::Cpu => cpu::paint(labels, &rows, &means, channels, out),
+    let totals = match device {
+        Device::Cpu => {
+            let totals = cpu::row_totals(image, labels, &rows);
+            cpu::paint(labels, &rows, &totals.means::<O>(channels), channels, out);
+            totals
+        }
         #[cfg(feature = "gpu")]
-        Device::Gpu(ctx) => gpu::paint(ctx, labels, image.width(), &rows, &means, channels, out)?,
-    }
+        Device::Gpu(ctx) => {
+            // One band plan for both sweeps: the labels stay on the device.
+            let mut bands = gpu_bands(ctx, &image, std::mem::size_of::<O>(), true)?;
+            let totals = gpu::row_totals(ctx, image, labels, &rows, &mut bands)?;
+            let means = totals.means::<O>(channels);
+            gpu::paint(ctx, labels, &bands, &rows, &means, channels, out)?;
+            totals
+        }
+    };
     Ok(totals.into_table(&rows, channels))
 }
 

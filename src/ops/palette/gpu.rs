@@ -1,13 +1,13 @@
-//! GPU host code for `shaders/palette.wgsl`: bands, double buffering, readback.
+//! GPU host code for `shaders/palette.wgsl` on the streamed band path.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use super::{GreyFloat, PaletteIndex, PaletteValue, Progress};
 use crate::array::ImageView;
-use crate::bands::plan_bands;
+use crate::bands::stream_rows;
 use crate::error::{Error, Result};
-use crate::gpu::{dispatch_size, read_mapped, write_padded, GpuContext};
+use crate::gpu::stream::{par_read, par_write, stream, BandKernel, Region, StreamSpec};
+use crate::gpu::{buffer, dispatch_size, GpuContext};
 use crate::palette::{Levels, Palette};
 
 /// `common.wgsl` supplies the packed-value reader.
@@ -97,23 +97,6 @@ pub(crate) fn palette_entries(palette: &Palette) -> Vec<[u32; 4]> {
         .collect()
 }
 
-/// Buffers for one band in flight; two of them let the GPU work on band n
-/// while the CPU uploads band n+1 and copies band n-1 out.
-struct Slot {
-    /// One uniform buffer and bind group per palette chunk.
-    chunks: Vec<(wgpu::Buffer, wgpu::BindGroup)>,
-    input: wgpu::Buffer,
-    output: wgpu::Buffer,
-    staging: wgpu::Buffer,
-    pending: Option<Pending>,
-}
-
-struct Pending {
-    rows: Range<usize>,
-    out_bytes: u64,
-    submission: wgpu::SubmissionIndex,
-}
-
 pub(crate) fn nearest_palette_gpu<T: PaletteValue, I: PaletteIndex>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
@@ -131,15 +114,12 @@ pub(crate) fn nearest_palette_gpu<T: PaletteValue, I: PaletteIndex>(
         value_bytes: std::mem::size_of::<T>(),
         index_bytes: std::mem::size_of::<I>(),
     };
-    let band_input =
-        |rows: Range<usize>| Cow::Borrowed(bytemuck::cast_slice(image.rows(rows).data()));
-    run(
-        ctx,
-        &job,
-        band_input,
-        bytemuck::cast_slice_mut(out),
-        progress,
-    )
+    let input = |rows: Range<usize>, first: usize, buf: &mut [u8]| {
+        let src: &[u8] = bytemuck::cast_slice(image.rows(rows).data());
+        let n = buf.len().min(src.len().saturating_sub(first));
+        buf[..n].copy_from_slice(&src[first..first + n]);
+    };
+    run(ctx, &job, &input, bytemuck::cast_slice_mut(out), progress)
 }
 
 pub(crate) fn nearest_level_gpu<T: GreyFloat, I: PaletteIndex>(
@@ -163,30 +143,121 @@ pub(crate) fn nearest_level_gpu<T: GreyFloat, I: PaletteIndex>(
         value_bytes: 4,
         index_bytes: std::mem::size_of::<I>(),
     };
-    // f32 images upload as they are; f64 ones are rounded to f32 band by band.
-    let band_input = |rows: Range<usize>| -> Cow<'_, [u8]> {
-        let band = image.rows(rows).data();
-        match bytemuck::try_cast_slice::<T, f32>(band) {
-            Ok(f) if std::mem::size_of::<T>() == 4 => Cow::Borrowed(bytemuck::cast_slice(f)),
-            _ => {
-                let f: Vec<f32> = band.iter().map(|v| v.to_f64() as f32).collect();
-                Cow::Owned(bytemuck::cast_slice(&f).to_vec())
-            }
+    // f64 images are rounded to f32 on the way into the upload buffer.
+    let input = |rows: Range<usize>, first: usize, buf: &mut [u8]| {
+        let src = image.rows(rows).data();
+        let v0 = first / 4;
+        let n = (buf.len() / 4).min(src.len().saturating_sub(v0));
+        let dst: &mut [f32] = bytemuck::cast_slice_mut(&mut buf[..n * 4]);
+        for (d, v) in dst.iter_mut().zip(&src[v0..v0 + n]) {
+            *d = v.to_f64() as f32;
         }
     };
-    run(
-        ctx,
-        &job,
-        band_input,
-        bytemuck::cast_slice_mut(out),
-        progress,
-    )
+    run(ctx, &job, &input, bytemuck::cast_slice_mut(out), progress)
 }
 
-fn run<'img>(
+/// Writes bytes `first..` of the upload of the band of rows `rows` into `buf`.
+type BandInput<'a> = dyn Fn(Range<usize>, usize, &mut [u8]) + Sync + 'a;
+
+/// The streamed part of the palette kernel.
+struct PaletteKernel<'a, 'j> {
+    job: &'a Job<'j>,
+    bands: Vec<Range<usize>>,
+    input: &'a BandInput<'a>,
+    pipeline: std::sync::Arc<wgpu::ComputePipeline>,
+    palette: wgpu::Buffer,
+}
+
+/// A ring slot: one uniform buffer and bind group per palette chunk.
+struct PaletteSlot {
+    chunks: Vec<(wgpu::Buffer, wgpu::BindGroup)>,
+}
+
+impl BandKernel for PaletteKernel<'_, '_> {
+    type Slot = PaletteSlot;
+
+    fn bind(
+        &self,
+        ctx: &GpuContext,
+        inputs: &[wgpu::Buffer],
+        outputs: &[wgpu::Buffer],
+    ) -> Result<PaletteSlot> {
+        let layout = self.pipeline.get_bind_group_layout(0);
+        let chunks = palette_chunks(self.job.entries.len())
+            .iter()
+            .map(|_| {
+                let params = buffer(
+                    ctx,
+                    "gpix.palette.params",
+                    std::mem::size_of::<Params>() as u64,
+                    wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                );
+                let group = bind_four(
+                    ctx.device(),
+                    &layout,
+                    [&params, &inputs[0], &self.palette, &outputs[0]],
+                );
+                (params, group)
+            })
+            .collect();
+        Ok(PaletteSlot { chunks })
+    }
+
+    fn upload_len(&self, band: usize, _input: usize) -> u64 {
+        (self.bands[band].len() * self.job.width * self.job.channels * self.job.value_bytes) as u64
+    }
+
+    fn fill(&self, band: usize, _input: usize, dst: wgpu::WriteOnly<'_, [u8]>) {
+        let rows = self.bands[band].clone();
+        // Pieces of whole words: f32 levels convert 4 bytes at a time.
+        par_write(dst, 4, |first, buf| (self.input)(rows.clone(), first, buf));
+    }
+
+    fn record(
+        &self,
+        ctx: &GpuContext,
+        band: usize,
+        slot: &PaletteSlot,
+        pass: &mut wgpu::ComputePass<'_>,
+    ) -> Result<Vec<Region>> {
+        let n_pixels = self.bands[band].len() * self.job.width;
+        let k = u32::try_from(self.job.entries.len())
+            .map_err(|_| Error::invalid("palette too large"))?;
+        let n_pixels32 = u32::try_from(n_pixels).map_err(|_| Error::invalid("band too large"))?;
+        let chunks = palette_chunks(self.job.entries.len());
+        for ((buffer, _), &(k_start, k_end)) in slot.chunks.iter().zip(&chunks) {
+            let params = Params {
+                n_pixels: n_pixels32,
+                k,
+                k_start,
+                k_end,
+            };
+            ctx.queue()
+                .write_buffer(buffer, 0, bytemuck::bytes_of(&params));
+        }
+        let words = n_pixels.div_ceil(4 / self.job.index_bytes) as u64;
+        let (x, y) = dispatch_size(
+            words.div_ceil(u64::from(WORKGROUP)),
+            ctx.max_workgroups_per_dimension(),
+        )?;
+        pass.set_pipeline(&self.pipeline);
+        // Chunks run in order; each reads the indices the previous wrote.
+        for (_, group) in &slot.chunks {
+            pass.set_bind_group(0, group, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        Ok(vec![Region {
+            output: 0,
+            offset: 0,
+            len: words * 4,
+        }])
+    }
+}
+
+fn run(
     ctx: &GpuContext,
     job: &Job<'_>,
-    band_input: impl Fn(Range<usize>) -> Cow<'img, [u8]>,
+    input: &BandInput<'_>,
     out: &mut [u8],
     progress: Progress<'_>,
 ) -> Result<()> {
@@ -196,109 +267,53 @@ fn run<'img>(
     }
     let in_row = (job.width * job.channels * job.value_bytes) as u64;
     let out_row = (job.width * job.index_bytes) as u64;
-    let bands = plan_bands(job.height, &[in_row, out_row], ctx.band_bytes())?;
-    let max_rows = bands.iter().map(|b| b.len()).max().unwrap_or(0) as u64;
-    let in_bytes = round4(max_rows * in_row);
-    let out_bytes = round4(max_rows * out_row);
-
+    let rows = stream_rows(
+        job.height,
+        in_row,
+        0,
+        out_row,
+        ctx.stream_band_bytes(),
+        ctx.band_bytes(),
+    )?;
+    let bands: Vec<Range<usize>> = (0..job.height)
+        .step_by(rows)
+        .map(|r| r..(r + rows).min(job.height))
+        .collect();
     let indices_per_word = 4 / job.index_bytes as u32;
     let pipeline = palette_pipeline(ctx, job.mode as u32, job.channels, indices_per_word)?;
     ctx.checked("palette kernel", || {
-        let device = ctx.device();
         let palette = wgpu::util::DeviceExt::create_buffer_init(
-            device,
+            ctx.device(),
             &wgpu::util::BufferInitDescriptor {
                 label: Some("gpix.palette.entries"),
                 contents: bytemuck::cast_slice(job.entries),
                 usage: wgpu::BufferUsages::STORAGE,
             },
         );
-        let mut slots: Vec<Slot> = (0..2.min(bands.len()))
-            .map(|i| {
-                let n_chunks = palette_chunks(job.entries.len()).len();
-                new_slot(ctx, &pipeline, &palette, in_bytes, out_bytes, n_chunks, i)
-            })
-            .collect();
+        let kernel = PaletteKernel {
+            job,
+            bands,
+            input,
+            pipeline,
+            palette,
+        };
+        let spec = StreamSpec {
+            label: "gpix.palette",
+            bands: kernel.bands.len(),
+            inputs: vec![rows as u64 * in_row],
+            outputs: vec![rows as u64 * out_row],
+        };
         let mut done_rows = 0;
-        for (n, rows) in bands.iter().enumerate() {
-            let slot_index = n % slots.len();
-            if let Some(p) = slots[slot_index].pending.take() {
-                done_rows += finish(ctx, &slots[slot_index], p, job, out)?;
-                progress(done_rows, job.height);
-            }
-            let submission = submit_band(
-                ctx,
-                &pipeline,
-                &slots[slot_index],
-                job,
-                rows.clone(),
-                &band_input,
-            )?;
-            slots[slot_index].pending = Some(submission);
-            // Copy out the other slot's band while this one runs.
-            let other = (n + 1) % slots.len();
-            if other != slot_index {
-                if let Some(p) = slots[other].pending.take() {
-                    done_rows += finish(ctx, &slots[other], p, job, out)?;
-                    progress(done_rows, job.height);
-                }
-            }
-        }
-        for slot in &mut slots {
-            if let Some(p) = slot.pending.take() {
-                done_rows += finish(ctx, slot, p, job, out)?;
-                progress(done_rows, job.height);
-            }
-        }
-        Ok(())
+        stream(ctx, &spec, &kernel, |band, bytes| {
+            let r = &kernel.bands[band];
+            let dst = &mut out[r.start * out_row as usize..r.end * out_row as usize];
+            let n = dst.len();
+            par_read(&bytes[..n], 1, dst, 1, |s, d| d.copy_from_slice(s));
+            done_rows += r.len();
+            progress(done_rows, job.height);
+            Ok(())
+        })
     })
-}
-
-fn round4(bytes: u64) -> u64 {
-    bytes.div_ceil(4).max(1) * 4
-}
-
-fn new_slot(
-    ctx: &GpuContext,
-    pipeline: &wgpu::ComputePipeline,
-    palette: &wgpu::Buffer,
-    in_bytes: u64,
-    out_bytes: u64,
-    n_chunks: usize,
-    i: usize,
-) -> Slot {
-    let device = ctx.device();
-    let buffer = |label: &str, size: u64, usage: wgpu::BufferUsages| {
-        device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(&format!("gpix.palette.{label}{i}")),
-            size,
-            usage,
-            mapped_at_creation: false,
-        })
-    };
-    use wgpu::BufferUsages as U;
-    let input = buffer("pixels", in_bytes, U::STORAGE | U::COPY_DST);
-    let output = buffer("indices", out_bytes, U::STORAGE | U::COPY_SRC);
-    let staging = buffer("readback", out_bytes, U::MAP_READ | U::COPY_DST);
-    let layout = pipeline.get_bind_group_layout(0);
-    let chunks = (0..n_chunks)
-        .map(|c| {
-            let params = buffer(
-                &format!("params{c}."),
-                std::mem::size_of::<Params>() as u64,
-                U::UNIFORM | U::COPY_DST,
-            );
-            let group = bind_four(device, &layout, [&params, &input, palette, &output]);
-            (params, group)
-        })
-        .collect();
-    Slot {
-        chunks,
-        input,
-        output,
-        staging,
-        pending: None,
-    }
 }
 
 /// A bind group of four whole buffers at bindings 0..=3.
@@ -320,80 +335,4 @@ pub(crate) fn bind_four(
         layout,
         entries: &entries,
     })
-}
-
-fn submit_band<'img>(
-    ctx: &GpuContext,
-    pipeline: &wgpu::ComputePipeline,
-    slot: &Slot,
-    job: &Job<'_>,
-    rows: Range<usize>,
-    band_input: &impl Fn(Range<usize>) -> Cow<'img, [u8]>,
-) -> Result<Pending> {
-    let queue = ctx.queue();
-    let n_pixels = rows.len() * job.width;
-    let k = u32::try_from(job.entries.len()).map_err(|_| Error::invalid("palette too large"))?;
-    let n_pixels32 = u32::try_from(n_pixels).map_err(|_| Error::invalid("band too large"))?;
-    for ((buffer, _), (k_start, k_end)) in slot.chunks.iter().zip(palette_chunks(job.entries.len()))
-    {
-        let params = Params {
-            n_pixels: n_pixels32,
-            k,
-            k_start,
-            k_end,
-        };
-        queue.write_buffer(buffer, 0, bytemuck::bytes_of(&params));
-    }
-    write_padded(queue, &slot.input, &band_input(rows.clone()));
-
-    let words = n_pixels.div_ceil(4 / job.index_bytes) as u64;
-    let out_bytes = words * 4;
-    let (x, y) = dispatch_size(
-        words.div_ceil(u64::from(WORKGROUP)),
-        ctx.max_workgroups_per_dimension(),
-    )?;
-    let mut encoder = ctx
-        .device()
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("gpix.palette"),
-        });
-    {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("gpix.palette"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(pipeline);
-        // Chunks run in order; each reads the indices the previous wrote.
-        for (_, group) in &slot.chunks {
-            pass.set_bind_group(0, group, &[]);
-            pass.dispatch_workgroups(x, y, 1);
-        }
-    }
-    encoder.copy_buffer_to_buffer(&slot.output, 0, &slot.staging, 0, out_bytes);
-    let submission = queue.submit([encoder.finish()]);
-    Ok(Pending {
-        rows,
-        out_bytes,
-        submission,
-    })
-}
-
-/// Waits for a band, copies its indices into `out`, returns its row count.
-fn finish(
-    ctx: &GpuContext,
-    slot: &Slot,
-    pending: Pending,
-    job: &Job<'_>,
-    out: &mut [u8],
-) -> Result<usize> {
-    let row_bytes = job.width * job.index_bytes;
-    let dst = &mut out[pending.rows.start * row_bytes..pending.rows.end * row_bytes];
-    read_mapped(
-        ctx,
-        &slot.staging,
-        pending.out_bytes,
-        pending.submission,
-        dst,
-    )?;
-    Ok(pending.rows.len())
 }
