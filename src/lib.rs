@@ -31,6 +31,7 @@ pub mod ops;
 pub mod palette;
 #[cfg(feature = "gpu")]
 pub mod render;
+pub mod route;
 pub mod synth;
 
 pub use array::{AnyImage, Element, Image, ImageView};
@@ -40,8 +41,9 @@ pub use error::{Error, Result};
 #[cfg(feature = "gpu")]
 pub use gpu::{list_adapters, AdapterSummary, GpuContext, Phases};
 pub use ops::diff::{
-    gradient, gradient_into, gradient_reference, hessian, hessian_into, hessian_reference,
-    Gradient, GradientOptions, GradientOut, Hessian, HessianOptions, HessianOut, Stencil,
+    describe_diff, gradient, gradient_into, gradient_reference, hessian, hessian_into,
+    hessian_reference, Gradient, GradientOptions, GradientOut, Hessian, HessianOptions, HessianOut,
+    Stencil,
 };
 pub use ops::filter::{
     boundary_index, convolve, convolve_into, convolve_reference, convolve_with, correlate,
@@ -52,8 +54,9 @@ pub use ops::filter::{
 };
 pub use ops::kmeans::{kmeans_levels, kmeans_palette, KMeansOptions};
 pub use ops::label_mean::{
-    label_mean_image, label_mean_image_into, label_mean_image_reference, label_means, label_sums,
-    label_sums_reference, labels_to_u32, LabelTable, LabelValue, MeanElement, SumValue,
+    describe_label_mean, label_mean_image, label_mean_image_into, label_mean_image_reference,
+    label_means, label_sums, label_sums_reference, labels_to_u32, LabelTable, LabelValue,
+    MeanElement, SumValue,
 };
 pub use ops::palette::{
     apply_levels_into, apply_palette_into, nearest_level, nearest_level_into,

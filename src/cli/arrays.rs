@@ -33,6 +33,16 @@ pub(crate) enum Floats {
     F64(Image<f64>),
 }
 
+impl Input {
+    /// Values (pixels × channels) and bytes per value, for the cost model.
+    pub(crate) fn values(&self) -> (u64, u64) {
+        match &self.data {
+            Floats::F32(i) => (i.data().len() as u64, 4),
+            Floats::F64(i) => (i.data().len() as u64, 8),
+        }
+    }
+}
+
 fn convert<S: Copy>(v: &[S], dtype: Dtype, to64: impl Fn(S) -> f64 + Sync) -> Floats32Or64 {
     match dtype {
         Dtype::Float32 => Floats32Or64::F32(v.iter().map(|&x| to64(x) as f32).collect()),
@@ -191,6 +201,6 @@ pub(crate) fn open_input(
         Ok(loaded)
     })?;
     phases.done("decode");
-    common.say(format!("device: {}", device.describe()));
+    common.say_device(&device);
     Ok((loaded, device))
 }

@@ -25,6 +25,18 @@ pub(crate) fn run(common: &Common) -> anyhow::Result<()> {
                 a.max_workgroups_per_dimension,
                 a.max_workgroup_storage_bytes >> 10,
             );
+            println!(
+                "    pipeline cache on disk: {}; kernel timestamps: {}",
+                if a.pipeline_cache {
+                    gpix::gpu::cache_dir().map_or_else(
+                        || "supported, off (GPIX_CACHE_DIR=off or no cache folder)".into(),
+                        |d| format!("yes, {}", d.display()),
+                    )
+                } else {
+                    "not supported by this adapter".into()
+                },
+                if a.timestamps { "yes" } else { "no" },
+            );
         }
     }
     #[cfg(not(feature = "gpu"))]

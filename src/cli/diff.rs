@@ -133,14 +133,31 @@ pub(crate) fn run_gradient(common: &Common, args: &GradientArgs) -> anyhow::Resu
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
     let (input, device) = open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
+    let (values, value_bytes) = input.values();
+    // Rates per value on one core of the dev VM (README "Kernels").
+    let work = gpix::route::Work::stencil(
+        "gradient",
+        values,
+        value_bytes,
+        given.len() as u64,
+        4.0,
+        1.2,
+    );
+    let device = common.route(device, &work);
     let options = GradientOptions {
         spacing: args.options.spacing,
         edge_order: args.options.edge_order,
         interior_only: args.interior_only,
     };
     let staged = match &input.data {
-        Floats::F32(img) => gradient_of(&device, img, &options, args, &input)?,
-        Floats::F64(img) => gradient_of(&device, img, &options, args, &input)?,
+        Floats::F32(img) => {
+            common.say(format!("gradient: {}", gpix::describe_diff::<f32>(&device)));
+            gradient_of(&device, img, &options, args, &input)?
+        }
+        Floats::F64(img) => {
+            common.say(format!("gradient: {}", gpix::describe_diff::<f64>(&device)));
+            gradient_of(&device, img, &options, args, &input)?
+        }
     };
     phases.done("compute");
     io::commit_all(staged)?;
@@ -192,6 +209,16 @@ pub(crate) fn run_hessian(common: &Common, args: &HessianArgs) -> anyhow::Result
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
     let (input, device) = open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
+    let (values, value_bytes) = input.values();
+    let work = gpix::route::Work::stencil(
+        "hessian",
+        values,
+        value_bytes,
+        given.len() as u64,
+        10.0,
+        2.3,
+    );
+    let device = common.route(device, &work);
     let options = HessianOptions {
         gradient: GradientOptions {
             spacing: args.options.spacing,
@@ -205,8 +232,14 @@ pub(crate) fn run_hessian(common: &Common, args: &HessianArgs) -> anyhow::Result
     };
     let paths = [args.dyy.clone(), args.dxy.clone(), args.dxx.clone(), e1, e2];
     let staged = match &input.data {
-        Floats::F32(img) => hessian_of(&device, img, &options, &paths, args, &input)?,
-        Floats::F64(img) => hessian_of(&device, img, &options, &paths, args, &input)?,
+        Floats::F32(img) => {
+            common.say(format!("hessian: {}", gpix::describe_diff::<f32>(&device)));
+            hessian_of(&device, img, &options, &paths, args, &input)?
+        }
+        Floats::F64(img) => {
+            common.say(format!("hessian: {}", gpix::describe_diff::<f64>(&device)));
+            hessian_of(&device, img, &options, &paths, args, &input)?
+        }
     };
     phases.done("compute");
     io::commit_all(staged)?;

@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use gpix::io::npy::{read_npy, NpyData, NpyElement};
 use gpix::io::{self, Staged};
+use gpix::route::Work;
 use gpix::{BoundaryMode, Device, FilterInfo, FilterValue, Image, ImageView, Kernel, StatsOut};
 
 use super::arrays::{open_input, stage_output, stage_outputs, Dtype, Floats, Input};
@@ -243,17 +244,66 @@ fn apply<T: FilterValue>(
                 Part::Imag => im,
                 _ => re,
             };
-            let info = gpix::convolve_into(device, image, kernel, mode, out.data_mut())?;
+            let mut info = gpix::convolve_into(device, image, kernel, mode, out.data_mut())?;
             if let Part::Magnitude = part {
                 let imag = gpix::convolve(device, image, im, mode)?;
                 for (o, &i) in out.data_mut().iter_mut().zip(imag.data()) {
                     *o = T::from_f64(o.to_f64().hypot(i.to_f64()));
                 }
+                info.method = format!(
+                    "{} for each of the real and imaginary parts; magnitude (hypot) on the cpu",
+                    info.method
+                );
             }
             info
         }
     };
     Ok((out, info))
+}
+
+/// The cost model's view of a filter op (`gpix::route`): work per value
+/// on the GPU (which has no FFT path) and the CPU path's measured rate.
+fn filter_work(op: &Op, input: &Input) -> Work {
+    let (values, value_bytes) = input.values();
+    // Rates per value on one core of the dev VM (README "Kernels").
+    let full = |k: &Kernel, name| {
+        let taps = (k.height() * k.width()) as f64;
+        let cpu = (0.02 * taps + 0.5).min(15.0);
+        Work::stencil(name, values, value_bytes, 1, taps, cpu)
+    };
+    match op {
+        Op::Uniform([ny, nx]) => {
+            Work::stencil("uniform", values, value_bytes, 1, (nx + ny) as f64, 1.8)
+        }
+        Op::Correlate(k, _) => full(k, "correlate"),
+        Op::Convolve(k, _) => full(k, "convolve"),
+        Op::Gaussian(sigma, truncate) => {
+            let taps: f64 = sigma
+                .iter()
+                .map(|s| 2.0 * (s * truncate).ceil() + 1.0)
+                .sum();
+            Work::stencil("gaussian", values, value_bytes, 1, taps, 0.04 * taps + 0.5)
+        }
+        Op::Gabor(re, _, part) => {
+            let one = full(re, "gabor");
+            let parts = if matches!(part, Part::Magnitude) {
+                2.0
+            } else {
+                1.0
+            };
+            Work {
+                flops: one.flops * parts,
+                cpu_core_ns: one.cpu_core_ns * parts,
+                ..one
+            }
+        }
+    }
+}
+
+/// The `-v` line of a filter: where it ran and how (precision included).
+fn say_method(common: &Common, device: &Device, info: &FilterInfo) {
+    let on = if device.is_cpu() { "cpu" } else { "gpu" };
+    common.say(format!("filter: {on}, {}", info.method));
 }
 
 fn read_kernel(path: &Path) -> anyhow::Result<Kernel> {
@@ -320,17 +370,18 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
         io_args.border.dtype,
         &[&io_args.output],
     )?;
+    let device = common.route(device, &filter_work(&op, &input));
     let mode = io_args.border.mode();
     let staged = match &input.data {
         Floats::F32(img) => {
             let (out, info) = apply(&device, &op, img.view(), mode)?;
-            common.say(format!("method: {}", info.method));
+            say_method(common, &device, &info);
             phases.done("compute");
             stage_output(&io_args.output, &out, &input)?
         }
         Floats::F64(img) => {
             let (out, info) = apply(&device, &op, img.view(), mode)?;
-            common.say(format!("method: {}", info.method));
+            say_method(common, &device, &info);
             phases.done("compute");
             stage_output(&io_args.output, &out, &input)?
         }
@@ -352,6 +403,12 @@ pub(crate) fn run_stats(common: &Common, args: &StatsArgs) -> anyhow::Result<()>
         .collect();
     let mut phases = Phases::new(common);
     let (input, device) = open_input(common, &mut phases, &args.input, args.border.dtype, &given)?;
+    let (values, value_bytes) = input.values();
+    let [ny, nx] = args.size;
+    let outputs = given.len() as u64;
+    let taps = 2.0 * (nx + ny) as f64;
+    let work = Work::stencil("stats", values, value_bytes, outputs, taps, 4.9);
+    let device = common.route(device, &work);
     let mode = args.border.mode();
     let staged = match &input.data {
         Floats::F32(img) => stats_of(common, &device, img.view(), args, mode, &input, &mut phases)?,
@@ -393,7 +450,7 @@ fn stats_of<T: FilterValue + NpyElement>(
             std: std.as_mut().map(|i| i.data_mut()),
         },
     )?;
-    common.say(format!("method: {}", info.method));
+    say_method(common, device, &info);
     phases.done("compute");
     let outputs = [&args.mean, &args.var, &args.std]
         .into_iter()

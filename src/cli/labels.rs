@@ -215,13 +215,15 @@ pub(crate) fn run(common: &Common, args: &LabelMeanArgs) -> anyhow::Result<()> {
         args.labels.display()
     ));
     phases.done("decode");
-    common.say(format!("device: {}", device.describe()));
+    common.say_device(&device);
+    let device = common.route(device, &label_mean_work(&input.values, image_out));
     let shape: Vec<usize> = if input.two_d {
         vec![h, w]
     } else {
         vec![h, w, c]
     };
     let job = Job {
+        common,
         device: &device,
         labels: &labels,
         args,
@@ -241,7 +243,38 @@ pub(crate) fn run(common: &Common, args: &LabelMeanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The cost model's view of a label-mean run (`gpix::route`).
+fn label_mean_work(values: &Values, image_out: bool) -> gpix::route::Work {
+    let (h, w, c) = values.shape();
+    let value_bytes: u64 = match values {
+        Values::U8(_) => 1,
+        Values::U16(_) => 2,
+        Values::I32(_) | Values::F32(_) => 4,
+        Values::F64(_) => 8,
+    };
+    let out_bytes = match values {
+        Values::F64(_) => 8,
+        _ if image_out => value_bytes,
+        _ => 4,
+    };
+    let pixels = (h * w) as u64;
+    let n = pixels * c as u64;
+    // Image and labels in, recoloured image out; floats sweep twice.
+    let host = n * (value_bytes + out_bytes) + pixels * 4;
+    gpix::route::Work {
+        op: "label-mean",
+        values: n,
+        host_bytes: host,
+        link_bytes: host,
+        device_bytes: 2 * host,
+        flops: n as f64 * 10.0,
+        // 2.0 core-ns per RGB float pixel on the dev VM (README "Kernels").
+        cpu_core_ns: 0.67,
+    }
+}
+
 struct Job<'a> {
+    common: &'a Common,
     device: &'a Device,
     labels: &'a [u32],
     args: &'a LabelMeanArgs,
@@ -259,6 +292,10 @@ impl Job<'_> {
         T: LabelValue,
         O: MeanElement<T::Sum> + NpyElement,
     {
+        self.common.say(format!(
+            "label-mean: {}",
+            gpix::describe_label_mean::<T>(self.device)
+        ));
         let mut out = vec![O::default(); image.data().len()];
         let table = gpix::label_mean_image_into(self.device, image, self.labels, &mut out)?;
         phases.done("compute");

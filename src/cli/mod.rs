@@ -29,11 +29,15 @@ struct Cli {
 /// Options every command takes.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct Common {
-    /// Where to run: auto (a hardware GPU if there is one, else the CPU), gpu
-    /// (any adapter, software ones included) or cpu.
+    /// Where to run: auto (per op, the CPU or a hardware GPU, whichever a
+    /// cost model says finishes first; -v prints both estimates), gpu (any
+    /// adapter, software ones included; palette building, label tables and
+    /// Gabor magnitudes still run on the CPU, and float64 is computed in
+    /// f32: -v says so) or cpu (float64 kept, numpy's results bit for bit).
     #[arg(long, global = true, env = "GPIX_DEVICE", default_value = "auto", value_parser = parse_device)]
     pub(crate) device: DeviceRequest,
-    /// Say which device ran and how long each phase took.
+    /// Say which device ran each phase, in what precision, why (the route
+    /// for auto), and how long each phase took.
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
     /// No progress bar.
@@ -242,6 +246,40 @@ impl Common {
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("the GPU probe failed")));
             Ok((done?, device?))
         })
+    }
+
+    /// The device an op of `work` runs on: under `--device auto` with a
+    /// hardware GPU, where the cost model (`gpix::route`) says it finishes
+    /// first; `-v` prints the decision and both estimates. `--device gpu`
+    /// and `cpu` are obeyed as given.
+    pub(crate) fn route(&self, device: Device, work: &gpix::route::Work) -> Device {
+        match self.device {
+            DeviceRequest::Auto if !device.is_cpu() => {
+                let (chosen, estimate) = gpix::route::route(&device, work);
+                if let Some(e) = estimate {
+                    self.say(e.describe());
+                }
+                chosen
+            }
+            DeviceRequest::Gpu => {
+                self.say(format!("route: gpu ({}: --device gpu)", work.op));
+                device
+            }
+            _ => device,
+        }
+    }
+
+    /// The `-v` lines naming the device and, on a GPU, its pipeline cache.
+    pub(crate) fn say_device(&self, device: &Device) {
+        self.say(format!("device: {}", device.describe()));
+        #[cfg(feature = "gpu")]
+        if let Device::Gpu(ctx) = device {
+            self.say(match ctx.pipeline_cache() {
+                Some((path, 0)) => format!("pipeline cache: {} (empty: compiling)", path.display()),
+                Some((path, n)) => format!("pipeline cache: {} ({n} bytes loaded)", path.display()),
+                None => "pipeline cache: none (adapter without PIPELINE_CACHE, or off)".into(),
+            });
+        }
     }
 
     /// Prints a line to stderr with `-v`.

@@ -6,7 +6,10 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use gpix::io::{self, AnyPalette, ImageFormat, PaletteSource, Staged};
 use gpix::ops::median_cut::{median_cut, RgbCounter};
-use gpix::ops::quantize::{build_palette, paint, quantize_indices, IndexMap, PaletteMethod};
+use gpix::ops::quantize::{
+    build_palette, describe_build, describe_indices, paint, quantize_indices, IndexMap,
+    PaletteMethod,
+};
 use gpix::{AnyImage, MAX_PALETTE_LEN};
 
 use super::{check_outputs_distinct, Common, Phases, Usage};
@@ -96,7 +99,13 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
         common.say("colours counted while decoding (median cut)");
     }
     phases.done("decode");
-    common.say(format!("device: {}", device.describe()));
+    common.say_device(&device);
+    let k = match (&args.palette, args.colors) {
+        (None, Some(k)) => k,
+        // A palette file's size is not known yet: assume a large one.
+        _ => 256,
+    };
+    let device = common.route(device, &quantize_work(&image, k));
     let palette = match (&args.palette, args.colors) {
         (Some(path), _) => PaletteSource::read(path)?.for_image(&image)?,
         (None, Some(k)) => {
@@ -107,6 +116,10 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
                     max_iter: args.max_iter.unwrap_or(50) as usize,
                 },
             };
+            common.say(format!(
+                "palette: {}",
+                describe_build(&image, method, &device)
+            ));
             let built = match counted {
                 Some(counter) => median_cut(&counter.finish(), k).map(AnyPalette::Colors),
                 None => build_palette(&image, k, method, &device),
@@ -118,6 +131,7 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
     common.say(format!("palette: {} colours", palette.len()));
     phases.done("palette");
 
+    common.say(format!("quantize: {}", describe_indices(&image, &device)));
     let bar = common.progress(h as u64, "quantize");
     let report = |done: usize, _total: usize| bar.set_position(done as u64);
     let indices = quantize_indices(&image, &palette, &device, &report)?;
@@ -128,6 +142,35 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
     io::commit_all(staged)?;
     phases.done("encode");
     Ok(())
+}
+
+/// The cost model's view of quantizing `image` to `k` colours
+/// (`gpix::route`): k-means and the index map run where this says.
+fn quantize_work(image: &AnyImage, k: usize) -> gpix::route::Work {
+    let (h, w, c) = image.shape();
+    let pixels = (h * w) as u64;
+    let (value_bytes, cpu_core_ns) = match image {
+        // Rates per value on one core of the dev VM (README "Kernels"):
+        // grey integers go through a lookup table; colours scan cells.
+        AnyImage::U8(_) if c == 1 => (1, 0.26),
+        AnyImage::U16(_) if c == 1 => (2, 0.26),
+        AnyImage::U8(_) => (1, 0.7 + 0.0035 * k as f64),
+        AnyImage::U16(_) => (2, 0.7 + 0.0035 * k as f64),
+        AnyImage::F32(_) => (4, 1.0),
+        // F64 and any later float type.
+        _ => (8, 1.0),
+    };
+    let index_bytes = if k <= 256 { 1 } else { 2 };
+    let host = pixels * (c as u64 * value_bytes + index_bytes);
+    gpix::route::Work {
+        op: "quantize",
+        values: pixels * c as u64,
+        host_bytes: host,
+        link_bytes: host,
+        device_bytes: host,
+        flops: (pixels * c as u64) as f64 * k as f64 * 3.0,
+        cpu_core_ns,
+    }
 }
 
 /// Reads the input. For a median-cut palette of a large RGB `u8` image, its

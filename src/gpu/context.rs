@@ -27,10 +27,15 @@ pub struct AdapterSummary {
     pub max_workgroups_per_dimension: u32,
     /// `max_compute_workgroup_storage_size` in bytes.
     pub max_workgroup_storage_bytes: u32,
+    /// Whether compiled pipelines can be kept on disk between runs
+    /// (wgpu's `PIPELINE_CACHE`: Vulkan adapters).
+    pub pipeline_cache: bool,
+    /// Whether kernels can be timed on the device (`TIMESTAMP_QUERY`).
+    pub timestamps: bool,
 }
 
 impl AdapterSummary {
-    fn new(info: &wgpu::AdapterInfo, limits: &wgpu::Limits) -> Self {
+    fn new(info: &wgpu::AdapterInfo, limits: &wgpu::Limits, features: wgpu::Features) -> Self {
         Self {
             name: info.name.clone(),
             backend: format!("{:?}", info.backend),
@@ -43,6 +48,9 @@ impl AdapterSummary {
             max_buffer_bytes: limits.max_buffer_size,
             max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
             max_workgroup_storage_bytes: limits.max_compute_workgroup_storage_size,
+            pipeline_cache: features.contains(wgpu::Features::PIPELINE_CACHE)
+                && wgpu::util::pipeline_cache_key(info).is_some(),
+            timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
         }
     }
 }
@@ -82,7 +90,7 @@ fn adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
 pub fn list_adapters() -> Vec<AdapterSummary> {
     adapters(&new_instance())
         .iter()
-        .map(|a| AdapterSummary::new(&a.get_info(), &a.limits()))
+        .map(|a| AdapterSummary::new(&a.get_info(), &a.limits(), a.features()))
         .collect()
 }
 
@@ -143,6 +151,7 @@ struct Inner {
     limits: wgpu::Limits,
     band_budget: Option<u64>,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    cache: Option<Arc<DiskCache>>,
     phases: Mutex<Phases>,
     isolate_phases: std::sync::atomic::AtomicBool,
 }
@@ -222,8 +231,10 @@ impl GpuContext {
             max_compute_workgroup_size_x: 256,
             ..limits
         };
-        // Timestamps time each band's kernels (`gpix bench` phases).
-        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        // Timestamps time each band's kernels (`gpix bench` phases); a
+        // pipeline cache spares later runs the driver's shader compiles.
+        let features =
+            adapter.features() & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::PIPELINE_CACHE);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("gpix"),
             required_limits: limits,
@@ -231,7 +242,13 @@ impl GpuContext {
             ..Default::default()
         }))
         .map_err(|e| Error::Gpu(format!("cannot create a device: {e}")))?;
-        Ok(Self::from_device(device, queue))
+        let mut ctx = Self::from_device(device, queue);
+        if let Some(cache) = DiskCache::open(&ctx.inner.device, &ctx.inner.info) {
+            if let Some(inner) = Arc::get_mut(&mut ctx.inner) {
+                inner.cache = Some(Arc::new(cache));
+            }
+        }
+        Ok(ctx)
     }
 
     /// A context on the caller's existing device and queue (render tools).
@@ -248,6 +265,7 @@ impl GpuContext {
                 limits,
                 band_budget: None,
                 pipelines: Mutex::new(HashMap::new()),
+                cache: None,
                 phases: Mutex::new(Phases::default()),
                 isolate_phases: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -267,6 +285,7 @@ impl GpuContext {
                 limits: self.inner.limits.clone(),
                 band_budget: Some(bytes.max(4)),
                 pipelines: Mutex::new(self.pipelines_snapshot()),
+                cache: self.inner.cache.clone(),
                 phases: Mutex::new(Phases::default()),
                 isolate_phases: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -294,7 +313,11 @@ impl GpuContext {
     /// The adapter's description.
     #[must_use]
     pub fn adapter(&self) -> AdapterSummary {
-        AdapterSummary::new(&self.inner.info, &self.inner.limits)
+        AdapterSummary::new(
+            &self.inner.info,
+            &self.inner.limits,
+            self.inner.device.features(),
+        )
     }
     /// True on a software rasterizer (lavapipe and the like).
     #[must_use]
@@ -396,7 +419,18 @@ impl GpuContext {
         if let Some(p) = cache.get(name) {
             return Ok(p.clone());
         }
-        let pipeline = build_pipeline(&self.inner.device, name, source, entry_point, constants)?;
+        let disk = self.inner.cache.as_deref();
+        let pipeline = build_pipeline_cached(
+            &self.inner.device,
+            name,
+            source,
+            entry_point,
+            constants,
+            disk.map(|c| &c.cache),
+        )?;
+        if let Some(c) = disk {
+            c.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let pipeline = Arc::new(pipeline);
         cache.insert(name.to_string(), pipeline.clone());
         Ok(pipeline)
@@ -431,16 +465,28 @@ impl GpuContext {
     }
 }
 
-/// A compute pipeline named `name` from WGSL `source` with override
-/// `constants` and a layout derived from the shader, inside a validation
-/// error scope so a bad shader is an [`Error::Gpu`], not a panic. Workgroup
-/// memory is not zeroed: every kernel initialises what it reads.
+/// A compute pipeline (see [`build_pipeline_cached`]) without a cache.
 pub(crate) fn build_pipeline(
     device: &wgpu::Device,
     name: &str,
     source: &str,
     entry_point: &str,
     constants: &[(&str, f64)],
+) -> Result<wgpu::ComputePipeline> {
+    build_pipeline_cached(device, name, source, entry_point, constants, None)
+}
+
+/// A compute pipeline named `name` from WGSL `source` with override
+/// `constants` and a layout derived from the shader, inside a validation
+/// error scope so a bad shader is an [`Error::Gpu`], not a panic. Workgroup
+/// memory is not zeroed: every kernel initialises what it reads.
+fn build_pipeline_cached(
+    device: &wgpu::Device,
+    name: &str,
+    source: &str,
+    entry_point: &str,
+    constants: &[(&str, f64)],
+    cache: Option<&wgpu::PipelineCache>,
 ) -> Result<wgpu::ComputePipeline> {
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -456,10 +502,126 @@ pub(crate) fn build_pipeline(
             constants,
             zero_initialize_workgroup_memory: false,
         },
-        cache: None,
+        cache,
     });
     if let Some(err) = pollster::block_on(scope.pop()) {
         return Err(Error::Gpu(format!("building pipeline {name}: {err}")));
     }
     Ok(pipeline)
+}
+
+/// Compiled pipelines kept on disk between runs: a `wgpu::PipelineCache`
+/// loaded from the user's cache folder when the device is made and written
+/// back (atomically) when the context goes away, if a pipeline was built.
+struct DiskCache {
+    cache: wgpu::PipelineCache,
+    path: std::path::PathBuf,
+    loaded_bytes: usize,
+    dirty: std::sync::atomic::AtomicBool,
+}
+
+/// Cache files larger than this are ignored (a corrupt or foreign file).
+const MAX_CACHE_BYTES: u64 = 256 << 20;
+
+impl DiskCache {
+    fn open(device: &wgpu::Device, info: &wgpu::AdapterInfo) -> Option<Self> {
+        if !device.features().contains(wgpu::Features::PIPELINE_CACHE) {
+            return None;
+        }
+        let key = wgpu::util::pipeline_cache_key(info)?;
+        let path = cache_dir()?.join(format!("{key}.bin"));
+        let data = std::fs::metadata(&path)
+            .ok()
+            .filter(|m| m.len() <= MAX_CACHE_BYTES)
+            .and_then(|_| std::fs::read(&path).ok());
+        // SAFETY: the file holds what `get_data` returned for an adapter of
+        // the same `pipeline_cache_key` (its name); wgpu checks the header
+        // and the driver its own, and `fallback` turns data it rejects into
+        // an empty cache.
+        let cache = unsafe {
+            device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
+                label: Some("gpix.pipeline_cache"),
+                data: data.as_deref(),
+                fallback: true,
+            })
+        };
+        Some(Self {
+            cache,
+            path,
+            loaded_bytes: data.map_or(0, |d| d.len()),
+            dirty: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Writes the cache next to its final name and renames it into place,
+    /// so concurrent runs never see half a file. Best effort: a cache that
+    /// cannot be written only costs the next run its compiles.
+    fn save(&self) {
+        if !self.dirty.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let Some(data) = self.cache.get_data() else {
+            return;
+        };
+        let Some(dir) = self.path.parent() else {
+            return;
+        };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            self.path.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        if std::fs::write(&tmp, &data).is_ok() && std::fs::rename(&tmp, &self.path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+}
+
+impl Drop for DiskCache {
+    fn drop(&mut self) {
+        self.save();
+    }
+}
+
+/// Where compiled pipelines are kept: `GPIX_CACHE_DIR` (empty or `off`
+/// disables the cache), else the platform's user cache folder + `gpix`.
+#[must_use]
+pub fn cache_dir() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    if let Some(dir) = std::env::var_os("GPIX_CACHE_DIR") {
+        if dir.is_empty() || dir == "off" {
+            return None;
+        }
+        return Some(PathBuf::from(dir));
+    }
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let base = if cfg!(target_os = "windows") {
+        env("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos") {
+        env("HOME").map(|h| h.join("Library").join("Caches"))
+    } else {
+        env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache")))
+    };
+    base.map(|b| b.join("gpix"))
+}
+
+impl GpuContext {
+    /// Where this context keeps compiled pipelines and how many bytes it
+    /// loaded from there, or `None` where there is no disk cache (adapter
+    /// without `PIPELINE_CACHE`, no cache folder, `GPIX_CACHE_DIR=off`, or
+    /// a caller's device).
+    #[must_use]
+    pub fn pipeline_cache(&self) -> Option<(std::path::PathBuf, usize)> {
+        self.inner
+            .cache
+            .as_ref()
+            .map(|c| (c.path.clone(), c.loaded_bytes))
+    }
 }

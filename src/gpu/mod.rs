@@ -4,7 +4,7 @@ mod context;
 pub(crate) mod stream;
 
 pub(crate) use context::build_pipeline;
-pub use context::{hardware_gpu_possible, list_adapters, AdapterSummary, GpuContext};
+pub use context::{cache_dir, hardware_gpu_possible, list_adapters, AdapterSummary, GpuContext};
 
 use crate::error::{Error, Result};
 

@@ -126,32 +126,69 @@ pub(crate) fn stream<K: BandKernel>(
     ctx: &GpuContext,
     spec: &StreamSpec<'_>,
     kernel: &K,
-    mut drain: impl FnMut(usize, &[u8]) -> Result<()>,
+    drain: impl FnMut(usize, &[u8]) -> Result<()>,
 ) -> Result<()> {
-    if spec.bands == 0 {
-        return Ok(());
+    Ring::new(ctx, spec, kernel)?.run(ctx, spec.bands, kernel, drain)
+}
+
+/// The ring's buffers, made once and reusable for several sweeps of the
+/// same kernel (k-means iterations): after [`Ring::run`] every slot is idle
+/// with its upload buffers mapped again.
+pub(crate) struct Ring<S> {
+    slots: Vec<Slot<S>>,
+}
+
+impl<S> Ring<S> {
+    /// Slots for bands of at most `spec`'s sizes (at most [`RING`], at
+    /// most one per band).
+    ///
+    /// # Errors
+    /// The kernel's `bind` errors.
+    pub(crate) fn new<K: BandKernel<Slot = S>>(
+        ctx: &GpuContext,
+        spec: &StreamSpec<'_>,
+        kernel: &K,
+    ) -> Result<Self> {
+        let readback_cap = spec.outputs.iter().sum::<u64>().div_ceil(8) * 8 + STAMP_BYTES;
+        let slots = (0..RING.min(spec.bands))
+            .map(|i| new_slot(ctx, spec, kernel, readback_cap, i))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { slots })
     }
-    let readback_cap = spec.outputs.iter().sum::<u64>().div_ceil(8) * 8 + STAMP_BYTES;
-    let mut slots = (0..RING.min(spec.bands))
-        .map(|i| new_slot(ctx, spec, kernel, readback_cap, i))
-        .collect::<Result<Vec<_>>>()?;
-    for band in 0..spec.bands {
-        let slot = &mut slots[band % RING];
-        if let Some(p) = slot.pending.take() {
-            retire(ctx, slot, p, &mut drain)?;
+
+    /// Runs `bands` bands of `kernel` (the one the ring was made for)
+    /// through the slots; see [`stream`].
+    ///
+    /// # Errors
+    /// As [`stream`].
+    pub(crate) fn run<K: BandKernel<Slot = S>>(
+        &mut self,
+        ctx: &GpuContext,
+        bands: usize,
+        kernel: &K,
+        mut drain: impl FnMut(usize, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let n = self.slots.len();
+        if bands == 0 || n == 0 {
+            return Ok(());
         }
-        submit(ctx, slot, kernel, band)?;
-    }
-    // The remaining bands, oldest first.
-    let next = spec.bands % slots.len();
-    let n = slots.len();
-    for k in 0..n {
-        let slot = &mut slots[(next + k) % n];
-        if let Some(p) = slot.pending.take() {
-            retire(ctx, slot, p, &mut drain)?;
+        for band in 0..bands {
+            let slot = &mut self.slots[band % n];
+            if let Some(p) = slot.pending.take() {
+                retire(ctx, slot, p, &mut drain)?;
+            }
+            submit(ctx, slot, kernel, band)?;
         }
+        // The remaining bands, oldest first.
+        let next = bands % n;
+        for k in 0..n {
+            let slot = &mut self.slots[(next + k) % n];
+            if let Some(p) = slot.pending.take() {
+                retire(ctx, slot, p, &mut drain)?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Bytes kept at the end of each readback buffer for two timestamps.
@@ -387,11 +424,17 @@ fn round4(bytes: u64) -> u64 {
 /// task, small enough that 2 cores (or 64) share a band evenly.
 const PIECE_BYTES: usize = 256 << 10;
 
-/// Fills `dst` in parallel: it is cut into pieces of whole `unit`s (rows,
-/// pixels); `write(first_unit, buf)` fills a thread's scratch `buf` (the
-/// piece's size, zeroed, 8-byte aligned) which is then copied into the
-/// mapped memory, so conversions run on every core and mapped memory (which
-/// may be write-combined) is only ever written in order.
+/// Bytes of scratch a worker converts before copying them into mapped
+/// memory: small enough to stay in L1, so the conversion costs no extra
+/// pass over memory.
+const SCRATCH_BYTES: usize = 16 << 10;
+
+/// Fills `dst` in parallel: it is cut into pieces (multiples of `unit`
+/// bytes) spread over every core; each piece is filled a few KiB at a time
+/// by `write(first_byte, buf)` into a zeroed, 8-byte aligned scratch `buf`
+/// that is then copied into the mapped memory, so conversions run on every
+/// core and mapped memory (which may be write-combined) is only ever
+/// written, in order.
 pub(crate) fn par_write(
     dst: wgpu::WriteOnly<'_, [u8]>,
     unit: usize,
@@ -399,6 +442,7 @@ pub(crate) fn par_write(
 ) {
     let unit = unit.max(1);
     let per_piece = (PIECE_BYTES / unit).max(1) * unit;
+    let per_chunk = (SCRATCH_BYTES / unit).max(1) * unit;
     let mut pieces = Vec::with_capacity(dst.len() / per_piece + 1);
     let mut rest = dst;
     while !rest.is_empty() {
@@ -412,13 +456,20 @@ pub(crate) fn par_write(
         |scratch: &mut Vec<u64>, (i, piece)| {
             // SAFETY: the pieces are disjoint parts of `dst`, which stays
             // borrowed (valid, and written by no one else) for this call.
-            let mut piece = unsafe { wgpu::WriteOnly::new(piece.0) };
-            // u64 words keep the scratch aligned for any value type.
-            scratch.clear();
-            scratch.resize(piece.len().div_ceil(8), 0);
-            let buf = &mut bytemuck::cast_slice_mut(scratch.as_mut_slice())[..piece.len()];
-            write(i * per_piece / unit, buf);
-            piece.copy_from_slice(buf);
+            let mut rest = unsafe { wgpu::WriteOnly::new(piece.0) };
+            let mut at = i * per_piece;
+            while !rest.is_empty() {
+                let take = per_chunk.min(rest.len());
+                let (mut chunk, tail) = rest.split_at(take);
+                // u64 words keep the scratch aligned for any value type.
+                scratch.clear();
+                scratch.resize(take.div_ceil(8), 0);
+                let buf = &mut bytemuck::cast_slice_mut(scratch.as_mut_slice())[..take];
+                write(at, buf);
+                chunk.copy_from_slice(buf);
+                at += take;
+                rest = tail;
+            }
         },
     );
 }
@@ -455,8 +506,9 @@ mod tests {
             wgpu::WriteOnly::from_mut(buf.as_mut_slice()),
             3,
             |first, out| {
+                assert_eq!(first % 3, 0);
                 for (k, px) in out.chunks_mut(3).enumerate() {
-                    let v = ((first + k) % 251) as u8;
+                    let v = ((first / 3 + k) % 251) as u8;
                     px.copy_from_slice(&[v, v, v]);
                 }
             },

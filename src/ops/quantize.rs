@@ -81,6 +81,43 @@ pub fn build_palette(
     })
 }
 
+/// Where and how [`build_palette`] runs for this image, method and device,
+/// as `gpix quantize -v` says it: only colour k-means uses a GPU.
+#[must_use]
+pub fn describe_build(image: &AnyImage, method: PaletteMethod, device: &Device) -> String {
+    let (_, _, c) = image.shape();
+    let float = matches!(image, AnyImage::F32(_) | AnyImage::F64(_));
+    match method {
+        PaletteMethod::MedianCut if float => "median cut over the values, cpu".into(),
+        PaletteMethod::MedianCut => "median cut over the colour histogram, cpu".into(),
+        PaletteMethod::KMeans { .. } if float => "k-means over the values, cpu".into(),
+        PaletteMethod::KMeans { .. } if c == 1 => "k-means over the grey histogram, cpu".into(),
+        PaletteMethod::KMeans { .. } if device.is_cpu() => {
+            "k-means over the colour histogram, cpu".into()
+        }
+        PaletteMethod::KMeans { .. } => {
+            "k-means: assignment and cluster sums gpu (exact integers), centroid update cpu".into()
+        }
+    }
+}
+
+/// Where and in what precision [`quantize_indices`] runs, as `-v` says it.
+#[must_use]
+pub fn describe_indices(image: &AnyImage, device: &Device) -> String {
+    let on = if device.is_cpu() { "cpu" } else { "gpu" };
+    match image {
+        AnyImage::U8(_) | AnyImage::U16(_) => format!("{on}, exact integer distances"),
+        _ if device.is_cpu() => "cpu, f64 distances".into(),
+        AnyImage::F32(_) => {
+            "gpu, f32 distances (pixels within f32 rounding of a tie may differ from the cpu)"
+                .into()
+        }
+        AnyImage::F64(_) => "gpu, f32 distances (input float64, rounded to f32; pixels within \
+                             f32 rounding of a tie may differ from the cpu)"
+            .into(),
+    }
+}
+
 fn float_levels<T: GreyFloat>(
     image: ImageView<'_, T>,
     k: usize,

@@ -4,10 +4,16 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
-/// The `gpix` binary with no device or band-budget variables inherited.
+/// The `gpix` binary with no device or band-budget variables inherited,
+/// and compiled pipelines cached under the temp folder, not the user's.
 pub fn gpix() -> Command {
     let mut cmd = Command::cargo_bin("gpix").expect("binary built");
-    cmd.env_remove("GPIX_DEVICE").env_remove("GPIX_BAND_BYTES");
+    cmd.env_remove("GPIX_DEVICE")
+        .env_remove("GPIX_BAND_BYTES")
+        .env(
+            "GPIX_CACHE_DIR",
+            std::env::temp_dir().join("gpix-test-cache"),
+        );
     cmd
 }
 

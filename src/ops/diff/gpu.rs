@@ -126,9 +126,13 @@ impl<T: FilterValue> BandKernel for DiffKernel<'_, T> {
         let rows = self.input_rows(band);
         let row_len = self.row_len();
         let src = &self.image.data()[rows.start * row_len..rows.end * row_len];
-        par_write(dst, 4, |v0, buf| {
+        par_write(dst, 4, |first, buf| {
+            let v0 = first / 4;
             let n = (buf.len() / 4).min(src.len().saturating_sub(v0));
-            write_f32(&src[v0..v0 + n], &mut buf[..n * 4]);
+            write_f32(
+                &src[v0..v0 + n],
+                bytemuck::cast_slice_mut(&mut buf[..n * 4]),
+            );
         });
     }
 

@@ -448,6 +448,20 @@ pub fn hessian_into<T: FilterValue>(
     }
 }
 
+/// Where and in what precision [`gradient`] and [`hessian`] run for a
+/// value type and device, as `gpix gradient -v` says it.
+#[must_use]
+pub fn describe_diff<T: FilterValue>(device: &Device) -> String {
+    match (device.is_cpu(), T::IS_F64) {
+        (true, true) => "cpu, float64 (numpy.gradient's results bit for bit)".into(),
+        (true, false) => "cpu, float32".into(),
+        (false, true) => {
+            "gpu, f32 (input float64: results within the f32 bound, not numpy's bit for bit)".into()
+        }
+        (false, false) => "gpu, f32".into(),
+    }
+}
+
 /// Eigenvalues of the symmetric `[[a, b], [b, d]]`, larger first.
 #[inline]
 pub(crate) fn eigen2<T: FilterValue>(a: T, b: T, d: T) -> (T, T) {

@@ -104,9 +104,8 @@ pub(crate) fn to_out<T: FilterValue>(dst: &mut [T], bytes: &[u8]) {
     });
 }
 
-/// `src` values as f32 bytes into `dst` (exactly `4 * src.len()` bytes).
-pub(crate) fn write_f32<T: FilterValue>(src: &[T], dst: &mut [u8]) {
-    let dst: &mut [f32] = bytemuck::cast_slice_mut(dst);
+/// `src` values as f32 into `dst`.
+pub(crate) fn write_f32<T: FilterValue>(src: &[T], dst: &mut [f32]) {
     for (d, &v) in dst.iter_mut().zip(src) {
         *d = v.to_f64() as f32;
     }
@@ -326,14 +325,23 @@ impl<T: FilterValue> BandKernel for FilterKernel<'_, T> {
     fn fill(&self, band: usize, _input: usize, dst: wgpu::WriteOnly<'_, [u8]>) {
         let row_len = self.row_len();
         let (h, data) = (self.image.height(), self.image.data());
-        let first = self.bands[band].start as i64 - self.top as i64;
+        let first_row = self.bands[band].start as i64 - self.top as i64;
         let cval = self.mode.cval() as f32;
-        par_write(dst, row_len * 4, |t0, buf| {
-            for (t, row) in buf.chunks_exact_mut(row_len * 4).enumerate() {
-                match boundary_index(first + (t0 + t) as i64, h, self.mode) {
-                    Some(y) => write_f32(&data[y * row_len..(y + 1) * row_len], row),
-                    None => bytemuck::cast_slice_mut::<u8, f32>(row).fill(cval),
+        par_write(dst, 4, |first, buf| {
+            let values: &mut [f32] = bytemuck::cast_slice_mut(buf);
+            let mut v = first / 4;
+            let mut done = 0;
+            // The chunk may start and end mid-row: copy row segments.
+            while done < values.len() {
+                let (t, x) = (v / row_len, v % row_len);
+                let n = (row_len - x).min(values.len() - done);
+                let seg = &mut values[done..done + n];
+                match boundary_index(first_row + t as i64, h, self.mode) {
+                    Some(y) => write_f32(&data[y * row_len + x..y * row_len + x + n], seg),
+                    None => seg.fill(cval),
                 }
+                done += n;
+                v += n;
             }
         });
     }

@@ -240,7 +240,7 @@ pub fn kmeans_palette<T: PaletteValue>(
         }
         #[cfg(feature = "gpu")]
         Device::Gpu(ctx) => {
-            let mut runner = gpu::KMeansGpu::new(ctx, image)?;
+            let mut runner = gpu::KMeansGpu::new(ctx, image, palette.len())?;
             loop {
                 sums = runner.sums(&palette)?;
                 iter += 1;

@@ -130,8 +130,9 @@ fn u32_of(n: usize, what: &str) -> Result<u32> {
 }
 
 /// Label maps up to this size stay on the device between the sweeps of one
-/// call (a 12000² map of u32 labels is 576 MB); larger ones are streamed
-/// again for each sweep.
+/// call (a 12000² map of u32 labels is 576 MB), and so do float images
+/// between the exponents and sums sweeps (12000² RGB f32: 1.7 GB); larger
+/// ones are streamed again for each sweep.
 pub(crate) const RESIDENT_LABEL_BYTES: u64 = 2 << 30;
 
 /// The bands of one label-mean call and, when the map is small enough, its
@@ -142,6 +143,10 @@ pub(crate) struct LabelBands {
     resident: Option<Vec<wgpu::Buffer>>,
     /// Whether `resident` already holds the labels.
     loaded: bool,
+    /// The image's bands kept on the device (floats: two sweeps read them).
+    pixels: Option<Vec<wgpu::Buffer>>,
+    /// Whether `pixels` already holds them.
+    pixels_loaded: bool,
 }
 
 impl LabelBands {
@@ -186,7 +191,25 @@ impl LabelBands {
             bands,
             resident,
             loaded: false,
+            pixels: None,
+            pixels_loaded: false,
         })
+    }
+
+    /// Keeps the image's bands (`row_bytes` per row) on the device after
+    /// the first sweep when the image fits [`RESIDENT_LABEL_BYTES`].
+    fn keep_pixels(&mut self, ctx: &GpuContext, row_bytes: u64) {
+        let rows: usize = self.bands.iter().map(Range::len).sum();
+        if rows as u64 * row_bytes <= RESIDENT_LABEL_BYTES {
+            self.pixels = Some(
+                (self.bands.iter())
+                    .map(|b| {
+                        let bytes = b.len() as u64 * row_bytes;
+                        buffer(ctx, "gpix.label_mean.pixels.resident", bytes, storage())
+                    })
+                    .collect(),
+            );
+        }
     }
 
     fn pixels(&self, band: usize) -> Range<usize> {
@@ -294,7 +317,11 @@ impl<T: crate::array::Element> BandKernel for Sweep<'_, T> {
 
     fn upload_len(&self, band: usize, input: usize) -> u64 {
         if input < self.labels_input() {
-            self.value_bytes(band) as u64
+            if self.bands.pixels_loaded {
+                0
+            } else {
+                self.value_bytes(band) as u64
+            }
         } else if self.bands.upload() {
             self.bands.pixels(band).len() as u64 * 4
         } else {
@@ -329,7 +356,11 @@ impl<T: crate::array::Element> BandKernel for Sweep<'_, T> {
         let mut entries: Vec<(u32, &wgpu::Buffer)> =
             vec![(0, &slot.params), (2, self.labels_buffer(band, slot))];
         if self.image.is_some() {
-            entries.push((1, &slot.inputs[0]));
+            let pixels = match (&self.bands.pixels, self.bands.pixels_loaded) {
+                (Some(p), true) => &p[band],
+                _ => &slot.inputs[0],
+            };
+            entries.push((1, pixels));
         }
         entries.extend(self.shared.iter().map(|(b, buf)| (*b, buf)));
         let (invocations, regions) = match self.paint_row_bytes {
@@ -357,6 +388,22 @@ impl<T: crate::array::Element> BandKernel for Sweep<'_, T> {
     }
 
     fn after_pass(&self, band: usize, slot: &SweepSlot, encoder: &mut wgpu::CommandEncoder) {
+        if let (Some(pixels), false, true) = (
+            &self.bands.pixels,
+            self.bands.pixels_loaded,
+            self.image.is_some(),
+        ) {
+            let bytes = self.value_bytes(band) as u64;
+            if bytes > 0 {
+                encoder.copy_buffer_to_buffer(
+                    &slot.inputs[0],
+                    0,
+                    &pixels[band],
+                    0,
+                    bytes.div_ceil(4) * 4,
+                );
+            }
+        }
         // The first sweep keeps the labels it uploaded for the later ones.
         if let (Some(resident), false) = (&self.bands.resident, self.bands.loaded) {
             let bytes = self.bands.pixels(band).len() as u64 * 4;
@@ -380,7 +427,11 @@ impl<T: crate::array::Element> Sweep<'_, T> {
         let width = self.bands.width as u64;
         let mut inputs = Vec::new();
         if let Some(img) = self.image {
-            inputs.push(max_rows * width * img.channels() as u64 * std::mem::size_of::<T>() as u64);
+            inputs.push(if self.bands.pixels_loaded {
+                0
+            } else {
+                max_rows * width * img.channels() as u64 * std::mem::size_of::<T>() as u64
+            });
         }
         inputs.push(if self.bands.upload() {
             max_rows * width * 4
@@ -455,6 +506,8 @@ fn row_totals_unchecked<T: LabelValue>(
     );
     // Freshly created buffers read as zero: the totals start empty.
     let entries = if floats {
+        let row = (image.width() * channels * std::mem::size_of::<T>()) as u64;
+        bands.keep_pixels(ctx, row);
         vec!["exponents", "sums"]
     } else {
         vec!["sums"]
@@ -475,7 +528,11 @@ fn row_totals_unchecked<T: LabelValue>(
         };
         sweep.run(ctx, "gpix.label_mean", |_, _| Ok(()))?;
         bands.loaded = bands.resident.is_some();
+        bands.pixels_loaded = bands.pixels.is_some();
     }
+    // The image is not needed on the device any more.
+    bands.pixels = None;
+    bands.pixels_loaded = false;
 
     let staging_bytes = (total_words + exp_words) as u64 * 4;
     let staging = buffer(

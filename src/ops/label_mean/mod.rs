@@ -437,6 +437,22 @@ pub fn label_mean_image_into<T: LabelValue, O: MeanElement<T::Sum>>(
     Ok(totals.into_table(&rows, channels))
 }
 
+/// Where each phase of [`label_mean_image`] runs for a value type and
+/// device, as `gpix label-mean -v` says it.
+#[must_use]
+pub fn describe_label_mean<T: LabelValue>(device: &Device) -> String {
+    let sums = if T::GPU_MODE >= 4 {
+        "exact 96-bit fixed point per label"
+    } else {
+        "exact integers"
+    };
+    if device.is_cpu() {
+        format!("label rows cpu; sums cpu ({sums}); recolour cpu")
+    } else {
+        format!("label rows cpu; sums gpu ({sums}); recolour gpu")
+    }
+}
+
 /// Converts labels of any integer type to `u32`, rejecting negative values
 /// and values over `u32::MAX` with the offending value in the message.
 ///

@@ -1,0 +1,280 @@
+//! Per-op routing for `--device auto`: a small cost model that estimates an
+//! op's time on the native CPU path and on a GPU (host work, link, kernel)
+//! and runs it where it finishes first.
+//!
+//! The model, per op and size:
+//! - **CPU**: `pixels × core-ns per value ÷ threads`, the rates measured by
+//!   `gpix bench … --devices cpu` on the 2-vCPU development VM
+//!   (2026-11-22 sitting, README "Kernels"), per core.
+//! - **GPU**: the streamed band path overlaps its three parts, so the
+//!   estimate is the largest of them plus a fixed cost:
+//!   - host: the caller's input and output bytes written into and copied out
+//!     of mapped memory, dtype conversions included, on every core at
+//!     [`HOST_GB_S_PER_CORE`] (measured here: the host phases take about twice
+//!     a plain parallel copy of the same bytes), at most [`HOST_GB_S_MAX`];
+//!   - link: the bytes that cross PCIe for a discrete or virtual GPU at
+//!     [`PCIE_GB_S`] each way; nothing for integrated / unified memory;
+//!   - kernel: device bytes over the device's memory bandwidth plus
+//!     arithmetic over its f32 rate, with conservative figures per adapter
+//!     type (a discrete GPU is assumed at 500 GB/s and 10 TFLOP/s: below any
+//!     current one, so a GPU is chosen only when it wins clearly).
+//!
+//! Software adapters are never routed to by `auto`.
+
+use crate::device::Device;
+
+/// Host bandwidth of the GPU path's host phases, per core, in GB/s of
+/// caller bytes (input + output).
+pub const HOST_GB_S_PER_CORE: f64 = 1.5;
+/// Memory bandwidth caps the host phases however many cores there are.
+pub const HOST_GB_S_MAX: f64 = 30.0;
+/// PCIe 4.0 ×16 as seen by applications, per direction.
+pub const PCIE_GB_S: f64 = 25.0;
+/// Fixed cost of a GPU run: submissions, pipeline lookups, the last band's
+/// latency (ms).
+pub const GPU_FIXED_MS: f64 = 5.0;
+
+/// How an adapter reaches host memory and how fast it computes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdapterModel {
+    /// Integrated GPUs and unified memory (Apple M-series): no link copies.
+    pub unified: bool,
+    /// Device memory bandwidth, GB/s.
+    pub device_gb_s: f64,
+    /// f32 arithmetic, GFLOP/s.
+    pub device_gflop_s: f64,
+}
+
+impl AdapterModel {
+    /// A discrete (or virtual) GPU on PCIe, conservatively.
+    pub const DISCRETE: Self = Self {
+        unified: false,
+        device_gb_s: 500.0,
+        device_gflop_s: 10_000.0,
+    };
+    /// An integrated GPU sharing host memory, conservatively.
+    pub const INTEGRATED: Self = Self {
+        unified: true,
+        device_gb_s: 60.0,
+        device_gflop_s: 1_000.0,
+    };
+
+    /// The model for a wgpu device type as [`crate::AdapterSummary`] names
+    /// it (`DiscreteGpu`, `IntegratedGpu`, `VirtualGpu`, `Cpu`, `Other`);
+    /// `None` for software adapters, which `auto` never uses.
+    #[must_use]
+    pub fn for_device_type(device_type: &str) -> Option<Self> {
+        match device_type {
+            "DiscreteGpu" | "VirtualGpu" => Some(Self::DISCRETE),
+            "IntegratedGpu" => Some(Self::INTEGRATED),
+            _ => None,
+        }
+    }
+}
+
+/// What an op costs, in the units the model needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Work {
+    /// The op's name for `-v`.
+    pub op: &'static str,
+    /// Values processed (pixels × channels).
+    pub values: u64,
+    /// Bytes the caller hands in (image, labels) and gets back (outputs).
+    pub host_bytes: u64,
+    /// Bytes crossing to and from the device (f32 bands, packed outputs).
+    pub link_bytes: u64,
+    /// Bytes the kernels read and write in device memory.
+    pub device_bytes: u64,
+    /// f32 operations of the kernels.
+    pub flops: f64,
+    /// The CPU path's cost per value on one core, ns.
+    pub cpu_core_ns: f64,
+}
+
+impl Work {
+    /// A filter or difference op on `values` f32/f64 values
+    /// (`value_bytes` each), writing `outputs` arrays; `taps` is the work
+    /// per value in multiply-adds; `cpu_core_ns` its CPU rate.
+    #[must_use]
+    pub fn stencil(
+        op: &'static str,
+        values: u64,
+        value_bytes: u64,
+        outputs: u64,
+        taps: f64,
+        cpu_core_ns: f64,
+    ) -> Self {
+        Self {
+            op,
+            values,
+            host_bytes: values * value_bytes * (1 + outputs),
+            link_bytes: values * 4 * (1 + outputs),
+            device_bytes: values * 4 * (2 + outputs),
+            flops: values as f64 * taps * 2.0,
+            cpu_core_ns,
+        }
+    }
+}
+
+/// The two estimates and the choice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// The op.
+    pub op: &'static str,
+    /// CPU path, ms.
+    pub cpu_ms: f64,
+    /// GPU path, ms (the largest part plus the fixed cost).
+    pub gpu_ms: f64,
+    /// Host phases of the GPU path, ms.
+    pub host_ms: f64,
+    /// Link transfers, ms.
+    pub link_ms: f64,
+    /// Kernels, ms.
+    pub kernel_ms: f64,
+}
+
+impl Estimate {
+    /// True when the GPU is expected to finish first.
+    #[must_use]
+    pub fn gpu_wins(&self) -> bool {
+        self.gpu_ms < self.cpu_ms
+    }
+
+    /// The `-v` line.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        format!(
+            "route: {} ({}: estimated cpu {:.1} ms, gpu {:.1} ms = max(host {:.1}, link {:.1}, kernel {:.1}) + {GPU_FIXED_MS:.0})",
+            if self.gpu_wins() { "gpu" } else { "cpu" },
+            self.op,
+            self.cpu_ms,
+            self.gpu_ms,
+            self.host_ms,
+            self.link_ms,
+            self.kernel_ms
+        )
+    }
+}
+
+/// Estimates `work` on the CPU path with `threads` cores and on a GPU
+/// described by `adapter`.
+#[must_use]
+pub fn estimate(work: &Work, adapter: &AdapterModel, threads: usize) -> Estimate {
+    let threads = threads.max(1) as f64;
+    let cpu_ms = work.values as f64 * work.cpu_core_ns / threads * 1e-6;
+    let host_gb_s = (HOST_GB_S_PER_CORE * threads).min(HOST_GB_S_MAX);
+    let host_ms = work.host_bytes as f64 / (host_gb_s * 1e9) * 1e3;
+    let link_ms = if adapter.unified {
+        0.0
+    } else {
+        work.link_bytes as f64 / (PCIE_GB_S * 1e9) * 1e3
+    };
+    let kernel_ms = (work.device_bytes as f64 / (adapter.device_gb_s * 1e9)
+        + work.flops / (adapter.device_gflop_s * 1e9))
+        * 1e3;
+    let gpu_ms = host_ms.max(link_ms).max(kernel_ms) + GPU_FIXED_MS;
+    Estimate {
+        op: work.op,
+        cpu_ms,
+        gpu_ms,
+        host_ms,
+        link_ms,
+        kernel_ms,
+    }
+}
+
+/// Where `work` runs when the user asked for `auto` and `device` is what
+/// `auto` found: the CPU path when the model says it finishes first, the
+/// GPU otherwise. Returns the device and, for a GPU that was considered,
+/// the estimate (for `-v`).
+#[must_use]
+pub fn route(device: &Device, work: &Work) -> (Device, Option<Estimate>) {
+    match device {
+        Device::Cpu => (Device::Cpu, None),
+        #[cfg(feature = "gpu")]
+        Device::Gpu(ctx) => {
+            let Some(model) = AdapterModel::for_device_type(&ctx.adapter().device_type) else {
+                return (device.clone(), None);
+            };
+            let e = estimate(work, &model, rayon::current_num_threads());
+            let chosen = if e.gpu_wins() {
+                device.clone()
+            } else {
+                Device::Cpu
+            };
+            (chosen, Some(e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PX_12K: u64 = 12_000 * 12_000;
+
+    fn grey_lut() -> Work {
+        // A u8 grey LUT-like quantization: 1 byte in, 1 byte out per pixel.
+        Work {
+            op: "quantize",
+            values: PX_12K,
+            host_bytes: PX_12K * 2,
+            link_bytes: PX_12K * 2,
+            device_bytes: PX_12K * 2,
+            flops: PX_12K as f64 * 8.0,
+            cpu_core_ns: 0.26,
+        }
+    }
+
+    fn direct_31() -> Work {
+        Work::stencil("correlate", PX_12K, 4, 1, 31.0 * 31.0, 15.0)
+    }
+
+    #[test]
+    fn a_lut_stays_on_a_16_core_cpu_beside_a_discrete_gpu() {
+        let e = estimate(&grey_lut(), &AdapterModel::DISCRETE, 16);
+        assert!(!e.gpu_wins(), "{e:?}");
+        // Moving 288 MB over PCIe alone takes longer than the CPU's pass.
+        assert!(e.link_ms > e.cpu_ms);
+    }
+
+    #[test]
+    fn a_large_direct_kernel_goes_to_a_discrete_gpu() {
+        let e = estimate(&direct_31(), &AdapterModel::DISCRETE, 16);
+        assert!(e.gpu_wins(), "{e:?}");
+    }
+
+    #[test]
+    fn integrated_gpus_pay_no_link_but_compute_slower() {
+        let d = estimate(&direct_31(), &AdapterModel::DISCRETE, 8);
+        let i = estimate(&direct_31(), &AdapterModel::INTEGRATED, 8);
+        assert_eq!(i.link_ms, 0.0);
+        assert!(i.kernel_ms > d.kernel_ms);
+        // A 31×31 direct kernel (277 GFLOP) is a close call against 8 cores'
+        // FFT tiles, and worth an integrated GPU beside 4 cores.
+        assert!(!i.gpu_wins(), "{i:?}");
+        let four = estimate(&direct_31(), &AdapterModel::INTEGRATED, 4);
+        assert!(four.gpu_wins(), "{four:?}");
+        // A LUT is not worth it on any.
+        assert!(!estimate(&grey_lut(), &AdapterModel::INTEGRATED, 4).gpu_wins());
+    }
+
+    #[test]
+    fn fewer_cores_favour_the_gpu() {
+        let box15 = Work::stencil("uniform", PX_12K, 4, 1, 30.0, 1.8);
+        let many = estimate(&box15, &AdapterModel::DISCRETE, 64);
+        let few = estimate(&box15, &AdapterModel::DISCRETE, 2);
+        assert!(few.cpu_ms > many.cpu_ms);
+        assert!(few.gpu_ms - few.host_ms.max(few.link_ms).max(few.kernel_ms) == GPU_FIXED_MS);
+    }
+
+    #[test]
+    fn software_adapters_are_never_modelled() {
+        assert!(AdapterModel::for_device_type("Cpu").is_none());
+        assert!(AdapterModel::for_device_type("Other").is_none());
+        assert_eq!(
+            AdapterModel::for_device_type("IntegratedGpu"),
+            Some(AdapterModel::INTEGRATED)
+        );
+    }
+}
