@@ -23,10 +23,16 @@ pub fn plan_bands(
     budget_bytes: u64,
 ) -> Result<Vec<Range<usize>>> {
     let rows = rows_per_band(row_bytes, budget_bytes)?;
-    Ok((0..height)
-        .step_by(rows.max(1))
+    Ok(split_rows(height, rows))
+}
+
+/// Rows `0..height` in consecutive bands of `rows` rows (the last shorter).
+pub(crate) fn split_rows(height: usize, rows: usize) -> Vec<Range<usize>> {
+    let rows = rows.max(1);
+    (0..height)
+        .step_by(rows)
         .map(|start| start..(start + rows).min(height))
-        .collect())
+        .collect()
 }
 
 /// Largest number of rows whose buffers all fit `budget_bytes`.

@@ -7,7 +7,7 @@ use crate::array::ImageView;
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::bands::stream_rows;
+use crate::bands::{split_rows, stream_rows};
 use crate::error::Result;
 use crate::gpu::stream::{par_write, stream, BandKernel, Region, StreamSpec};
 use crate::gpu::{bind_buffers, buffer, dispatch_size, GpuContext};
@@ -209,10 +209,7 @@ fn run<T: FilterValue>(
     )?;
     let kernel = DiffKernel {
         image,
-        bands: (0..h)
-            .step_by(band_rows)
-            .map(|r| r..(r + band_rows).min(h))
-            .collect(),
+        bands: split_rows(h, band_rows),
         base: Params {
             w: w as u32,
             c: c as u32,

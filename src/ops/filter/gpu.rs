@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::correlate::{Method, Plan};
 use super::{boundary_index, BoundaryMode, FilterInfo, FilterValue, StatsOut};
 use crate::array::ImageView;
-use crate::bands::stream_rows;
+use crate::bands::{split_rows, stream_rows};
 use crate::error::{Error, Result};
 use crate::gpu::stream::{par_read, par_write, stream, BandKernel, Region, StreamSpec};
 use crate::gpu::{bind_buffers, buffer, dispatch_size, GpuContext};
@@ -434,10 +434,7 @@ fn run<T: FilterValue>(
         ctx.stream_band_bytes(),
         ctx.band_bytes(),
     )?;
-    let bands: Vec<Range<usize>> = (0..h)
-        .step_by(band_rows)
-        .map(|r| r..(r + band_rows).min(h))
-        .collect();
+    let bands = split_rows(h, band_rows);
     let max_in_rows = band_rows + ky - 1;
 
     let mut passes = Vec::new();

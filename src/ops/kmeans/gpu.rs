@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::array::ImageView;
-use crate::bands::stream_rows;
+use crate::bands::{split_rows, stream_rows};
 use crate::error::{Error, Result};
 use crate::gpu::stream::{par_write, BandKernel, Region, Ring, StreamSpec};
 use crate::gpu::{bind_buffers, buffer, dispatch_size, read_mapped, submit_passes, GpuContext};
@@ -220,10 +220,7 @@ impl<'a, T: PaletteValue> KMeansGpu<'a, T> {
             ctx.stream_band_bytes(),
             ctx.band_bytes(),
         )?;
-        let bands: Vec<Range<usize>> = (0..image.height())
-            .step_by(rows.max(1))
-            .map(|r| r..(r + rows).min(image.height()))
-            .collect();
+        let bands = split_rows(image.height(), rows);
         let channels = image.channels();
         let mode = if T::BITS == 8 { 0u32 } else { 1 };
         let ipw: u32 = if k <= 256 { 4 } else { 2 };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::{LabelValue, RowTotals, Rows, SumValue};
 use crate::array::ImageView;
-use crate::bands::stream_rows;
+use crate::bands::{split_rows, stream_rows};
 use crate::error::{Error, Result};
 use crate::gpu::stream::{par_read, par_write, stream, BandKernel, Region, StreamSpec};
 use crate::gpu::{
@@ -168,10 +168,7 @@ impl LabelBands {
             ctx.stream_band_bytes(),
             ctx.band_bytes(),
         )?;
-        let bands: Vec<Range<usize>> = (0..height)
-            .step_by(rows.max(1))
-            .map(|r| r..(r + rows).min(height))
-            .collect();
+        let bands = split_rows(height, rows);
         let keep = keep && height as u64 * label_row <= RESIDENT_LABEL_BYTES;
         let resident = keep.then(|| {
             bands

@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use super::{GreyFloat, PaletteIndex, PaletteValue, Progress};
 use crate::array::ImageView;
-use crate::bands::stream_rows;
+use crate::bands::{split_rows, stream_rows};
 use crate::error::{Error, Result};
 use crate::gpu::stream::{par_read, par_write, stream, BandKernel, Region, StreamSpec};
 use crate::gpu::{buffer, dispatch_size, GpuContext};
@@ -275,10 +275,7 @@ fn run(
         ctx.stream_band_bytes(),
         ctx.band_bytes(),
     )?;
-    let bands: Vec<Range<usize>> = (0..job.height)
-        .step_by(rows)
-        .map(|r| r..(r + rows).min(job.height))
-        .collect();
+    let bands = split_rows(job.height, rows);
     let indices_per_word = 4 / job.index_bytes as u32;
     let pipeline = palette_pipeline(ctx, job.mode as u32, job.channels, indices_per_word)?;
     ctx.checked("palette kernel", || {
