@@ -132,8 +132,9 @@ pub(crate) fn stream<K: BandKernel>(
 }
 
 /// The ring's buffers, made once and reusable for several sweeps of the
-/// same kernel (k-means iterations): after [`Ring::run`] every slot is idle
-/// with its upload buffers mapped again.
+/// same kernel (k-means iterations): after [`Ring::run`] returns `Ok` every
+/// slot is idle with its upload buffers mapped again. After an `Err` the
+/// ring is spent: drop it (its buffers may be unmapped or in flight).
 pub(crate) struct Ring<S> {
     slots: Vec<Slot<S>>,
 }
@@ -270,6 +271,7 @@ fn submit<K: BandKernel>(
     let t = Instant::now();
     let mut lens = Vec::with_capacity(slot.uploads.len());
     for (k, upload) in slot.uploads.iter().enumerate() {
+        debug_assert!(round4(kernel.upload_len(band, k)) <= upload.size());
         let len = round4(kernel.upload_len(band, k)).min(upload.size());
         if len > 0 && kernel.upload_len(band, k) > 0 {
             let mut view = upload
@@ -400,9 +402,11 @@ fn retire<S>(
                 let ticks = stamp(1).saturating_sub(stamp(0));
                 device_s = ticks as f64 * f64::from(ctx.queue().get_timestamp_period()) * 1e-9;
             }
-            drain(p.band, &view[..p.data_len as usize])?;
+            let drained = drain(p.band, &view[..p.data_len as usize]);
+            drop(view);
+            slot.readback.unmap();
+            drained?;
         }
-        slot.readback.unmap();
     } else {
         drain(p.band, &[])?;
     }

@@ -240,7 +240,11 @@ pub fn kmeans_palette<T: PaletteValue>(
         }
         #[cfg(feature = "gpu")]
         Device::Gpu(ctx) => {
-            let mut runner = gpu::KMeansGpu::new(ctx, image, palette.len())?;
+            // Set-up allocates up to 2 GiB on the device: inside an error
+            // scope, so running out of memory is an error, not a panic.
+            let mut runner = ctx.checked("k-means set-up", || {
+                gpu::KMeansGpu::new(ctx, image, palette.len())
+            })?;
             loop {
                 sums = runner.sums(&palette)?;
                 iter += 1;

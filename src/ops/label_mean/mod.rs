@@ -427,7 +427,10 @@ pub fn label_mean_image_into<T: LabelValue, O: MeanElement<T::Sum>>(
         #[cfg(feature = "gpu")]
         Device::Gpu(ctx) => {
             // One band plan for both sweeps: the labels stay on the device.
-            let mut bands = gpu_bands(ctx, &image, std::mem::size_of::<O>(), true)?;
+            // Resident labels may take 2 GiB: allocated inside an error scope.
+            let mut bands = ctx.checked("label-mean set-up", || {
+                gpu_bands(ctx, &image, std::mem::size_of::<O>(), true)
+            })?;
             let totals = gpu::row_totals(ctx, image, labels, &rows, &mut bands)?;
             let means = totals.means::<O>(channels);
             gpu::paint(ctx, labels, &bands, &rows, &means, channels, out)?;
