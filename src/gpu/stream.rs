@@ -367,17 +367,7 @@ fn retire<S>(
     let t = Instant::now();
     ctx.wait(Some(p.submission))?;
     for rx in &p.maps {
-        let result = match rx.try_recv() {
-            Ok(r) => r,
-            // Callbacks run inside poll; one more full poll delivers any
-            // that the submission wait did not.
-            Err(_) => {
-                ctx.wait(None)?;
-                rx.try_recv()
-                    .map_err(|_| Error::Gpu("a buffer mapping never completed".into()))?
-            }
-        };
-        result.map_err(|e| Error::Gpu(format!("mapping a band buffer: {e}")))?;
+        await_map(ctx, rx)?;
     }
     if ctx.phases_isolated() {
         ctx.wait(None)?;
@@ -418,6 +408,26 @@ fn retire<S>(
         ..Phases::default()
     });
     Ok(())
+}
+
+/// Waits for a map callback. Callbacks run inside `poll`, possibly on
+/// another thread sharing the device (tests, multithreaded callers), which
+/// may be running ours right now: so wait on the channel, polling again
+/// between short waits in case no one else is polling.
+fn await_map(
+    ctx: &GpuContext,
+    rx: &Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
+) -> Result<()> {
+    use std::sync::mpsc::RecvTimeoutError;
+    use std::time::Duration;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match rx.recv_timeout(Duration::from_millis(2)) {
+            Ok(r) => return r.map_err(|e| Error::Gpu(format!("mapping a band buffer: {e}"))),
+            Err(RecvTimeoutError::Timeout) if Instant::now() < deadline => ctx.wait(None)?,
+            Err(_) => return Err(Error::Gpu("a buffer mapping never completed".into())),
+        }
+    }
 }
 
 fn round4(bytes: u64) -> u64 {
