@@ -55,8 +55,8 @@ pub use ops::filter::{
 pub use ops::kmeans::{kmeans_levels, kmeans_palette, KMeansOptions};
 pub use ops::label_mean::{
     describe_label_mean, label_mean_image, label_mean_image_into, label_mean_image_reference,
-    label_means, label_sums, label_sums_reference, labels_to_u32, LabelTable, LabelValue,
-    MeanElement, SumValue,
+    label_means, label_sums, label_sums_reference, labels_to_u32, labels_to_u32_into, LabelTable,
+    LabelValue, MeanElement, SumValue,
 };
 pub use ops::palette::{
     apply_levels_into, apply_palette_into, nearest_level, nearest_level_into,

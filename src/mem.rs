@@ -101,12 +101,21 @@ pub const DEFAULT_MAX_BYTES: u64 = 16 << 30;
 /// allocating, so a lying header or a huge window is an error, not an abort.
 #[must_use]
 pub fn max_bytes() -> u64 {
-    std::env::var("GPIX_MAX_BYTES")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
+    env_max_bytes()
         .or_else(available_memory)
         .unwrap_or(DEFAULT_MAX_BYTES)
 }
+
+fn env_max_bytes() -> Option<u64> {
+    std::env::var("GPIX_MAX_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Requests up to this size pass [`check_bytes`] without reading
+/// `/proc/meminfo` (a few microseconds, which small calls from Python would
+/// pay every time); `GPIX_MAX_BYTES` still applies to them.
+const UNCHECKED_BYTES: u128 = 64 << 20;
 
 /// `MemAvailable` from `/proc/meminfo`, in bytes.
 fn available_memory() -> Option<u64> {
@@ -127,8 +136,11 @@ pub fn check_bytes(
     count: Option<u128>,
     size: usize,
 ) -> crate::Result<()> {
-    let limit = max_bytes();
     let bytes = count.and_then(|n| n.checked_mul(size as u128));
+    let limit = env_max_bytes().unwrap_or_else(|| match bytes {
+        Some(b) if b <= UNCHECKED_BYTES => u64::MAX,
+        _ => available_memory().unwrap_or(DEFAULT_MAX_BYTES),
+    });
     match bytes {
         Some(b) if b <= u128::from(limit) => Ok(()),
         _ => Err(crate::Error::too_large(

@@ -116,6 +116,109 @@ impl Work {
     }
 }
 
+/// The cost of each op the CLI and the Python package route, from its size.
+/// CPU rates are per value on one core of the dev VM (README "Kernels").
+impl Work {
+    /// `uniform_filter` with an `ny × nx` window (running sums: the CPU cost
+    /// does not grow with the window).
+    #[must_use]
+    pub fn uniform(values: u64, value_bytes: u64, [ny, nx]: [usize; 2]) -> Self {
+        Self::stencil("uniform", values, value_bytes, 1, (nx + ny) as f64, 1.8)
+    }
+
+    /// `local_stats` writing `outputs` of mean / var / std.
+    #[must_use]
+    pub fn stats(values: u64, value_bytes: u64, [ny, nx]: [usize; 2], outputs: u64) -> Self {
+        let taps = 2.0 * (nx + ny) as f64;
+        Self::stencil("stats", values, value_bytes, outputs, taps, 4.9)
+    }
+
+    /// A correlation or convolution with a `ky × kx` kernel, run `parts`
+    /// times (2 for both parts of a Gabor filter).
+    #[must_use]
+    pub fn correlate(
+        op: &'static str,
+        values: u64,
+        value_bytes: u64,
+        [ky, kx]: [usize; 2],
+        parts: u32,
+    ) -> Self {
+        let taps = (ky * kx) as f64;
+        let cpu = (0.02 * taps + 0.5).min(15.0);
+        let one = Self::stencil(op, values, value_bytes, 1, taps, cpu);
+        let parts = f64::from(parts.max(1));
+        Self {
+            flops: one.flops * parts,
+            cpu_core_ns: one.cpu_core_ns * parts,
+            ..one
+        }
+    }
+
+    /// A separable Gaussian of `sigma` (rows, columns) truncated at
+    /// `truncate` standard deviations.
+    #[must_use]
+    pub fn gaussian(values: u64, value_bytes: u64, sigma: [f64; 2], truncate: f64) -> Self {
+        let taps: f64 = sigma
+            .iter()
+            .map(|s| 2.0 * (s * truncate).ceil() + 1.0)
+            .sum();
+        Self::stencil("gaussian", values, value_bytes, 1, taps, 0.04 * taps + 0.5)
+    }
+
+    /// `gradient` writing `outputs` arrays.
+    #[must_use]
+    pub fn gradient(values: u64, value_bytes: u64, outputs: u64) -> Self {
+        Self::stencil("gradient", values, value_bytes, outputs, 4.0, 1.2)
+    }
+
+    /// `hessian` writing `outputs` arrays.
+    #[must_use]
+    pub fn hessian(values: u64, value_bytes: u64, outputs: u64) -> Self {
+        Self::stencil("hessian", values, value_bytes, outputs, 10.0, 2.3)
+    }
+
+    /// Label-mean recolour of `pixels × channels` values of `value_bytes`
+    /// into `out_bytes` each, with 4-byte labels.
+    #[must_use]
+    pub fn label_mean(pixels: u64, channels: u64, value_bytes: u64, out_bytes: u64) -> Self {
+        let n = pixels * channels;
+        // Image and labels in, recoloured image out; floats sweep twice.
+        let host = n * (value_bytes + out_bytes) + pixels * 4;
+        Self {
+            op: "label-mean",
+            values: n,
+            host_bytes: host,
+            link_bytes: host,
+            device_bytes: 2 * host,
+            flops: n as f64 * 10.0,
+            // 2.0 core-ns per RGB float pixel.
+            cpu_core_ns: 0.67,
+        }
+    }
+
+    /// The index map of `pixels × channels` values against `k` colours;
+    /// `integer` for u8/u16 images (grey ones go through a lookup table).
+    #[must_use]
+    pub fn quantize(pixels: u64, channels: u64, value_bytes: u64, integer: bool, k: usize) -> Self {
+        let cpu_core_ns = match (integer, channels) {
+            (true, 1) => 0.26,
+            (true, _) => 0.7 + 0.0035 * k as f64,
+            (false, _) => 1.0,
+        };
+        let index_bytes = if k <= 256 { 1 } else { 2 };
+        let host = pixels * (channels * value_bytes + index_bytes);
+        Self {
+            op: "quantize",
+            values: pixels * channels,
+            host_bytes: host,
+            link_bytes: host,
+            device_bytes: host,
+            flops: (pixels * channels) as f64 * k as f64 * 3.0,
+            cpu_core_ns,
+        }
+    }
+}
+
 /// The two estimates and the choice.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {

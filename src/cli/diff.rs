@@ -125,20 +125,6 @@ fn stage_all<T: FilterValue + NpyElement>(
     stage_outputs(outputs.iter().map(|(p, img)| (p.as_path(), img)), input)
 }
 
-/// The cost model's view of a difference op (`gpix::route`) with `outputs`
-/// arrays, `taps` multiply-adds per value on a GPU and the CPU path's rate
-/// per value on one core of the dev VM (README "Kernels").
-fn diff_work(
-    op: &'static str,
-    input: &Input,
-    outputs: usize,
-    taps: f64,
-    cpu_core_ns: f64,
-) -> gpix::route::Work {
-    let (values, value_bytes) = input.values();
-    gpix::route::Work::stencil(op, values, value_bytes, outputs as u64, taps, cpu_core_ns)
-}
-
 pub(crate) fn run_gradient(common: &Common, args: &GradientArgs) -> anyhow::Result<()> {
     let given = given(&[&args.dy, &args.dx, &args.magnitude]);
     if given.is_empty() {
@@ -147,11 +133,9 @@ pub(crate) fn run_gradient(common: &Common, args: &GradientArgs) -> anyhow::Resu
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
     let (input, device) = open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
-    // 4 taps per value on a GPU; 1.2 core-ns per value on the CPU path.
-    let device = common.route(
-        device,
-        &diff_work("gradient", &input, given.len(), 4.0, 1.2),
-    );
+    let (values, value_bytes) = input.values();
+    let work = gpix::route::Work::gradient(values, value_bytes, given.len() as u64);
+    let device = common.route(device, &work);
     let options = GradientOptions {
         spacing: args.options.spacing,
         edge_order: args.options.edge_order,
@@ -217,10 +201,9 @@ pub(crate) fn run_hessian(common: &Common, args: &HessianArgs) -> anyhow::Result
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
     let (input, device) = open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
-    let device = common.route(
-        device,
-        &diff_work("hessian", &input, given.len(), 10.0, 2.3),
-    );
+    let (values, value_bytes) = input.values();
+    let work = gpix::route::Work::hessian(values, value_bytes, given.len() as u64);
+    let device = common.route(device, &work);
     let options = HessianOptions {
         gradient: GradientOptions {
             spacing: args.options.spacing,

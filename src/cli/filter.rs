@@ -265,37 +265,19 @@ fn apply<T: FilterValue>(
 /// on the GPU (which has no FFT path) and the CPU path's measured rate.
 fn filter_work(op: &Op, input: &Input) -> Work {
     let (values, value_bytes) = input.values();
-    // Rates per value on one core of the dev VM (README "Kernels").
-    let full = |k: &Kernel, name| {
-        let taps = (k.height() * k.width()) as f64;
-        let cpu = (0.02 * taps + 0.5).min(15.0);
-        Work::stencil(name, values, value_bytes, 1, taps, cpu)
-    };
+    let dims = |k: &Kernel| [k.height(), k.width()];
     match op {
-        Op::Uniform([ny, nx]) => {
-            Work::stencil("uniform", values, value_bytes, 1, (nx + ny) as f64, 1.8)
-        }
-        Op::Correlate(k, _) => full(k, "correlate"),
-        Op::Convolve(k, _) => full(k, "convolve"),
-        Op::Gaussian(sigma, truncate) => {
-            let taps: f64 = sigma
-                .iter()
-                .map(|s| 2.0 * (s * truncate).ceil() + 1.0)
-                .sum();
-            Work::stencil("gaussian", values, value_bytes, 1, taps, 0.04 * taps + 0.5)
-        }
+        Op::Uniform(size) => Work::uniform(values, value_bytes, *size),
+        Op::Correlate(k, _) => Work::correlate("correlate", values, value_bytes, dims(k), 1),
+        Op::Convolve(k, _) => Work::correlate("convolve", values, value_bytes, dims(k), 1),
+        Op::Gaussian(sigma, truncate) => Work::gaussian(values, value_bytes, *sigma, *truncate),
         Op::Gabor(re, _, part) => {
-            let one = full(re, "gabor");
             let parts = if matches!(part, Part::Magnitude) {
-                2.0
+                2
             } else {
-                1.0
+                1
             };
-            Work {
-                flops: one.flops * parts,
-                cpu_core_ns: one.cpu_core_ns * parts,
-                ..one
-            }
+            Work::correlate("gabor", values, value_bytes, dims(re), parts)
         }
     }
 }
@@ -404,10 +386,7 @@ pub(crate) fn run_stats(common: &Common, args: &StatsArgs) -> anyhow::Result<()>
     let mut phases = Phases::new(common);
     let (input, device) = open_input(common, &mut phases, &args.input, args.border.dtype, &given)?;
     let (values, value_bytes) = input.values();
-    let [ny, nx] = args.size;
-    let outputs = given.len() as u64;
-    let taps = 2.0 * (nx + ny) as f64;
-    let work = Work::stencil("stats", values, value_bytes, outputs, taps, 4.9);
+    let work = Work::stats(values, value_bytes, args.size, given.len() as u64);
     let device = common.route(device, &work);
     let mode = args.border.mode();
     let staged = match &input.data {

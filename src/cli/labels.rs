@@ -257,20 +257,7 @@ fn label_mean_work(values: &Values, image_out: bool) -> gpix::route::Work {
         _ if image_out => value_bytes,
         _ => 4,
     };
-    let pixels = (h * w) as u64;
-    let n = pixels * c as u64;
-    // Image and labels in, recoloured image out; floats sweep twice.
-    let host = n * (value_bytes + out_bytes) + pixels * 4;
-    gpix::route::Work {
-        op: "label-mean",
-        values: n,
-        host_bytes: host,
-        link_bytes: host,
-        device_bytes: 2 * host,
-        flops: n as f64 * 10.0,
-        // 2.0 core-ns per RGB float pixel on the dev VM (README "Kernels").
-        cpu_core_ns: 0.67,
-    }
+    gpix::route::Work::label_mean((h * w) as u64, c as u64, value_bytes, out_bytes)
 }
 
 struct Job<'a> {

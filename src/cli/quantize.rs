@@ -148,29 +148,14 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
 /// (`gpix::route`): k-means and the index map run where this says.
 fn quantize_work(image: &AnyImage, k: usize) -> gpix::route::Work {
     let (h, w, c) = image.shape();
-    let pixels = (h * w) as u64;
-    let (value_bytes, cpu_core_ns) = match image {
-        // Rates per value on one core of the dev VM (README "Kernels"):
-        // grey integers go through a lookup table; colours scan cells.
-        AnyImage::U8(_) if c == 1 => (1, 0.26),
-        AnyImage::U16(_) if c == 1 => (2, 0.26),
-        AnyImage::U8(_) => (1, 0.7 + 0.0035 * k as f64),
-        AnyImage::U16(_) => (2, 0.7 + 0.0035 * k as f64),
-        AnyImage::F32(_) => (4, 1.0),
+    let (value_bytes, integer) = match image {
+        AnyImage::U8(_) => (1, true),
+        AnyImage::U16(_) => (2, true),
+        AnyImage::F32(_) => (4, false),
         // F64 and any later float type.
-        _ => (8, 1.0),
+        _ => (8, false),
     };
-    let index_bytes = if k <= 256 { 1 } else { 2 };
-    let host = pixels * (c as u64 * value_bytes + index_bytes);
-    gpix::route::Work {
-        op: "quantize",
-        values: pixels * c as u64,
-        host_bytes: host,
-        link_bytes: host,
-        device_bytes: host,
-        flops: (pixels * c as u64) as f64 * k as f64 * 3.0,
-        cpu_core_ns,
-    }
+    gpix::route::Work::quantize((h * w) as u64, c as u64, value_bytes, integer, k)
 }
 
 /// Reads the input. For a median-cut palette of a large RGB `u8` image, its

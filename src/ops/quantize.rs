@@ -60,25 +60,40 @@ pub fn build_palette(
     method: PaletteMethod,
     device: &Device,
 ) -> Result<AnyPalette> {
-    let kmeans = |seed, max_iter| KMeansOptions { k, seed, max_iter };
-    Ok(match (image, method) {
-        // Median cut sorts its colours lexicographically: for greyscale that
-        // is ascending, so index order is level order.
-        (AnyImage::U8(i), PaletteMethod::MedianCut) => {
-            AnyPalette::Colors(median_cut(&histogram_u8(i.view()), k)?)
-        }
-        (AnyImage::U16(i), PaletteMethod::MedianCut) => {
-            AnyPalette::Colors(median_cut(&histogram_u16(i.view()), k)?)
-        }
-        (AnyImage::U8(i), PaletteMethod::KMeans { seed, max_iter }) => {
-            AnyPalette::Colors(kmeans_palette(i.view(), &kmeans(seed, max_iter), device)?)
-        }
-        (AnyImage::U16(i), PaletteMethod::KMeans { seed, max_iter }) => {
-            AnyPalette::Colors(kmeans_palette(i.view(), &kmeans(seed, max_iter), device)?)
-        }
-        (AnyImage::F32(i), m) => AnyPalette::Levels(float_levels(i.view(), k, m)?),
-        (AnyImage::F64(i), m) => AnyPalette::Levels(float_levels(i.view(), k, m)?),
+    Ok(match image {
+        AnyImage::U8(i) => AnyPalette::Colors(build_colors(i.view(), k, method, device)?),
+        AnyImage::U16(i) => AnyPalette::Colors(build_colors(i.view(), k, method, device)?),
+        AnyImage::F32(i) => AnyPalette::Levels(build_levels(i.view(), k, method)?),
+        AnyImage::F64(i) => AnyPalette::Levels(build_levels(i.view(), k, method)?),
     })
+}
+
+/// [`build_palette`] of a borrowed `u8`/`u16` image of any channel count.
+///
+/// # Errors
+/// As [`build_palette`].
+pub fn build_colors<T: PaletteValue>(
+    image: ImageView<'_, T>,
+    k: usize,
+    method: PaletteMethod,
+    device: &Device,
+) -> Result<Palette> {
+    match method {
+        PaletteMethod::MedianCut => {
+            let (h, w, c) = (image.height(), image.width(), image.channels());
+            // `T` is u8 or u16 (the only PaletteValue types), so the cast
+            // reinterprets the same values.
+            let hist = if T::BITS == 8 {
+                histogram_u8(ImageView::new(bytemuck::cast_slice(image.data()), h, w, c)?)
+            } else {
+                histogram_u16(ImageView::new(bytemuck::cast_slice(image.data()), h, w, c)?)
+            };
+            median_cut(&hist, k)
+        }
+        PaletteMethod::KMeans { seed, max_iter } => {
+            kmeans_palette(image, &KMeansOptions { k, seed, max_iter }, device)
+        }
+    }
 }
 
 /// Where and how [`build_palette`] runs for this image, method and device,
@@ -118,7 +133,12 @@ pub fn describe_indices(image: &AnyImage, device: &Device) -> String {
     }
 }
 
-fn float_levels<T: GreyFloat>(
+/// [`build_palette`] of a borrowed greyscale float image: levels sorted
+/// ascending (non-finite values are left out).
+///
+/// # Errors
+/// As [`build_palette`].
+pub fn build_levels<T: GreyFloat>(
     image: ImageView<'_, T>,
     k: usize,
     method: PaletteMethod,

@@ -465,8 +465,28 @@ pub fn labels_to_u32<L>(labels: &[L]) -> Result<Vec<u32>>
 where
     L: Copy + Send + Sync + TryInto<u32> + std::fmt::Display,
 {
-    use rayon::prelude::*;
     let mut out = vec![0u32; labels.len()];
+    labels_to_u32_into(labels, &mut out)?;
+    Ok(out)
+}
+
+/// [`labels_to_u32`] into a caller-owned buffer of `labels.len()` values
+/// (reused between calls, it costs no page faults).
+///
+/// # Errors
+/// As [`labels_to_u32`], and [`Error::InvalidArgument`] for a wrong `out` length.
+pub fn labels_to_u32_into<L>(labels: &[L], out: &mut [u32]) -> Result<()>
+where
+    L: Copy + Send + Sync + TryInto<u32> + std::fmt::Display,
+{
+    use rayon::prelude::*;
+    if out.len() != labels.len() {
+        return Err(Error::invalid(format!(
+            "output holds {} labels, the input {}",
+            out.len(),
+            labels.len()
+        )));
+    }
     let bad = out
         .par_chunks_mut(1 << 16)
         .zip(labels.par_chunks(1 << 16))
@@ -483,6 +503,6 @@ where
         Some(l) => Err(Error::invalid(format!(
             "label {l} is outside 0..=4294967295 (labels must be non-negative 32-bit values)"
         ))),
-        None => Ok(out),
+        None => Ok(()),
     }
 }

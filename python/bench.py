@@ -1,0 +1,201 @@
+"""gpix from Python beside the fastest peer for the same whole job, in one
+process, outputs preallocated on both sides; prints a Markdown table.
+
+    pip install ./python opencv-python-headless numba pillow scipy
+    python python/bench.py [--runs 7] [--quick]
+
+Each row: median of --runs timed calls after one warm-up (numba compiled
+before). The peers are the fastest forms in the peers' RESULTS.md:
+cv2.boxFilter / sqrBoxFilter into dst=, numba parallel loops into
+preallocated outputs, Pillow's quantize(palette=...) (approximate: the
+match column says how many pixels it gets right)."""
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+import gpix
+
+
+def median_ms(f, runs):
+    f()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def call_overhead_us(runs):
+    """Median per-call time of a 1x1 uniform_filter into a given output,
+    over batches of 2000 calls."""
+    x = np.zeros((1, 1), np.float32)
+    out = np.empty_like(x)
+
+    def batch():
+        for _ in range(2000):
+            gpix.uniform_filter(x, 3, output=out)
+
+    return median_ms(batch, runs) / 2000 * 1e3
+
+
+# ---- peers -------------------------------------------------------------
+
+
+def numba_peers():
+    import numba
+
+    @numba.njit(parallel=True, cache=True)
+    def gradient_into(f, dy, dx):
+        h, w = f.shape
+        for i in numba.prange(h):
+            for j in range(w):
+                if i == 0:
+                    dy[i, j] = f[1, j] - f[0, j]
+                elif i == h - 1:
+                    dy[i, j] = f[h - 1, j] - f[h - 2, j]
+                else:
+                    dy[i, j] = (f[i + 1, j] - f[i - 1, j]) / 2.0
+            dx[i, 0] = f[i, 1] - f[i, 0]
+            for j in range(1, w - 1):
+                dx[i, j] = (f[i, j + 1] - f[i, j - 1]) / 2.0
+            dx[i, w - 1] = f[i, w - 1] - f[i, w - 2]
+
+    @numba.njit(parallel=True, cache=True)
+    def label_mean_into(image, labels, nlabels, out):
+        h, w, c = image.shape
+        nthreads = numba.get_num_threads()
+        sums = np.zeros((nthreads, nlabels, c), np.float64)
+        counts = np.zeros((nthreads, nlabels), np.int64)
+        rows = (h + nthreads - 1) // nthreads
+        for t in numba.prange(nthreads):
+            for i in range(t * rows, min(h, (t + 1) * rows)):
+                for j in range(w):
+                    lab = labels[i, j]
+                    counts[t, lab] += 1
+                    for k in range(c):
+                        sums[t, lab, k] += image[i, j, k]
+        total = sums.sum(axis=0)
+        n = counts.sum(axis=0)
+        means = np.zeros((nlabels, c), np.float32)
+        for lab in range(nlabels):
+            if n[lab] > 0:
+                for k in range(c):
+                    means[lab, k] = total[lab, k] / n[lab]
+        for i in numba.prange(h):
+            for j in range(w):
+                for k in range(c):
+                    out[i, j, k] = means[labels[i, j], k]
+
+    return gradient_into, label_mean_into
+
+
+def voronoi_labels(h, w, m, rng):
+    from scipy.spatial import cKDTree
+
+    seeds = rng.random((m, 2)) * [h, w]
+    yy, xx = np.mgrid[:h, :w]
+    _, lab = cKDTree(seeds).query(np.stack([yy.ravel(), xx.ravel()], 1), workers=-1)
+    return lab.reshape(h, w).astype(np.int64)
+
+
+def smooth_rgb(h, w, rng):
+    """A smooth photo-like RGB image (low-frequency noise, upsampled)."""
+    small = rng.random((h // 50 + 2, w // 50 + 2, 3))
+    yy = np.linspace(0, small.shape[0] - 1.001, h)
+    xx = np.linspace(0, small.shape[1] - 1.001, w)
+    y0, x0 = yy.astype(int), xx.astype(int)
+    fy, fx = (yy - y0)[:, None, None], (xx - x0)[None, :, None]
+    img = (small[y0][:, x0] * (1 - fy) * (1 - fx) + small[y0 + 1][:, x0] * fy * (1 - fx)
+           + small[y0][:, x0 + 1] * (1 - fy) * fx + small[y0 + 1][:, x0 + 1] * fy * fx)
+    return (img * 255).astype(np.uint8)
+
+
+# ---- rows ----------------------------------------------------------------
+
+
+def rows(runs, quick):
+    import cv2
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    n = 1000 if quick else 5000
+    x = rng.random((n, n), dtype=np.float32) * 255
+    out, out2, t1, t2 = (np.empty_like(x) for _ in range(4))
+    reflect = cv2.BORDER_REFLECT
+
+    def cv_box():
+        cv2.boxFilter(x, -1, (15, 15), dst=out, borderType=reflect)
+
+    yield (f"uniform_filter 15x15, {n}² float32", median_ms(lambda: gpix.uniform_filter(x, 15, output=out), runs),
+           "cv2.boxFilter(dst=)", median_ms(cv_box, runs), "")
+
+    def cv_stats():
+        cv2.boxFilter(x, -1, (15, 15), dst=out, borderType=reflect)
+        cv2.sqrBoxFilter(x, -1, (15, 15), dst=t1, borderType=reflect)
+        cv2.multiply(out, out, dst=t2)
+        cv2.subtract(t1, t2, dst=out2)
+
+    def gp_stats():
+        gpix.local_stats(x, 15, stats=("mean", "var"), out=(out, out2))
+
+    yield (f"local_stats mean + var 15x15, {n}² float32", median_ms(gp_stats, runs),
+           "cv2.boxFilter + sqrBoxFilter (+ mean², subtract)", median_ms(cv_stats, runs), "")
+
+    gradient_into, label_mean_into = numba_peers()
+    f = rng.random((n, n))
+    dy, dx = np.empty_like(f), np.empty_like(f)
+    yield (f"gradient, {n}² float64", median_ms(lambda: gpix.gradient(f, out=(dy, dx)), runs),
+           "numba parallel fused loop", median_ms(lambda: gradient_into(f, dy, dx), runs), "")
+    del f, dy, dx
+
+    m = 4000 if not quick else 1000
+    nlab = 10_000 if not quick else 1000
+    image = rng.random((m, m, 3), dtype=np.float32)
+    labels = voronoi_labels(m, m, nlab, rng)
+    lout = np.empty_like(image)
+    yield (f"label_mean {m}²×3 float32, {nlab} labels (int64)",
+           median_ms(lambda: gpix.label_mean(image, labels, output=lout), runs),
+           "numba parallel accumulate + gather", median_ms(lambda: label_mean_into(image, labels, nlab, lout), runs), "")
+    del image, labels, lout
+
+    rgb = smooth_rgb(m, m, rng)
+    palette = rng.integers(0, 256, (256, 3), dtype=np.uint8)
+    iout = np.empty((m, m), np.uint8)
+    pal_img = Image.new("P", (1, 1))
+    pal_img.putpalette(palette.ravel().tolist())
+
+    def pillow():
+        return np.asarray(Image.fromarray(rgb).quantize(palette=pal_img, dither=Image.Dither.NONE))
+
+    exact = gpix.nearest_palette(rgb, palette)
+    match = float(np.mean(pillow() == exact))
+    yield (f"nearest_palette {m}² RGB, 256 colours",
+           median_ms(lambda: gpix.nearest_palette(rgb, palette, output=iout), runs),
+           "Pillow quantize(palette=, dither=NONE)", median_ms(pillow, runs),
+           f"Pillow exact on {100 * match:.1f} % of pixels")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke test, not the README figures)")
+    args = ap.parse_args()
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"gpix {gpix.__version__} on {gpix.describe_device()}, {os.cpu_count()} CPUs, "
+          f"python {platform.python_version()}, numpy {np.__version__}; {now}; median of {args.runs}\n")
+    print("| job | gpix ms | fastest peer | peer ms | peer / gpix | note |")
+    print("|---|---|---|---|---|---|")
+    for job, g, peer, p, note in rows(args.runs, args.quick):
+        print(f"| {job} | {g:.1f} | {peer} | {p:.1f} | {p / g:.2f}× | {note} |", flush=True)
+    print(f"| call overhead, 1×1 uniform_filter | {call_overhead_us(args.runs):.1f} µs | | | | |")
+
+
+if __name__ == "__main__":
+    main()

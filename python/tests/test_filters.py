@@ -1,0 +1,169 @@
+"""gpix's filters against scipy.ndimage and skimage on random inputs."""
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+import skimage.filters
+
+import gpix
+from conftest import assert_close
+
+MODES = ["reflect", "mirror", "nearest", "wrap", "constant"]
+SHAPES = [(1, 1), (0, 5), (5, 0), (7, 9), (40, 33)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", MODES)
+def test_uniform_filter_matches_scipy(rng, device, shape, dtype, mode):
+    x = rng.standard_normal(shape).astype(dtype)
+    for size in [1, 2, 3, (4, 1), (3, 6), (15, 15)]:
+        got = gpix.uniform_filter(x, size, mode=mode, cval=0.5, device=device)
+        want = ndi.uniform_filter(x, size, mode=mode, cval=0.5)
+        assert got.dtype == x.dtype
+        assert_close(got, want, device)
+
+
+def test_uniform_filter_layouts(rng):
+    hwc = rng.random((20, 17, 3))
+    assert_close(gpix.uniform_filter(hwc, (3, 5, 1)), ndi.uniform_filter(hwc, (3, 5, 1)))
+    assert_close(gpix.uniform_filter(hwc, 3, axes=(0, 1)), ndi.uniform_filter(hwc, (3, 3, 1)))
+    chw = rng.random((4, 20, 17))
+    assert_close(gpix.uniform_filter(chw, (1, 3, 5)), ndi.uniform_filter(chw, (1, 3, 5)))
+    assert_close(gpix.uniform_filter(chw, 5, axes=(1, 2)), ndi.uniform_filter(chw, (1, 5, 5)))
+    assert_close(gpix.uniform_filter(chw, 4, axes=(-1,)), ndi.uniform_filter(chw, (1, 1, 4)))
+    one = rng.random(50)
+    assert_close(gpix.uniform_filter(one, 7, mode="wrap"), ndi.uniform_filter(one, 7, mode="wrap"))
+    strided = rng.random((30, 40))[::2, ::3]
+    assert_close(gpix.uniform_filter(strided, 3), ndi.uniform_filter(strided, 3))
+    with pytest.raises(NotImplementedError):
+        gpix.uniform_filter(hwc, 3)  # scipy would average across channels too
+
+
+def test_outputs_are_written_in_place(rng):
+    x = rng.random((30, 20)).astype(np.float32)
+    out = np.empty_like(x)
+    got = gpix.uniform_filter(x, 5, output=out)
+    assert got is out
+    assert_close(out, ndi.uniform_filter(x, 5))
+    # The input as its own output, as scipy allows.
+    y = x.copy()
+    gpix.uniform_filter(y, 5, output=y)
+    assert_close(y, ndi.uniform_filter(x, 5))
+    # A dtype, or an array of another dtype: converted once.
+    assert gpix.uniform_filter(x, 3, output=np.float64).dtype == np.float64
+    o16 = np.empty(x.shape, np.float16)
+    assert gpix.uniform_filter(x, 3, output=o16) is o16
+
+
+def test_integer_inputs(rng):
+    x = rng.integers(0, 255, (20, 30)).astype(np.uint8)
+    got = gpix.uniform_filter(x, 3)
+    assert got.dtype == np.float64
+    assert_close(got, ndi.uniform_filter(x.astype(np.float64), 3))
+    rounded = gpix.uniform_filter(x, 3, output=np.uint8)
+    assert rounded.dtype == np.uint8
+    assert np.array_equal(rounded, np.rint(got).astype(np.uint8))
+    half = gpix.uniform_filter(x.astype(np.float16), 3)
+    assert half.dtype == np.float16
+
+
+def test_filter_errors(rng):
+    x = rng.random((10, 10))
+    with pytest.raises(RuntimeError):
+        gpix.uniform_filter(x, 0)
+    with pytest.raises(RuntimeError):
+        gpix.uniform_filter(x, 3, mode="bogus")
+    with pytest.raises(NotImplementedError):
+        gpix.uniform_filter(x, 3, origin=1)
+    with pytest.raises(NotImplementedError):
+        gpix.uniform_filter(x, 3, mode=["reflect", "wrap"])
+    with pytest.raises(RuntimeError):
+        gpix.uniform_filter(x, 3, output=np.empty((3, 3)))
+    with pytest.raises(TypeError):
+        gpix.uniform_filter(x.astype(np.complex64), 3)
+    with pytest.raises(ValueError):
+        gpix.uniform_filter(x, 3, device="tpu")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", MODES)
+def test_correlate_and_convolve_match_scipy(rng, device, dtype, mode):
+    x = rng.standard_normal((23, 31)).astype(dtype)
+    for kshape in [(1, 1), (3, 3), (2, 5), (4, 4), (7, 1), (9, 11)]:
+        w = rng.standard_normal(kshape)
+        for method in ["auto", "direct"] if device == "gpu" else ["auto", "direct", "fft"]:
+            got = gpix.correlate(x, w, mode=mode, cval=-1.0, device=device, method=method)
+            assert_close(got, ndi.correlate(x, w, mode=mode, cval=-1.0), device)
+            got = gpix.convolve(x, w, mode=mode, cval=-1.0, device=device, method=method)
+            assert_close(got, ndi.convolve(x, w, mode=mode, cval=-1.0), device)
+
+
+def test_separable_kernels(rng):
+    x = rng.standard_normal((40, 50))
+    w = np.outer(rng.random(7), rng.random(5))
+    for method in ["auto", "separable"]:
+        assert_close(gpix.correlate(x, w, method=method), ndi.correlate(x, w))
+    with pytest.raises(RuntimeError):
+        gpix.correlate(x, rng.random((3, 3, 3)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gaussian_filter_matches_scipy(rng, device, dtype):
+    x = rng.standard_normal((37, 29)).astype(dtype)
+    for sigma in [0.5, 1.0, 2.5, (1.0, 3.0), (0, 2.0)]:
+        for mode in MODES:
+            got = gpix.gaussian_filter(x, sigma, mode=mode, truncate=3.0, device=device)
+            assert_close(got, ndi.gaussian_filter(x, sigma, mode=mode, truncate=3.0), device)
+    stack = rng.standard_normal((3, 20, 21)).astype(dtype)
+    got = gpix.gaussian_filter(stack, (0, 1.5, 2.0), device=device)
+    assert_close(got, ndi.gaussian_filter(stack, (0, 1.5, 2.0)), device)
+    with pytest.raises(NotImplementedError):
+        gpix.gaussian_filter(x, 1.0, order=1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gabor_matches_skimage(rng, device, dtype):
+    x = rng.random((40, 45)).astype(dtype)
+    for kwargs in [
+        dict(frequency=0.15, theta=np.pi / 2, sigma_x=5, sigma_y=5, n_stds=1.4),
+        dict(frequency=0.3, theta=0.7, bandwidth=1.5),
+        dict(frequency=0.2, theta=0.3, offset=0.5, mode="wrap"),
+    ]:
+        real, imag = gpix.gabor(x, device=device, **kwargs)
+        want_real, want_imag = skimage.filters.gabor(x, **kwargs)
+        assert real.dtype == want_real.dtype
+        assert_close(real, want_real, device)
+        assert_close(imag, want_imag, device)
+
+
+def test_gabor_kernel_matches_skimage():
+    for args in [(0.1,), (0.25, 0.5), (0.2, 1.0, 2.0)]:
+        got = gpix.gabor_kernel(*args)
+        want = skimage.filters.gabor_kernel(*args)
+        assert got.shape == want.shape
+        assert np.max(np.abs(got - want)) < 1e-12
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_local_stats_match_a_two_pass_variance(rng, device, dtype):
+    # Data on a large offset: the one-pass formula loses every digit here.
+    x = (1e4 + rng.standard_normal((30, 26))).astype(dtype)
+    for mode in MODES:
+        s = gpix.local_stats(x, (5, 3), mode=mode, cval=1e4, device=device)
+        x64 = x.astype(np.float64)
+        mean = ndi.uniform_filter(x64, (5, 3), mode=mode, cval=1e4)
+        var = ndi.uniform_filter((x64 - mean) ** 2, (5, 3), mode=mode, cval=0)
+        # The two-pass variance needs each window's own mean: brute force.
+        pad = {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge", "wrap": "wrap", "constant": "constant"}[mode]
+        kw = {"constant_values": 1e4} if mode == "constant" else {}
+        p = np.pad(x64, ((2, 2), (1, 1)), mode=pad, **kw)
+        win = np.lib.stride_tricks.sliding_window_view(p, (5, 3))
+        var = win.var(axis=(2, 3))
+        assert_close(s.mean, mean, device)
+        tol = 1e-9 if (device == "cpu" and dtype == np.float64) else 2e-2
+        assert np.max(np.abs(s.var - var)) <= tol, np.max(np.abs(s.var - var))
+        assert np.all(s.var >= 0)
+        assert_close(s.std, np.sqrt(s.var.astype(np.float64)).astype(dtype), device)
+    only = gpix.local_stats(x, 3, stats=("var",))
+    assert only.mean is None and only.std is None and only.var is not None
