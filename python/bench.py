@@ -106,15 +106,14 @@ def voronoi_labels(h, w, m, rng):
 
 
 def smooth_rgb(h, w, rng):
-    """A smooth photo-like RGB image (low-frequency noise, upsampled)."""
-    small = rng.random((h // 50 + 2, w // 50 + 2, 3))
-    yy = np.linspace(0, small.shape[0] - 1.001, h)
-    xx = np.linspace(0, small.shape[1] - 1.001, w)
-    y0, x0 = yy.astype(int), xx.astype(int)
-    fy, fx = (yy - y0)[:, None, None], (xx - x0)[None, :, None]
-    img = (small[y0][:, x0] * (1 - fy) * (1 - fx) + small[y0 + 1][:, x0] * fy * (1 - fx)
-           + small[y0][:, x0 + 1] * (1 - fy) * fx + small[y0 + 1][:, x0 + 1] * fy * fx)
-    return (img * 255).astype(np.uint8)
+    """A photo-like RGB image as the peers make it: a coarse random grid
+    (one point per 64 pixels) upscaled by cubic interpolation, plus noise."""
+    import cv2
+
+    small = rng.uniform(0, 255, (max(2, h // 64), max(2, w // 64), 3)).astype(np.float32)
+    big = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    big += rng.normal(0, 6.0, big.shape).astype(np.float32)
+    return np.ascontiguousarray(np.clip(big, 0, 255).astype(np.uint8))
 
 
 # ---- rows ----------------------------------------------------------------

@@ -22,6 +22,7 @@ import numpy as np
 from . import _gpix
 from ._args import (
     FLOATS,
+    c_array,
     Target,
     as4,
     axes_of,
@@ -54,6 +55,8 @@ __all__ = [
     "nearest_palette",
     "quantize",
     "devices",
+    "colour_counts",
+    "median_cut",
     "imread",
     "describe_device",
     "LocalStats",
@@ -168,7 +171,7 @@ def _correlate(input, weights, output, mode, cval, origin, axes, device, method,
     xf = float_input(x)
     target = Target(output, x.shape, xf.dtype, [x, xf], default_dtype(x.dtype))
     _gpix.correlate(
-        as4(xf, a), as4(target.native, a), np.ascontiguousarray(w.reshape(ky, kx)),
+        as4(xf, a), as4(target.native, a), c_array(w.reshape(ky, kx)),
         flip, mode, float(cval), method, device_of(device),
     )
     return target.finish()
@@ -342,6 +345,7 @@ def _gradient_2d(f, varargs, axis, edge_order, out, device):
         and f.ndim == 2
         and f.dtype in FLOATS
         and f.flags.c_contiguous
+        and f.flags.aligned
         and (edge_order == 1 or edge_order == 2)
         and f.shape[0] > edge_order
         and f.shape[1] > edge_order
@@ -473,7 +477,7 @@ def _label_image(image):
             x = x.astype(np.float64)
         else:
             raise TypeError(f"image: unsupported dtype {x.dtype}")
-    x3 = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+    x3 = c_array(x).reshape(x.shape[0], x.shape[1], -1)
     return original, x3
 
 
@@ -483,7 +487,7 @@ def _labels(labels, image):
         raise TypeError(f"labels must be integers, got dtype {lab.dtype}")
     if lab.shape != image.shape[:2]:
         raise ValueError(f"labels of shape {lab.shape} for an image of shape {image.shape}")
-    return np.ascontiguousarray(lab)
+    return c_array(lab)
 
 
 def _table(labels, counts, sums, image):
@@ -522,6 +526,7 @@ def label_mean(image, labels, output=None, *, device=None):
         isinstance(output, np.ndarray)
         and output.dtype in allowed
         and output.flags.c_contiguous
+        and output.flags.aligned
         and output.flags.writeable
         and not np.may_share_memory(output, x3)
     )
@@ -576,6 +581,7 @@ def nearest_palette(image, palette, output=None, *, device=None):
         and palette.ndim == 2
         and 1 <= palette.shape[0] <= 256
         and image.flags.c_contiguous
+        and image.flags.aligned
         and palette.flags.c_contiguous
     ):
         # The common call, without the general path's checks and copies.
@@ -601,8 +607,8 @@ def nearest_palette(image, palette, output=None, *, device=None):
         return target.finish()
     if x.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"image must be uint8, uint16 or float, not {x.dtype}")
-    x3 = np.ascontiguousarray(x).reshape(shape[0], shape[1], -1)
-    p2 = np.ascontiguousarray(p.reshape(k, -1), dtype=x.dtype)
+    x3 = c_array(x).reshape(shape[0], shape[1], -1)
+    p2 = c_array(p.reshape(k, -1), dtype=x.dtype)
     if p.dtype != x.dtype and not np.array_equal(p2, p.reshape(k, -1)):
         raise ValueError(f"palette values do not fit the image's dtype {x.dtype}")
     _gpix.nearest_palette(x3, p2, target.native, device_of(device))
@@ -624,7 +630,7 @@ def quantize(image, colors=256, method="median-cut", seed=0, *, palette=None, ma
         if x.dtype.kind == "f":
             xf = float_input(x).reshape(x.shape[0], x.shape[1], -1)
         elif x.dtype in (np.uint8, np.uint16):
-            xf = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+            xf = c_array(x).reshape(x.shape[0], x.shape[1], -1)
         else:
             raise TypeError(f"image must be uint8, uint16 or float, not {x.dtype}")
         palette = _gpix.build_palette(xf, int(colors), method, int(seed), int(max_iter), device_of(device))
@@ -640,6 +646,28 @@ def imread(path):
     """An image file (PNG, JPEG, TIFF, WebP, ...) as a numpy array of its own
     type: (H, W) for grey, (H, W, C) otherwise. Errors name the file."""
     return _gpix.imread(str(path))
+
+
+def colour_counts(image):
+    """The distinct colours of a uint8/uint16 image, ascending
+    (lexicographic), with their pixel counts: ``(colors (N, C), counts)``.
+    The histogram median cut works on; counts of several images (or chunks)
+    merge by adding (:mod:`gpix.dask` does)."""
+    x = np.asarray(image)
+    if x.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"image must be uint8 or uint16, not {x.dtype}")
+    colors, counts = _gpix.colour_counts(c_array(x).reshape(x.shape[0], x.shape[1] if x.ndim > 1 else 1, -1))
+    return colors, counts
+
+
+def median_cut(colors, counts, colors_wanted=256):
+    """Median cut over a colour histogram (:func:`colour_counts`' output, or
+    merged counts): the (K, C) palette ``quantize(method='median-cut')``
+    builds from an image with that histogram."""
+    colors = np.asarray(colors)
+    dtype = colors.dtype if colors.dtype in (np.uint8, np.uint16) else np.dtype(np.uint16)
+    c16 = c_array(colors.reshape(len(colors), -1), np.uint16)
+    return _gpix.median_cut(c16, c_array(counts, np.uint64), int(colors_wanted)).astype(dtype)
 
 
 def devices():

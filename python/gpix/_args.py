@@ -103,17 +103,27 @@ def axes_of(axes, ndim):
     return out
 
 
+def c_array(x, dtype=None):
+    """``x`` C-contiguous and aligned (arrays rebuilt from pickled buffers,
+    as Dask's workers receive them, may be unaligned), copied only if not."""
+    a = np.asarray(x, dtype=dtype)
+    f = a.flags
+    if f.c_contiguous and f.aligned:
+        return a
+    return np.require(a, requirements=["C", "A"])
+
+
 def float_input(x, name="input"):
     """The array in the float type gpix computes in: float32 and float64
     as they are, float16 as float32, integers and bools as float64."""
     x = np.asarray(x)
     if x.dtype in FLOATS:
-        return np.ascontiguousarray(x)
+        return c_array(x)
     if x.dtype.kind == "c":
         raise TypeError(f"{name}: complex arrays are not supported")
     if x.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected a numeric array, got dtype {x.dtype}")
-    return np.ascontiguousarray(x, dtype=np.float32 if x.dtype == np.float16 else np.float64)
+    return c_array(x, np.float32 if x.dtype == np.float16 else np.float64)
 
 
 def default_dtype(original):
@@ -181,6 +191,7 @@ class Target:
             self.result is not None
             and self.result.dtype == compute
             and self.result.flags.c_contiguous
+            and self.result.flags.aligned
             and self.result.flags.writeable
             and not any(np.may_share_memory(self.result, i) for i in inputs)
         )

@@ -6,6 +6,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
+use gpix::ops::median_cut::{histogram_u16, histogram_u8};
 use gpix::ops::quantize::{build_colors, build_levels, PaletteMethod};
 use gpix::route::Work;
 use gpix::{
@@ -71,6 +72,7 @@ fn dims4(a: &Bound<'_, PyUntypedArray>) -> PyResult<[usize; 4]> {
 struct Input<'py, T: NpElement> {
     array: numpy::PyReadonlyArrayDyn<'py, T>,
     shape: Vec<usize>,
+    what: String,
 }
 
 impl<'py, T: NpElement> Input<'py, T> {
@@ -78,17 +80,29 @@ impl<'py, T: NpElement> Input<'py, T> {
         let typed = a.cast::<PyArrayDyn<T>>().map_err(|_| {
             PyTypeError::new_err(format!("{what}: expected a {} array", type_name::<T>()))
         })?;
+        if !typed.is_c_contiguous() {
+            return Err(PyValueError::new_err(format!(
+                "{what}: the array must be C-contiguous"
+            )));
+        }
         let array = typed
             .try_readonly()
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         let shape = array.shape().to_vec();
-        Ok(Self { array, shape })
+        Ok(Self {
+            array,
+            shape,
+            what: what.to_owned(),
+        })
     }
 
     fn slice(&self) -> PyResult<&[T]> {
-        self.array
-            .as_slice()
-            .map_err(|_| PyValueError::new_err("the input must be C-contiguous"))
+        self.array.as_slice().map_err(|_| {
+            PyValueError::new_err(format!(
+                "{}: the array must be C-contiguous and aligned",
+                self.what
+            ))
+        })
     }
 }
 
@@ -102,6 +116,11 @@ impl<'py, T: NpElement> Output<'py, T> {
         let typed = a.cast::<PyArrayDyn<T>>().map_err(|_| {
             PyTypeError::new_err(format!("{what}: expected a {} array", type_name::<T>()))
         })?;
+        if !typed.is_c_contiguous() {
+            return Err(PyValueError::new_err(format!(
+                "{what}: the array must be C-contiguous"
+            )));
+        }
         if typed.shape() != shape {
             return Err(PyValueError::new_err(format!(
                 "{what}: shape {:?} differs from the input's {shape:?}",
@@ -125,7 +144,7 @@ impl<'py, T: NpElement> Output<'py, T> {
     fn slice(&mut self) -> PyResult<&mut [T]> {
         self.array
             .as_slice_mut()
-            .map_err(|_| PyValueError::new_err("outputs must be C-contiguous"))
+            .map_err(|_| PyValueError::new_err("outputs must be C-contiguous and aligned"))
     }
 }
 
@@ -1035,6 +1054,76 @@ fn imread<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py,
     }
 }
 
+fn counts_t<'py, T: PaletteValue + NpElement>(
+    py: Python<'py>,
+    image: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<u64>>)> {
+    let input = Input::<T>::new(image, "image")?;
+    let (h, w, c) = image_dims(&input.shape, "image")?;
+    let data = input.slice()?;
+    let hist = detach(py, data.len(), || {
+        // `T` is u8 or u16 (the PaletteValue types): the casts reinterpret
+        // the same values.
+        if T::BITS == 8 {
+            ImageView::new(bytemuck::cast_slice(data), h, w, c).map(histogram_u8)
+        } else {
+            ImageView::new(bytemuck::cast_slice(data), h, w, c).map(histogram_u16)
+        }
+    })
+    .map_err(py_err)?;
+    let n = hist.len();
+    let colors: Vec<T> = hist.colors.iter().map(|&v| T::from_u16(v)).collect();
+    let colors =
+        Array2::from_shape_vec((n, c), colors).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok((
+        colors.into_pyarray(py).into_any(),
+        hist.counts.into_pyarray(py),
+    ))
+}
+
+/// colour_counts(image) -> (colors, counts): the distinct colours of a
+/// (H, W, C) uint8/uint16 image, ascending (lexicographic), with their
+/// pixel counts: the histogram median cut works on.
+#[pyfunction]
+fn colour_counts<'py>(
+    py: Python<'py>,
+    image: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<u64>>)> {
+    if dtype_is::<u8>(image) {
+        counts_t::<u8>(py, image)
+    } else if dtype_is::<u16>(image) {
+        counts_t::<u16>(py, image)
+    } else {
+        Err(PyTypeError::new_err("image must be uint8 or uint16"))
+    }
+}
+
+/// median_cut(colors, counts, k) -> (K, C) palette: median cut over a colour
+/// histogram (colors (N, C) uint16, distinct and ascending; counts uint64).
+#[pyfunction]
+fn median_cut<'py>(
+    py: Python<'py>,
+    colors: PyReadonlyArray2<'py, u16>,
+    counts: numpy::PyReadonlyArray1<'py, u64>,
+    k: usize,
+) -> PyResult<Bound<'py, PyArray2<u16>>> {
+    let channels = colors.shape()[1];
+    let hist = gpix::ops::median_cut::Histogram {
+        channels,
+        colors: colors.as_array().iter().copied().collect(),
+        counts: counts.as_array().to_vec(),
+    };
+    if hist.colors.len() != hist.counts.len() * channels {
+        return Err(PyValueError::new_err("one count per colour"));
+    }
+    let palette = py
+        .detach(|| gpix::ops::median_cut::median_cut(&hist, k))
+        .map_err(py_err)?;
+    let a = Array2::from_shape_vec((palette.len(), channels), palette.values().to_vec())
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(a.into_pyarray(py))
+}
+
 /// devices() -> list of dicts, one per wgpu adapter.
 #[pyfunction]
 fn devices(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
@@ -1084,6 +1173,8 @@ fn _gpix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_palette, m)?)?;
     m.add_function(wrap_pyfunction!(devices, m)?)?;
     m.add_function(wrap_pyfunction!(imread, m)?)?;
+    m.add_function(wrap_pyfunction!(colour_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(median_cut, m)?)?;
     m.add_function(wrap_pyfunction!(describe_device, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -65,3 +65,20 @@ def test_imread(tmp_path):
     bad.write_bytes(b"not a png")
     with pytest.raises(ValueError, match="bad.png"):
         gpix.imread(bad)
+
+
+def test_unaligned_and_fortran_order_inputs():
+    import scipy.ndimage as ndi
+
+    rng = np.random.default_rng(3)
+    buf = bytearray(8 * 120 + 1)
+    x = np.frombuffer(buf, np.float64, count=120, offset=1).reshape(10, 12)
+    x[...] = rng.random((10, 12))
+    assert not x.flags.aligned
+    want = ndi.uniform_filter(np.array(x), 3)
+    assert np.allclose(gpix.uniform_filter(x, 3), want, rtol=0, atol=1e-12)
+    f = np.asfortranarray(np.array(x))
+    assert np.allclose(gpix.uniform_filter(f, 3), want, rtol=0, atol=1e-12)
+    labels = np.frombuffer(bytearray(8 * 120 + 3), np.int64, count=120, offset=3).reshape(10, 12)
+    assert not labels.flags.aligned
+    assert gpix.label_table(np.array(x), labels).counts.tolist() == [120]

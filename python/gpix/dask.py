@@ -1,0 +1,322 @@
+"""gpix on Dask arrays: the functions of :mod:`gpix` with the same names and
+arguments, taking ``dask.array`` inputs and returning dask arrays, on
+whatever scheduler the caller runs (threads, processes,
+``dask.distributed`` clusters).
+
+- Filters, local statistics, gradient and Hessian run per chunk through
+  ``map_overlap`` with the halo each window needs. The array's true edges are
+  left to gpix itself (``boundary='none'``, or ``'periodic'`` for
+  ``mode='wrap'``), so every scipy mode gives the whole-array call's numbers:
+  gradients bit for bit, sums within float rounding.
+- ``label_table`` / ``label_mean``: a label table per chunk (exact integer
+  sums), merged by a tree reduction, then each chunk painted from the merged
+  table. Integer images give the whole-array result exactly.
+
+>>> import dask.array as da, gpix.dask
+>>> x = da.random.random((3000, 3000), chunks=1000)
+>>> m = gpix.dask.uniform_filter(x, 15)          # lazy; m.compute() runs it
+"""
+
+import numpy as np
+
+import gpix
+
+from ._args import axes_of, per_axis
+
+try:
+    import dask
+    import dask.array as da
+except ImportError as e:  # pragma: no cover - the message is the point
+    raise ImportError("gpix.dask needs dask: pip install 'dask[array]' distributed") from e
+
+__all__ = [
+    "uniform_filter",
+    "correlate",
+    "convolve",
+    "gaussian_filter",
+    "local_stats",
+    "gradient",
+    "hessian",
+    "label_table",
+    "label_mean",
+    "quantize",
+]
+
+
+def _boundary(mode):
+    modes = [mode] if isinstance(mode, str) else list(mode)
+    return "periodic" if any(m in ("wrap", "grid-wrap") for m in modes) else "none"
+
+
+def _out_dtype(x):
+    """The dtype gpix returns for ``x`` (floats kept, integers as float64)."""
+    return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _overlap(x, func, depth, mode, dtype):
+    depth = {ax: int(d) for ax, d in enumerate(depth)}
+    if all(d == 0 for d in depth.values()):
+        return x.map_blocks(func, dtype=dtype, meta=np.empty((0,) * x.ndim, dtype))
+    return x.map_overlap(func, depth=depth, boundary=_boundary(mode), trim=True, dtype=dtype,
+                         meta=np.empty((0,) * x.ndim, dtype))
+
+
+def _window_depth(x, axes, widths):
+    """Per-axis halo of windows ``widths`` along ``axes``: the larger side of
+    scipy's centring (``w // 2``)."""
+    depth = [0] * x.ndim
+    for ax, w in zip(axes_of(axes, x.ndim), widths):
+        depth[ax] = int(w) // 2
+    return depth
+
+
+def uniform_filter(input, size=3, mode="reflect", cval=0.0, origin=0, *, axes=None, device=None):
+    """:func:`gpix.uniform_filter` chunk by chunk (see the module docs)."""
+    x = da.asarray(input)
+    sizes = per_axis(size, len(axes_of(axes, x.ndim)), "size")
+    depth = _window_depth(x, axes, sizes)
+
+    def block(b):
+        return gpix.uniform_filter(b, size, mode=mode, cval=cval, origin=origin, axes=axes, device=device)
+
+    return _overlap(x, block, depth, mode, _out_dtype(x))
+
+
+def _correlate(input, weights, mode, cval, origin, axes, device, method, flip):
+    x = da.asarray(input)
+    w = np.asarray(weights)
+    depth = _window_depth(x, axes, w.shape)
+    f = gpix.convolve if flip else gpix.correlate
+
+    def block(b):
+        return f(b, w, mode=mode, cval=cval, origin=origin, axes=axes, device=device, method=method)
+
+    return _overlap(x, block, depth, mode, _out_dtype(x))
+
+
+def correlate(input, weights, mode="reflect", cval=0.0, origin=0, *, axes=None, device=None, method="auto"):
+    """:func:`gpix.correlate` chunk by chunk."""
+    return _correlate(input, weights, mode, cval, origin, axes, device, method, False)
+
+
+def convolve(input, weights, mode="reflect", cval=0.0, origin=0, *, axes=None, device=None, method="auto"):
+    """:func:`gpix.convolve` chunk by chunk."""
+    return _correlate(input, weights, mode, cval, origin, axes, device, method, True)
+
+
+def gaussian_filter(input, sigma, order=0, mode="reflect", cval=0.0, truncate=4.0, *, axes=None, device=None):
+    """:func:`gpix.gaussian_filter` chunk by chunk (halo: scipy's radius
+    ``int(truncate * sigma + 0.5)``)."""
+    x = da.asarray(input)
+    sigmas = per_axis(sigma, len(axes_of(axes, x.ndim)), "sigma", float)
+    widths = [2 * int(truncate * s + 0.5) + 1 for s in sigmas]
+    depth = _window_depth(x, axes, widths)
+
+    def block(b):
+        return gpix.gaussian_filter(b, sigma, order=order, mode=mode, cval=cval, truncate=truncate, axes=axes, device=device)
+
+    return _overlap(x, block, depth, mode, _out_dtype(x))
+
+
+def local_stats(input, size=3, mode="reflect", cval=0.0, *, axes=None, stats=("mean", "var", "std"), device=None):
+    """:func:`gpix.local_stats` chunk by chunk: a ``gpix.LocalStats`` of
+    dask arrays (None where not asked for)."""
+    x = da.asarray(input)
+    stats = (stats,) if isinstance(stats, str) else tuple(stats)
+    sizes = per_axis(size, len(axes_of(axes, x.ndim)), "size")
+    depth = _window_depth(x, axes, sizes)
+    result = {}
+    for name in stats:
+
+        def block(b, name=name):
+            return getattr(gpix.local_stats(b, size, mode=mode, cval=cval, axes=axes, stats=(name,), device=device), name)
+
+        result[name] = _overlap(x, block, depth, mode, _out_dtype(x))
+    return gpix.LocalStats(*(result.get(n) for n in ("mean", "var", "std")))
+
+
+def _diff_axes(x, axis):
+    if axis is None:
+        return [0, 1] if x.ndim >= 2 else [0]
+    return axes_of(axis, x.ndim)
+
+
+def gradient(f, *varargs, axis=None, edge_order=1, device=None):
+    """:func:`gpix.gradient` chunk by chunk (halo 1; one-sided differences
+    only at the array's true edges): numpy's numbers bit for bit."""
+    x = da.asarray(f)
+    axes = _diff_axes(x, axis)
+    depth = [1 if ax in axes else 0 for ax in range(x.ndim)]
+    single = (axis is not None and np.isscalar(axis)) or x.ndim == 1
+    dtype = _out_dtype(x)
+    parts = []
+    for ax in axes:
+
+        def block(b, ax=ax):
+            return gpix.gradient(b, *varargs, axis=ax, edge_order=edge_order, device=device) if len(axes) == 1 \
+                else gpix.gradient(b, *varargs, axis=tuple(axes), edge_order=edge_order, device=device)[axes.index(ax)]
+
+        parts.append(_overlap(x, block, depth, "nearest", dtype))
+    return parts[0] if single else tuple(parts)
+
+
+def hessian(f, *varargs, edge_order=1, stencil="gradient", axes=(0, 1), device=None):
+    """:func:`gpix.hessian` chunk by chunk (halo 2): ``(dyy, dxy, dxx)``."""
+    x = da.asarray(f)
+    axes = axes_of(axes, x.ndim)
+    depth = [2 if ax in axes else 0 for ax in range(x.ndim)]
+    dtype = _out_dtype(x)
+    parts = []
+    for i in range(3):
+
+        def block(b, i=i):
+            return gpix.hessian(b, *varargs, edge_order=edge_order, stencil=stencil, axes=axes, device=device)[i]
+
+        parts.append(_overlap(x, block, depth, "nearest", dtype))
+    return tuple(parts)
+
+
+# ---- labels --------------------------------------------------------------
+
+
+def _aligned(image, labels):
+    """Image and labels with matching chunks over (H, W); channels whole."""
+    image = da.asarray(image)
+    labels = da.asarray(labels)
+    if labels.shape != image.shape[:2]:
+        raise ValueError(f"labels of shape {labels.shape} for an image of shape {image.shape}")
+    if image.ndim == 3:
+        image = image.rechunk({2: -1})
+    labels = labels.rechunk(image.chunks[:2])
+    return image, labels
+
+
+def _chunk_table(image, labels, device):
+    t = gpix.label_table(image, labels, device=device)
+    sums = t.sums.reshape(len(t.labels), -1)
+    return t.labels.astype(np.int64), t.counts.astype(np.int64), sums
+
+
+def _merge(*tables):
+    """Adds label tables (labels ascending; counts and sums added)."""
+    labels = np.concatenate([t[0] for t in tables])
+    union, where = np.unique(labels, return_inverse=True)
+    counts = np.zeros(len(union), np.int64)
+    sums = np.zeros((len(union), tables[0][2].shape[1]), tables[0][2].dtype)
+    start = 0
+    for lab, cnt, s in tables:
+        idx = where[start:start + len(lab)]
+        counts[idx] += cnt  # labels are unique within a table
+        sums[idx] += s
+        start += len(lab)
+    return union, counts, sums
+
+
+def _tree(parts, fan_in=8):
+    while len(parts) > 1:
+        parts = [dask.delayed(_merge)(*parts[i:i + fan_in]) for i in range(0, len(parts), fan_in)]
+    return parts[0]
+
+
+def _merged_table(image, labels, device):
+    image, labels = _aligned(image, labels)
+    blocks = zip(image.to_delayed().ravel(), labels.to_delayed().ravel())
+    parts = [dask.delayed(_chunk_table)(i, l, device) for i, l in blocks]
+    return image, labels, _tree(parts)
+
+
+def _as_table(merged, grey):
+    labels, counts, sums = merged
+    means = sums / counts[:, None] if len(counts) else sums.astype(np.float64)
+    if grey:
+        sums, means = sums[:, 0], means[:, 0]
+    return gpix.LabelTable(labels.astype(np.uint32), counts.astype(np.uint64), sums, means.astype(np.float64))
+
+
+def label_table(image, labels, *, device=None):
+    """:func:`gpix.label_table` over chunks: a ``dask.delayed`` that computes
+    to a ``gpix.LabelTable`` (exact sums for integer images)."""
+    image = da.asarray(image)
+    _, _, merged = _merged_table(image, labels, device)
+    return dask.delayed(_as_table)(merged, image.ndim == 2)
+
+
+def _paint(labels, merged, dtype, channels):
+    keys, counts, sums = merged
+    idx = np.searchsorted(keys, labels)
+    if np.dtype(dtype).kind in "iu":
+        # Rounded half up from the exact integer sums, as gpix.label_mean.
+        c = counts[:, None]
+        means = (2 * sums + c) // (2 * c)
+        info = np.iinfo(dtype)
+        means = np.clip(means, info.min, info.max)
+    else:
+        means = sums / counts[:, None]
+    out = means[idx].astype(dtype)
+    return out if channels else out[..., 0]
+
+
+def label_mean(image, labels, *, dtype=None, device=None):
+    """:func:`gpix.label_mean` over chunks: sums per chunk, merged, then every
+    chunk painted with its labels' means (the image's dtype unless
+    ``dtype`` says otherwise)."""
+    image = da.asarray(image)
+    grey = image.ndim == 2
+    dtype = np.dtype(dtype or image.dtype)
+    image, labels, merged = _merged_table(image, labels, device)
+    if grey:
+        return da.map_blocks(_paint, labels, merged, dtype, False, dtype=dtype)
+    return da.map_blocks(
+        _paint, labels, merged, dtype, True, dtype=dtype,
+        new_axis=2, chunks=labels.chunks + (image.shape[2],),
+    )
+
+
+# ---- palettes ------------------------------------------------------------
+
+
+def _merge_counts(*parts):
+    colors = np.concatenate([p[0] for p in parts])
+    counts = np.concatenate([p[1] for p in parts])
+    union, where = np.unique(colors, axis=0, return_inverse=True)
+    return union, np.bincount(where.ravel(), weights=counts, minlength=len(union)).astype(np.uint64)
+
+
+def _count_tree(parts, fan_in=8):
+    while len(parts) > 1:
+        parts = [dask.delayed(_merge_counts)(*parts[i:i + fan_in]) for i in range(0, len(parts), fan_in)]
+    return parts[0]
+
+
+def _indices(block, palette, device):
+    return gpix.nearest_palette(block, palette, device=device)
+
+
+def quantize(image, colors=256, method="median-cut", *, palette=None, device=None):
+    """:func:`gpix.quantize` over chunks: ``(indices, palette)``, a dask
+    array and a ``dask.delayed`` palette. Median cut runs on the colour
+    counts of every chunk merged (the whole image's histogram), so the
+    palette is the whole-array call's; then each chunk's nearest colours.
+    uint8/uint16 images; k-means over chunks is not offered yet."""
+    x = da.asarray(image)
+    if palette is not None and not isinstance(palette, dask.delayed(object).__class__):
+        palette = np.asarray(palette)
+    if palette is None:
+        if method not in ("median-cut", "median_cut"):
+            raise NotImplementedError("gpix.dask.quantize builds palettes by median cut only (k-means: not yet)")
+        if x.dtype not in (np.uint8, np.uint16):
+            raise TypeError(f"image must be uint8 or uint16, not {x.dtype}")
+        if x.ndim == 3:
+            x = x.rechunk({2: -1})
+        parts = [dask.delayed(gpix.colour_counts)(b) for b in x.to_delayed().ravel()]
+        merged = _count_tree(parts)
+        palette = dask.delayed(lambda m: gpix.median_cut(m[0], m[1], colors).astype(x.dtype))(merged)
+        if x.ndim == 2:
+            palette = dask.delayed(lambda p: p[:, 0])(palette)
+    k = len(palette) if isinstance(palette, np.ndarray) else colors
+    index = np.uint8 if k <= 256 else np.uint16
+    if x.ndim == 3:
+        indices = da.map_blocks(_indices, x, palette, device, dtype=index, drop_axis=2)
+    else:
+        indices = da.map_blocks(_indices, x, palette, device, dtype=index)
+    return indices, palette

@@ -1,0 +1,108 @@
+"""gpix.dask on a dask.distributed LocalCluster (2 worker processes on
+127.0.0.1): 3000×3000 (and ×3) arrays in 1000×1000 chunks give the
+whole-array call's results."""
+
+import numpy as np
+import pytest
+
+import gpix
+from conftest import assert_close
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+import gpix.dask as gd  # noqa: E402
+
+N, CHUNK = 3000, 1000
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def data(client):
+    """Chunked arrays made on the workers (no data in the graph) and their
+    values here for the whole-array calls."""
+    rs = da.random.RandomState(7)
+    yy = da.arange(N, chunks=CHUNK)[:, None] // 50
+    xx = da.arange(N, chunks=CHUNK)[None, :] // 50
+    arrays = {
+        "f32": rs.standard_normal((N, N), chunks=CHUNK).astype(np.float32),
+        "f64": rs.standard_normal((N, N), chunks=CHUNK),
+        "rgb": rs.randint(0, 256, (N, N, 3), chunks=(CHUNK, CHUNK, 3)).astype(np.uint8),
+        "labels": ((yy * 7919 + xx * 104729) % 40 * 97).astype(np.int64),
+    }
+    return {k: (v, v.compute()) for k, v in arrays.items()}
+
+
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant"])
+def test_filters_match_the_whole_array_call(client, data, mode):
+    d, x = data["f32"]
+    got = gd.uniform_filter(d, (15, 9), mode=mode, cval=0.25).compute()
+    assert_close(got, gpix.uniform_filter(x, (15, 9), mode=mode, cval=0.25))
+    w = np.random.default_rng(1).standard_normal((4, 7))
+    got = gd.correlate(d, w, mode=mode).compute()
+    assert_close(got, gpix.correlate(x, w, mode=mode))
+    got = gd.convolve(d, w, mode=mode).compute()
+    assert_close(got, gpix.convolve(x, w, mode=mode))
+
+
+def test_gaussian_and_stats(client, data):
+    d, x = data["f64"]
+    got = gd.gaussian_filter(d, (2.0, 3.5), mode="mirror").compute()
+    assert_close(got, gpix.gaussian_filter(x, (2.0, 3.5), mode="mirror"))
+    s = gd.local_stats(d, 15, stats=("mean", "var"))
+    want = gpix.local_stats(x, 15, stats=("mean", "var"))
+    assert s.std is None
+    assert_close(s.mean.compute(), want.mean)
+    assert_close(s.var.compute(), want.var)
+
+
+def test_channels_last(client, data):
+    d, x = data["rgb"]
+    d, x = d.astype(np.float32), x.astype(np.float32)
+    got = gd.uniform_filter(d, (5, 5, 1), mode="nearest").compute()
+    assert_close(got, gpix.uniform_filter(x, (5, 5, 1), mode="nearest"))
+
+
+def test_gradient_and_hessian_bit_for_bit(client, data):
+    d, x = data["f64"]
+    for got, want in zip(gd.gradient(d, 0.5, 2.0), gpix.gradient(x, 0.5, 2.0)):
+        assert np.array_equal(got.compute(), want)
+    for got, want in zip(gd.gradient(d, edge_order=2), gpix.gradient(x, edge_order=2)):
+        assert np.array_equal(got.compute(), want)
+    for got, want in zip(gd.hessian(d), gpix.hessian(x)):
+        assert np.array_equal(got.compute(), want)
+
+
+def test_label_mean_exact_for_integer_images(client, data):
+    (dimg, img), (dlab, labels) = data["rgb"], data["labels"]
+    got = gd.label_mean(dimg, dlab).compute()
+    assert np.array_equal(got, gpix.label_mean(img, labels))
+    table = gd.label_table(dimg, dlab).compute()
+    want = gpix.label_table(img, labels)
+    for a, b in zip(table, want):
+        assert np.array_equal(a, b)
+
+
+def test_label_mean_float_within_rounding(client, data):
+    (dimg, img), (dlab, labels) = data["f32"], data["labels"]
+    got = gd.label_mean(dimg, dlab).compute()
+    assert got.dtype == np.float32
+    assert_close(got, gpix.label_mean(img, labels))
+
+
+def test_quantize_uses_the_whole_images_palette(client, data):
+    dimg, img = data["rgb"]
+    # 32 levels per channel: a histogram of 32^3 colours, merged over chunks.
+    dimg, img = dimg // 8, img // 8
+    indices, palette = gd.quantize(dimg, colors=64)
+    want_indices, want_palette = gpix.quantize(img, colors=64)
+    assert np.array_equal(palette.compute(), want_palette)
+    assert np.array_equal(indices.compute(), want_indices)
