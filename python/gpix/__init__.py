@@ -237,7 +237,10 @@ def _sigma_prefactor(bandwidth):
 
 def gabor_kernel(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3, offset=0, dtype=np.complex128):
     """skimage.filters.gabor_kernel: the complex Gabor kernel (``sigma_x``,
-    ``sigma_y`` from ``bandwidth`` when not given)."""
+    ``sigma_y`` from ``bandwidth`` when not given).
+
+    >>> gpix.gabor_kernel(0.2).shape
+    (19, 19)"""
     if sigma_x is None:
         sigma_x = _sigma_prefactor(bandwidth) / frequency
     if sigma_y is None:
@@ -456,7 +459,11 @@ def hessian(f, *varargs, edge_order=1, stencil="gradient", axes=(0, 1), out=None
 
 def hessian_eigvals(f, *varargs, edge_order=1, stencil="gradient", axes=(0, 1), out=None, device=None):
     """The eigenvalues of :func:`hessian` at every pixel, larger first
-    (skimage's ``hessian_matrix_eigvals`` order), without storing the terms."""
+    (skimage's ``hessian_matrix_eigvals`` order), without storing the terms.
+
+    >>> l1, l2 = gpix.hessian_eigvals(np.add.outer(np.arange(4.0) ** 2, np.zeros(4)))
+    >>> float(l1[1, 1]), float(l2[1, 1])
+    (1.5, 0.0)"""
     return _hessian_outputs(f, varargs, edge_order, axes, stencil, out, device, True)
 
 
@@ -549,6 +556,10 @@ def label_table(image, labels, *, device=None):
     Sums of integer images are int64 and exact; float images get float64
     sums rounded once from exact totals. Tables of chunks merge by adding
     counts and sums (what :mod:`gpix.dask` does).
+
+    >>> t = gpix.label_table(np.uint8([[1, 3], [5, 8]]), np.array([[0, 0], [7, 7]]))
+    >>> t.labels.tolist(), t.counts.tolist(), t.sums.tolist(), t.means.tolist()
+    ([0, 7], [2, 2], [4, 13], [2.0, 6.5])
     """
     x, x3 = _label_image(image)
     lab = _labels(labels, x)
@@ -624,6 +635,12 @@ def quantize(image, colors=256, method="median-cut", seed=0, *, palette=None, ma
     steps). Integer images get (K, C) colours of their dtype, float images
     ascending grey levels. Then every pixel's nearest colour, exactly.
     ``palette[indices]`` is the quantized image.
+
+    >>> grey = np.uint8([[0, 10, 200], [210, 250, 5]])
+    >>> indices, palette = gpix.quantize(grey, colors=2)
+    >>> palette[indices]
+    array([[  5,   5, 220],
+           [220, 220,   5]], dtype=uint8)
     """
     x = np.asarray(image)
     if palette is None:
@@ -644,7 +661,10 @@ def quantize(image, colors=256, method="median-cut", seed=0, *, palette=None, ma
 
 def imread(path):
     """An image file (PNG, JPEG, TIFF, WebP, ...) as a numpy array of its own
-    type: (H, W) for grey, (H, W, C) otherwise. Errors name the file."""
+    type: (H, W) for grey, (H, W, C) otherwise. Errors name the file.
+
+    >>> gpix.imread("assets/coffee.png").shape  # doctest: +SKIP
+    (400, 600, 3)"""
     return _gpix.imread(str(path))
 
 
@@ -652,7 +672,11 @@ def colour_counts(image):
     """The distinct colours of a uint8/uint16 image, ascending
     (lexicographic), with their pixel counts: ``(colors (N, C), counts)``.
     The histogram median cut works on; counts of several images (or chunks)
-    merge by adding (:mod:`gpix.dask` does)."""
+    merge by adding (:mod:`gpix.dask` does).
+
+    >>> colors, counts = gpix.colour_counts(np.uint8([[[1, 2], [1, 2], [0, 9]]]))
+    >>> colors.tolist(), counts.tolist()
+    ([[0, 9], [1, 2]], [1, 2])"""
     x = np.asarray(image)
     if x.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"image must be uint8 or uint16, not {x.dtype}")
@@ -663,7 +687,10 @@ def colour_counts(image):
 def median_cut(colors, counts, colors_wanted=256):
     """Median cut over a colour histogram (:func:`colour_counts`' output, or
     merged counts): the (K, C) palette ``quantize(method='median-cut')``
-    builds from an image with that histogram."""
+    builds from an image with that histogram.
+
+    >>> gpix.median_cut([[0], [10], [200]], [5, 5, 1], 2).ravel().tolist()
+    [5, 200]"""
     colors = np.asarray(colors)
     dtype = colors.dtype if colors.dtype in (np.uint8, np.uint16) else np.dtype(np.uint16)
     c16 = c_array(colors.reshape(len(colors), -1), np.uint16)
@@ -672,11 +699,17 @@ def median_cut(colors, counts, colors_wanted=256):
 
 def devices():
     """Every GPU adapter wgpu finds: dicts with name, backend, device_type,
-    driver, software, max_buffer_bytes, pipeline_cache, timestamps."""
+    driver, software, max_buffer_bytes, pipeline_cache, timestamps.
+
+    >>> all("name" in d for d in gpix.devices())
+    True"""
     return _gpix.devices()
 
 
 def describe_device(device="auto"):
     """What ``device`` resolves to on this machine, e.g. ``'cpu (16
-    threads)'`` or ``'gpu: NVIDIA H200 (Vulkan, DiscreteGpu)'``."""
+    threads)'`` or ``'gpu: NVIDIA H200 (Vulkan, DiscreteGpu)'``.
+
+    >>> gpix.describe_device("cpu").startswith("cpu")
+    True"""
     return _gpix.describe_device(device_of(device))
