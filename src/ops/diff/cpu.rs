@@ -53,12 +53,103 @@ struct Axis<T> {
     last: [T; 3],
     edge_order: u8,
     interior_only: bool,
+    /// Write interior differences with streaming stores (huge outputs).
+    stream: bool,
 }
 
-/// `out[k] = (a[k] − b[k]) / d` (multiplying by `inv` when it is exact).
+/// Outputs at least this large are written with streaming stores: an
+/// ordinary store first reads its line from memory (read for ownership), so
+/// an output far larger than the caches costs twice its bytes.
+const STREAM_BYTES: usize = 64 << 20;
+
+/// `out[k] = (a[k] − b[k]) · r` with streaming stores (SSE2, the same IEEE
+/// operations as the scalar loop); false where not available.
+#[cfg(target_arch = "x86_64")]
+fn stream_diff_mul<T: FilterValue>(a: &[T], b: &[T], r: T, out: &mut [T]) -> bool {
+    use std::arch::x86_64::{
+        _mm_loadu_pd, _mm_loadu_ps, _mm_mul_pd, _mm_mul_ps, _mm_set1_pd, _mm_set1_ps,
+        _mm_stream_pd, _mm_stream_ps, _mm_sub_pd, _mm_sub_ps,
+    };
+    let n = out.len().min(a.len()).min(b.len());
+    if T::IS_F64 {
+        let (a, b): (&[f64], &[f64]) =
+            (bytemuck::cast_slice(&a[..n]), bytemuck::cast_slice(&b[..n]));
+        let out: &mut [f64] = bytemuck::cast_slice_mut(&mut out[..n]);
+        let r = r.to_f64();
+        let head = out.as_ptr().align_offset(16).min(n);
+        for k in 0..head {
+            out[k] = (a[k] - b[k]) * r;
+        }
+        let mut k = head;
+        // SAFETY: SSE2 is part of x86_64; k + 2 <= n keeps every load and
+        // store in bounds; out + k is 16-byte aligned (head aligned it).
+        unsafe {
+            let rv = _mm_set1_pd(r);
+            while k + 2 <= n {
+                let d = _mm_sub_pd(
+                    _mm_loadu_pd(a.as_ptr().add(k)),
+                    _mm_loadu_pd(b.as_ptr().add(k)),
+                );
+                _mm_stream_pd(out.as_mut_ptr().add(k), _mm_mul_pd(d, rv));
+                k += 2;
+            }
+        }
+        for k in k..n {
+            out[k] = (a[k] - b[k]) * r;
+        }
+        true
+    } else if std::mem::size_of::<T>() == 4 {
+        let (a, b): (&[f32], &[f32]) =
+            (bytemuck::cast_slice(&a[..n]), bytemuck::cast_slice(&b[..n]));
+        let out: &mut [f32] = bytemuck::cast_slice_mut(&mut out[..n]);
+        let r = r.to_f64() as f32;
+        let head = out.as_ptr().align_offset(16).min(n);
+        for k in 0..head {
+            out[k] = (a[k] - b[k]) * r;
+        }
+        let mut k = head;
+        // SAFETY: as above, four lanes.
+        unsafe {
+            let rv = _mm_set1_ps(r);
+            while k + 4 <= n {
+                let d = _mm_sub_ps(
+                    _mm_loadu_ps(a.as_ptr().add(k)),
+                    _mm_loadu_ps(b.as_ptr().add(k)),
+                );
+                _mm_stream_ps(out.as_mut_ptr().add(k), _mm_mul_ps(d, rv));
+                k += 4;
+            }
+        }
+        for k in k..n {
+            out[k] = (a[k] - b[k]) * r;
+        }
+        true
+    } else {
+        false
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn stream_diff_mul<T: FilterValue>(_: &[T], _: &[T], _: T, _: &mut [T]) -> bool {
+    false
+}
+
+/// Orders this thread's streaming stores before its later ones (a rayon
+/// task's end included).
+fn stream_fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of x86_64.
+    unsafe {
+        std::arch::x86_64::_mm_sfence();
+    }
+}
+
+/// `out[k] = (a[k] − b[k]) / d` (multiplying by `inv` when it is exact;
+/// with streaming stores when `stream`).
 #[inline]
-fn diff_div<T: FilterValue>(a: &[T], b: &[T], d: T, inv: Option<T>, out: &mut [T]) {
+fn diff_div<T: FilterValue>(a: &[T], b: &[T], d: T, inv: Option<T>, stream: bool, out: &mut [T]) {
     match inv {
+        Some(r) if stream && stream_diff_mul(a, b, r, out) => {}
         Some(r) => {
             for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
                 *o = (x - y) * r;
@@ -84,6 +175,7 @@ impl<T: FilterValue> Axis<T> {
             last: [t(0.5 / h), t(-2.0 / h), t(1.5 / h)],
             edge_order,
             interior_only,
+            stream: false,
         }
     }
 
@@ -95,7 +187,14 @@ impl<T: FilterValue> Axis<T> {
     {
         if i > 0 && i + 1 < n {
             // A multiply where 1/(2h) is exact (spacing 1: numpy's result).
-            diff_div(row(i + 1), row(i - 1), self.two_h, self.inv_two_h, out);
+            diff_div(
+                row(i + 1),
+                row(i - 1),
+                self.two_h,
+                self.inv_two_h,
+                self.stream,
+                out,
+            );
         } else if self.interior_only || n < 2 {
             out.fill(T::default());
         } else if self.edge_order == 1 {
@@ -104,7 +203,7 @@ impl<T: FilterValue> Axis<T> {
             } else {
                 (row(n - 2), row(n - 1))
             };
-            diff_div(q, p, self.h, self.inv_h, out);
+            diff_div(q, p, self.h, self.inv_h, false, out);
         } else {
             let ([a, b, c], r) = if i == 0 {
                 (self.first, [row(0), row(1), row(2)])
@@ -126,6 +225,7 @@ impl<T: FilterValue> Axis<T> {
                 &src[..(w - 2) * c],
                 self.two_h,
                 self.inv_two_h,
+                self.stream,
                 inner,
             );
         }
@@ -169,8 +269,16 @@ pub(super) fn gradient<T: FilterValue>(
     if h == 0 || row_len == 0 {
         return;
     }
-    let ay = Axis::<T>::new(o.spacing[0], o.edge_order, o.interior_only);
-    let ax = Axis::<T>::new(o.spacing[1], o.edge_order, o.interior_only);
+    // Outputs far larger than the caches: interior differences streamed.
+    let stream = h * row_len * std::mem::size_of::<T>() >= STREAM_BYTES && out.magnitude.is_none();
+    let ay = Axis::<T> {
+        stream,
+        ..Axis::new(o.spacing[0], o.edge_order, o.interior_only)
+    };
+    let ax = Axis::<T> {
+        stream,
+        ..Axis::new(o.spacing[1], o.edge_order, o.interior_only)
+    };
     let rows = block_rows(h);
     let blocks = h.div_ceil(rows);
     let per = split(vec![out.dy, out.dx, out.magnitude], rows * row_len, blocks);
@@ -209,6 +317,9 @@ pub(super) fn gradient<T: FilterValue>(
                     zero_frame_row(&mut out[span.clone()], c, edge_row);
                 }
             }
+        }
+        if stream {
+            stream_fence();
         }
     });
 }
