@@ -32,17 +32,34 @@ def median_ms(f, runs):
     return 1e3 * statistics.median(times)
 
 
-def call_overhead_us(runs):
-    """Median per-call time of a 1x1 uniform_filter into a given output,
-    over batches of 2000 calls."""
+def call_overheads_us(runs):
+    """Median per-call time of each function on a 1×1 (or 2×2 for the
+    differences) array, over batches of 2000 calls."""
     x = np.zeros((1, 1), np.float32)
     out = np.empty_like(x)
+    f = np.zeros((2, 2))
+    rgb = np.zeros((1, 1, 3), np.uint8)
+    palette = np.zeros((4, 3), np.uint8)
+    labels = np.zeros((1, 1), np.int64)
+    calls = {
+        "uniform_filter": lambda: gpix.uniform_filter(x, 3, output=out),
+        "local_stats": lambda: gpix.local_stats(x, 3),
+        "correlate": lambda: gpix.correlate(x, np.ones((3, 3)), output=out),
+        "gaussian_filter": lambda: gpix.gaussian_filter(x, 1.0, output=out),
+        "gradient (2×2)": lambda: gpix.gradient(f),
+        "hessian (2×2)": lambda: gpix.hessian(f),
+        "label_mean": lambda: gpix.label_mean(x, labels),
+        "nearest_palette": lambda: gpix.nearest_palette(rgb, palette),
+    }
+    result = {}
+    for name, call in calls.items():
 
-    def batch():
-        for _ in range(2000):
-            gpix.uniform_filter(x, 3, output=out)
+        def batch(call=call):
+            for _ in range(2000):
+                call()
 
-    return median_ms(batch, runs) / 2000 * 1e3
+        result[name] = median_ms(batch, runs) / 2000 * 1e3
+    return result
 
 
 # ---- peers -------------------------------------------------------------
@@ -193,7 +210,9 @@ def main():
     print("|---|---|---|---|---|---|")
     for job, g, peer, p, note in rows(args.runs, args.quick):
         print(f"| {job} | {g:.1f} | {peer} | {p:.1f} | {p / g:.2f}× | {note} |", flush=True)
-    print(f"| call overhead, 1×1 uniform_filter | {call_overhead_us(args.runs):.1f} µs | | | | |")
+    print("\n| call on a 1×1 array | µs |\n|---|---|")
+    for name, us in call_overheads_us(args.runs).items():
+        print(f"| {name} | {us:.1f} |")
 
 
 if __name__ == "__main__":
