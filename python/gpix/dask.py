@@ -299,7 +299,7 @@ def quantize(image, colors=256, method="median-cut", *, palette=None, device=Non
     palette is the whole-array call's; then each chunk's nearest colours.
     uint8/uint16 images; k-means over chunks is not offered yet."""
     x = da.asarray(image)
-    if palette is not None and not isinstance(palette, dask.delayed(object).__class__):
+    if palette is not None and not dask.is_dask_collection(palette):
         palette = np.asarray(palette)
     if palette is None:
         if method not in ("median-cut", "median_cut"):

@@ -62,6 +62,39 @@ struct Axis<T> {
 /// an output far larger than the caches costs twice its bytes.
 const STREAM_BYTES: usize = 64 << 20;
 
+/// One float type's streamed `out[k] = (a[k] − b[k]) · r`: scalar up to a
+/// 16-byte boundary of `out`, SSE2 lanes, scalar tail.
+#[cfg(target_arch = "x86_64")]
+macro_rules! stream_lanes {
+    ($t:ty, $lanes:expr, $set1:ident, $load:ident, $sub:ident, $mul:ident, $stream:ident,
+     $a:expr, $b:expr, $r:expr, $out:expr) => {{
+        let n = $out.len().min($a.len()).min($b.len());
+        let a: &[$t] = bytemuck::cast_slice(&$a[..n]);
+        let b: &[$t] = bytemuck::cast_slice(&$b[..n]);
+        let out: &mut [$t] = bytemuck::cast_slice_mut(&mut $out[..n]);
+        // Exact for both types: an f32 widened and narrowed back.
+        let r = $r.to_f64() as $t;
+        let head = out.as_ptr().align_offset(16).min(n);
+        for k in 0..head {
+            out[k] = (a[k] - b[k]) * r;
+        }
+        let mut k = head;
+        // SAFETY: SSE2 is part of x86_64; k + lanes <= n keeps every load
+        // and store in bounds; out + k is 16-byte aligned (head aligned it).
+        unsafe {
+            let rv = $set1(r);
+            while k + $lanes <= n {
+                let d = $sub($load(a.as_ptr().add(k)), $load(b.as_ptr().add(k)));
+                $stream(out.as_mut_ptr().add(k), $mul(d, rv));
+                k += $lanes;
+            }
+        }
+        for k in k..n {
+            out[k] = (a[k] - b[k]) * r;
+        }
+    }};
+}
+
 /// `out[k] = (a[k] − b[k]) · r` with streaming stores (SSE2, the same IEEE
 /// operations as the scalar loop); false where not available.
 #[cfg(target_arch = "x86_64")]
@@ -70,59 +103,35 @@ fn stream_diff_mul<T: FilterValue>(a: &[T], b: &[T], r: T, out: &mut [T]) -> boo
         _mm_loadu_pd, _mm_loadu_ps, _mm_mul_pd, _mm_mul_ps, _mm_set1_pd, _mm_set1_ps,
         _mm_stream_pd, _mm_stream_ps, _mm_sub_pd, _mm_sub_ps,
     };
-    let n = out.len().min(a.len()).min(b.len());
     if T::IS_F64 {
-        let (a, b): (&[f64], &[f64]) =
-            (bytemuck::cast_slice(&a[..n]), bytemuck::cast_slice(&b[..n]));
-        let out: &mut [f64] = bytemuck::cast_slice_mut(&mut out[..n]);
-        let r = r.to_f64();
-        let head = out.as_ptr().align_offset(16).min(n);
-        for k in 0..head {
-            out[k] = (a[k] - b[k]) * r;
-        }
-        let mut k = head;
-        // SAFETY: SSE2 is part of x86_64; k + 2 <= n keeps every load and
-        // store in bounds; out + k is 16-byte aligned (head aligned it).
-        unsafe {
-            let rv = _mm_set1_pd(r);
-            while k + 2 <= n {
-                let d = _mm_sub_pd(
-                    _mm_loadu_pd(a.as_ptr().add(k)),
-                    _mm_loadu_pd(b.as_ptr().add(k)),
-                );
-                _mm_stream_pd(out.as_mut_ptr().add(k), _mm_mul_pd(d, rv));
-                k += 2;
-            }
-        }
-        for k in k..n {
-            out[k] = (a[k] - b[k]) * r;
-        }
+        stream_lanes!(
+            f64,
+            2,
+            _mm_set1_pd,
+            _mm_loadu_pd,
+            _mm_sub_pd,
+            _mm_mul_pd,
+            _mm_stream_pd,
+            a,
+            b,
+            r,
+            out
+        );
         true
     } else if std::mem::size_of::<T>() == 4 {
-        let (a, b): (&[f32], &[f32]) =
-            (bytemuck::cast_slice(&a[..n]), bytemuck::cast_slice(&b[..n]));
-        let out: &mut [f32] = bytemuck::cast_slice_mut(&mut out[..n]);
-        let r = r.to_f64() as f32;
-        let head = out.as_ptr().align_offset(16).min(n);
-        for k in 0..head {
-            out[k] = (a[k] - b[k]) * r;
-        }
-        let mut k = head;
-        // SAFETY: as above, four lanes.
-        unsafe {
-            let rv = _mm_set1_ps(r);
-            while k + 4 <= n {
-                let d = _mm_sub_ps(
-                    _mm_loadu_ps(a.as_ptr().add(k)),
-                    _mm_loadu_ps(b.as_ptr().add(k)),
-                );
-                _mm_stream_ps(out.as_mut_ptr().add(k), _mm_mul_ps(d, rv));
-                k += 4;
-            }
-        }
-        for k in k..n {
-            out[k] = (a[k] - b[k]) * r;
-        }
+        stream_lanes!(
+            f32,
+            4,
+            _mm_set1_ps,
+            _mm_loadu_ps,
+            _mm_sub_ps,
+            _mm_mul_ps,
+            _mm_stream_ps,
+            a,
+            b,
+            r,
+            out
+        );
         true
     } else {
         false
