@@ -5,7 +5,8 @@ process, outputs preallocated on both sides; prints a Markdown table.
     python python/bench.py [--runs 7] [--quick]
 
 Each row: median of --runs timed calls after one warm-up (numba compiled
-before). The peers are the fastest forms in the peers' RESULTS.md:
+before), gpix's and the peer's calls alternating so both see the same
+machine (a shared host's speed drifts between seconds). The peers are the fastest forms in the peers' RESULTS.md:
 cv2.boxFilter / sqrBoxFilter into dst=, numba parallel loops into
 preallocated outputs, Pillow's quantize(palette=...) (approximate: the
 match column says how many pixels it gets right)."""
@@ -30,6 +31,19 @@ def median_ms(f, runs):
         f()
         times.append(time.perf_counter() - start)
     return 1e3 * statistics.median(times)
+
+
+def paired_ms(ours, peer, runs):
+    """Medians of ``ours`` and ``peer`` timed in alternation."""
+    ours()
+    peer()
+    times = ([], [])
+    for _ in range(runs):
+        for f, t in zip((ours, peer), times):
+            start = time.perf_counter()
+            f()
+            t.append(time.perf_counter() - start)
+    return tuple(1e3 * statistics.median(t) for t in times)
 
 
 def call_overheads_us(runs):
@@ -149,8 +163,8 @@ def rows(runs, quick):
     def cv_box():
         cv2.boxFilter(x, -1, (15, 15), dst=out, borderType=reflect)
 
-    yield (f"uniform_filter 15x15, {n}² float32", median_ms(lambda: gpix.uniform_filter(x, 15, output=out), runs),
-           "cv2.boxFilter(dst=)", median_ms(cv_box, runs), "")
+    yield (f"uniform_filter 15x15, {n}² float32", *paired_ms(lambda: gpix.uniform_filter(x, 15, output=out), cv_box, runs),
+           "cv2.boxFilter(dst=)", "")
 
     def cv_stats():
         cv2.boxFilter(x, -1, (15, 15), dst=out, borderType=reflect)
@@ -161,14 +175,14 @@ def rows(runs, quick):
     def gp_stats():
         gpix.local_stats(x, 15, stats=("mean", "var"), out=(out, out2))
 
-    yield (f"local_stats mean + var 15x15, {n}² float32", median_ms(gp_stats, runs),
-           "cv2.boxFilter + sqrBoxFilter (+ mean², subtract)", median_ms(cv_stats, runs), "")
+    yield (f"local_stats mean + var 15x15, {n}² float32", *paired_ms(gp_stats, cv_stats, runs),
+           "cv2.boxFilter + sqrBoxFilter (+ mean², subtract)", "")
 
     gradient_into, label_mean_into = numba_peers()
     f = rng.random((n, n))
     dy, dx = np.empty_like(f), np.empty_like(f)
-    yield (f"gradient, {n}² float64", median_ms(lambda: gpix.gradient(f, out=(dy, dx)), runs),
-           "numba parallel fused loop", median_ms(lambda: gradient_into(f, dy, dx), runs), "")
+    yield (f"gradient, {n}² float64", *paired_ms(lambda: gpix.gradient(f, out=(dy, dx)), lambda: gradient_into(f, dy, dx), runs),
+           "numba parallel fused loop", "")
     del f, dy, dx
 
     m = 4000 if not quick else 1000
@@ -177,8 +191,8 @@ def rows(runs, quick):
     labels = voronoi_labels(m, m, nlab, rng)
     lout = np.empty_like(image)
     yield (f"label_mean {m}²×3 float32, {nlab} labels (int64)",
-           median_ms(lambda: gpix.label_mean(image, labels, output=lout), runs),
-           "numba parallel accumulate + gather", median_ms(lambda: label_mean_into(image, labels, nlab, lout), runs), "")
+           *paired_ms(lambda: gpix.label_mean(image, labels, output=lout), lambda: label_mean_into(image, labels, nlab, lout), runs),
+           "numba parallel accumulate + gather", "")
     del image, labels, lout
 
     rgb = smooth_rgb(m, m, rng)
@@ -193,8 +207,8 @@ def rows(runs, quick):
     exact = gpix.nearest_palette(rgb, palette)
     match = float(np.mean(pillow() == exact))
     yield (f"nearest_palette {m}² RGB, 256 colours",
-           median_ms(lambda: gpix.nearest_palette(rgb, palette, output=iout), runs),
-           "Pillow quantize(palette=, dither=NONE)", median_ms(pillow, runs),
+           *paired_ms(lambda: gpix.nearest_palette(rgb, palette, output=iout), pillow, runs),
+           "Pillow quantize(palette=, dither=NONE)",
            f"Pillow exact on {100 * match:.1f} % of pixels")
 
 
@@ -208,7 +222,7 @@ def main():
           f"python {platform.python_version()}, numpy {np.__version__}; {now}; median of {args.runs}\n")
     print("| job | gpix ms | fastest peer | peer ms | peer / gpix | note |")
     print("|---|---|---|---|---|---|")
-    for job, g, peer, p, note in rows(args.runs, args.quick):
+    for job, g, p, peer, note in rows(args.runs, args.quick):
         print(f"| {job} | {g:.1f} | {peer} | {p:.1f} | {p / g:.2f}× | {note} |", flush=True)
     print("\n| call on a 1×1 array | µs |\n|---|---|")
     for name, us in call_overheads_us(args.runs).items():

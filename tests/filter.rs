@@ -280,6 +280,26 @@ fn long_rows_do_not_drift() {
     }
 }
 
+/// The same down a tall column: the column sums slide one row per output
+/// row and restart from direct sums too.
+#[test]
+fn tall_columns_do_not_drift() {
+    let h = 5000;
+    let data: Vec<f64> = (0..2 * h)
+        .map(|i| 1.0e6 + ((i * 7919) % 1000) as f64 * 1e-3)
+        .collect();
+    let image = ImageView::new(&data, h, 2, 1).unwrap();
+    for size in [[15, 1], [4, 3]] {
+        for mode in [BoundaryMode::Reflect, BoundaryMode::Constant(1.0e6)] {
+            let want = uniform_filter_reference(image, size, mode).unwrap();
+            let got = uniform_filter(&Device::Cpu, image, size, mode).unwrap();
+            for (a, b) in got.data().iter().zip(want.data()) {
+                assert!((a - b).abs() <= 1e-15 * 1e6 * 8.0, "{a} vs {b}");
+            }
+        }
+    }
+}
+
 /// Values 1000 ± 0.01 in f32: the variance comes out within 1 % on every
 /// device (E[x²] − E[x]² in f32 would lose it entirely).
 #[test]

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import _gpix
 from ._args import (
+    _MODES,
     FLOATS,
     c_array,
     Target,
@@ -85,6 +86,47 @@ def _filter_axes(x, axes, widths):
     return window_pair(x.shape, active), full
 
 
+def _is_plain_2d(x):
+    """Whether ``x`` is what the native module reads as it is: a 2-D
+    C-contiguous aligned float32/float64 ndarray."""
+    if type(x) is not np.ndarray or x.ndim != 2 or x.dtype not in FLOATS:
+        return False
+    f = x.flags
+    return f.c_contiguous and f.aligned
+
+
+def _direct(x, output):
+    """``output`` when gpix can write ``x``'s result into it directly (a
+    fresh array when None); else None."""
+    if output is None:
+        return np.empty(x.shape, x.dtype)
+    if type(output) is np.ndarray and output.dtype == x.dtype and output.shape == x.shape:
+        g = output.flags
+        if g.c_contiguous and g.aligned and g.writeable and not np.may_share_memory(output, x):
+            return output
+    return None
+
+
+def _plain_2d(x, output):
+    """The array to write into for the common call (``x`` plain 2-D, the
+    output None or writable directly); else None and the general path
+    handles the call. Skipping the general path's layout work keeps a call
+    on a tiny array within a few microseconds of the kernel."""
+    return _direct(x, output) if _is_plain_2d(x) else None
+
+
+def _as4(x):
+    return x.reshape(1, x.shape[0], x.shape[1], 1)
+
+
+def _fast_mode(mode, origin, axes):
+    """The native mode name when the call takes the defaults the fast paths
+    cover (one mode by name, origin 0, all axes), else None."""
+    if type(mode) is str and axes is None and type(origin) is int and origin == 0:
+        return _MODES.get(mode)
+    return None
+
+
 def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None, device=None):
     """scipy.ndimage.uniform_filter: the mean over a ``size`` window.
 
@@ -97,6 +139,12 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     array([[1., 1., 1.],
            [1., 1., 1.]], dtype=float32)
     """
+    m = _fast_mode(mode, origin, axes)
+    if m is not None and type(size) is int and size >= 1:
+        o = _plain_2d(input, output)
+        if o is not None:
+            _gpix.uniform_filter(_as4(input), _as4(o), (size, size), m, float(cval), device_of(device))
+            return o
     x = np.asarray(input)
     axes = axes_of(axes, x.ndim)
     sizes = per_axis(size, len(axes), "size")
@@ -125,13 +173,16 @@ def local_stats(input, size=3, mode="reflect", cval=0.0, *, axes=None, stats=("m
     >>> float(s.var[1, 1])
     1.25
     """
-    x = np.asarray(input)
     stats = (stats,) if isinstance(stats, str) else tuple(stats)
     unknown = set(stats) - {"mean", "var", "std"}
     if unknown or not stats:
         raise ValueError(f"stats must name some of 'mean', 'var', 'std', not {stats}")
     if out is not None and len(out) != len(stats):
         raise ValueError(f"out has {len(out)} arrays for {len(stats)} stats")
+    fast = _local_stats_2d(input, size, mode, cval, axes, stats, out, device)
+    if fast is not None:
+        return fast
+    x = np.asarray(input)
     axes = axes_of(axes, x.ndim)
     sizes = per_axis(size, len(axes), "size")
     if any(s < 1 for s in sizes):
@@ -148,10 +199,47 @@ def local_stats(input, size=3, mode="reflect", cval=0.0, *, axes=None, stats=("m
     return LocalStats(*(targets[n].finish() if n in targets else None for n in ("mean", "var", "std")))
 
 
+def _local_stats_2d(x, size, mode, cval, axes, stats, out, device):
+    """local_stats' common call without the general layout work (None when
+    the call is not that)."""
+    m = _fast_mode(mode, 0, axes)
+    if m is None or type(size) is not int or size < 1 or not _is_plain_2d(x):
+        return None
+    found = {}
+    for name, o in zip(stats, (None,) * len(stats) if out is None else out):
+        o = _direct(x, o)
+        if o is None or name in found or any(o is p for p in found.values()):
+            return None
+        found[name] = o
+    get = found.get
+    mean, var, std = get("mean"), get("var"), get("std")
+    _gpix.local_stats(
+        _as4(x),
+        None if mean is None else _as4(mean),
+        None if var is None else _as4(var),
+        None if std is None else _as4(std),
+        (size, size), m, float(cval), device_of(device),
+    )
+    return LocalStats(mean, var, std)
+
+
 _METHODS = ("auto", "direct", "separable", "fft")
 
 
 def _correlate(input, weights, output, mode, cval, origin, axes, device, method, flip):
+    m = _fast_mode(mode, origin, axes)
+    if (
+        m is not None
+        and type(weights) is np.ndarray
+        and weights.ndim == 2
+        and weights.dtype == np.float64
+        and weights.size > 0
+        and method in _METHODS
+    ):
+        o = _plain_2d(input, output)
+        if o is not None:
+            _gpix.correlate(_as4(input), _as4(o), c_array(weights), flip, m, float(cval), method, device_of(device))
+            return o
     x = np.asarray(input)
     w = np.asarray(weights)
     if w.dtype.kind == "c":
@@ -210,10 +298,17 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     >>> float(gpix.gaussian_filter(np.eye(3), sigma=1)[1, 1].round(6))
     0.341653
     """
-    if np.any(np.asarray(order) != 0):
+    if not (type(order) is int and order == 0) and np.any(np.asarray(order) != 0):
         raise NotImplementedError("gpix.gaussian_filter does not yet take order != 0")
     if radius is not None:
         raise NotImplementedError("gpix.gaussian_filter does not yet take radius=")
+    m = _fast_mode(mode, 0, axes)
+    if m is not None and type(sigma) in (int, float):
+        o = _plain_2d(input, output)
+        if o is not None:
+            s = float(sigma)
+            _gpix.gaussian_filter(_as4(input), _as4(o), (s, s), float(truncate), m, float(cval), device_of(device))
+            return o
     x = np.asarray(input)
     axes = axes_of(axes, x.ndim)
     sigmas = per_axis(sigma, len(axes), "sigma", float)
@@ -417,7 +512,33 @@ def gradient(f, *varargs, axis=None, edge_order=1, out=None, device=None):
     return results[0] if single else tuple(results)
 
 
+def _hessian_2d(f, varargs, edge_order, axes, stencil, device, eig):
+    """The common call, a 2-D float array over axes (0, 1) into new arrays,
+    without the general path's layout work (None when the call is not
+    that)."""
+    if not (
+        type(axes) is tuple
+        and axes == (0, 1)
+        and (edge_order == 1 or edge_order == 2)
+        and (stencil == "gradient" or stencil == "compact")
+    ):
+        return None
+    first = _plain_2d(f, None)
+    if first is None:
+        return None
+    spacing = _spacing(varargs, 2)
+    outs = [first] + [np.empty(f.shape, f.dtype) for _ in range(1 if eig else 2)]
+    natives = [_as4(o) for o in outs]
+    args = [None, None, None] + natives if eig else natives + [None, None]
+    _gpix.hessian(_as4(f), *args, (spacing[0], spacing[1]), int(edge_order), stencil, device_of(device))
+    return tuple(outs)
+
+
 def _hessian_outputs(f, varargs, edge_order, axes, stencil, out, device, eig):
+    if out is None:
+        fast = _hessian_2d(f, varargs, edge_order, axes, stencil, device, eig)
+        if fast is not None:
+            return fast
     x = np.asarray(f)
     if x.ndim < 2:
         raise ValueError("hessian needs an array of at least 2 dimensions")

@@ -850,6 +850,34 @@ fn palette_of<T: PaletteValue + NpElement>(
     Palette::new(channels, values).map_err(py_err)
 }
 
+/// The shared half of the nearest-colour and nearest-level calls: borrows
+/// the image (H, W, C) and the index output (H, W), routes the work by its
+/// size and palette length `k`, and runs `find` with the GIL released.
+fn nearest_into<T, I>(
+    py: Python<'_>,
+    input: &Input<'_, T>,
+    out: &Bound<'_, PyAny>,
+    colour: bool,
+    k: usize,
+    device: &str,
+    find: impl FnOnce(ImageView<'_, T>, &Device, &mut [I]) -> gpix::Result<()> + Send,
+) -> PyResult<()>
+where
+    T: NpElement + gpix::Element,
+    I: NpElement + Send,
+{
+    let (h, w, c) = image_dims(&input.shape, "image")?;
+    let mut output = Output::<I>::new(out, &[h, w], "output")?;
+    let device = pick(device, || {
+        Work::quantize((h * w) as u64, c as u64, size_of::<T>() as u64, colour, k)
+    })?;
+    let (data, out) = (input.slice()?, output.slice()?);
+    detach(py, data.len(), || {
+        find(ImageView::new(data, h, w, c)?, &device, out)
+    })
+    .map_err(py_err)
+}
+
 fn nearest_palette_t<T: PaletteValue + NpElement, I: PaletteIndex + NpElement>(
     py: Python<'_>,
     image: &Bound<'_, PyAny>,
@@ -858,24 +886,17 @@ fn nearest_palette_t<T: PaletteValue + NpElement, I: PaletteIndex + NpElement>(
     device: &str,
 ) -> PyResult<()> {
     let input = Input::<T>::new(image, "image")?;
-    let (h, w, c) = image_dims(&input.shape, "image")?;
+    let (_, _, c) = image_dims(&input.shape, "image")?;
     let palette = palette_of::<T>(palette, c)?;
-    let mut output = Output::<I>::new(out, &[h, w], "output")?;
-    let device = pick(device, || {
-        Work::quantize(
-            (h * w) as u64,
-            c as u64,
-            size_of::<T>() as u64,
-            true,
-            palette.len(),
-        )
-    })?;
-    let (data, out) = (input.slice()?, output.slice()?);
-    detach(py, data.len(), || {
-        let view = ImageView::new(data, h, w, c)?;
-        gpix::nearest_palette_into(view, &palette, &device, out)
-    })
-    .map_err(py_err)
+    nearest_into::<T, I>(
+        py,
+        &input,
+        out,
+        true,
+        palette.len(),
+        device,
+        |view, d, o| gpix::nearest_palette_into(view, &palette, d, o),
+    )
 }
 
 /// nearest_palette(image, palette, out, device): image (H, W, C) uint8 or
@@ -908,24 +929,16 @@ where
     I: PaletteIndex + NpElement,
 {
     let input = Input::<T>::new(image, "image")?;
-    let (h, w, c) = image_dims(&input.shape, "image")?;
     let levels = Levels::new(levels).map_err(py_err)?;
-    let mut output = Output::<I>::new(out, &[h, w], "output")?;
-    let device = pick(device, || {
-        Work::quantize(
-            (h * w) as u64,
-            c as u64,
-            size_of::<T>() as u64,
-            false,
-            levels.len(),
-        )
-    })?;
-    let (data, out) = (input.slice()?, output.slice()?);
-    detach(py, data.len(), || {
-        let view = ImageView::new(data, h, w, c)?;
-        gpix::nearest_level_into(view, &levels, &device, out)
-    })
-    .map_err(py_err)
+    nearest_into::<T, I>(
+        py,
+        &input,
+        out,
+        false,
+        levels.len(),
+        device,
+        |view, d, o| gpix::nearest_level_into(view, &levels, d, o),
+    )
 }
 
 /// nearest_level(image, levels, out, device): image (H, W, 1) float32 or

@@ -1,10 +1,12 @@
 //! Box sums on the CPU by running sums, cost independent of the window size.
 //!
-//! Each task owns a block of output rows. For every input row its window
-//! needs (boundary rows mapped by the mode), a running sum along x gives the
-//! row's window sums, kept in a ring of `ny` rows; a running sum along y over
-//! the ring gives the 2-D window sums of an output row. Everything is summed
-//! in f64, and both running sums restart from a direct sum every
+//! Each task owns a block of output rows. Going down its rows it keeps the
+//! window's column sums (each column's sum over the `ny` rows of the
+//! window, boundary rows mapped by the mode): one row enters and one leaves
+//! per step, a contiguous, vectorisable update reading the input rows
+//! directly. A running sum along x over the column sums (extended at the
+//! sides by the mode) gives the output row's window sums. Everything is
+//! summed in f64, and both running sums restart from a direct sum every
 //! [`RESTART`] steps, so rounding cannot drift along 5000 columns or rows.
 //!
 //! `F` features are summed per value at once (the value itself for box
@@ -78,47 +80,38 @@ fn block<T, const F: usize, Fe, Em>(
 {
     let (h, w, c) = (image.height(), image.width(), image.channels());
     let row_len = w * c;
-    let n = row_len * F;
+    let lanes = c * F;
+    let left = nx / 2;
     let top = (ny / 2) as i64;
-    let mut ring = vec![0f64; ny * n];
-    let mut acc = vec![0f64; n];
-    let mut sums = vec![0f64; n];
-    let mut ext = vec![0f64; (w + nx - 1) * c * F];
-    let steps = rows.len() + ny - 1;
-    for t in 0..steps {
-        let src = boundary_index(rows.start as i64 - top + t as i64, h, mode);
-        let slot = t % ny;
-        let row = src.map(|y| &image.data()[y * row_len..(y + 1) * row_len]);
-        extend_row(row, w, c, nx, mode, feature, &mut ext);
-        row_sums(&ext, w, c * F, nx, &mut ring[slot * n..(slot + 1) * n]);
-        if t + 1 < ny {
-            add_into(&mut acc, &ring[slot * n..(slot + 1) * n]);
-            continue;
-        }
-        let k = t + 1 - ny;
-        let oldest = (t + 1) % ny;
+    let constant = feature(mode.cval());
+    // Outside the array along x, constant mode reads the constant in all
+    // `ny` rows of the window.
+    let constant_column = constant.map(|k| k * ny as f64);
+    let row_at =
+        |y: i64| boundary_index(y, h, mode).map(|y| &image.data()[y * row_len..(y + 1) * row_len]);
+    // The window's column sums live in `ext`'s interior; its borders are
+    // filled from them by the mode before the sums along x.
+    let mut ext = vec![0f64; (w + nx - 1) * lanes];
+    let mut sums = vec![0f64; row_len * F];
+    for (k, y) in rows.enumerate() {
+        let first = y as i64 - top;
+        let columns = &mut ext[left * lanes..(left + w) * lanes];
         if k % RESTART == 0 {
-            // All ny slots hold exactly this output's window.
-            sums.fill(0.0);
-            for s in ring.chunks_exact(n) {
-                add_into(&mut sums, s);
-            }
-            for ((a, &s), &o) in acc
-                .iter_mut()
-                .zip(&sums)
-                .zip(&ring[oldest * n..(oldest + 1) * n])
-            {
-                *a = s - o;
+            columns.fill(0.0);
+            for dy in 0..ny as i64 {
+                add_row(columns, row_at(first + dy), feature, &constant);
             }
         } else {
-            let newest = &ring[slot * n..(slot + 1) * n];
-            let old = &ring[oldest * n..(oldest + 1) * n];
-            for (((s, a), &nw), &o) in sums.iter_mut().zip(acc.iter_mut()).zip(newest).zip(old) {
-                let v = *a + nw;
-                *s = v;
-                *a = v - o;
-            }
+            slide(
+                columns,
+                row_at(first + ny as i64 - 1),
+                row_at(first - 1),
+                feature,
+                &constant,
+            );
         }
+        fill_borders(&mut ext, w, c, F, nx, mode, &constant_column);
+        row_sums(&ext, w, lanes, nx, &mut sums);
         let mut out_rows: Vec<&mut [T]> = outs
             .iter_mut()
             .map(|o| &mut o[k * row_len..(k + 1) * row_len])
@@ -127,50 +120,90 @@ fn block<T, const F: usize, Fe, Em>(
     }
 }
 
-fn add_into(acc: &mut [f64], row: &[f64]) {
-    for (a, &r) in acc.iter_mut().zip(row) {
-        *a += r;
-    }
-}
-
-/// The row's features extended by the mode to `w + nx − 1` positions
-/// (`None`: a row of the constant).
-fn extend_row<T, const F: usize, Fe>(
+/// `columns += feature(row)` (`None`: a row of the constant).
+#[inline(always)]
+fn add_row<T, const F: usize, Fe>(
+    columns: &mut [f64],
     row: Option<&[T]>,
-    w: usize,
-    c: usize,
-    nx: usize,
-    mode: BoundaryMode,
     feature: &Fe,
-    ext: &mut [f64],
+    constant: &[f64; F],
 ) where
     T: FilterValue,
     Fe: Fn(f64) -> [f64; F],
 {
-    let cf = c * F;
-    let left = nx / 2;
-    let Some(row) = row else {
-        let k = feature(mode.cval());
-        for dst in ext.chunks_exact_mut(F) {
-            dst.copy_from_slice(&k);
+    match row {
+        Some(row) => {
+            for (col, &v) in columns.chunks_exact_mut(F).zip(row) {
+                let f = feature(v.to_f64());
+                for (c, f) in col.iter_mut().zip(f) {
+                    *c += f;
+                }
+            }
+        }
+        None => {
+            for col in columns.chunks_exact_mut(F) {
+                for (c, f) in col.iter_mut().zip(constant) {
+                    *c += f;
+                }
+            }
+        }
+    }
+}
+
+/// Moves the column sums down one row: `columns += feature(entering) −
+/// feature(leaving)`.
+#[inline(always)]
+fn slide<T, const F: usize, Fe>(
+    columns: &mut [f64],
+    entering: Option<&[T]>,
+    leaving: Option<&[T]>,
+    feature: &Fe,
+    constant: &[f64; F],
+) where
+    T: FilterValue,
+    Fe: Fn(f64) -> [f64; F],
+{
+    if let (Some(new), Some(old)) = (entering, leaving) {
+        for ((col, &a), &b) in columns.chunks_exact_mut(F).zip(new).zip(old) {
+            let (fa, fb) = (feature(a.to_f64()), feature(b.to_f64()));
+            for i in 0..F {
+                col[i] += fa[i] - fb[i];
+            }
         }
         return;
-    };
-    // Interior: a straight copy through the feature.
-    let inner = &mut ext[left * cf..(left + w) * cf];
-    for (dst, &v) in inner.chunks_exact_mut(F).zip(row) {
-        dst.copy_from_slice(&feature(v.to_f64()));
     }
-    // Borders: the mode decides.
-    let constant = feature(mode.cval());
+    let value = |row: Option<&[T]>, x: usize| row.map_or(*constant, |r| feature(r[x].to_f64()));
+    for (x, col) in columns.chunks_exact_mut(F).enumerate() {
+        let (fa, fb) = (value(entering, x), value(leaving, x));
+        for i in 0..F {
+            col[i] += fa[i] - fb[i];
+        }
+    }
+}
+
+/// The column sums extended by the mode to `w + nx − 1` positions: the
+/// interior (`nx / 2` positions in) is in place, the borders are written.
+#[inline(always)]
+fn fill_borders(
+    ext: &mut [f64],
+    w: usize,
+    c: usize,
+    f: usize,
+    nx: usize,
+    mode: BoundaryMode,
+    constant_column: &[f64],
+) {
+    let lanes = c * f;
+    let left = nx / 2;
     for xe in (0..left).chain(left + w..w + nx - 1) {
-        let src = boundary_index(xe as i64 - left as i64, w, mode);
-        for ch in 0..c {
-            let f = match src {
-                Some(x) => feature(row[x * c + ch].to_f64()),
-                None => constant,
-            };
-            ext[(xe * c + ch) * F..(xe * c + ch + 1) * F].copy_from_slice(&f);
+        let dst = xe * lanes;
+        match boundary_index(xe as i64 - left as i64, w, mode) {
+            Some(x) => ext.copy_within((left + x) * lanes..(left + x + 1) * lanes, dst),
+            None => {
+                for lane in ext[dst..dst + lanes].chunks_exact_mut(f) {
+                    lane.copy_from_slice(constant_column);
+                }
+            }
         }
     }
 }
