@@ -213,10 +213,24 @@ impl Work {
             host_bytes: host,
             link_bytes: host,
             device_bytes: host,
-            flops: (pixels * channels) as f64 * k as f64 * 3.0,
+            flops: pixels as f64 * quantize_gpu_ops_per_pixel(channels, integer, k),
             cpu_core_ns,
         }
     }
+}
+
+/// Operations per pixel of the GPU's palette search
+/// (`shaders/palette_grid.wgsl`): colour pixels scan their grid cell's list
+/// (a handful of candidates for the palettes people use; the grid keeps it
+/// nearly flat in K), float grey pixels binary-search the sorted levels.
+fn quantize_gpu_ops_per_pixel(channels: u64, integer: bool, k: usize) -> f64 {
+    let candidates = if integer {
+        (k as f64).min(8.0)
+    } else {
+        (k.max(1) as f64).log2() + 2.0
+    };
+    // Per candidate: C differences and multiply-adds, a compare, a load.
+    candidates * (3 * channels + 2) as f64
 }
 
 /// The two estimates and the choice.

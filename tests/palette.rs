@@ -62,12 +62,16 @@ fn check_paths<T: PaletteValue, I: PaletteIndex + std::fmt::Debug>(
         let gpu: Vec<I> = nearest_palette(image, palette, &Device::Gpu(ctx.clone())).unwrap();
         prop_assert_eq!(&gpu, &expected, "GPU differs from the reference");
         let tiny = ctx.with_band_budget((image.width() * image.channels() * 2 + 8) as u64);
-        let banded: Vec<I> = nearest_palette(image, palette, &Device::Gpu(tiny)).unwrap();
+        let banded: Vec<I> = nearest_palette(image, palette, &Device::Gpu(tiny.clone())).unwrap();
         prop_assert_eq!(
             &banded,
             &expected,
             "multi-band GPU differs from the reference"
         );
+        // One workgroup's pixels per dispatch: the split path on every band.
+        let split = tiny.with_dispatch_pairs(1);
+        let split: Vec<I> = nearest_palette(image, palette, &Device::Gpu(split)).unwrap();
+        prop_assert_eq!(&split, &expected, "split GPU dispatches differ");
     }
     Ok(())
 }
@@ -147,7 +151,8 @@ fn check_levels<T: GreyFloat>(
     prop_assert_eq!(&cpu, &expected);
     #[cfg(feature = "gpu")]
     if let Some(ctx) = common::gpu() {
-        for ctx in [ctx.clone(), ctx.with_band_budget(w as u64 * 4 + 8)] {
+        let tiny = ctx.with_band_budget(w as u64 * 4 + 8);
+        for ctx in [ctx.clone(), tiny.with_dispatch_pairs(1), tiny] {
             let gpu: Vec<u16> = nearest_level(image, levels, &Device::Gpu(ctx)).unwrap();
             for (p, (&g, &e)) in gpu.iter().zip(&expected).enumerate() {
                 if g != e {
@@ -407,5 +412,76 @@ fn grey_u8_few_levels_match_the_reference() {
                 assert_eq!(cpu, expected, "K={k} round {round} len {len}");
             }
         }
+    }
+}
+
+/// Big palettes through the GPU's candidate grid: 4096 and 65536 random
+/// colours (ties included: every colour twice), every band budget, split
+/// dispatches; exact against the reference.
+#[cfg(feature = "gpu")]
+#[test]
+fn big_palettes_on_the_gpu_are_exact() {
+    let Some(ctx) = common::gpu() else { return };
+    let image = gpix::synth::smooth_rgb(37, 41, 9);
+    let noise = gpix::synth::uniform_rgb(23, 29, 4);
+    for k in [4096usize, 65536] {
+        let once = gpix::synth::random_palette(k / 2, 3, k as u64);
+        let twice: Vec<u16> = once.iter().chain(&once).copied().collect();
+        let palette = Palette::new(3, twice).unwrap();
+        for image in [&image, &noise] {
+            let expected: Vec<u16> = nearest_palette_reference(image.view(), &palette).unwrap();
+            let tiny = ctx.with_band_budget(41 * 3 * 3);
+            for ctx in [ctx.clone(), tiny.with_dispatch_pairs(1), tiny] {
+                let gpu: Vec<u16> =
+                    nearest_palette(image.view(), &palette, &Device::Gpu(ctx)).unwrap();
+                assert_eq!(gpu, expected, "K={k}");
+            }
+        }
+    }
+}
+
+/// A palette of 65536 entries packed into a small box of 16-bit RGBA
+/// values (32768 colours, shuffled, listed twice): one grid cell holds all
+/// of them, so its list is scanned in four dispatches of 16384 positions,
+/// each carrying on from the last, and a pixel on a colour ties with the
+/// colour's second copy in a later dispatch (the first must win).
+#[cfg(feature = "gpu")]
+#[test]
+fn one_crowded_cell_is_scanned_in_several_dispatches() {
+    let Some(ctx) = common::gpu() else { return };
+    let colour = |i: usize| {
+        let v = |s: usize, m: usize| 30000 + ((i >> s) % m) as u16 * 3;
+        [v(0, 8), v(3, 8), v(6, 8), v(9, 64)]
+    };
+    // A fixed shuffle: multiplication by an odd number mod 2^15.
+    let once: Vec<u16> = (0..32768usize)
+        .flat_map(|i| colour((i * 40503) % 32768))
+        .collect();
+    let values: Vec<u16> = once.iter().chain(&once).copied().collect();
+    let palette = Palette::new(4, values).unwrap();
+    let pixels: Vec<u16> = (0..96usize)
+        .flat_map(|p| {
+            if p % 2 == 0 {
+                colour(p * 331)
+            } else {
+                let v = |s: u32| 29990 + ((p as u32).wrapping_mul(2654435761) >> s) as u16 % 220;
+                [v(0), v(7), v(14), v(21)]
+            }
+        })
+        .collect();
+    let image = ImageView::new(&pixels, 8, 12, 4).unwrap();
+    let expected: Vec<u16> = nearest_palette_reference(image, &palette).unwrap();
+    assert!(
+        expected.iter().all(|&i| i < 32768),
+        "ties go to the first copy"
+    );
+    let cpu: Vec<u16> = nearest_palette(image, &palette, &Device::Cpu).unwrap();
+    assert_eq!(cpu, expected);
+    for ctx in [
+        ctx.clone(),
+        ctx.with_band_budget(12 * 8 * 2).with_dispatch_pairs(1),
+    ] {
+        let gpu: Vec<u16> = nearest_palette(image, &palette, &Device::Gpu(ctx)).unwrap();
+        assert_eq!(gpu, expected);
     }
 }

@@ -67,13 +67,25 @@ fn every_shader_validates() {
 }
 
 #[test]
-fn palette_kernel_validates_for_every_variant() {
-    let source = &format!("{COMMON}{}", include_str!("../shaders/palette.wgsl"));
+fn palette_kernels_validate_for_every_variant() {
+    for (name, kernel) in [
+        ("palette.wgsl", include_str!("../shaders/palette.wgsl")),
+        (
+            "palette_grid.wgsl",
+            include_str!("../shaders/palette_grid.wgsl"),
+        ),
+    ] {
+        let source = &format!("{COMMON}{kernel}");
+        palette_variants(name, source);
+    }
+}
+
+fn palette_variants(name: &str, source: &str) {
     for mode in [0.0, 1.0, 2.0] {
         for channels in [1.0, 2.0, 3.0, 4.0] {
             for ipw in [2.0, 4.0] {
                 validate(
-                    "palette.wgsl",
+                    name,
                     source,
                     &[
                         ("MODE", mode),

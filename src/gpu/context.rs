@@ -150,11 +150,17 @@ struct Inner {
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
     band_budget: Option<u64>,
+    dispatch_pairs: u64,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
     cache: Option<Arc<DiskCache>>,
     phases: Mutex<Phases>,
     isolate_phases: std::sync::atomic::AtomicBool,
 }
+
+/// Pixel-candidate pairs one palette dispatch evaluates by default: about
+/// 15 ms on a mid-range GPU (~3·10^11 distance evaluations a second), far
+/// below desktop watchdogs (~2 s).
+const DISPATCH_PAIRS: u64 = 1 << 32;
 
 /// A wgpu device and queue plus gpix's cached pipelines. Cheap to clone
 /// (shared). Build one and reuse it: creating a device costs ~0.3 s.
@@ -264,6 +270,7 @@ impl GpuContext {
                 info,
                 limits,
                 band_budget: None,
+                dispatch_pairs: DISPATCH_PAIRS,
                 pipelines: Mutex::new(HashMap::new()),
                 cache: None,
                 phases: Mutex::new(Phases::default()),
@@ -277,13 +284,32 @@ impl GpuContext {
     /// images; the `GPIX_BAND_BYTES` variable does the same for the CLI.
     #[must_use]
     pub fn with_band_budget(&self, bytes: u64) -> Self {
+        self.derived(Some(bytes.max(4)), self.inner.dispatch_pairs)
+    }
+
+    /// The same device with at most `pairs` pixel-candidate pairs per
+    /// palette dispatch (default 2^32, ~15 ms on a mid-range GPU): lower
+    /// it where a slow GPU's watchdog kills long dispatches; tests lower it
+    /// so small images take the split path.
+    #[must_use]
+    pub fn with_dispatch_pairs(&self, pairs: u64) -> Self {
+        self.derived(self.inner.band_budget, pairs.max(1))
+    }
+
+    /// Pixel-candidate pairs one palette dispatch evaluates at most.
+    pub(crate) fn dispatch_pairs(&self) -> u64 {
+        self.inner.dispatch_pairs
+    }
+
+    fn derived(&self, band_budget: Option<u64>, dispatch_pairs: u64) -> Self {
         Self {
             inner: Arc::new(Inner {
                 device: self.inner.device.clone(),
                 queue: self.inner.queue.clone(),
                 info: self.inner.info.clone(),
                 limits: self.inner.limits.clone(),
-                band_budget: Some(bytes.max(4)),
+                band_budget,
+                dispatch_pairs,
                 pipelines: Mutex::new(self.pipelines_snapshot()),
                 cache: self.inner.cache.clone(),
                 phases: Mutex::new(Phases::default()),

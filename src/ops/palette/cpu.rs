@@ -1159,6 +1159,36 @@ pub(crate) fn nearest_palette_cpu<T: PaletteValue, I: PaletteIndex>(
     }
 }
 
+/// The finest candidate grid of `palette` over `value_bits`-bit values in
+/// the form the GPU searches (`shaders/palette_grid.wgsl`).
+pub(crate) struct GridTables {
+    /// Cell coordinate bits per channel.
+    pub bits: u32,
+    /// `value >> shift` is a cell coordinate.
+    pub shift: u32,
+    /// Per cell: its first candidate in `candidates` and how many.
+    pub cells: Vec<[u32; 2]>,
+    /// Palette indices, ascending within each cell.
+    pub candidates: Vec<u32>,
+    /// The longest list.
+    pub longest: usize,
+}
+
+/// Builds [`GridTables`] for `palette` (the same grid the CPU path refines).
+pub(crate) fn grid_tables(palette: &Palette, value_bits: u32) -> GridTables {
+    let final_bits = CandidateGrid::final_bits(palette.channels(), value_bits);
+    let grid = CandidateGrid::whole(palette, value_bits).refine_until(value_bits, final_bits);
+    let cells: Vec<[u32; 2]> = grid.spans.iter().map(|&(s, e)| [s, e - s]).collect();
+    let longest = cells.iter().map(|c| c[1] as usize).max().unwrap_or(0);
+    GridTables {
+        bits: grid.bits,
+        shift: grid.shift,
+        cells,
+        candidates: grid.index.iter().map(|&i| u32::from(i)).collect(),
+        longest,
+    }
+}
+
 /// Levels sorted ascending, equal values merged keeping the lowest index.
 pub(crate) struct SortedLevels {
     values: Vec<f64>,

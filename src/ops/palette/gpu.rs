@@ -1,13 +1,18 @@
-//! GPU host code for `shaders/palette.wgsl` on the streamed band path.
+//! GPU host code for nearest-palette search on the streamed band path:
+//! `shaders/palette_grid.wgsl` (the candidate grid for colours, a binary
+//! search for float levels). The brute-force `shaders/palette.wgsl`
+//! remains for k-means' assignment step, whose centroids change every
+//! iteration.
 
 use std::ops::Range;
 
+use super::cpu::{grid_tables, GridTables};
 use super::{GreyFloat, PaletteIndex, PaletteValue, Progress};
 use crate::array::ImageView;
 use crate::bands::{split_rows, stream_rows};
 use crate::error::{Error, Result};
 use crate::gpu::stream::{par_read, par_write, stream, BandKernel, Region, StreamSpec};
-use crate::gpu::{buffer, dispatch_size, GpuContext};
+use crate::gpu::{bind_buffers, buffer, dispatch_size, GpuContext};
 use crate::palette::{Levels, Palette};
 
 /// `common.wgsl` supplies the packed-value reader.
@@ -23,20 +28,6 @@ enum Mode {
     U8 = 0,
     U16 = 1,
     F32 = 2,
-}
-
-/// What one run of the kernel needs to know.
-struct Job<'a> {
-    mode: Mode,
-    channels: usize,
-    height: usize,
-    width: usize,
-    /// Palette entries as the shader reads them.
-    entries: &'a [[u32; 4]],
-    /// Bytes of one pixel value in the uploaded band.
-    value_bytes: usize,
-    /// Bytes of one output index (1 or 2).
-    index_bytes: usize,
 }
 
 /// The uniform block of `palette.wgsl`: one dispatch scans palette entries
@@ -97,6 +88,95 @@ pub(crate) fn palette_entries(palette: &Palette) -> Vec<[u32; 4]> {
         .collect()
 }
 
+/// `common.wgsl` supplies the packed-value reader.
+const GRID_SHADER: &str = concat!(
+    include_str!("../../../shaders/common.wgsl"),
+    include_str!("../../../shaders/palette_grid.wgsl")
+);
+
+/// The uniform block of `palette_grid.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct GridParams {
+    n_pixels: u32,
+    first_word: u32,
+    n_words: u32,
+    pos_start: u32,
+    pos_end: u32,
+    bits: u32,
+    shift: u32,
+    n_levels: u32,
+}
+
+/// What the grid kernel searches.
+enum Search {
+    /// Colours through a candidate grid.
+    Grid(GridTables),
+    /// Sorted grey levels (the entries hold them).
+    Levels { n: u32 },
+}
+
+/// What one run of the grid kernel needs to know.
+struct GridJob<'a> {
+    mode: Mode,
+    channels: usize,
+    height: usize,
+    width: usize,
+    /// Palette entries as the shader reads them (see `palette_grid.wgsl`).
+    entries: Vec<[u32; 4]>,
+    search: Search,
+    /// Bytes of one pixel value in the uploaded band.
+    value_bytes: usize,
+    /// Bytes of one output index (1 or 2).
+    index_bytes: usize,
+    input: &'a BandInput<'a>,
+}
+
+impl GridJob<'_> {
+    fn indices_per_word(&self) -> u32 {
+        4 / self.index_bytes as u32
+    }
+
+    /// The list positions each dispatch scans: every list in one go unless
+    /// some are longer than [`PALETTE_CHUNK`] (llvmpipe stops loops after
+    /// 65535 iterations, and long lists make long dispatches).
+    fn position_chunks(&self) -> Vec<(u32, u32)> {
+        match &self.search {
+            Search::Grid(g) => palette_chunks(g.longest),
+            Search::Levels { .. } => vec![(0, 0)],
+        }
+    }
+
+    /// Output words per dispatch: at most `pairs` pixel-candidate pairs
+    /// each (the longest list bounds a pixel's candidates; a level search
+    /// costs about log2(K) + 2 of them), whole workgroups.
+    fn words_per_dispatch(&self, pairs: u64) -> u64 {
+        let per_pixel = match &self.search {
+            Search::Grid(g) => g.longest.clamp(1, PALETTE_CHUNK) as u64,
+            Search::Levels { n } => u64::from(n.max(&1).ilog2() + 2),
+        };
+        let words = pairs / (per_pixel * u64::from(self.indices_per_word()));
+        words.max(u64::from(WORKGROUP)) / u64::from(WORKGROUP) * u64::from(WORKGROUP)
+    }
+
+    /// The dispatches of a band of `n_pixels`: (first word, words, list
+    /// positions), position chunks outermost so each continues the last.
+    fn dispatches(&self, n_pixels: usize, pairs: u64) -> Vec<(u64, u64, (u32, u32))> {
+        let words = n_pixels.div_ceil(self.indices_per_word() as usize) as u64;
+        let step = self.words_per_dispatch(pairs);
+        let mut out = Vec::new();
+        for &positions in &self.position_chunks() {
+            let mut first = 0;
+            while first < words {
+                let n = step.min(words - first);
+                out.push((first, n, positions));
+                first += n;
+            }
+        }
+        out
+    }
+}
+
 pub(crate) fn nearest_palette_gpu<T: PaletteValue, I: PaletteIndex>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
@@ -104,22 +184,51 @@ pub(crate) fn nearest_palette_gpu<T: PaletteValue, I: PaletteIndex>(
     out: &mut [I],
     progress: Progress<'_>,
 ) -> Result<()> {
-    let entries = palette_entries(palette);
-    let job = Job {
-        mode: if T::BITS == 8 { Mode::U8 } else { Mode::U16 },
-        channels: image.channels(),
-        height: image.height(),
-        width: image.width(),
-        entries: &entries,
-        value_bytes: std::mem::size_of::<T>(),
-        index_bytes: std::mem::size_of::<I>(),
-    };
+    let mode = if T::BITS == 8 { Mode::U8 } else { Mode::U16 };
+    let entries = palette_entries(palette)
+        .into_iter()
+        .map(|e| match mode {
+            // 8-bit distances are computed in f32 (exact).
+            Mode::U8 => e.map(|v| (v as f32).to_bits()),
+            _ => e,
+        })
+        .collect();
     let input = |rows: Range<usize>, first: usize, buf: &mut [u8]| {
         let src: &[u8] = bytemuck::cast_slice(image.rows(rows).data());
         let n = buf.len().min(src.len().saturating_sub(first));
         buf[..n].copy_from_slice(&src[first..first + n]);
     };
-    run(ctx, &job, &input, bytemuck::cast_slice_mut(out), progress)
+    let job = GridJob {
+        mode,
+        channels: image.channels(),
+        height: image.height(),
+        width: image.width(),
+        entries,
+        search: Search::Grid(grid_tables(palette, T::BITS)),
+        value_bytes: std::mem::size_of::<T>(),
+        index_bytes: std::mem::size_of::<I>(),
+        input: &input,
+    };
+    run(ctx, &job, bytemuck::cast_slice_mut(out), progress)
+}
+
+/// Levels as the level search reads them: rounded to f32 (the precision the
+/// kernel compares in), sorted, equal values merged keeping the lowest
+/// index (an equal value is always at an equal distance, so only the first
+/// can win).
+fn sorted_level_entries(levels: &Levels) -> Vec<[u32; 4]> {
+    let mut sorted: Vec<(f32, u32)> = levels
+        .values()
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| (l as f32, i as u32))
+        .collect();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    sorted.dedup_by(|later, first| later.0 == first.0);
+    sorted
+        .into_iter()
+        .map(|(l, i)| [l.to_bits(), i, 0, 0])
+        .collect()
 }
 
 pub(crate) fn nearest_level_gpu<T: GreyFloat, I: PaletteIndex>(
@@ -129,20 +238,7 @@ pub(crate) fn nearest_level_gpu<T: GreyFloat, I: PaletteIndex>(
     out: &mut [I],
     progress: Progress<'_>,
 ) -> Result<()> {
-    let entries: Vec<[u32; 4]> = levels
-        .values()
-        .iter()
-        .map(|&l| [(l as f32).to_bits(), 0, 0, 0])
-        .collect();
-    let job = Job {
-        mode: Mode::F32,
-        channels: 1,
-        height: image.height(),
-        width: image.width(),
-        entries: &entries,
-        value_bytes: 4,
-        index_bytes: std::mem::size_of::<I>(),
-    };
+    let entries = sorted_level_entries(levels);
     // f64 images are rounded to f32 on the way into the upload buffer.
     let input = |rows: Range<usize>, first: usize, buf: &mut [u8]| {
         let src = image.rows(rows).data();
@@ -153,99 +249,139 @@ pub(crate) fn nearest_level_gpu<T: GreyFloat, I: PaletteIndex>(
             *d = v.to_f64() as f32;
         }
     };
-    run(ctx, &job, &input, bytemuck::cast_slice_mut(out), progress)
+    let job = GridJob {
+        mode: Mode::F32,
+        channels: 1,
+        height: image.height(),
+        width: image.width(),
+        search: Search::Levels {
+            n: entries.len() as u32,
+        },
+        entries,
+        value_bytes: 4,
+        index_bytes: std::mem::size_of::<I>(),
+        input: &input,
+    };
+    run(ctx, &job, bytemuck::cast_slice_mut(out), progress)
 }
 
 /// Writes bytes `first..` of the upload of the band of rows `rows` into `buf`.
 type BandInput<'a> = dyn Fn(Range<usize>, usize, &mut [u8]) + Sync + 'a;
 
-/// The streamed part of the palette kernel.
-struct PaletteKernel<'a, 'j> {
-    job: &'a Job<'j>,
+/// The streamed part of the grid kernel.
+struct GridKernel<'a, 'j> {
+    job: &'a GridJob<'j>,
     bands: Vec<Range<usize>>,
-    input: &'a BandInput<'a>,
     pipeline: std::sync::Arc<wgpu::ComputePipeline>,
-    palette: wgpu::Buffer,
+    /// Palette entries, then (colour grids) cells and candidates.
+    tables: Vec<wgpu::Buffer>,
 }
 
-/// A ring slot: one uniform buffer and bind group per palette chunk.
-struct PaletteSlot {
-    chunks: Vec<(wgpu::Buffer, wgpu::BindGroup)>,
+/// A ring slot: one uniform buffer and bind group per dispatch of the
+/// largest band.
+struct GridSlot {
+    dispatches: Vec<(wgpu::Buffer, wgpu::BindGroup)>,
 }
 
-impl BandKernel for PaletteKernel<'_, '_> {
-    type Slot = PaletteSlot;
+impl GridKernel<'_, '_> {
+    fn band_pixels(&self, band: usize) -> usize {
+        self.bands[band].len() * self.job.width
+    }
+}
+
+impl BandKernel for GridKernel<'_, '_> {
+    type Slot = GridSlot;
 
     fn bind(
         &self,
         ctx: &GpuContext,
         inputs: &[wgpu::Buffer],
         outputs: &[wgpu::Buffer],
-    ) -> Result<PaletteSlot> {
-        let layout = self.pipeline.get_bind_group_layout(0);
-        let chunks = palette_chunks(self.job.entries.len())
-            .iter()
+    ) -> Result<GridSlot> {
+        let most = (0..self.bands.len())
+            .map(|b| {
+                self.job
+                    .dispatches(self.band_pixels(b), ctx.dispatch_pairs())
+                    .len()
+            })
+            .max()
+            .unwrap_or(0);
+        let dispatches = (0..most)
             .map(|_| {
                 let params = buffer(
                     ctx,
                     "gpix.palette.params",
-                    std::mem::size_of::<Params>() as u64,
+                    std::mem::size_of::<GridParams>() as u64,
                     wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                 );
-                let group = bind_four(
-                    ctx.device(),
-                    &layout,
-                    [&params, &inputs[0], &self.palette, &outputs[0]],
-                );
+                let mut entries = vec![
+                    (0, &params),
+                    (1, &inputs[0]),
+                    (2, &self.tables[0]),
+                    (3, &outputs[0]),
+                ];
+                if let [_, cells, candidates] = &self.tables[..] {
+                    entries.extend([(4, cells), (5, candidates)]);
+                }
+                let group = bind_buffers(ctx, &self.pipeline, &entries);
                 (params, group)
             })
             .collect();
-        Ok(PaletteSlot { chunks })
+        Ok(GridSlot { dispatches })
     }
 
     fn upload_len(&self, band: usize, _input: usize) -> u64 {
-        (self.bands[band].len() * self.job.width * self.job.channels * self.job.value_bytes) as u64
+        (self.band_pixels(band) * self.job.channels * self.job.value_bytes) as u64
     }
 
     fn fill(&self, band: usize, _input: usize, dst: wgpu::WriteOnly<'_, [u8]>) {
         let rows = self.bands[band].clone();
         // Pieces of whole words: f32 levels convert 4 bytes at a time.
-        par_write(dst, 4, |first, buf| (self.input)(rows.clone(), first, buf));
+        par_write(dst, 4, |first, buf| {
+            (self.job.input)(rows.clone(), first, buf)
+        });
     }
 
     fn record(
         &self,
         ctx: &GpuContext,
         band: usize,
-        slot: &PaletteSlot,
+        slot: &GridSlot,
         pass: &mut wgpu::ComputePass<'_>,
     ) -> Result<Vec<Region>> {
-        let n_pixels = self.bands[band].len() * self.job.width;
-        let k = u32::try_from(self.job.entries.len())
-            .map_err(|_| Error::invalid("palette too large"))?;
-        let n_pixels32 = u32::try_from(n_pixels).map_err(|_| Error::invalid("band too large"))?;
-        let chunks = palette_chunks(self.job.entries.len());
-        for ((buffer, _), &(k_start, k_end)) in slot.chunks.iter().zip(&chunks) {
-            let params = Params {
-                n_pixels: n_pixels32,
-                k,
-                k_start,
-                k_end,
+        let n_pixels = self.band_pixels(band);
+        let too_large = |_| Error::invalid("band too large");
+        let (bits, shift, n_levels) = match &self.job.search {
+            Search::Grid(g) => (g.bits, g.shift, 0),
+            Search::Levels { n } => (0, 0, *n),
+        };
+        pass.set_pipeline(&self.pipeline);
+        // Dispatches run in order; a later position chunk reads the indices
+        // the earlier ones wrote.
+        let dispatches = self.job.dispatches(n_pixels, ctx.dispatch_pairs());
+        for ((buffer, group), &(first, words, (pos_start, pos_end))) in
+            slot.dispatches.iter().zip(&dispatches)
+        {
+            let params = GridParams {
+                n_pixels: u32::try_from(n_pixels).map_err(too_large)?,
+                first_word: u32::try_from(first).map_err(too_large)?,
+                n_words: u32::try_from(words).map_err(too_large)?,
+                pos_start,
+                pos_end,
+                bits,
+                shift,
+                n_levels,
             };
             ctx.queue()
                 .write_buffer(buffer, 0, bytemuck::bytes_of(&params));
-        }
-        let words = n_pixels.div_ceil(4 / self.job.index_bytes) as u64;
-        let (x, y) = dispatch_size(
-            words.div_ceil(u64::from(WORKGROUP)),
-            ctx.max_workgroups_per_dimension(),
-        )?;
-        pass.set_pipeline(&self.pipeline);
-        // Chunks run in order; each reads the indices the previous wrote.
-        for (_, group) in &slot.chunks {
+            let (x, y) = dispatch_size(
+                words.div_ceil(u64::from(WORKGROUP)),
+                ctx.max_workgroups_per_dimension(),
+            )?;
             pass.set_bind_group(0, group, &[]);
             pass.dispatch_workgroups(x, y, 1);
         }
+        let words = n_pixels.div_ceil(self.job.indices_per_word() as usize) as u64;
         Ok(vec![Region {
             output: 0,
             offset: 0,
@@ -254,13 +390,19 @@ impl BandKernel for PaletteKernel<'_, '_> {
     }
 }
 
-fn run(
-    ctx: &GpuContext,
-    job: &Job<'_>,
-    input: &BandInput<'_>,
-    out: &mut [u8],
-    progress: Progress<'_>,
-) -> Result<()> {
+/// Uploads a table once for the whole run.
+fn table(ctx: &GpuContext, label: &str, contents: &[u8]) -> wgpu::Buffer {
+    wgpu::util::DeviceExt::create_buffer_init(
+        ctx.device(),
+        &wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents,
+            usage: wgpu::BufferUsages::STORAGE,
+        },
+    )
+}
+
+fn run(ctx: &GpuContext, job: &GridJob<'_>, out: &mut [u8], progress: Progress<'_>) -> Result<()> {
     if job.height == 0 || job.width == 0 {
         progress(job.height, job.height);
         return Ok(());
@@ -276,23 +418,47 @@ fn run(
         ctx.band_bytes(),
     )?;
     let bands = split_rows(job.height, rows);
-    let indices_per_word = 4 / job.index_bytes as u32;
-    let pipeline = palette_pipeline(ctx, job.mode as u32, job.channels, indices_per_word)?;
+    let (entry_point, name) = match job.search {
+        Search::Grid(_) => ("nearest_in_grid", "grid"),
+        Search::Levels { .. } => ("nearest_level", "levels"),
+    };
+    let ipw = job.indices_per_word();
+    let pipeline = ctx.pipeline(
+        &format!(
+            "gpix.palette.{name}.m{}c{}i{ipw}",
+            job.mode as u32, job.channels
+        ),
+        GRID_SHADER,
+        entry_point,
+        &[
+            ("MODE", f64::from(job.mode as u32)),
+            ("CHANNELS", job.channels as f64),
+            ("INDICES_PER_WORD", f64::from(ipw)),
+        ],
+    )?;
     ctx.checked("palette kernel", || {
-        let palette = wgpu::util::DeviceExt::create_buffer_init(
-            ctx.device(),
-            &wgpu::util::BufferInitDescriptor {
-                label: Some("gpix.palette.entries"),
-                contents: bytemuck::cast_slice(job.entries),
-                usage: wgpu::BufferUsages::STORAGE,
-            },
-        );
-        let kernel = PaletteKernel {
+        let mut tables = vec![table(
+            ctx,
+            "gpix.palette.entries",
+            bytemuck::cast_slice(&job.entries),
+        )];
+        if let Search::Grid(g) = &job.search {
+            tables.push(table(
+                ctx,
+                "gpix.palette.cells",
+                bytemuck::cast_slice(&g.cells),
+            ));
+            tables.push(table(
+                ctx,
+                "gpix.palette.candidates",
+                bytemuck::cast_slice(&g.candidates),
+            ));
+        }
+        let kernel = GridKernel {
             job,
             bands,
-            input,
             pipeline,
-            palette,
+            tables,
         };
         let spec = StreamSpec {
             label: "gpix.palette",
@@ -313,23 +479,23 @@ fn run(
     })
 }
 
-/// A bind group of four whole buffers at bindings 0..=3.
-pub(crate) fn bind_four(
-    device: &wgpu::Device,
-    layout: &wgpu::BindGroupLayout,
-    buffers: [&wgpu::Buffer; 4],
-) -> wgpu::BindGroup {
-    let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-    device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("gpix.bind"),
-        layout,
-        entries: &entries,
-    })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The crowded palette of `tests/palette.rs`
+    /// (`one_crowded_cell_is_scanned_in_several_dispatches`) really makes a
+    /// list longer than one dispatch scans.
+    #[test]
+    fn a_packed_palette_makes_a_list_of_several_chunks() {
+        let colour = |i: usize| {
+            let v = |s: usize, m: usize| 30000 + ((i >> s) % m) as u16 * 3;
+            [v(0, 8), v(3, 8), v(6, 8), v(9, 64)]
+        };
+        let once: Vec<u16> = (0..32768usize).flat_map(colour).collect();
+        let values: Vec<u16> = once.iter().chain(&once).copied().collect();
+        let palette = Palette::new(4, values).unwrap();
+        let grid = grid_tables(&palette, 16);
+        assert!(grid.longest > 3 * PALETTE_CHUNK, "{}", grid.longest);
+    }
 }

@@ -5,8 +5,9 @@
 //! Three implementations behind one function, proved equal by property tests:
 //! - `*_reference`: a loop over every palette entry per pixel, the definition;
 //! - the fast CPU path (`cpu.rs`): exact candidate lists per colour-space cell;
-//! - the GPU path (`gpu.rs`, WGSL `shaders/palette.wgsl`): brute force over the
-//!   palette streamed through workgroup memory, in bands sized to the device.
+//! - the GPU path (`gpu.rs`, WGSL `shaders/palette_grid.wgsl`): the CPU's
+//!   candidate grid built on the host and searched per pixel on the GPU
+//!   (float levels: a binary search), in bands sized to the device.
 
 pub(crate) mod cpu;
 #[cfg(feature = "gpu")]
