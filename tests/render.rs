@@ -838,3 +838,86 @@ fn srgb_bytes_are_read_exactly_in_both_colour_spaces() {
         }
     }
 }
+
+/// Buffer images are checked before anything is recorded: too small a
+/// buffer, no texels, or more bytes than one binding of the device may
+/// hold are `Err`s (the encoder stays valid); a buffer larger than a
+/// binding may be is fine when the image fits, since only the image's
+/// bytes are bound.
+#[test]
+fn buffer_images_are_checked_before_recording() {
+    let Some(ctx) = common::gpu() else { return };
+    let size = (32u32, 24u32);
+    let rgba: Vec<u8> = (0..32 * 24 * 4).map(|i| (i * 13 % 251) as u8).collect();
+    let input = texture(&ctx, F::Rgba8Unorm, size, &rgba, U::TEXTURE_BINDING);
+    let mut pass = GradientPass::new(
+        ctx.device(),
+        [1.0, 1.0],
+        1,
+        GradientOutput::Magnitude,
+        ColorSpace::Encoded,
+    )
+    .unwrap();
+    let image = |buffer, (width, height)| BufferImage {
+        buffer,
+        width,
+        height,
+        format: F::R32Float,
+    };
+    let need = 32 * 24 * 4;
+    let limit = ctx.device().limits().max_storage_buffer_binding_size;
+    let mut enc = encoder(&ctx);
+    let small = storage(&ctx, &[], need - 4);
+    let err = err_text(pass.encode(&mut enc, &input, image(&small, size)));
+    assert!(err.contains("the image needs"), "{err}");
+    let empty = storage(&ctx, &[], 16);
+    let err = err_text(pass.encode(&mut enc, &input, image(&empty, (0, 24))));
+    assert!(err.contains("at least one texel"), "{err}");
+    // An image of more bytes than a binding holds (its buffer big enough).
+    let side = ((limit / 4) as f64).sqrt() as u32 + 2;
+    let huge = storage(&ctx, &[], (u64::from(side) * u64::from(side) * 4) as usize);
+    let big_input = texture(&ctx, F::R32Float, (side, side), &[], U::TEXTURE_BINDING);
+    let err = err_text(pass.encode(&mut enc, &big_input, image(&huge, (side, side))));
+    assert!(err.contains("largest storage binding"), "{err}");
+    // The encoder recorded nothing invalid: it still finishes and submits.
+    ctx.queue().submit([enc.finish()]);
+    // The same huge buffer holding a small image works, as a fitting one.
+    let fitting = storage(&ctx, &[], need);
+    let mut results = Vec::new();
+    for buffer in [&fitting, &huge] {
+        let mut enc = encoder(&ctx);
+        pass.encode(&mut enc, &input, image(buffer, size)).unwrap();
+        let staging = storage_readback(&ctx, &mut enc, buffer, need as u64);
+        results.push(read_staging(&ctx, enc, &staging));
+    }
+    assert_eq!(results[0], results[1]);
+    assert!(results[0].iter().any(|&b| b != 0));
+}
+
+fn storage_readback(
+    ctx: &GpuContext,
+    enc: &mut wgpu::CommandEncoder,
+    buffer: &wgpu::Buffer,
+    bytes: u64,
+) -> wgpu::Buffer {
+    let staging = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: bytes,
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    enc.copy_buffer_to_buffer(buffer, 0, &staging, 0, Some(bytes));
+    staging
+}
+
+fn read_staging(ctx: &GpuContext, enc: wgpu::CommandEncoder, staging: &wgpu::Buffer) -> Vec<u8> {
+    ctx.queue().submit([enc.finish()]);
+    staging
+        .slice(..)
+        .map_async(wgpu::MapMode::Read, |r| r.unwrap());
+    ctx.device()
+        .poll(wgpu::PollType::wait_indefinitely())
+        .unwrap();
+    let bytes = staging.slice(..).get_mapped_range().unwrap().to_vec();
+    bytes
+}

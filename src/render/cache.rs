@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::io::Surface;
 use crate::error::Result;
 
 /// How many wgpu objects a pass has created since it was made. Recording
@@ -49,9 +50,98 @@ impl std::fmt::Debug for Cache {
 }
 
 /// One entry of a bind group being built.
+#[derive(Clone, Copy)]
 pub(crate) enum Binding<'a> {
     Buffer(&'a wgpu::Buffer),
+    /// The first `bytes` of a buffer (a buffer image: the buffer may be
+    /// larger than a binding may be).
+    BufferRange(&'a wgpu::Buffer, u64),
     Texture(&'a wgpu::Texture),
+}
+
+/// A resource a recorded frame used, by identity (buffer images with their
+/// layout): the same resources next frame mean the same pipelines and bind
+/// groups, so the frame's dispatches can be recorded again as they were.
+#[derive(Clone, PartialEq)]
+pub(crate) enum Held {
+    None,
+    Texture(wgpu::Texture),
+    Buffer(wgpu::Buffer, u32, u32, wgpu::TextureFormat),
+}
+
+impl Held {
+    pub(crate) fn of(surface: Option<&Surface<'_>>) -> Self {
+        match surface {
+            None => Held::None,
+            Some(Surface::Texture(t)) => Held::Texture((*t).clone()),
+            Some(Surface::Buffer(b)) => Held::Buffer(b.buffer.clone(), b.width, b.height, b.format),
+        }
+    }
+}
+
+/// The resources a frame is recorded for (input, outputs, labels).
+pub(crate) type FrameKey = [Held; 3];
+
+/// One dispatch of a recorded frame.
+pub(crate) struct Step {
+    pub(crate) label: &'static str,
+    pub(crate) pipeline: wgpu::ComputePipeline,
+    pub(crate) group: wgpu::BindGroup,
+    pub(crate) tiles: (u32, u32),
+}
+
+/// Recent frames' dispatches by the resources they used. A frame found here
+/// is recorded without building keys, sources or bind-group lists: after
+/// the first frame on a set of resources a pass allocates nothing on the
+/// host (wgpu's own command recording aside).
+#[derive(Default)]
+pub(crate) struct Frames {
+    recent: Vec<(FrameKey, Vec<Step>)>,
+}
+
+impl std::fmt::Debug for Frames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frames")
+            .field("recent", &self.recent.len())
+            .finish()
+    }
+}
+
+impl Frames {
+    /// The steps recorded for `key`, if recent.
+    pub(crate) fn get(&self, key: &FrameKey) -> Option<&[Step]> {
+        self.recent
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, steps)| steps.as_slice())
+    }
+
+    /// Records a newly built frame's `steps` into `encoder` and remembers
+    /// them for `key`.
+    pub(crate) fn record_new(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        key: FrameKey,
+        steps: Vec<Step>,
+    ) {
+        record(encoder, &steps);
+        self.insert(key, steps);
+    }
+
+    /// Remembers `steps` for `key` (the oldest of [`RECENT`] goes).
+    fn insert(&mut self, key: FrameKey, steps: Vec<Step>) {
+        if self.recent.len() == RECENT {
+            self.recent.remove(0);
+        }
+        self.recent.push((key, steps));
+    }
+}
+
+/// Records `steps` into `encoder`, each its own compute pass.
+pub(crate) fn record(encoder: &mut wgpu::CommandEncoder, steps: &[Step]) {
+    for s in steps {
+        dispatch(encoder, s.label, &s.pipeline, &s.group, s.tiles);
+    }
 }
 
 impl Cache {
@@ -157,7 +247,7 @@ impl Cache {
             .iter()
             .map(|(_, b)| match b {
                 Binding::Texture(t) => Owned::Texture((*t).clone()),
-                Binding::Buffer(b) => Owned::Buffer((*b).clone()),
+                Binding::Buffer(b) | Binding::BufferRange(b, _) => Owned::Buffer((*b).clone()),
             })
             .collect();
         if let Some((_, _, g)) = self
@@ -171,7 +261,7 @@ impl Cache {
             .iter()
             .map(|(_, b)| match b {
                 Binding::Texture(t) => Some(self.view(t)),
-                Binding::Buffer(_) => None,
+                Binding::Buffer(_) | Binding::BufferRange(..) => None,
             })
             .collect();
         let wgpu_entries: Vec<wgpu::BindGroupEntry<'_>> = entries
@@ -181,6 +271,13 @@ impl Cache {
                 binding: *binding,
                 resource: match (b, view) {
                     (Binding::Buffer(buf), _) => buf.as_entire_binding(),
+                    (Binding::BufferRange(buf, bytes), _) => {
+                        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: buf,
+                            offset: 0,
+                            size: std::num::NonZeroU64::new(*bytes),
+                        })
+                    }
                     (Binding::Texture(_), Some(v)) => wgpu::BindingResource::TextureView(v),
                     (Binding::Texture(_), None) => unreachable!("every texture has a view"),
                 },

@@ -1,6 +1,6 @@
 //! [`FilterPass`]: scipy's uniform and gaussian filters on the caller's device.
 
-use super::cache::{dispatch, Binding, Cache, Created};
+use super::cache::{record, Binding, Cache, Created, Frames, Held, Step};
 use super::io::{input_wgsl, output_wgsl, Surface};
 use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
@@ -39,6 +39,7 @@ pub struct FilterPass {
     weights: wgpu::Buffer,
     /// The intermediate rows result and its size in bytes.
     mid: Option<(u64, wgpu::Buffer)>,
+    frames: Frames,
 }
 
 impl FilterPass {
@@ -124,6 +125,7 @@ impl FilterPass {
             params,
             weights,
             mid: None,
+            frames: Frames::default(),
         })
     }
 
@@ -159,6 +161,11 @@ impl FilterPass {
                 bytes,
                 limit,
             ));
+        }
+        let frame = [Held::of(Some(&input)), Held::of(Some(&output)), Held::None];
+        if let Some(steps) = self.frames.get(&frame) {
+            record(encoder, steps);
+            return Ok(());
         }
         let mid = self.mid_buffer(bytes);
         let constants = format.constants(format.channels, false);
@@ -207,20 +214,21 @@ impl FilterPass {
             cols_entries.push((0, input.binding()));
         }
         let cols_group = self.cache.bind_group(&cols_key, &cols, &cols_entries);
-        dispatch(
-            encoder,
-            "gpix.render.filter.rows",
-            &rows,
-            &rows_group,
-            tiles(size),
-        );
-        dispatch(
-            encoder,
-            "gpix.render.filter.cols",
-            &cols,
-            &cols_group,
-            tiles(size),
-        );
+        let steps = vec![
+            Step {
+                label: "gpix.render.filter.rows",
+                pipeline: rows,
+                group: rows_group,
+                tiles: tiles(size),
+            },
+            Step {
+                label: "gpix.render.filter.cols",
+                pipeline: cols,
+                group: cols_group,
+                tiles: tiles(size),
+            },
+        ];
+        self.frames.record_new(encoder, frame, steps);
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! [`GradientPass`]: numpy.gradient of a texture on the caller's device.
 
-use super::cache::{dispatch, Binding, Cache, Created};
+use super::cache::{record, Binding, Cache, Created, Frames, Held, Step};
 use super::io::{input_wgsl, output_wgsl, Surface};
 use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
@@ -40,6 +40,7 @@ pub struct GradientPass {
     edge_order: u8,
     output: GradientOutput,
     params: wgpu::Buffer,
+    frames: Frames,
 }
 
 impl GradientPass {
@@ -82,6 +83,7 @@ impl GradientPass {
             edge_order,
             output,
             params,
+            frames: Frames::default(),
         })
     }
 
@@ -129,6 +131,11 @@ impl GradientPass {
                 (1, channel)
             }
         };
+        let frame = [Held::of(Some(&input)), Held::of(Some(&output)), Held::None];
+        if let Some(steps) = self.frames.get(&frame) {
+            record(encoder, steps);
+            return Ok(());
+        }
         let key = format!(
             "gpix.render.gradient.{}.{}.{out_format}.{}.o{}k{kind}ch{channel}",
             input.tag(),
@@ -159,13 +166,13 @@ impl GradientPass {
                 (2, output.binding()),
             ],
         );
-        dispatch(
-            encoder,
-            "gpix.render.gradient",
-            &pipeline,
-            &group,
-            tiles(size),
-        );
+        let steps = vec![Step {
+            label: "gpix.render.gradient",
+            pipeline,
+            group,
+            tiles: tiles(size),
+        }];
+        self.frames.record_new(encoder, frame, steps);
         Ok(())
     }
 }

@@ -37,6 +37,14 @@ impl<'a> From<&'a wgpu::Texture> for Surface<'a> {
     }
 }
 
+impl BufferImage<'_> {
+    /// Bytes of the image: width × height texels of its format.
+    pub(crate) fn bytes(&self) -> u64 {
+        let texel = u64::from(self.format.block_copy_size(None).unwrap_or(0));
+        u64::from(self.width) * u64::from(self.height) * texel
+    }
+}
+
 impl<'a> From<BufferImage<'a>> for Surface<'a> {
     fn from(b: BufferImage<'a>) -> Self {
         Surface::Buffer(b)
@@ -58,7 +66,7 @@ impl<'a> Surface<'a> {
         }
     }
 
-    pub(crate) fn describe(&self, what: &str) -> String {
+    pub(crate) fn describe(&self, what: impl std::fmt::Display) -> String {
         match self {
             Surface::Texture(t) => name(what, t),
             Surface::Buffer(b) => {
@@ -70,7 +78,7 @@ impl<'a> Surface<'a> {
     pub(crate) fn binding(&self) -> super::cache::Binding<'a> {
         match self {
             Surface::Texture(t) => super::cache::Binding::Texture(t),
-            Surface::Buffer(b) => super::cache::Binding::Buffer(b.buffer),
+            Surface::Buffer(b) => super::cache::Binding::BufferRange(b.buffer, b.bytes()),
         }
     }
 
@@ -82,25 +90,37 @@ impl<'a> Surface<'a> {
         }
     }
 
-    /// Checks a buffer image: STORAGE usage and enough bytes.
-    pub(crate) fn check_buffer(&self, what: &str) -> Result<()> {
+    /// Checks a buffer image: STORAGE usage, at least one texel, enough
+    /// bytes in the buffer, and no more than a binding of `device` may hold
+    /// (only the image's bytes are bound, so a larger buffer is fine).
+    pub(crate) fn check_buffer(
+        &self,
+        device: &wgpu::Device,
+        what: impl std::fmt::Display + Copy,
+    ) -> Result<()> {
         let Surface::Buffer(b) = self else {
             return Ok(());
         };
-        let texel = u64::from(b.format.block_copy_size(None).unwrap_or(0));
-        let need = u64::from(b.width) * u64::from(b.height) * texel;
+        let need = b.bytes();
+        let bad = |why: String| Err(Error::invalid(format!("{}: {why}", self.describe(what))));
         if !b.buffer.usage().contains(wgpu::BufferUsages::STORAGE) {
-            return Err(Error::invalid(format!(
-                "{}: a buffer image needs STORAGE usage",
-                self.describe(what)
-            )));
+            return bad("a buffer image needs STORAGE usage".into());
+        }
+        if b.width == 0 || b.height == 0 {
+            return bad("a buffer image needs at least one texel".into());
         }
         if b.buffer.size() < need {
-            return Err(Error::invalid(format!(
-                "{}: the buffer holds {} bytes, the image needs {need}",
-                self.describe(what),
+            return bad(format!(
+                "the buffer holds {} bytes, the image needs {need}",
                 b.buffer.size()
-            )));
+            ));
+        }
+        let limit = device.limits().max_storage_buffer_binding_size;
+        if need > limit || u64::from(b.width) * u64::from(b.height) > u64::from(u32::MAX) {
+            return bad(format!(
+                "the image's {need} bytes exceed this device's largest storage binding \
+                 ({limit} bytes); split it into tiles"
+            ));
         }
         Ok(())
     }

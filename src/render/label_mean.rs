@@ -1,7 +1,7 @@
 //! [`LabelMeanPass`]: every texel painted with its label's mean colour, on
 //! the caller's device.
 
-use super::cache::{dispatch, Binding, Cache, Created};
+use super::cache::{record, Binding, Cache, Created, Frames, Held, Step};
 use super::io::{input_wgsl, labels_wgsl, output_wgsl, Surface};
 use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
@@ -40,6 +40,7 @@ pub struct LabelMeanPass {
     channels: u32,
     space: ColorSpace,
     table: wgpu::Buffer,
+    frames: Frames,
 }
 
 impl LabelMeanPass {
@@ -86,6 +87,7 @@ impl LabelMeanPass {
             channels,
             space,
             table,
+            frames: Frames::default(),
         })
     }
 
@@ -132,11 +134,21 @@ impl LabelMeanPass {
                 format.channels
             )));
         }
-        check_labels(&labels, size)?;
+        check_labels(self.cache.device(), &labels, size)?;
         if labels.same(&output) {
             return Err(Error::invalid(
                 "label-mean output: must be a different texture or buffer from the labels",
             ));
+        }
+        let frame = [
+            Held::of(Some(&input)),
+            Held::of(Some(&labels)),
+            Held::of(Some(&output)),
+        ];
+        if let Some(steps) = self.frames.get(&frame) {
+            encoder.clear_buffer(&self.table, 0, None);
+            record(encoder, steps);
+            return Ok(());
         }
         let bytes = format.bytes();
         let mut constants = format.constants(self.channels, bytes);
@@ -168,7 +180,12 @@ impl LabelMeanPass {
                     (2, Binding::Buffer(&self.table)),
                 ],
             );
-            reductions.push((pipeline, group));
+            reductions.push(Step {
+                label: "gpix.render.label_mean.sums",
+                pipeline,
+                group,
+                tiles: tiles(size),
+            });
         }
         let paint_key = format!(
             "gpix.render.label_mean.paint.{}.{out_format}.{tag}",
@@ -194,47 +211,45 @@ impl LabelMeanPass {
                 (3, output.binding()),
             ],
         );
+        reductions.push(Step {
+            label: "gpix.render.label_mean.paint",
+            pipeline: paint,
+            group: paint_group,
+            tiles: tiles(size),
+        });
         encoder.clear_buffer(&self.table, 0, None);
-        for (pipeline, group) in &reductions {
-            dispatch(
-                encoder,
-                "gpix.render.label_mean.sums",
-                pipeline,
-                group,
-                tiles(size),
-            );
-        }
-        dispatch(
-            encoder,
-            "gpix.render.label_mean.paint",
-            &paint,
-            &paint_group,
-            tiles(size),
-        );
+        self.frames.record_new(encoder, frame, reductions);
         Ok(())
     }
 }
 
-fn check_labels(labels: &Surface<'_>, size: (u32, u32)) -> Result<()> {
-    let what = labels.describe("labels");
+fn check_labels(device: &wgpu::Device, labels: &Surface<'_>, size: (u32, u32)) -> Result<()> {
+    // Described only for an error: the check runs every frame.
+    let what = || labels.describe("labels");
     if labels.format() != wgpu::TextureFormat::R32Uint {
-        return Err(Error::invalid(format!("{what}: labels must be R32Uint")));
+        return Err(Error::invalid(format!(
+            "{}: labels must be R32Uint",
+            what()
+        )));
     }
     match labels {
         Surface::Texture(t) => {
             if !t.usage().contains(wgpu::TextureUsages::TEXTURE_BINDING) {
                 return Err(Error::invalid(format!(
-                    "{what}: the labels need TEXTURE_BINDING usage"
+                    "{}: the labels need TEXTURE_BINDING usage",
+                    what()
                 )));
             }
             super::check_plain_2d("labels", t)?;
         }
-        Surface::Buffer(_) => labels.check_buffer("labels")?,
+        Surface::Buffer(_) => labels.check_buffer(device, "labels")?,
     }
     if labels.size() != size {
         return Err(Error::invalid(format!(
-            "{what}: labels must be the input's size {}x{}",
-            size.0, size.1
+            "{}: labels must be the input's size {}x{}",
+            what(),
+            size.0,
+            size.1
         )));
     }
     Ok(())

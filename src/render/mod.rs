@@ -186,7 +186,7 @@ impl InputFormat {
     }
 }
 
-fn name(what: &str, texture: &wgpu::Texture) -> String {
+fn name(what: impl std::fmt::Display, texture: &wgpu::Texture) -> String {
     format!(
         "{what} ({}x{} {:?})",
         texture.width(),
@@ -197,7 +197,8 @@ fn name(what: &str, texture: &wgpu::Texture) -> String {
 
 /// Checks an input and says how the shaders read it.
 pub(crate) fn input_format(
-    what: &str,
+    device: &wgpu::Device,
+    what: impl std::fmt::Display + Copy,
     input: &Surface<'_>,
     space: ColorSpace,
 ) -> Result<InputFormat> {
@@ -228,7 +229,7 @@ pub(crate) fn input_format(
                 )));
             }
         }
-        Surface::Buffer(_) => input.check_buffer(what)?,
+        Surface::Buffer(_) => input.check_buffer(device, what)?,
     }
     Ok(InputFormat {
         channels,
@@ -242,7 +243,7 @@ pub(crate) fn input_format(
 /// format name (for textures) and its channel count.
 pub(crate) fn storage_format(
     device: &wgpu::Device,
-    what: &str,
+    what: impl std::fmt::Display + Copy,
     output: &Surface<'_>,
     size: (u32, u32),
     allowed: &[wgpu::TextureFormat],
@@ -294,7 +295,7 @@ pub(crate) fn storage_format(
                 )));
             }
         }
-        Surface::Buffer(_) => output.check_buffer(what)?,
+        Surface::Buffer(_) => output.check_buffer(device, what)?,
     }
     if output.size() != size {
         return Err(Error::invalid(format!(
@@ -307,7 +308,7 @@ pub(crate) fn storage_format(
     Ok((wgsl, channels))
 }
 
-pub(crate) fn check_plain_2d(what: &str, texture: &wgpu::Texture) -> Result<()> {
+pub(crate) fn check_plain_2d(what: impl std::fmt::Display, texture: &wgpu::Texture) -> Result<()> {
     if texture.dimension() != wgpu::TextureDimension::D2
         || texture.depth_or_array_layers() != 1
         || texture.sample_count() != 1
@@ -318,6 +319,17 @@ pub(crate) fn check_plain_2d(what: &str, texture: &wgpu::Texture) -> Result<()> 
         )));
     }
     Ok(())
+}
+
+/// Two words of an error message's subject ("filter" "input"), joined only
+/// when an error is written: checks that pass allocate nothing.
+#[derive(Clone, Copy)]
+pub(crate) struct Two<'a>(pub(crate) &'a str, pub(crate) &'a str);
+
+impl std::fmt::Display for Two<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.0, self.1)
+    }
 }
 
 /// What [`value_io`] found out about a pass's input and value output.
@@ -339,15 +351,10 @@ pub(crate) fn value_io(
     output: &Surface<'_>,
     space: ColorSpace,
 ) -> Result<ValueIo> {
-    let format = input_format(&format!("{what} input"), input, space)?;
+    let format = input_format(device, Two(what, "input"), input, space)?;
     let size = input.size();
-    let (out_format, out_channels) = storage_format(
-        device,
-        &format!("{what} output"),
-        output,
-        size,
-        VALUE_OUTPUTS,
-    )?;
+    let (out_format, out_channels) =
+        storage_format(device, Two(what, "output"), output, size, VALUE_OUTPUTS)?;
     if input.same(output) {
         return Err(Error::invalid(format!(
             "{what} output: must be a different texture or buffer from the input"

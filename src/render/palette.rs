@@ -1,6 +1,6 @@
 //! [`PalettePass`]: nearest palette colour of every texel, on the caller's device.
 
-use super::cache::{dispatch, Binding, Cache, Created};
+use super::cache::{record, Binding, Cache, Created, Frames, Held, Step};
 use super::io::{index_wgsl, input_wgsl, output_wgsl, Surface};
 use super::{input_format, source, storage_format, tiles, ColorSpace, VALUE_OUTPUTS};
 use crate::error::{Error, Result};
@@ -54,6 +54,7 @@ pub struct PalettePass {
     channels: u32,
     space: ColorSpace,
     palette: wgpu::Buffer,
+    frames: Frames,
 }
 
 impl PalettePass {
@@ -94,6 +95,7 @@ impl PalettePass {
             channels,
             space,
             palette,
+            frames: Frames::default(),
         })
     }
 
@@ -136,7 +138,7 @@ impl PalettePass {
         targets: PaletteTargets<'a>,
     ) -> Result<()> {
         let input = input.into();
-        let format = input_format("palette input", &input, self.space)?;
+        let format = input_format(self.cache.device(), "palette input", &input, self.space)?;
         if self.channels > format.channels {
             return Err(Error::invalid(format!(
                 "{}: the palette compares {} channels, the input has {}",
@@ -173,6 +175,15 @@ impl PalettePass {
                 "a palette pass needs an index or a colour output",
             ));
         }
+        let frame = [
+            Held::of(Some(&input)),
+            Held::of(targets.index.as_ref()),
+            Held::of(targets.color.as_ref()),
+        ];
+        if let Some(steps) = self.frames.get(&frame) {
+            record(encoder, steps);
+            return Ok(());
+        }
         let bytes = format.bytes();
         // CHANNELS is the number of channels compared, not the input's.
         let mut constants = format.constants(self.channels, bytes);
@@ -202,13 +213,13 @@ impl PalettePass {
             entries.push((3, t.binding()));
         }
         let group = self.cache.bind_group(&key, &pipeline, &entries);
-        dispatch(
-            encoder,
-            "gpix.render.palette",
-            &pipeline,
-            &group,
-            tiles(size),
-        );
+        let steps = vec![Step {
+            label: "gpix.render.palette",
+            pipeline,
+            group,
+            tiles: tiles(size),
+        }];
+        self.frames.record_new(encoder, frame, steps);
         Ok(())
     }
 }
