@@ -21,7 +21,11 @@
 // kernel size works with a fixed tile.
 //
 // f32 with compensated (Kahan) sums: a window sum is within about
-// 2 ε Σ|terms| of exact whatever the window size.
+// 2 ε Σ|terms| of exact whatever the window size. The compensation must
+// survive compilers that reassociate floats (Metal's fast math, DX12's
+// optimiser): every step goes through `opaque`, an identity the compiler
+// cannot see through (XOR with a uniform that is 0 at run time), so
+// `(t − s) − y` is computed as written and never folded to 0.
 //
 // Bindings (group 0):
 //   0 params  uniform  Params
@@ -34,6 +38,9 @@ override FEATURES: u32 = 1u;
 override WEIGHTED: bool = false;
 // The cols pass adds to `out` (further separable terms of a low-rank kernel).
 override ACCUMULATE: bool = false;
+// false only in a test that shows the compensation matters (plain sums
+// must fail the bound that compensated ones meet).
+override COMPENSATE: bool = true;
 
 const WG_X: u32 = 256u;
 const CHUNK: u32 = 256u;
@@ -55,6 +62,11 @@ struct Params {
     shift: f32,
     inv_n: f32,
     left: u32,
+    // 0 at run time; see `opaque`.
+    zero: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -75,11 +87,19 @@ fn linear_group(wg: vec3<u32>, groups: vec3<u32>) -> u32 {
     return wg.y * groups.x + wg.x;
 }
 
-// Kahan step: (sum, compensation) + v.
+// `v` unchanged, through an operation the compiler cannot fold.
+fn opaque(v: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(v) ^ params.zero);
+}
+
+// Kahan step: (sum, compensation) + v, each rounding as written.
 fn kahan(acc: vec2<f32>, v: f32) -> vec2<f32> {
-    let y = v - acc.y;
-    let t = acc.x + y;
-    return vec2<f32>(t, (t - acc.x) - y);
+    if !COMPENSATE {
+        return vec2<f32>(acc.x + v, 0.0);
+    }
+    let y = opaque(v - acc.y);
+    let t = opaque(acc.x + y);
+    return vec2<f32>(t, opaque(t - acc.x) - y);
 }
 
 @compute @workgroup_size(256)

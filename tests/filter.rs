@@ -699,3 +699,48 @@ fn gpu_chunk_loops_agree() {
         }
     }
 }
+
+/// The GPU's compensated f32 sums meet the documented bound (a window sum
+/// within about 2 ε Σ|terms|, so a mean of equal values within a few ε) on
+/// windows of 1025 taps along x (rows pass) and y (cols pass), where plain
+/// f32 sums do not: a shader compiler that reassociated the compensation
+/// away would fail this test on its GPU.
+#[cfg(feature = "gpu")]
+#[test]
+fn compensated_gpu_sums_meet_the_bound_plain_ones_do_not() {
+    let Some(ctx) = common::gpu() else { return };
+    let n = 1025;
+    let value = 0.1f32;
+    let row = vec![value; 1200];
+    let column = vec![value; 1200];
+    let cases = [
+        (ImageView::new(&row, 1, 1200, 1).unwrap(), [1, n]),
+        (ImageView::new(&column, 1200, 1, 1).unwrap(), [n, 1]),
+    ];
+    let bound = 4.0 * f64::from(f32::EPSILON) * f64::from(value);
+    let worst = |ctx: &gpix::GpuContext, image: ImageView<'_, f32>, size| {
+        let out = uniform_filter(
+            &Device::Gpu(ctx.clone()),
+            image,
+            size,
+            BoundaryMode::Reflect,
+        )
+        .unwrap();
+        out.data()
+            .iter()
+            .map(|&m| (f64::from(m) - f64::from(value)).abs())
+            .fold(0.0, f64::max)
+    };
+    for (image, size) in cases {
+        let compensated = worst(&ctx, image, size);
+        assert!(
+            compensated <= bound,
+            "{size:?}: compensated error {compensated:e} > {bound:e}"
+        );
+        let plain = worst(&ctx.with_plain_filter_sums(), image, size);
+        assert!(
+            plain > bound,
+            "{size:?}: plain sums within the bound ({plain:e}): the test cannot tell"
+        );
+    }
+}

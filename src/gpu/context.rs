@@ -151,6 +151,7 @@ struct Inner {
     limits: wgpu::Limits,
     band_budget: Option<u64>,
     dispatch_pairs: u64,
+    compensated: bool,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
     cache: Option<Arc<DiskCache>>,
     phases: Mutex<Phases>,
@@ -271,6 +272,7 @@ impl GpuContext {
                 limits,
                 band_budget: None,
                 dispatch_pairs: DISPATCH_PAIRS,
+                compensated: true,
                 pipelines: Mutex::new(HashMap::new()),
                 cache: None,
                 phases: Mutex::new(Phases::default()),
@@ -284,7 +286,11 @@ impl GpuContext {
     /// images; the `GPIX_BAND_BYTES` variable does the same for the CLI.
     #[must_use]
     pub fn with_band_budget(&self, bytes: u64) -> Self {
-        self.derived(Some(bytes.max(4)), self.inner.dispatch_pairs)
+        self.derived(
+            Some(bytes.max(4)),
+            self.inner.dispatch_pairs,
+            self.inner.compensated,
+        )
     }
 
     /// The same device with at most `pairs` pixel-candidate pairs per
@@ -293,7 +299,7 @@ impl GpuContext {
     /// so small images take the split path.
     #[must_use]
     pub fn with_dispatch_pairs(&self, pairs: u64) -> Self {
-        self.derived(self.inner.band_budget, pairs.max(1))
+        self.derived(self.inner.band_budget, pairs.max(1), self.inner.compensated)
     }
 
     /// Pixel-candidate pairs one palette dispatch evaluates at most.
@@ -301,7 +307,22 @@ impl GpuContext {
         self.inner.dispatch_pairs
     }
 
-    fn derived(&self, band_budget: Option<u64>, dispatch_pairs: u64) -> Self {
+    /// The same device with the filters' f32 sums left uncompensated: a
+    /// test shows the compensation is what meets the documented bound (a
+    /// compiler that dropped it would fail the same test). Not for use.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_plain_filter_sums(&self) -> Self {
+        self.derived(self.inner.band_budget, self.inner.dispatch_pairs, false)
+    }
+
+    /// Whether the filter kernels compensate their f32 sums (always, but
+    /// for [`GpuContext::with_plain_filter_sums`]).
+    pub(crate) fn compensated_sums(&self) -> bool {
+        self.inner.compensated
+    }
+
+    fn derived(&self, band_budget: Option<u64>, dispatch_pairs: u64, compensated: bool) -> Self {
         Self {
             inner: Arc::new(Inner {
                 device: self.inner.device.clone(),
@@ -310,6 +331,7 @@ impl GpuContext {
                 limits: self.inner.limits.clone(),
                 band_budget,
                 dispatch_pairs,
+                compensated,
                 pipelines: Mutex::new(self.pipelines_snapshot()),
                 cache: self.inner.cache.clone(),
                 phases: Mutex::new(Phases::default()),

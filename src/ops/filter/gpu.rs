@@ -39,6 +39,10 @@ struct Params {
     shift: f32,
     inv_n: f32,
     left: u32,
+    /// 0: the shader's `opaque` XORs with it so no compiler can fold the
+    /// compensated sums' steps.
+    zero: u32,
+    pad: [u32; 3],
 }
 
 /// What the passes of one band compute.
@@ -58,11 +62,13 @@ fn pipeline(
     weighted: bool,
     accumulate: bool,
 ) -> Result<Arc<wgpu::ComputePipeline>> {
+    let compensate = ctx.compensated_sums();
     ctx.pipeline(
         &format!(
-            "gpix.filter.{entry}.f{features}w{}a{}",
+            "gpix.filter.{entry}.f{features}w{}a{}k{}",
             u8::from(weighted),
-            u8::from(accumulate)
+            u8::from(accumulate),
+            u8::from(compensate)
         ),
         SHADER,
         entry,
@@ -70,6 +76,7 @@ fn pipeline(
             ("FEATURES", f64::from(features)),
             ("WEIGHTED", f64::from(u8::from(weighted))),
             ("ACCUMULATE", f64::from(u8::from(accumulate))),
+            ("COMPENSATE", f64::from(u8::from(compensate))),
         ],
     )
 }
@@ -286,8 +293,9 @@ impl<T: FilterValue> BandKernel for FilterKernel<'_, T> {
             wgpu::BufferUsages::STORAGE,
         );
         let uniform = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
-        let rows_params = buffer(ctx, "gpix.filter.params.rows", 48, uniform);
-        let cols_params = buffer(ctx, "gpix.filter.params.cols", 48, uniform);
+        let params_bytes = std::mem::size_of::<Params>() as u64;
+        let rows_params = buffer(ctx, "gpix.filter.params.rows", params_bytes, uniform);
+        let cols_params = buffer(ctx, "gpix.filter.params.cols", params_bytes, uniform);
         let (src, out) = (&inputs[0], &outputs[0]);
         let groups = self
             .passes
@@ -493,6 +501,8 @@ fn run<T: FilterValue>(
             shift: shift as f32,
             inv_n: inv_n as f32,
             left: left as u32,
+            zero: 0,
+            pad: [0; 3],
         },
         features,
         n_out,
