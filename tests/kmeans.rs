@@ -1,5 +1,6 @@
-//! k-means palettes: the same palette on the CPU (histogram path) and the
-//! GPU (pixel kernels), single- and multi-band; determinism per seed.
+//! k-means palettes: the same palette on the CPU and the GPU (both iterate
+//! over the colour histogram; the GPU assigns with its exact kernel), in one
+//! dispatch or many; determinism per seed.
 
 mod common;
 
@@ -74,4 +75,42 @@ fn invalid_k_is_an_error() {
     }
     let empty = ImageView::<u8>::new(&[], 0, 5, 3).unwrap();
     assert!(kmeans_palette(empty, &KMeansOptions::new(2), &Device::Cpu).is_err());
+}
+
+/// Thousands of distinct colours in runs of 1024 per dispatch (tiny
+/// binding budget, one workgroup's worth of pairs per dispatch), 8- and
+/// 16-bit, narrow and wide indices: the same palette as the CPU.
+#[cfg(feature = "gpu")]
+#[test]
+fn histogram_runs_over_many_dispatches_give_the_cpu_palette() {
+    let Some(ctx) = common::gpu() else { return };
+    let split = ctx.with_band_budget(64).with_dispatch_pairs(1);
+    let noise = gpix::synth::uniform_rgb(70, 90, 11);
+    let wide: Vec<u16> = noise
+        .data()
+        .iter()
+        .map(|&v| u16::from(v) * 257 + 3)
+        .collect();
+    let wide = ImageView::new(&wide, 70, 90, 3).unwrap();
+    for k in [16usize, 300] {
+        let opts = KMeansOptions {
+            k,
+            seed: 5,
+            max_iter: 6,
+        };
+        let cpu = kmeans_palette(noise.view(), &opts, &Device::Cpu).unwrap();
+        for device in [ctx.clone(), split.clone()] {
+            assert_eq!(
+                kmeans_palette(noise.view(), &opts, &Device::Gpu(device)).unwrap(),
+                cpu,
+                "K={k}"
+            );
+        }
+        let cpu = kmeans_palette(wide, &opts, &Device::Cpu).unwrap();
+        assert_eq!(
+            kmeans_palette(wide, &opts, &Device::Gpu(split.clone())).unwrap(),
+            cpu,
+            "16-bit K={k}"
+        );
+    }
 }

@@ -4,11 +4,11 @@
 //! Colour images (2–4 channels): centroids are kept as integers (exact
 //! round-half-up means of exact integer sums), so every assignment is the
 //! exact nearest-palette kernel and every update the exact label-sum
-//! reduction. Both are bit-identical on the CPU and the GPU, hence so is the
-//! palette. On the GPU both steps run as kernels (`palette.wgsl`,
-//! `label_mean.wgsl`'s `sums`) on resident buffers; only the k sums come back per
-//! iteration. The CPU works on the colour histogram instead of the pixels
-//! (same sums, far fewer points).
+//! reduction. Both devices iterate over the colour histogram instead of
+//! the pixels (same sums, far fewer points): the CPU assigns with its
+//! candidate grid, the GPU with the exact `palette.wgsl` kernel over the
+//! distinct colours uploaded once (see `gpu.rs`); the weighted sums are the
+//! host's on both, so the palettes are bit-identical.
 //!
 //! Greyscale (1 channel, integer or float): k-means runs on the distinct
 //! values, each counted once, so a flat background cannot swallow the levels;
@@ -219,45 +219,39 @@ pub fn kmeans_palette<T: PaletteValue>(
         return kmeans_grey_int(image, options);
     }
     let mut palette = seed_palette(&image, options)?;
-    let mut sums;
-    let mut iter = 0;
-    match device {
-        Device::Cpu => {
-            let hist = if T::BITS == 8 {
-                histogram_u8(cast_view::<T, u8>(&image))
-            } else {
-                histogram_u16(cast_view::<T, u16>(&image))
-            };
-            loop {
-                sums = histogram_sums(&hist, &palette)?;
-                iter += 1;
-                let next = update_centroids(&palette, &sums)?;
-                if next == palette || iter >= options.max_iter {
-                    break;
-                }
-                palette = next;
-            }
-        }
+    // Both devices iterate over the distinct colours, weighted by their
+    // pixel counts: the same sums as over the pixels, far fewer points.
+    let hist = if T::BITS == 8 {
+        histogram_u8(cast_view::<T, u8>(&image))
+    } else {
+        histogram_u16(cast_view::<T, u16>(&image))
+    };
+    let mut step: Box<Step<'_>> = match device {
+        Device::Cpu => Box::new(|palette: &Palette| histogram_sums(&hist, palette)),
         #[cfg(feature = "gpu")]
         Device::Gpu(ctx) => {
-            // Set-up allocates up to 2 GiB on the device: inside an error
-            // scope, so running out of memory is an error, not a panic.
             let mut runner = ctx.checked("k-means set-up", || {
-                gpu::KMeansGpu::new(ctx, image, palette.len())
+                gpu::KMeansGpu::new(ctx, &hist, T::BITS, palette.len())
             })?;
-            loop {
-                sums = runner.sums(&palette)?;
-                iter += 1;
-                let next = update_centroids(&palette, &sums)?;
-                if next == palette || iter >= options.max_iter {
-                    break;
-                }
-                palette = next;
-            }
+            Box::new(move |palette: &Palette| runner.sums(palette))
         }
+    };
+    let mut sums;
+    let mut iter = 0;
+    loop {
+        sums = step(&palette)?;
+        iter += 1;
+        let next = update_centroids(&palette, &sums)?;
+        if next == palette || iter >= options.max_iter {
+            break;
+        }
+        palette = next;
     }
     finish_palette(&palette, &sums)
 }
+
+/// One k-means iteration's assignment and sums for a palette.
+type Step<'a> = dyn FnMut(&Palette) -> Result<LabelSums> + 'a;
 
 /// Reinterprets a view of `T` as `U` when they are the same type.
 fn cast_view<'a, T: PaletteValue, U: PaletteValue>(image: &ImageView<'a, T>) -> ImageView<'a, U> {

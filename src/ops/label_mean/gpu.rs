@@ -14,7 +14,6 @@ use crate::gpu::stream::{par_read, par_write, stream, BandKernel, Region, Stream
 use crate::gpu::{
     bind_buffers, buffer, dispatch_size, read_mapped, submit_passes, write_padded, GpuContext,
 };
-use crate::ops::label_sums::LabelSums;
 
 const SHADER: &str = concat!(
     include_str!("../../../shaders/common.wgsl"),
@@ -68,44 +67,6 @@ fn kernel(
             ("OUT_BYTES", f64::from(out_bytes)),
         ],
     )
-}
-
-/// The `sums` kernel for k-means: integer values (mode 0 u8, 1 u16) and
-/// packed cluster indices as labels (4 u8 or 2 u16 per word), rows = clusters.
-/// Bind params ([`dense_params`]), pixels, labels, keys (any buffer), exps
-/// (any buffer) and totals ([`TOTAL_WORDS`] words per count and channel
-/// sum of each cluster) at bindings 0..=5.
-pub(crate) fn cluster_sums_pipeline(
-    ctx: &GpuContext,
-    mode: u32,
-    channels: usize,
-    labels_per_word: u32,
-) -> Result<Arc<wgpu::ComputePipeline>> {
-    kernel(ctx, "sums", mode, channels, labels_per_word, 4)
-}
-
-/// The uniform block for `n_pixels` pixels whose labels are rows `0..rows`.
-pub(crate) fn dense_params(n_pixels: u32, rows: u32) -> [u32; 4] {
-    [n_pixels, rows, 0, 0]
-}
-
-/// Totals read back from the `sums` kernel, `rows × (channels + 1)` of them
-/// (count first), as integers.
-pub(crate) fn integer_totals(raw: &[u32], rows: usize, channels: usize) -> LabelSums {
-    let mut out = LabelSums::zeros(rows, channels);
-    let wide = |i: usize| -> u64 {
-        let w = &raw[i * TOTAL_WORDS..(i + 1) * TOTAL_WORDS];
-        // Non-negative totals below 2^64 (pixel counts and unsigned sums).
-        u64::from(w[0]) | (u64::from(w[1]) << 32)
-    };
-    for r in 0..rows {
-        let base = r * (channels + 1);
-        out.counts[r] = wide(base);
-        for c in 0..channels {
-            out.sums[r * channels + c] = wide(base + 1 + c);
-        }
-    }
-    out
 }
 
 fn storage() -> wgpu::BufferUsages {
