@@ -3,9 +3,9 @@
 //
 //   sums:  per label, the texel count and per channel the sum of the byte
 //          values, as 64-bit integers (u32 words with carries); a 16×16
-//          tile first sums the texels that share its first texel's label in
-//          workgroup memory (segmentations are spatially coherent), so a hot
-//          label costs one global atomic per tile, not per texel
+//          tile first sums its texels per label in a workgroup table (a
+//          tile has at most 256 labels: they always fit), so global memory
+//          gets one update per label met per tile, not per texel
 //   paint: mean = floor((2·sum + n) / (2·n)) (round half up, as the CPU
 //          path), from exact 64-bit integers
 //
@@ -17,7 +17,7 @@
 //   2 table   storage array<atomic<u32>>: per label the count, then
 //             (lo, hi) per channel; cleared by the host every frame
 //   3 output  storage texture or buffer, paint
-// Per texel: two texel reads and one write per entry point, ≤ 1 + C
+// Per texel: two texel reads and one write per entry point, 1 + C
 // workgroup atomics in sums, a few dozen integer ops in paint.
 
 override CHANNELS: u32 = 4u;
@@ -27,8 +27,15 @@ override WORDS: u32 = 1u + 2u * CHANNELS;
 
 @group(0) @binding(2) var<storage, read_write> table: array<atomic<u32>>;
 
-var<workgroup> tile_label: u32;
-var<workgroup> tile_sums: array<atomic<u32>, 5>;
+// The tile's labels: a 16×16 tile meets at most 256 labels, so a table of
+// 256 slots always has room and every texel is added in workgroup memory;
+// global memory gets one update per label and word per tile, however
+// fragmented the map. Slot s holds the count and up to four channel sums
+// (≤ 256 × 255: no carry within a tile).
+const SLOTS: u32 = 256u;
+const EMPTY: u32 = 0xffffffffu;
+var<workgroup> slot_label: array<atomic<u32>, SLOTS>;
+var<workgroup> slot_sums: array<atomic<u32>, 1280>;
 
 fn n_labels() -> u32 {
     return N_LABELS;
@@ -42,6 +49,29 @@ fn add64(i: u32, v: u32) {
     }
 }
 
+// The slot of `label` in the tile's table, inserted if new (linear probing
+// from a hash); EMPTY only if weak exchanges kept failing spuriously.
+fn tile_slot(label: u32) -> u32 {
+    var h = (label * 0x9e3779b1u) >> 24u;
+    for (var tries = 0u; tries < 4u * SLOTS; tries++) {
+        let seen = atomicLoad(&slot_label[h]);
+        if seen == label {
+            return h;
+        }
+        if seen == EMPTY {
+            let r = atomicCompareExchangeWeak(&slot_label[h], EMPTY, label);
+            if r.exchanged || r.old_value == label {
+                return h;
+            }
+            if r.old_value == EMPTY {
+                continue;
+            }
+        }
+        h = (h + 1u) % SLOTS;
+    }
+    return EMPTY;
+}
+
 @compute @workgroup_size(16, 16)
 fn sums(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) local: u32) {
     let size = io_size();
@@ -52,20 +82,17 @@ fn sums(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
         label = load_label(vec2<i32>(gid.xy));
         v = vec4<u32>(load_value(vec2<i32>(gid.xy)));
     }
-    if local == 0u {
-        tile_label = label;
-    }
-    if local < 5u {
-        atomicStore(&tile_sums[local], 0u);
+    atomicStore(&slot_label[local], EMPTY);
+    for (var j = 0u; j < 5u; j++) {
+        atomicStore(&slot_sums[local * 5u + j], 0u);
     }
     workgroupBarrier();
-    let shared_label = tile_label;
     if label < n_labels() {
-        if label == shared_label {
-            // At most 256 texels × 255: no carry within a tile.
-            atomicAdd(&tile_sums[0], 1u);
+        let s = tile_slot(label);
+        if s != EMPTY {
+            atomicAdd(&slot_sums[s * 5u], 1u);
             for (var c = 0u; c < CHANNELS; c++) {
-                atomicAdd(&tile_sums[1u + c], v[c]);
+                atomicAdd(&slot_sums[s * 5u + 1u + c], v[c]);
             }
         } else {
             let base = label * WORDS;
@@ -76,11 +103,13 @@ fn sums(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
         }
     }
     workgroupBarrier();
-    if local == 0u && shared_label < n_labels() {
-        let base = shared_label * WORDS;
-        atomicAdd(&table[base], atomicLoad(&tile_sums[0]));
+    // Lane i flushes slot i.
+    let held = atomicLoad(&slot_label[local]);
+    if held != EMPTY {
+        let base = held * WORDS;
+        atomicAdd(&table[base], atomicLoad(&slot_sums[local * 5u]));
         for (var c = 0u; c < CHANNELS; c++) {
-            add64(base + 1u + 2u * c, atomicLoad(&tile_sums[1u + c]));
+            add64(base + 1u + 2u * c, atomicLoad(&slot_sums[local * 5u + 1u + c]));
         }
     }
 }

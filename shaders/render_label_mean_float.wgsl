@@ -11,8 +11,9 @@
 //   paint:     mean = Σ / n · 2^(e − 34), in f32; a label holding an
 //              infinity or NaN paints NaN
 //
-// A 16×16 tile first combines, in workgroup memory, the texels that share
-// its first texel's label (one global atomic per tile for a hot label).
+// A 16×16 tile first combines its texels per label in a workgroup table (a
+// tile has at most 256 labels, so they always fit): global memory gets one
+// update per label met per tile, however fragmented the map.
 // Labels >= the table size are not counted and keep their own value.
 //
 // Bindings (group 0):
@@ -30,9 +31,12 @@ const K: i32 = 34;
 
 @group(0) @binding(2) var<storage, read_write> table: array<atomic<u32>>;
 
-var<workgroup> tile_label: u32;
-// count, then (E or sum lo, sum hi) per channel
-var<workgroup> tile_words: array<atomic<u32>, 9>;
+const SLOTS: u32 = 256u;
+const EMPTY: u32 = 0xffffffffu;
+// Words per slot: count, then (E or sum lo, sum hi) per channel.
+const SLOT_WORDS: u32 = 9u;
+var<workgroup> slot_label: array<atomic<u32>, SLOTS>;
+var<workgroup> slot_words: array<atomic<u32>, 2304>;
 
 fn n_labels() -> u32 {
     return N_LABELS;
@@ -60,8 +64,8 @@ fn add64_global(i: u32, v: vec2<u32>) {
 }
 
 fn add64_tile(i: u32, v: vec2<u32>) {
-    let old = atomicAdd(&tile_words[i], v.x);
-    atomicAdd(&tile_words[i + 1u], v.y + select(0u, 1u, old + v.x < old));
+    let old = atomicAdd(&slot_words[i], v.x);
+    atomicAdd(&slot_words[i + 1u], v.y + select(0u, 1u, old + v.x < old));
 }
 
 struct Texel {
@@ -78,35 +82,58 @@ fn read_texel(gid: vec3<u32>) -> Texel {
     return t;
 }
 
+// Clears the tile's table (lane i: slot i) and finds the texel's slot,
+// inserting its label if new; EMPTY for labels outside the table, or if
+// weak exchanges kept failing spuriously (then the texel goes to global
+// memory directly).
 fn start_tile(label: u32, local: u32) -> u32 {
-    if local == 0u {
-        tile_label = label;
-    }
-    if local < 9u {
-        atomicStore(&tile_words[local], 0u);
+    atomicStore(&slot_label[local], EMPTY);
+    for (var j = 0u; j < SLOT_WORDS; j++) {
+        atomicStore(&slot_words[local * SLOT_WORDS + j], 0u);
     }
     workgroupBarrier();
-    return tile_label;
+    if label >= n_labels() {
+        return EMPTY;
+    }
+    var h = (label * 0x9e3779b1u) >> 24u;
+    for (var tries = 0u; tries < 4u * SLOTS; tries++) {
+        let seen = atomicLoad(&slot_label[h]);
+        if seen == label {
+            return h;
+        }
+        if seen == EMPTY {
+            let r = atomicCompareExchangeWeak(&slot_label[h], EMPTY, label);
+            if r.exchanged || r.old_value == label {
+                return h;
+            }
+            if r.old_value == EMPTY {
+                continue;
+            }
+        }
+        h = (h + 1u) % SLOTS;
+    }
+    return EMPTY;
 }
 
 @compute @workgroup_size(16, 16)
 fn exponents(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) local: u32) {
     let t = read_texel(gid);
-    let shared_label = start_tile(t.label, local);
+    let s = start_tile(t.label, local);
     if t.label < n_labels() {
         for (var c = 0u; c < CHANNELS; c++) {
             let e = biased_exponent(t.value[c]);
-            if t.label == shared_label {
-                atomicMax(&tile_words[1u + c], e);
+            if s != EMPTY {
+                atomicMax(&slot_words[s * SLOT_WORDS + 1u + c], e);
             } else {
                 atomicMax(&table[t.label * WORDS + 1u + 3u * c], e);
             }
         }
     }
     workgroupBarrier();
-    if local == 0u && shared_label < n_labels() {
+    let held = atomicLoad(&slot_label[local]);
+    if held != EMPTY {
         for (var c = 0u; c < CHANNELS; c++) {
-            atomicMax(&table[shared_label * WORDS + 1u + 3u * c], atomicLoad(&tile_words[1u + c]));
+            atomicMax(&table[held * WORDS + 1u + 3u * c], atomicLoad(&slot_words[local * SLOT_WORDS + 1u + c]));
         }
     }
 }
@@ -114,33 +141,34 @@ fn exponents(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invoc
 @compute @workgroup_size(16, 16)
 fn sums(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) local: u32) {
     let t = read_texel(gid);
-    let shared_label = start_tile(t.label, local);
+    let s = start_tile(t.label, local);
     if t.label < n_labels() {
         let base = t.label * WORDS;
         for (var c = 0u; c < CHANNELS; c++) {
             let q = fixed(t.value[c], atomicLoad(&table[base + 1u + 3u * c]));
-            if t.label == shared_label {
-                add64_tile(1u + 2u * c, q);
+            if s != EMPTY {
+                add64_tile(s * SLOT_WORDS + 1u + 2u * c, q);
             } else {
                 add64_global(base + 2u + 3u * c, q);
             }
         }
-        if t.label == shared_label {
-            atomicAdd(&tile_words[0], 1u);
+        if s != EMPTY {
+            atomicAdd(&slot_words[s * SLOT_WORDS], 1u);
         } else {
             atomicAdd(&table[base], 1u);
         }
     }
     workgroupBarrier();
-    if local == 0u && shared_label < n_labels() {
-        let base = shared_label * WORDS;
-        atomicAdd(&table[base], atomicLoad(&tile_words[0]));
+    let held = atomicLoad(&slot_label[local]);
+    if held != EMPTY {
+        let base = held * WORDS;
+        let w = local * SLOT_WORDS;
+        atomicAdd(&table[base], atomicLoad(&slot_words[w]));
         for (var c = 0u; c < CHANNELS; c++) {
-            add64_global(base + 2u + 3u * c, vec2<u32>(atomicLoad(&tile_words[1u + 2u * c]), atomicLoad(&tile_words[2u + 2u * c])));
+            add64_global(base + 2u + 3u * c, vec2<u32>(atomicLoad(&slot_words[w + 1u + 2u * c]), atomicLoad(&slot_words[w + 2u + 2u * c])));
         }
     }
 }
-
 // A 64-bit two's-complement (lo, hi) as f32, through its magnitude so
 // that small negative sums keep their precision.
 fn to_f32(v: vec2<u32>) -> f32 {

@@ -312,3 +312,91 @@ fn many_workgroups_agree() {
         }
     }
 }
+
+/// Label maps of `n` labels over `h × w` pixels: fragmented (every pixel
+/// its own hashed pick) or blocky (rectangles of equal labels, sized so the
+/// map uses about `n` of them).
+fn fragmented(h: usize, w: usize, n: u32) -> Vec<u32> {
+    (0..(h * w) as u32)
+        .map(|p| p.wrapping_mul(2_654_435_761).rotate_left(7) % n)
+        .collect()
+}
+
+fn blocky(h: usize, w: usize, n: u32) -> Vec<u32> {
+    let side = (((h * w) as f64 / f64::from(n)).sqrt().ceil() as usize).max(1);
+    let across = w.div_ceil(side);
+    (0..h * w)
+        .map(|p| ((p / w / side * across + p % w / side) as u32) % n)
+        .collect()
+}
+
+/// The GPU's tiles of 4096 pixels: with 1, 2 and 16 labels, and blocky maps
+/// of 10⁴, every tile's rows fit the workgroup table; a fragmented map of 10⁴
+/// labels meets ~3400 rows per tile, more than the table's 1024 slots, so
+/// those tiles are summed by segments. Integers exactly, floats within the
+/// documented bound, 1, 3 and 5 channels (two register groups), on one band
+/// and on bands of one row.
+#[test]
+fn few_and_many_labels_fragmented_and_blocky_agree() {
+    let (h, w) = (160, 300);
+    let rgb = gpix::synth::uniform_rgb(h, w, 5);
+    let five: Vec<u16> = (0..h * w * 5)
+        .map(|i| (i as u32).wrapping_mul(40_503) as u16)
+        .collect();
+    let signed: Vec<i32> = (0..h * w)
+        .map(|i| (i as i32).wrapping_mul(-1_640_531_527))
+        .collect();
+    let floats = gpix::synth::smooth_rgb_f32(h, w, 6);
+    let doubles: Vec<f64> = floats.data().iter().map(|&v| f64::from(v) - 0.5).collect();
+    for n in [1u32, 2, 16, 10_000] {
+        for (kind, labels) in [
+            ("fragmented", fragmented(h, w, n)),
+            ("blocky", blocky(h, w, n)),
+        ] {
+            let what = format!("{n} labels, {kind}");
+            let images = [
+                label_sums_reference(rgb.view(), &labels).map(|t| (t, 3)),
+                label_sums_reference(ImageView::new(&five, h, w, 5).unwrap(), &labels)
+                    .map(|t| (t, 5)),
+                label_sums_reference(ImageView::new(&signed, h, w, 1).unwrap(), &labels)
+                    .map(|t| (t, 1)),
+            ];
+            for device in devices(w, 5, 8).into_iter().skip(1) {
+                for (want, c) in images.iter().map(|r| r.as_ref().unwrap()) {
+                    let got = match c {
+                        3 => label_sums(&device, rgb.view(), &labels),
+                        5 => label_sums(&device, ImageView::new(&five, h, w, 5).unwrap(), &labels),
+                        _ => {
+                            label_sums(&device, ImageView::new(&signed, h, w, 1).unwrap(), &labels)
+                        }
+                    };
+                    assert_eq!(&got.unwrap(), want, "{what}, {c} channels, {device:?}");
+                }
+                float_sums_agree(&device, floats.view(), &labels, &what);
+                let view = ImageView::new(&doubles, h, w, 3).unwrap();
+                float_sums_agree(&device, view, &labels, &what);
+            }
+        }
+    }
+}
+
+fn float_sums_agree<T: LabelValue<Sum = f64> + Into<f64>>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    labels: &[u32],
+    what: &str,
+) {
+    let c = image.channels();
+    let want = label_sums_reference(image, labels).unwrap();
+    let got = label_sums(device, image, labels).unwrap();
+    assert_eq!(got.labels, want.labels, "{what}");
+    assert_eq!(got.counts, want.counts, "{what}");
+    // Each value is off by less than 2^-61 of its label's largest magnitude
+    // on the GPU; the reference's own f64 rounding is far below 1e-14 of it.
+    let max_abs = max_abs_per_label(&want, image.data(), labels, c);
+    for (i, (a, b)) in got.sums.iter().zip(&want.sums).enumerate() {
+        let n = want.counts[i / c] as f64;
+        let bound = n * max_abs[i] * 1e-14;
+        assert!((a - b).abs() <= bound, "{what}, {device:?}: {a} vs {b}");
+    }
+}

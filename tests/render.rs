@@ -921,3 +921,71 @@ fn read_staging(ctx: &GpuContext, enc: wgpu::CommandEncoder, staging: &wgpu::Buf
     let bytes = staging.slice(..).get_mapped_range().unwrap().to_vec();
     bytes
 }
+
+/// Tiles meeting every label count from 1 to 256: with 10⁴ labels hashed per
+/// texel every 16×16 tile holds ≈ 250 distinct labels, the most its
+/// workgroup table must take; 8-bit and float passes ≡ the CPU.
+#[test]
+fn label_means_with_many_labels_per_tile_match_the_cpu() {
+    let Some(ctx) = common::gpu() else { return };
+    let (w, h) = (67u32, 45u32);
+    let rgba: Vec<u8> = (0..w * h * 4)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let floats: Vec<f32> = rgba.iter().map(|&v| f32::from(v) / 7.0 - 10.0).collect();
+    for n_labels in [1u32, 2, 16, 10_000] {
+        for fragmented in [true, false] {
+            let labels: Vec<u32> = (0..w * h)
+                .map(|i| {
+                    if fragmented {
+                        i.wrapping_mul(2_246_822_519).rotate_left(11) % n_labels
+                    } else {
+                        ((i / w) / 3 * 23 + (i % w) / 3) % n_labels
+                    }
+                })
+                .collect();
+            let what = format!("{n_labels} labels, fragmented {fragmented}");
+            let label_tex = texture(
+                &ctx,
+                F::R32Uint,
+                (w, h),
+                bytemuck::cast_slice(&labels),
+                U::TEXTURE_BINDING,
+            );
+
+            let view = ImageView::new(&rgba, h as usize, w as usize, 4).unwrap();
+            let (cpu, _) = label_mean_image::<u8, u8>(&Device::Cpu, view, &labels).unwrap();
+            let input = texture(&ctx, F::Rgba8Unorm, (w, h), &rgba, U::TEXTURE_BINDING);
+            let out = output(&ctx, F::Rgba8Unorm, (w, h));
+            let mut pass =
+                LabelMeanPass::new(ctx.device(), n_labels, 4, ColorSpace::Encoded).unwrap();
+            let mut enc = encoder(&ctx);
+            pass.encode(&mut enc, &input, &label_tex, &out).unwrap();
+            assert_eq!(finish(&ctx, enc, &[&out]).remove(0), cpu.data(), "{what}");
+
+            let view = ImageView::new(&floats, h as usize, w as usize, 4).unwrap();
+            let (cpu, _) = label_mean_image::<f32, f64>(&Device::Cpu, view, &labels).unwrap();
+            let input = texture(
+                &ctx,
+                F::Rgba32Float,
+                (w, h),
+                bytemuck::cast_slice(&floats),
+                U::TEXTURE_BINDING,
+            );
+            let out = output(&ctx, F::Rgba32Float, (w, h));
+            let mut pass =
+                LabelMeanPass::new(ctx.device(), n_labels, 4, ColorSpace::Encoded).unwrap();
+            let mut enc = encoder(&ctx);
+            pass.encode(&mut enc, &input, &label_tex, &out).unwrap();
+            let got: Vec<f32> =
+                bytemuck::cast_slice(&finish(&ctx, enc, &[&out]).remove(0)).to_vec();
+            for (i, (a, b)) in got.iter().zip(cpu.data()).enumerate() {
+                // f32 means of values below 30 in magnitude.
+                assert!(
+                    (f64::from(*a) - b).abs() <= 1e-5,
+                    "{what}: element {i}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}

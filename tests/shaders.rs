@@ -104,16 +104,22 @@ fn label_mean_kernel_validates_for_every_variant() {
     for mode in [0.0, 1.0, 2.0, 4.0, 5.0] {
         for channels in [1.0, 3.0, 7.0] {
             for out_bytes in [1.0, 2.0, 4.0, 8.0] {
-                validate(
-                    "label_mean.wgsl",
-                    source,
-                    &[
-                        ("MODE", mode),
-                        ("CHANNELS", channels),
-                        ("LABELS_PER_WORD", 1.0),
-                        ("OUT_BYTES", out_bytes),
-                    ],
-                );
+                // No table (every tile by segments), a small and a full one.
+                for (slots, slot_words) in [(0.0, 4.0), (37.0, 24.0), (1024.0, 3.0)] {
+                    validate(
+                        "label_mean.wgsl",
+                        source,
+                        &[
+                            ("MODE", mode),
+                            ("CHANNELS", channels),
+                            ("LABELS_PER_WORD", 1.0),
+                            ("OUT_BYTES", out_bytes),
+                            ("SLOTS", slots),
+                            ("SLOT_WORDS", slot_words),
+                            ("SCRATCH", 4094.0),
+                        ],
+                    );
+                }
             }
         }
     }

@@ -111,7 +111,7 @@ pub fn describe_build(image: &AnyImage, method: PaletteMethod, device: &Device) 
             "k-means over the colour histogram, cpu".into()
         }
         PaletteMethod::KMeans { .. } => {
-            "k-means: assignment and cluster sums gpu (exact integers), centroid update cpu".into()
+            "k-means over the colour histogram: assignment gpu (exact), cluster sums and centroid update cpu".into()
         }
     }
 }

@@ -20,8 +20,17 @@ const SHADER: &str = concat!(
     include_str!("../../../shaders/label_mean.wgsl")
 );
 const WORKGROUP: u64 = 256;
-/// Pixels per invocation of the `exponents` and `sums` kernels.
-const RUN: u64 = 32;
+/// Pixels per invocation of the `exponents` and `sums` kernels (a
+/// workgroup's tile is `WORKGROUP × STEPS` pixels).
+const STEPS: u64 = 16;
+/// Words of workgroup memory the kernels' table may use at most: a larger
+/// table costs more to clear per tile than it saves in global atomics.
+const SCRATCH_CAP: u32 = 4096;
+/// Words the segment path stages per round: rows, then up to 4 channels of
+/// two-word values per lane.
+const STAGING_WORDS: u32 = 256 + 256 * 4 * 2;
+/// Table slots at most (a quarter of the tile's pixels).
+const MAX_SLOTS: u32 = 1024;
 /// Words per total (96 bits).
 pub(crate) const TOTAL_WORDS: usize = 3;
 
@@ -47,6 +56,25 @@ fn pipeline(
     kernel(ctx, entry, mode, channels, 1, out_bytes)
 }
 
+/// The workgroup table of `entry`: (slots, words per slot, scratch words).
+/// Slots hold a row's totals (`sums`: count and channels, one word each for
+/// 8/16-bit values, three otherwise) or its exponents and flags.
+fn table_shape(ctx: &GpuContext, entry: &str, mode: u32, channels: usize) -> (u32, u32, u32) {
+    let limit = ctx.device().limits().max_compute_workgroup_storage_size / 4;
+    // Two words go to the kernel's flags.
+    // WebGPU guarantees 16352 bytes, more than the staging needs.
+    let scratch = limit.saturating_sub(2).clamp(STAGING_WORDS, SCRATCH_CAP);
+    let total_words = if mode < 2 { 1 } else { 3 };
+    let channels = u32::try_from(channels).unwrap_or(u32::MAX);
+    let slot_words = if entry == "exponents" {
+        channels.saturating_mul(2)
+    } else {
+        channels.saturating_add(1).saturating_mul(total_words)
+    };
+    let slots = (scratch / slot_words.saturating_add(1)).min(MAX_SLOTS);
+    (slots, slot_words, scratch)
+}
+
 fn kernel(
     ctx: &GpuContext,
     entry: &str,
@@ -56,6 +84,7 @@ fn kernel(
     out_bytes: u32,
 ) -> Result<Arc<wgpu::ComputePipeline>> {
     let name = format!("gpix.label_mean.{entry}.m{mode}c{channels}l{labels_per_word}o{out_bytes}");
+    let (slots, slot_words, scratch) = table_shape(ctx, entry, mode, channels);
     ctx.pipeline(
         &name,
         SHADER,
@@ -65,6 +94,9 @@ fn kernel(
             ("CHANNELS", channels as f64),
             ("LABELS_PER_WORD", f64::from(labels_per_word)),
             ("OUT_BYTES", f64::from(out_bytes)),
+            ("SLOTS", f64::from(slots)),
+            ("SLOT_WORDS", f64::from(slot_words)),
+            ("SCRATCH", f64::from(scratch)),
         ],
     )
 }
@@ -230,7 +262,7 @@ struct Sweep<'a, T> {
     pipeline: Arc<wgpu::ComputePipeline>,
     /// (binding, buffer) shared by every band: keys, exps, totals, means.
     shared: Vec<(u32, wgpu::Buffer)>,
-    /// Invocations per pixel: 1/RUN for the sums kernels, `out_words` for paint.
+    /// Invocations per pixel: 1/STEPS for the sums kernels, `out_words` for paint.
     paint_row_bytes: Option<u64>,
 }
 
@@ -332,7 +364,7 @@ impl<T: crate::array::Element> BandKernel for Sweep<'_, T> {
                 };
                 (bytes.div_ceil(4), vec![region])
             }
-            None => ((n_pixels as u64).div_ceil(RUN), Vec::new()),
+            None => ((n_pixels as u64).div_ceil(STEPS), Vec::new()),
         };
         let group = bind_buffers(ctx, &self.pipeline, &entries);
         let (x, y) = dispatch_size(
