@@ -52,7 +52,7 @@ pub use ops::filter::{
     local_stats_reference, uniform_filter, uniform_filter_into, uniform_filter_reference,
     BoundaryMode, CorrelationMethod, FilterInfo, FilterValue, Kernel, LocalStats, StatsOut,
 };
-pub use ops::kmeans::{kmeans_levels, kmeans_palette, KMeansOptions};
+pub use ops::kmeans::{kmeans_levels, kmeans_palette, GreyWeights, KMeansOptions};
 pub use ops::label_mean::{
     describe_label_mean, label_mean_image, label_mean_image_into, label_mean_image_reference,
     label_means, label_sums, label_sums_reference, labels_to_u32, labels_to_u32_into, LabelTable,

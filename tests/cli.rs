@@ -478,3 +478,52 @@ fn images_over_the_byte_limit_are_refused_by_both_readers() {
         assert!(!out.exists());
     }
 }
+
+/// `--weights pixels` gives a flat background its own level; the default
+/// (distinct values) spreads the levels over the values present.
+#[test]
+fn grey_kmeans_weights_are_chosen_by_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("grey.npy");
+    let data: Vec<u8> = (0..10_000u32)
+        .map(|i| {
+            if i % 10 == 0 {
+                (1 + (i / 10) % 255) as u8
+            } else {
+                0
+            }
+        })
+        .collect();
+    gpix::io::npy::write_npy(std::fs::File::create(&input).unwrap(), &[100, 100], &data).unwrap();
+    let mut lowest = Vec::new();
+    for weights in [None, Some("distinct"), Some("pixels")] {
+        let pal = dir.path().join("levels.txt");
+        let mut cmd = gpix();
+        cmd.args([
+            "quantize",
+            "--colors",
+            "2",
+            "--method",
+            "kmeans",
+            "--palette-out",
+        ])
+        .arg(&pal)
+        .arg(&input)
+        .arg(dir.path().join("out.npy"));
+        if let Some(w) = weights {
+            cmd.args(["--weights", w]);
+        }
+        cmd.assert().success();
+        let text = std::fs::read_to_string(&pal).unwrap();
+        let first: f64 = text
+            .lines()
+            .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        lowest.push(first);
+    }
+    assert_eq!(lowest[0], lowest[1]);
+    assert!(lowest[1] > 30.0 && lowest[2] < 10.0, "{lowest:?}");
+}

@@ -246,6 +246,36 @@ fn options_that_cannot_apply_are_usage_errors() {
         "--seed applies to --method kmeans only",
         2,
     );
+    fails(
+        &[
+            "quantize",
+            s(&img),
+            s(&out),
+            "--colors",
+            "4",
+            "--weights",
+            "pixels",
+        ],
+        d,
+        "--weights applies to --method kmeans only",
+        2,
+    );
+    fails(
+        &[
+            "quantize",
+            s(&img),
+            s(&out),
+            "--colors",
+            "4",
+            "--method",
+            "kmeans",
+            "--weights",
+            "pixels",
+        ],
+        d,
+        "--weights applies to greyscale images; this one has 3 channels",
+        2,
+    );
 }
 
 #[test]

@@ -747,13 +747,17 @@ def nearest_palette(image, palette, output=None, *, device=None):
     return target.finish()
 
 
-def quantize(image, colors=256, method="median-cut", seed=0, *, palette=None, max_iter=50, output=None, device=None):
+def quantize(image, colors=256, method="median-cut", seed=0, *, palette=None, max_iter=50, weights=None, output=None, device=None):
     """Palette quantization: ``(indices, palette)``.
 
     The palette is ``palette`` when given, else built from the image by
     ``method``: 'median-cut' (deterministic, over the colour histogram) or
     'kmeans' (k-means++ seeded by ``seed``, at most ``max_iter`` Lloyd
-    steps). Integer images get (K, C) colours of their dtype, float images
+    steps). For greyscale k-means, ``weights`` says what is counted:
+    'distinct' (the default: each distinct value once, so a dominant value cannot take
+    most levels: masks, plots, sparse data) or 'pixels' (least squared
+    error over the pixels: best PSNR on photographs); colour k-means always
+    weights by pixels. Integer images get (K, C) colours of their dtype, float images
     ascending grey levels. Then every pixel's nearest colour, exactly.
     ``palette[indices]`` is the quantized image.
 
@@ -771,7 +775,12 @@ def quantize(image, colors=256, method="median-cut", seed=0, *, palette=None, ma
             xf = c_array(x).reshape(x.shape[0], x.shape[1], -1)
         else:
             raise TypeError(f"image must be uint8, uint16 or float, not {x.dtype}")
-        palette = _gpix.build_palette(xf, int(colors), method, int(seed), int(max_iter), device_of(device))
+        if weights is not None and x.ndim == 3 and x.shape[2] > 1:
+            raise ValueError("weights applies to greyscale images (colour k-means weights every colour by its pixel count)")
+        weights = "distinct" if weights is None else weights
+        if weights not in ("distinct", "pixels"):
+            raise ValueError(f"weights must be 'distinct' or 'pixels', not {weights!r}")
+        palette = _gpix.build_palette(xf, int(colors), method, int(seed), int(max_iter), weights, device_of(device))
         if x.ndim == 2 and palette.ndim == 2:
             palette = palette[:, 0]
         if x.dtype == np.float32:

@@ -998,7 +998,7 @@ fn levels_t<'py, T: gpix::GreyFloat + NpElement>(
     Ok(levels.values().to_vec().into_pyarray(py).into_any())
 }
 
-/// build_palette(image, k, method, seed, max_iter, device): (K, C) colours
+/// build_palette(image, k, method, seed, max_iter, weights, device): (K, C) colours
 /// of the image's dtype for uint8/uint16 images, ascending float64 levels
 /// for float images (H, W, 1).
 #[pyfunction]
@@ -1009,11 +1009,25 @@ fn build_palette<'py>(
     method: &str,
     seed: u64,
     max_iter: usize,
+    weights: &str,
     device: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let weights = match weights {
+        "distinct" => gpix::GreyWeights::Distinct,
+        "pixels" => gpix::GreyWeights::Pixels,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown weights '{other}' (expected 'distinct' or 'pixels')"
+            )))
+        }
+    };
     let method = match method {
         "median-cut" | "median_cut" | "mediancut" => PaletteMethod::MedianCut,
-        "kmeans" | "k-means" => PaletteMethod::KMeans { seed, max_iter },
+        "kmeans" | "k-means" => PaletteMethod::KMeans {
+            seed,
+            max_iter,
+            weights,
+        },
         other => {
             return Err(PyValueError::new_err(format!(
                 "unknown method '{other}' (expected 'median-cut' or 'kmeans')"

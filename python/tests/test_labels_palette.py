@@ -127,3 +127,19 @@ def test_quantize(rng, method):
     assert np.array_equal(idx, np.abs(grey[..., None] - levels).argmin(-1))
     with pytest.raises(ValueError):
         gpix.quantize(image, colors=0)
+
+
+def test_grey_kmeans_weights():
+    # 90 % zeros, the rest spread over 1..255: counted per pixel, the zeros
+    # get a level of their own; counted once, they do not.
+    i = np.arange(10_000)
+    grey = np.where(i % 10 == 0, 1 + (i // 10) % 255, 0).astype(np.uint8).reshape(100, 100)
+    _, distinct = gpix.quantize(grey, colors=2, method="kmeans")
+    _, pixels = gpix.quantize(grey, colors=2, method="kmeans", weights="pixels")
+    assert distinct[0] > 30 and pixels[0] < 10
+    _, explicit = gpix.quantize(grey, colors=2, method="kmeans", weights="distinct")
+    np.testing.assert_array_equal(explicit, distinct)
+    with pytest.raises(ValueError, match="greyscale"):
+        gpix.quantize(np.zeros((4, 4, 3), np.uint8), colors=2, method="kmeans", weights="pixels")
+    with pytest.raises(ValueError, match="weights"):
+        gpix.quantize(grey, colors=2, method="kmeans", weights="all")

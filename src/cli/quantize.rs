@@ -10,7 +10,7 @@ use gpix::ops::quantize::{
     build_palette, describe_build, describe_indices, paint, quantize_indices, IndexMap,
     PaletteMethod,
 };
-use gpix::{AnyImage, MAX_PALETTE_LEN};
+use gpix::{AnyImage, GreyWeights, MAX_PALETTE_LEN};
 
 use super::{check_outputs_distinct, Common, Phases, Usage};
 
@@ -43,6 +43,11 @@ pub(crate) struct QuantizeArgs {
     /// Most k-means iterations (--method kmeans) [default: 50].
     #[arg(long, conflicts_with = "palette", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     max_iter: Option<u64>,
+    /// What greyscale k-means counts (--method kmeans on 1-channel images;
+    /// colour k-means always weights each colour by its pixel count)
+    /// [default: distinct].
+    #[arg(long, value_enum, conflicts_with = "palette")]
+    weights: Option<Weights>,
     /// Also write the index map: .npy (H,W), uint8 when K ≤ 256 else uint16.
     #[arg(long, value_name = "FILE.npy")]
     index_out: Option<PathBuf>,
@@ -56,11 +61,34 @@ pub(crate) struct QuantizeArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum Weights {
+    /// Each distinct value once: a dominant value (flat background, zeros)
+    /// cannot take most levels; for masks, plots and sparse data.
+    Distinct,
+    /// Each pixel: least squared error over the pixels; best PSNR on
+    /// photographs.
+    Pixels,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum Method {
     /// Median cut over the colour histogram.
     MedianCut,
     /// k-means with k-means++ seeding.
     Kmeans,
+}
+
+/// `--weights` for a `c`-channel image: greyscale only.
+fn grey_weights(weights: Option<Weights>, c: usize) -> anyhow::Result<GreyWeights> {
+    match weights {
+        Some(_) if c > 1 => Err(Usage(format!(
+            "--weights applies to greyscale images; this one has {c} channels \
+             (colour k-means always weights each colour by its pixel count)"
+        ))
+        .into()),
+        Some(Weights::Pixels) => Ok(GreyWeights::Pixels),
+        Some(Weights::Distinct) | None => Ok(GreyWeights::Distinct),
+    }
 }
 
 fn parse_colors(s: &str) -> Result<usize, String> {
@@ -78,6 +106,7 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
         if let Some(flag) = [
             ("--seed", args.seed.is_some()),
             ("--max-iter", args.max_iter.is_some()),
+            ("--weights", args.weights.is_some()),
         ]
         .into_iter()
         .find_map(|(flag, given)| given.then_some(flag))
@@ -114,6 +143,7 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
                 Method::Kmeans => PaletteMethod::KMeans {
                     seed: args.seed.unwrap_or(0),
                     max_iter: args.max_iter.unwrap_or(50) as usize,
+                    weights: grey_weights(args.weights, c)?,
                 },
             };
             common.say(format!(

@@ -6,7 +6,7 @@ use crate::array::{AnyImage, Image, ImageView};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::io::AnyPalette;
-use crate::ops::kmeans::{kmeans_levels, kmeans_palette, KMeansOptions};
+use crate::ops::kmeans::{kmeans_levels, kmeans_palette, GreyWeights, KMeansOptions};
 use crate::ops::median_cut::{histogram_u16, histogram_u8, median_cut, median_cut_levels};
 use crate::ops::palette::{
     apply_levels_into, apply_palette_into, nearest_level_into_with_progress,
@@ -25,6 +25,8 @@ pub enum PaletteMethod {
         seed: u64,
         /// Most Lloyd iterations.
         max_iter: usize,
+        /// What greyscale k-means counts (colour k-means weights by pixels).
+        weights: GreyWeights,
     },
 }
 
@@ -90,8 +92,18 @@ pub fn build_colors<T: PaletteValue>(
             };
             median_cut(&hist, k)
         }
-        PaletteMethod::KMeans { seed, max_iter } => {
-            kmeans_palette(image, &KMeansOptions { k, seed, max_iter }, device)
+        PaletteMethod::KMeans {
+            seed,
+            max_iter,
+            weights,
+        } => {
+            let options = KMeansOptions {
+                k,
+                seed,
+                max_iter,
+                weights,
+            };
+            kmeans_palette(image, &options, device)
         }
     }
 }
@@ -105,8 +117,13 @@ pub fn describe_build(image: &AnyImage, method: PaletteMethod, device: &Device) 
     match method {
         PaletteMethod::MedianCut if float => "median cut over the values, cpu".into(),
         PaletteMethod::MedianCut => "median cut over the colour histogram, cpu".into(),
-        PaletteMethod::KMeans { .. } if float => "k-means over the values, cpu".into(),
-        PaletteMethod::KMeans { .. } if c == 1 => "k-means over the grey histogram, cpu".into(),
+        PaletteMethod::KMeans { weights, .. } if float || c == 1 => {
+            let what = match weights {
+                GreyWeights::Distinct => "distinct values, each once",
+                GreyWeights::Pixels => "values weighted by pixel count",
+            };
+            format!("k-means over the {what}, cpu")
+        }
         PaletteMethod::KMeans { .. } if device.is_cpu() => {
             "k-means over the colour histogram, cpu".into()
         }
@@ -154,9 +171,19 @@ pub fn build_levels<T: GreyFloat>(
                 .collect();
             median_cut_levels(&values, k)
         }
-        PaletteMethod::KMeans { seed, max_iter } => {
-            kmeans_levels(image, &KMeansOptions { k, seed, max_iter })
-        }
+        PaletteMethod::KMeans {
+            seed,
+            max_iter,
+            weights,
+        } => kmeans_levels(
+            image,
+            &KMeansOptions {
+                k,
+                seed,
+                max_iter,
+                weights,
+            },
+        ),
     }
 }
 

