@@ -1001,6 +1001,8 @@ fn levels_t<'py, T: gpix::GreyFloat + NpElement>(
 /// build_palette(image, k, method, seed, max_iter, weights, device): (K, C) colours
 /// of the image's dtype for uint8/uint16 images, ascending float64 levels
 /// for float images (H, W, 1).
+// The Python signature's arguments, one each.
+#[allow(clippy::too_many_arguments)]
 #[pyfunction]
 fn build_palette<'py>(
     py: Python<'py>,
