@@ -527,3 +527,34 @@ fn grey_kmeans_weights_are_chosen_by_flag() {
     assert_eq!(lowest[0], lowest[1]);
     assert!(lowest[1] > 30.0 && lowest[2] < 10.0, "{lowest:?}");
 }
+
+/// `--dither`: Floyd–Steinberg is deterministic and differs from the plain
+/// nearest colours; ordered gives the same file on every device.
+#[test]
+fn dithering_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |dither: &str, device: &str, name: &str| {
+        let out = dir.path().join(name);
+        gpix()
+            .args([
+                "quantize", "--colors", "8", "--device", device, "--dither", dither,
+            ])
+            .arg(asset("coffee.png"))
+            .arg(&out)
+            .assert()
+            .success();
+        std::fs::read(out).unwrap()
+    };
+    let plain = run("none", "cpu", "none.png");
+    let fs = run("floyd-steinberg", "cpu", "fs.png");
+    assert_ne!(plain, fs);
+    assert_eq!(fs, run("floyd-steinberg", "cpu", "fs2.png"));
+    let ordered = run("ordered", "cpu", "ordered.png");
+    assert_ne!(ordered, plain);
+    #[cfg(feature = "gpu")]
+    if common::gpu().is_some() {
+        assert_eq!(run("ordered", "gpu", "ordered-gpu.png"), ordered);
+        // Error diffusion runs on the CPU whatever the device.
+        assert_eq!(run("floyd-steinberg", "gpu", "fs-gpu.png"), fs);
+    }
+}

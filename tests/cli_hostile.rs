@@ -276,6 +276,57 @@ fn options_that_cannot_apply_are_usage_errors() {
         "--weights applies to greyscale images; this one has 3 channels",
         2,
     );
+    fails(
+        &[
+            "quantize",
+            s(&img),
+            s(&out),
+            "--colors",
+            "4",
+            "--dither-strength",
+            "2",
+        ],
+        d,
+        "--dither-strength applies to --dither ordered only",
+        2,
+    );
+    fails(
+        &[
+            "quantize",
+            s(&img),
+            s(&out),
+            "--colors",
+            "4",
+            "--dither",
+            "ordered",
+            "--dither-strength=-1",
+        ],
+        d,
+        "dither strength must be a finite number",
+        2,
+    );
+    let floats = d.join("floats.npy");
+    gpix::io::npy::write_npy(
+        std::fs::File::create(&floats).unwrap(),
+        &[2, 2],
+        &[0.5f32; 4],
+    )
+    .unwrap();
+    let npy_out = d.join("out.npy");
+    fails(
+        &[
+            "quantize",
+            s(&floats),
+            s(&npy_out),
+            "--colors",
+            "2",
+            "--dither",
+            "floyd-steinberg",
+        ],
+        d,
+        "floats.npy: dithering applies to 8- and 16-bit images",
+        1,
+    );
 }
 
 #[test]

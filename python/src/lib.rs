@@ -899,6 +899,66 @@ fn nearest_palette_t<T: PaletteValue + NpElement, I: PaletteIndex + NpElement>(
     )
 }
 
+fn dither_palette_t<T: PaletteValue + NpElement, I: PaletteIndex + NpElement>(
+    py: Python<'_>,
+    image: &Bound<'_, PyAny>,
+    palette: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    dither: gpix::Dither,
+    device: &str,
+) -> PyResult<()> {
+    let input = Input::<T>::new(image, "image")?;
+    let (_, _, c) = image_dims(&input.shape, "image")?;
+    let palette = palette_of::<T>(palette, c)?;
+    nearest_into::<T, I>(
+        py,
+        &input,
+        out,
+        true,
+        palette.len(),
+        device,
+        |view, d, o| gpix::dither_palette_into(view, &palette, dither, d, o),
+    )
+}
+
+/// dither_palette(image, palette, out, dither, strength, device): as
+/// nearest_palette, with dither 'none', 'floyd-steinberg' (CPU) or
+/// 'ordered' (8×8 Bayer, `strength` × the palette's spacing).
+#[pyfunction]
+fn dither_palette(
+    py: Python<'_>,
+    image: &Bound<'_, PyAny>,
+    palette: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    dither: &str,
+    strength: f32,
+    device: &str,
+) -> PyResult<()> {
+    let dither = match dither {
+        "none" => gpix::Dither::None,
+        "floyd-steinberg" | "floyd_steinberg" | "fs" => gpix::Dither::FloydSteinberg,
+        "ordered" | "bayer" => gpix::Dither::Ordered { strength },
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown dither '{other}' (expected 'none', 'floyd-steinberg' or 'ordered')"
+            )))
+        }
+    };
+    dither.check().map_err(py_err)?;
+    // Error diffusion is sequential: the CPU runs it whatever the device.
+    let device = if dither == gpix::Dither::FloydSteinberg {
+        "cpu"
+    } else {
+        device
+    };
+    match (dtype_is::<u8>(image), dtype_is::<u8>(out)) {
+        (true, true) => dither_palette_t::<u8, u8>(py, image, palette, out, dither, device),
+        (true, false) => dither_palette_t::<u8, u16>(py, image, palette, out, dither, device),
+        (false, true) => dither_palette_t::<u16, u8>(py, image, palette, out, dither, device),
+        (false, false) => dither_palette_t::<u16, u16>(py, image, palette, out, dither, device),
+    }
+}
+
 /// nearest_palette(image, palette, out, device): image (H, W, C) uint8 or
 /// uint16, palette (K, C) of the same dtype, out (H, W) uint8 or uint16.
 #[pyfunction]
@@ -1198,6 +1258,7 @@ fn _gpix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(label_mean, m)?)?;
     m.add_function(wrap_pyfunction!(label_table, m)?)?;
     m.add_function(wrap_pyfunction!(nearest_palette, m)?)?;
+    m.add_function(wrap_pyfunction!(dither_palette, m)?)?;
     m.add_function(wrap_pyfunction!(nearest_level, m)?)?;
     m.add_function(wrap_pyfunction!(build_palette, m)?)?;
     m.add_function(wrap_pyfunction!(devices, m)?)?;

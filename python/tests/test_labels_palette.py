@@ -1,6 +1,8 @@
 """gpix.label_mean / label_table against np.bincount, and the palette
 functions against a brute-force argmin."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -143,3 +145,24 @@ def test_grey_kmeans_weights():
         gpix.quantize(np.zeros((4, 4, 3), np.uint8), colors=2, method="kmeans", weights="pixels")
     with pytest.raises(ValueError, match="weights"):
         gpix.quantize(grey, colors=2, method="kmeans", weights="all")
+
+
+def test_dithering():
+    grey = np.full((64, 64), 100, np.uint8)
+    bw = np.uint8([0, 255])
+    for dither in ("floyd-steinberg", "ordered"):
+        idx = gpix.nearest_palette(grey, bw, dither=dither)
+        assert abs(idx.mean() - 100 / 255) < 0.01
+    np.testing.assert_array_equal(gpix.nearest_palette(grey, bw, dither="ordered", dither_strength=0), gpix.nearest_palette(grey, bw))
+    rgb = gpix.imread(Path(__file__).resolve().parents[2] / "assets" / "coffee.png")
+    a, pal = gpix.quantize(rgb, colors=16, dither="floyd-steinberg")
+    b, _ = gpix.quantize(rgb, colors=16, dither="floyd-steinberg")
+    np.testing.assert_array_equal(a, b)
+    plain, _ = gpix.quantize(rgb, colors=16)
+    assert (a != plain).mean() > 0.1
+    with pytest.raises(ValueError, match="dither"):
+        gpix.nearest_palette(grey, bw, dither="random")
+    with pytest.raises(ValueError, match="float"):
+        gpix.nearest_palette(grey.astype(np.float32), np.float32([0, 255]), dither="ordered")
+    with pytest.raises(ValueError, match="strength"):
+        gpix.nearest_palette(grey, bw, dither="ordered", dither_strength=-1)

@@ -7,10 +7,10 @@ use clap::{Args, ValueEnum};
 use gpix::io::{self, AnyPalette, ImageFormat, PaletteSource, Staged};
 use gpix::ops::median_cut::{median_cut, RgbCounter};
 use gpix::ops::quantize::{
-    build_palette, describe_build, describe_indices, paint, quantize_indices, IndexMap,
+    build_palette, describe_build, describe_indices, paint, quantize_indices_dithered, IndexMap,
     PaletteMethod,
 };
-use gpix::{AnyImage, GreyWeights, MAX_PALETTE_LEN};
+use gpix::{AnyImage, Device, Dither, GreyWeights, MAX_PALETTE_LEN};
 
 use super::{check_outputs_distinct, Common, Phases, Usage};
 
@@ -48,6 +48,16 @@ pub(crate) struct QuantizeArgs {
     /// [default: distinct].
     #[arg(long, value_enum, conflicts_with = "palette")]
     weights: Option<Weights>,
+    /// How pixels are mapped to the palette: none (each pixel's exact
+    /// nearest colour), floyd-steinberg (error diffusion, serpentine, on
+    /// the CPU) or ordered (8×8 Bayer, the same on every device); 8/16-bit
+    /// images.
+    #[arg(long, value_enum, default_value = "none")]
+    dither: DitherArg,
+    /// Ordered dithering's amplitude: 1 spans the palette's typical spacing
+    /// between neighbouring colours [default: 1].
+    #[arg(long, value_name = "S")]
+    dither_strength: Option<f32>,
     /// Also write the index map: .npy (H,W), uint8 when K ≤ 256 else uint16.
     #[arg(long, value_name = "FILE.npy")]
     index_out: Option<PathBuf>,
@@ -58,6 +68,16 @@ pub(crate) struct QuantizeArgs {
     /// (testing many bands on small images).
     #[arg(long, env = "GPIX_DECODE_BAND_PIXELS", hide = true)]
     decode_band_pixels: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DitherArg {
+    /// Each pixel's exact nearest colour (ties to the lowest index).
+    None,
+    /// Floyd–Steinberg error diffusion in serpentine order (CPU).
+    FloydSteinberg,
+    /// 8×8 Bayer ordered dithering, identical on every device.
+    Ordered,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -114,6 +134,17 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
             return Err(Usage(format!("{flag} applies to --method kmeans only")).into());
         }
     }
+    if args.dither_strength.is_some() && args.dither != DitherArg::Ordered {
+        return Err(Usage("--dither-strength applies to --dither ordered only".into()).into());
+    }
+    let dither = match args.dither {
+        DitherArg::None => Dither::None,
+        DitherArg::FloydSteinberg => Dither::FloydSteinberg,
+        DitherArg::Ordered => Dither::Ordered {
+            strength: args.dither_strength.unwrap_or(1.0),
+        },
+    };
+    dither.check().map_err(|e| Usage(e.to_string()))?;
     check_outputs(args)?;
     let mut phases = Phases::new(common);
     let ((image, counted), device) = common.device_alongside(|| read_input(args))?;
@@ -161,10 +192,25 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
     common.say(format!("palette: {} colours", palette.len()));
     phases.done("palette");
 
-    common.say(format!("quantize: {}", describe_indices(&image, &device)));
+    let device = match dither {
+        // Error diffusion is sequential: it runs on the CPU.
+        Dither::FloydSteinberg => Device::Cpu,
+        _ => device,
+    };
+    common.say(format!(
+        "quantize: {}{}",
+        describe_indices(&image, &device),
+        match dither {
+            Dither::None => String::new(),
+            Dither::FloydSteinberg => ", Floyd–Steinberg dithering (serpentine)".into(),
+            Dither::Ordered { strength } =>
+                format!(", ordered dithering (8×8 Bayer, strength {strength})"),
+        }
+    ));
     let bar = common.progress(h as u64, "quantize");
     let report = |done: usize, _total: usize| bar.set_position(done as u64);
-    let indices = quantize_indices(&image, &palette, &device, &report)?;
+    let indices = quantize_indices_dithered(&image, &palette, dither, &device, &report)
+        .with_context(|| args.input.display().to_string())?;
     bar.finish_and_clear();
     phases.done("compute");
 

@@ -9,8 +9,8 @@ use crate::io::AnyPalette;
 use crate::ops::kmeans::{kmeans_levels, kmeans_palette, GreyWeights, KMeansOptions};
 use crate::ops::median_cut::{histogram_u16, histogram_u8, median_cut, median_cut_levels};
 use crate::ops::palette::{
-    apply_levels_into, apply_palette_into, nearest_level_into_with_progress,
-    nearest_palette_into_with_progress, GreyFloat, PaletteIndex, PaletteValue, Progress,
+    apply_levels_into, apply_palette_into, dither_palette_into, nearest_level_into_with_progress,
+    nearest_palette_into_with_progress, Dither, GreyFloat, PaletteIndex, PaletteValue, Progress,
 };
 use crate::palette::Palette;
 
@@ -209,14 +209,29 @@ pub fn quantize_indices(
     device: &Device,
     progress: Progress<'_>,
 ) -> Result<IndexMap> {
+    quantize_indices_dithered(image, palette, Dither::None, device, progress)
+}
+
+/// [`quantize_indices`] with dithering (8/16-bit images; see [`Dither`]).
+///
+/// # Errors
+/// As [`quantize_indices`], and [`Error::InvalidArgument`] for dithering a
+/// float image or a bad strength.
+pub fn quantize_indices_dithered(
+    image: &AnyImage,
+    palette: &AnyPalette,
+    dither: Dither,
+    device: &Device,
+    progress: Progress<'_>,
+) -> Result<IndexMap> {
     let (h, w, _) = image.shape();
     if palette.len() <= 256 {
         let mut out = Image::<u8>::zeros(h, w, 1)?;
-        indices_into(image, palette, device, out.data_mut(), progress)?;
+        indices_into(image, palette, dither, device, out.data_mut(), progress)?;
         Ok(IndexMap::U8(out))
     } else {
         let mut out = Image::<u16>::zeros(h, w, 1)?;
-        indices_into(image, palette, device, out.data_mut(), progress)?;
+        indices_into(image, palette, dither, device, out.data_mut(), progress)?;
         Ok(IndexMap::U16(out))
     }
 }
@@ -224,10 +239,24 @@ pub fn quantize_indices(
 fn indices_into<I: PaletteIndex>(
     image: &AnyImage,
     palette: &AnyPalette,
+    dither: Dither,
     device: &Device,
     out: &mut [I],
     progress: Progress<'_>,
 ) -> Result<()> {
+    if dither != Dither::None {
+        return match (image, palette) {
+            (AnyImage::U8(i), AnyPalette::Colors(p)) => {
+                dither_palette_into(i.view(), p, dither, device, out)
+            }
+            (AnyImage::U16(i), AnyPalette::Colors(p)) => {
+                dither_palette_into(i.view(), p, dither, device, out)
+            }
+            _ => Err(Error::invalid(
+                "dithering applies to 8- and 16-bit images, not float ones",
+            )),
+        };
+    }
     match (image, palette) {
         (AnyImage::U8(i), AnyPalette::Colors(p)) => {
             nearest_palette_into_with_progress(i.view(), p, device, out, progress)

@@ -1159,6 +1159,35 @@ pub(crate) fn nearest_palette_cpu<T: PaletteValue, I: PaletteIndex>(
     }
 }
 
+/// Exact nearest-colour queries one pixel at a time (error diffusion needs
+/// each answer before the next pixel's value is known): the finest
+/// candidate grid, each query scanning its cell's list.
+pub(crate) struct PixelSearch {
+    grid: CandidateGrid,
+}
+
+impl PixelSearch {
+    pub(crate) fn new(palette: &Palette, value_bits: u32) -> Self {
+        let final_bits = CandidateGrid::final_bits(palette.channels(), value_bits);
+        let grid = CandidateGrid::whole(palette, value_bits).refine_until(value_bits, final_bits);
+        Self { grid }
+    }
+
+    /// The palette index nearest to `px` (the palette's channel count of
+    /// values), ties to the lowest index.
+    #[inline]
+    pub(crate) fn nearest(&self, px: &[u16]) -> u16 {
+        let mut a = [0u16; 4];
+        a[..px.len()].copy_from_slice(px);
+        match px.len() {
+            1 => self.grid.nearest::<1>(&[a[0]]),
+            2 => self.grid.nearest::<2>(&[a[0], a[1]]),
+            3 => self.grid.nearest::<3>(&[a[0], a[1], a[2]]),
+            _ => self.grid.nearest::<4>(&a),
+        }
+    }
+}
+
 /// The finest candidate grid of `palette` over `value_bits`-bit values in
 /// the form the GPU searches (`shaders/palette_grid.wgsl`).
 pub(crate) struct GridTables {

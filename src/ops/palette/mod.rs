@@ -10,6 +10,7 @@
 //!   (float levels: a binary search), in bands sized to the device.
 
 pub(crate) mod cpu;
+mod dither;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
 #[cfg(target_arch = "x86_64")]
@@ -19,6 +20,8 @@ use crate::array::{Element, ImageView};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::palette::{Levels, Palette};
+
+pub use dither::{bayer_offsets, dither_palette, dither_palette_into, Dither};
 
 /// Integer pixel values the palette kernels take: `u8` and `u16`.
 pub trait PaletteValue: Element + Into<u16> {
