@@ -7,7 +7,9 @@
 //
 // Bindings (group 0):
 //   0 input      texture or buffer (io.rs)
-//   1 palette    storage array<vec4<f32>>, colours in the pass's units
+//   1 palette    storage array<vec4<f32>>, colours in the pass's units;
+//                with DITHER, COLORS colours then the 64 ordered-dither
+//                offsets (16 vec4, row-major over the 8×8 Bayer tile)
 //   2 index_out  r32uint storage texture or u32 buffer, when wanted
 //   3 output     colour storage texture or buffer, when wanted
 //
@@ -17,6 +19,11 @@
 
 override CHANNELS: u32 = 4u;       // leading channels compared (1..=4)
 override OUT_SCALE: f32 = 1.0;     // palette units -> stored colour (1/255 for bytes)
+// Ordered dithering (byte units): each compared colour channel but alpha
+// gets its integer Bayer offset and is clamped to 0..=255 before the search,
+// exactly as the library's `Dither::Ordered` does on the host.
+override DITHER: bool = false;
+override COLORS: u32 = 0u;         // palette entries when DITHER (0: the whole buffer)
 
 const WG: u32 = 256u;
 
@@ -33,7 +40,7 @@ fn distance(a: vec4<f32>, b: vec4<f32>) -> f32 {
 // Index of the entry nearest to the texel at `p` (every invocation of the
 // workgroup must call this: it loads tiles between barriers).
 fn search(px: vec4<f32>, local: u32) -> u32 {
-    let k = arrayLength(&palette);
+    let k = select(arrayLength(&palette), COLORS, COLORS > 0u);
     var best_i = 0u;
     var best_d = 0.0;
     for (var start = 0u; start < k; start += WG) {
@@ -58,7 +65,22 @@ fn search(px: vec4<f32>, local: u32) -> u32 {
 fn texel(gid: vec3<u32>) -> vec4<f32> {
     let size = io_size();
     let p = min(gid.xy, max(size, vec2<u32>(1u)) - 1u);
-    return load_value(vec2<i32>(p));
+    return dithered(load_value(vec2<i32>(p)), p);
+}
+
+fn dithered(px: vec4<f32>, p: vec2<u32>) -> vec4<f32> {
+    if !DITHER {
+        return px;
+    }
+    let i = (p.y % 8u) * 8u + p.x % 8u;
+    let offset = palette[COLORS + i / 4u][i % 4u];
+    // Alpha (the last of 2 or 4 compared channels) is not dithered.
+    let n = select(CHANNELS, CHANNELS - 1u, CHANNELS == 2u || CHANNELS == 4u);
+    var out = px;
+    for (var ch = 0u; ch < n; ch++) {
+        out[ch] = clamp(px[ch] + offset, 0.0, 255.0);
+    }
+    return out;
 }
 
 fn inside(gid: vec3<u32>) -> bool {

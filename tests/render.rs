@@ -989,3 +989,71 @@ fn label_means_with_many_labels_per_tile_match_the_cpu() {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(common::GPU_CASES))]
+
+    /// Ordered dithering in the render pass ≡ the library's on the CPU and
+    /// the buffer path, index for index (8-bit, 3 and 4 channels, sRGB-
+    /// encoded textures read as bytes too).
+    #[test]
+    fn ordered_dither_pass_matches_the_library(
+        (w, h, rgba, c, colors) in palette_case(),
+        strength in prop_oneof![Just(1.0f32), 0.0f32..3.0],
+    ) {
+        let Some(ctx) = common::gpu() else { return Ok(()) };
+        let palette = Palette::new(c, colors).unwrap();
+        let pixels = leading_channels(&rgba, c);
+        let view = ImageView::new(&pixels, h as usize, w as usize, c).unwrap();
+        let dither = gpix::Dither::Ordered { strength };
+        let expected: Vec<u16> = gpix::dither_palette(view, &palette, dither, &Device::Cpu).unwrap();
+        let buffer_path: Vec<u16> = gpix::dither_palette(view, &palette, dither, &Device::Gpu(ctx.clone())).unwrap();
+        prop_assert_eq!(&buffer_path, &expected);
+        let mut pass = PalettePass::from_palette(ctx.device(), &palette).unwrap().with_ordered_dither(strength).unwrap();
+        for format in [F::Rgba8Unorm, F::Rgba8UnormSrgb] {
+            let input = texture(&ctx, format, (w, h), &rgba, U::TEXTURE_BINDING);
+            let index = output(&ctx, F::R32Uint, (w, h));
+            let mut enc = encoder(&ctx);
+            pass.encode(&mut enc, &input, PaletteTargets::default().index(&index)).unwrap();
+            let got: Vec<u16> = u32s(&finish(&ctx, enc, &[&index])[0]).iter().map(|&i| i as u16).collect();
+            prop_assert_eq!(&got, &expected, "{:?}", format);
+        }
+    }
+}
+
+#[test]
+fn ordered_dither_pass_rejects_what_it_cannot_match() {
+    let Some(ctx) = common::gpu() else { return };
+    let fractional = PalettePass::new(
+        ctx.device(),
+        &[[0.5, 0.0, 0.0, 0.0]],
+        3,
+        ColorSpace::Encoded,
+    )
+    .unwrap();
+    assert!(fractional
+        .with_ordered_dither(1.0)
+        .unwrap_err()
+        .to_string()
+        .contains("bytes"));
+    let palette = Palette::new(3, vec![0, 0, 0, 255, 255, 255]).unwrap();
+    let pass = PalettePass::from_palette(ctx.device(), &palette).unwrap();
+    assert!(pass.with_ordered_dither(-1.0).is_err());
+    let mut pass = PalettePass::from_palette(ctx.device(), &palette)
+        .unwrap()
+        .with_ordered_dither(1.0)
+        .unwrap();
+    let input = texture(
+        &ctx,
+        F::Rgba32Float,
+        (4, 4),
+        &[0u8; 256],
+        U::TEXTURE_BINDING,
+    );
+    let index = output(&ctx, F::R32Uint, (4, 4));
+    let mut enc = encoder(&ctx);
+    let e = pass
+        .encode(&mut enc, &input, PaletteTargets::default().index(&index))
+        .unwrap_err();
+    assert!(e.to_string().contains("8-bit input"), "{e}");
+}

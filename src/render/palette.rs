@@ -54,6 +54,9 @@ pub struct PalettePass {
     channels: u32,
     space: ColorSpace,
     palette: wgpu::Buffer,
+    /// Colours in `palette` (ordered-dither offsets follow them).
+    colors: Vec<[f32; 4]>,
+    dither: bool,
     frames: Frames,
 }
 
@@ -95,8 +98,52 @@ impl PalettePass {
             channels,
             space,
             palette,
+            colors: colors.to_vec(),
+            dither: false,
             frames: Frames::default(),
         })
+    }
+
+    /// The same pass with ordered dithering: before its search, each texel's
+    /// colour channels (not alpha) get the 8×8 Bayer offset of
+    /// [`Dither::Ordered`](crate::Dither) for `strength` and are clamped to
+    /// 0..=255, so its indices equal the library's `dither_palette` on the
+    /// same 8-bit image. Byte units only: 8-bit inputs in
+    /// [`ColorSpace::Encoded`] and colours that are integers 0..=255.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a negative or non-finite strength or
+    /// colours that are not bytes.
+    pub fn with_ordered_dither(mut self, strength: f32) -> Result<Self> {
+        crate::Dither::Ordered { strength }.check()?;
+        let c = self.channels as usize;
+        let mut values = Vec::with_capacity(self.colors.len() * c);
+        for colour in &self.colors {
+            for &v in &colour[..c] {
+                if !(0.0..=255.0).contains(&v) || v.fract() != 0.0 {
+                    return Err(Error::invalid(
+                        "ordered dithering in a render pass needs colours that are bytes (integers 0 to 255)",
+                    ));
+                }
+                values.push(v as u16);
+            }
+        }
+        let palette = Palette::new(c, values)?;
+        let offsets = crate::bayer_offsets(&palette, 8, strength);
+        let mut contents: Vec<[f32; 4]> = self.colors.clone();
+        contents.extend(
+            offsets
+                .chunks_exact(4)
+                .map(|o| [o[0] as f32, o[1] as f32, o[2] as f32, o[3] as f32]),
+        );
+        self.palette = self.cache.buffer_init(
+            "gpix.render.palette.colors_and_dither",
+            bytemuck::cast_slice(&contents),
+            wgpu::BufferUsages::STORAGE,
+        );
+        self.dither = true;
+        self.frames = Frames::default();
+        Ok(self)
     }
 
     /// A pass for a gpix [`Palette`] (8-bit colours are byte units, the
@@ -185,22 +232,33 @@ impl PalettePass {
             return Ok(());
         }
         let bytes = format.bytes();
+        if self.dither && !bytes {
+            return Err(Error::invalid(format!(
+                "{}: ordered dithering in a render pass needs an 8-bit input in ColorSpace::Encoded",
+                input.describe("palette input")
+            )));
+        }
         // CHANNELS is the number of channels compared, not the input's.
         let mut constants = format.constants(self.channels, bytes);
         constants.push(("OUT_SCALE", if bytes { 1.0 / 255.0 } else { 1.0 }));
+        if self.dither {
+            constants.push(("DITHER", 1.0));
+            constants.push(("COLORS", self.colors.len() as f64));
+        }
         let resources = [
             input_wgsl(input.kind(), 0)?,
             index_wgsl(targets.index.map(|t| t.kind()), 2),
             output_wgsl(targets.color.map(|t| t.kind()), 3, out_format)?,
         ];
         let key = format!(
-            "gpix.render.palette.{}.{}{}.{}.k{}.{}",
+            "gpix.render.palette.{}.{}{}.{}.k{}.{}{}",
             input.tag(),
             targets.index.map_or("-".into(), |t| t.tag()),
             targets.color.map_or("-".into(), |t| t.tag()),
             out_format,
             self.channels,
-            format.tag()
+            format.tag(),
+            if self.dither { ".dither" } else { "" }
         );
         let pipeline =
             self.cache
