@@ -27,14 +27,8 @@ override WORDS: u32 = 1u + 2u * CHANNELS;
 
 @group(0) @binding(2) var<storage, read_write> table: array<atomic<u32>>;
 
-// The tile's labels: a 16×16 tile meets at most 256 labels, so a table of
-// 256 slots always has room and every texel is added in workgroup memory;
-// global memory gets one update per label and word per tile, however
-// fragmented the map. Slot s holds the count and up to four channel sums
-// (≤ 256 × 255: no carry within a tile).
-const SLOTS: u32 = 256u;
-const EMPTY: u32 = 0xffffffffu;
-var<workgroup> slot_label: array<atomic<u32>, SLOTS>;
+// Slot s of the tile's table (render_label_table.wgsl) holds the count and
+// up to four channel sums (≤ 256 × 255: no carry within a tile).
 var<workgroup> slot_sums: array<atomic<u32>, 1280>;
 
 fn n_labels() -> u32 {
@@ -47,29 +41,6 @@ fn add64(i: u32, v: u32) {
     if old + v < old {
         atomicAdd(&table[i + 1u], 1u);
     }
-}
-
-// The slot of `label` in the tile's table, inserted if new (linear probing
-// from a hash); EMPTY only if weak exchanges kept failing spuriously.
-fn tile_slot(label: u32) -> u32 {
-    var h = (label * 0x9e3779b1u) >> 24u;
-    for (var tries = 0u; tries < 4u * SLOTS; tries++) {
-        let seen = atomicLoad(&slot_label[h]);
-        if seen == label {
-            return h;
-        }
-        if seen == EMPTY {
-            let r = atomicCompareExchangeWeak(&slot_label[h], EMPTY, label);
-            if r.exchanged || r.old_value == label {
-                return h;
-            }
-            if r.old_value == EMPTY {
-                continue;
-            }
-        }
-        h = (h + 1u) % SLOTS;
-    }
-    return EMPTY;
 }
 
 @compute @workgroup_size(16, 16)

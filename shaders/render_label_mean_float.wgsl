@@ -31,11 +31,9 @@ const K: i32 = 34;
 
 @group(0) @binding(2) var<storage, read_write> table: array<atomic<u32>>;
 
-const SLOTS: u32 = 256u;
-const EMPTY: u32 = 0xffffffffu;
-// Words per slot: count, then (E or sum lo, sum hi) per channel.
+// Words per slot of the tile's table (render_label_table.wgsl): count,
+// then (E or sum lo, sum hi) per channel.
 const SLOT_WORDS: u32 = 9u;
-var<workgroup> slot_label: array<atomic<u32>, SLOTS>;
 var<workgroup> slot_words: array<atomic<u32>, 2304>;
 
 fn n_labels() -> u32 {
@@ -95,24 +93,7 @@ fn start_tile(label: u32, local: u32) -> u32 {
     if label >= n_labels() {
         return EMPTY;
     }
-    var h = (label * 0x9e3779b1u) >> 24u;
-    for (var tries = 0u; tries < 4u * SLOTS; tries++) {
-        let seen = atomicLoad(&slot_label[h]);
-        if seen == label {
-            return h;
-        }
-        if seen == EMPTY {
-            let r = atomicCompareExchangeWeak(&slot_label[h], EMPTY, label);
-            if r.exchanged || r.old_value == label {
-                return h;
-            }
-            if r.old_value == EMPTY {
-                continue;
-            }
-        }
-        h = (h + 1u) % SLOTS;
-    }
-    return EMPTY;
+    return tile_slot(label);
 }
 
 @compute @workgroup_size(16, 16)

@@ -878,28 +878,9 @@ where
     .map_err(py_err)
 }
 
-fn nearest_palette_t<T: PaletteValue + NpElement, I: PaletteIndex + NpElement>(
-    py: Python<'_>,
-    image: &Bound<'_, PyAny>,
-    palette: &Bound<'_, PyAny>,
-    out: &Bound<'_, PyAny>,
-    device: &str,
-) -> PyResult<()> {
-    let input = Input::<T>::new(image, "image")?;
-    let (_, _, c) = image_dims(&input.shape, "image")?;
-    let palette = palette_of::<T>(palette, c)?;
-    nearest_into::<T, I>(
-        py,
-        &input,
-        out,
-        true,
-        palette.len(),
-        device,
-        |view, d, o| gpix::nearest_palette_into(view, &palette, d, o),
-    )
-}
-
-fn dither_palette_t<T: PaletteValue + NpElement, I: PaletteIndex + NpElement>(
+/// Palette indices of `image` into `out` with `dither` (`Dither::None`:
+/// the exact nearest colours).
+fn palette_indices_t<T: PaletteValue + NpElement, I: PaletteIndex + NpElement>(
     py: Python<'_>,
     image: &Bound<'_, PyAny>,
     palette: &Bound<'_, PyAny>,
@@ -919,6 +900,23 @@ fn dither_palette_t<T: PaletteValue + NpElement, I: PaletteIndex + NpElement>(
         device,
         |view, d, o| gpix::dither_palette_into(view, &palette, dither, d, o),
     )
+}
+
+/// [`palette_indices_t`] for the image's and the output's dtypes.
+fn palette_indices(
+    py: Python<'_>,
+    image: &Bound<'_, PyAny>,
+    palette: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    dither: gpix::Dither,
+    device: &str,
+) -> PyResult<()> {
+    match (dtype_is::<u8>(image), dtype_is::<u8>(out)) {
+        (true, true) => palette_indices_t::<u8, u8>(py, image, palette, out, dither, device),
+        (true, false) => palette_indices_t::<u8, u16>(py, image, palette, out, dither, device),
+        (false, true) => palette_indices_t::<u16, u8>(py, image, palette, out, dither, device),
+        (false, false) => palette_indices_t::<u16, u16>(py, image, palette, out, dither, device),
+    }
 }
 
 /// dither_palette(image, palette, out, dither, strength, device): as
@@ -951,12 +949,7 @@ fn dither_palette(
     } else {
         device
     };
-    match (dtype_is::<u8>(image), dtype_is::<u8>(out)) {
-        (true, true) => dither_palette_t::<u8, u8>(py, image, palette, out, dither, device),
-        (true, false) => dither_palette_t::<u8, u16>(py, image, palette, out, dither, device),
-        (false, true) => dither_palette_t::<u16, u8>(py, image, palette, out, dither, device),
-        (false, false) => dither_palette_t::<u16, u16>(py, image, palette, out, dither, device),
-    }
+    palette_indices(py, image, palette, out, dither, device)
 }
 
 /// nearest_palette(image, palette, out, device): image (H, W, C) uint8 or
@@ -969,12 +962,7 @@ fn nearest_palette(
     out: &Bound<'_, PyAny>,
     device: &str,
 ) -> PyResult<()> {
-    match (dtype_is::<u8>(image), dtype_is::<u8>(out)) {
-        (true, true) => nearest_palette_t::<u8, u8>(py, image, palette, out, device),
-        (true, false) => nearest_palette_t::<u8, u16>(py, image, palette, out, device),
-        (false, true) => nearest_palette_t::<u16, u8>(py, image, palette, out, device),
-        (false, false) => nearest_palette_t::<u16, u16>(py, image, palette, out, device),
-    }
+    palette_indices(py, image, palette, out, gpix::Dither::None, device)
 }
 
 fn nearest_level_t<T, I>(

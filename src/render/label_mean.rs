@@ -6,8 +6,14 @@ use super::io::{input_wgsl, labels_wgsl, output_wgsl, Surface};
 use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
 
-pub(super) const SHADER: &str = include_str!("../../shaders/render_label_mean.wgsl");
-pub(super) const FLOAT_SHADER: &str = include_str!("../../shaders/render_label_mean_float.wgsl");
+pub(super) const SHADER: &str = concat!(
+    include_str!("../../shaders/render_label_table.wgsl"),
+    include_str!("../../shaders/render_label_mean.wgsl")
+);
+pub(super) const FLOAT_SHADER: &str = concat!(
+    include_str!("../../shaders/render_label_table.wgsl"),
+    include_str!("../../shaders/render_label_mean_float.wgsl")
+);
 
 /// Per-label mean recolour with an `R32Uint` label texture (or buffer):
 /// each texel gets the mean of the first `channels` values of all texels
