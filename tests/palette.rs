@@ -389,6 +389,68 @@ fn rgb8_long_candidate_lists_keep_the_lowest_index() {
     }
 }
 
+/// Palettes of more than 256 colours through the CPU's vector path (the
+/// index in the table's tag nibbles up to 4096 colours, in an index array
+/// beyond): random and doubled palettes (every colour twice, so each
+/// exact hit is a tie the first copy must win), photo-like and noise
+/// images, against the reference.
+#[test]
+fn rgb8_big_palettes_on_the_cpu_are_exact() {
+    let images = [
+        gpix::synth::smooth_rgb(67, 61, 12),
+        gpix::synth::uniform_rgb(71, 59, 13),
+    ];
+    for (k, doubled) in [
+        (257, false),
+        (600, true),
+        (4096, false),
+        (8192, true),
+        (65536, true),
+    ] {
+        let once = gpix::synth::random_palette(if doubled { k / 2 } else { k }, 3, k as u64);
+        let values: Vec<u16> = if doubled { once.repeat(2) } else { once };
+        let palette = Palette::new(3, values).unwrap();
+        for image in &images {
+            let expected: Vec<u16> = nearest_palette_reference(image.view(), &palette).unwrap();
+            let cpu: Vec<u16> = nearest_palette(image.view(), &palette, &Device::Cpu).unwrap();
+            assert!(cpu == expected, "K={k}");
+            if doubled {
+                assert!(expected.iter().all(|&i| usize::from(i) < k / 2));
+            }
+        }
+    }
+}
+
+/// Big images with more than 4096 colours take the table of answers for
+/// every colour: the same indices as the per-pixel search gives for the
+/// image's row bands (each below the table's size threshold, and checked
+/// against the reference above), on noise (every colour region) and a
+/// photo-like image, with a doubled palette for ties.
+#[test]
+fn rgb8_answer_table_agrees_with_the_per_pixel_search() {
+    let once = gpix::synth::random_palette(2600, 3, 26);
+    let palette = Palette::new(3, once.repeat(2)).unwrap();
+    for image in [
+        gpix::synth::uniform_rgb(2048, 2048, 14),
+        gpix::synth::smooth_rgb(2048, 2048, 15),
+    ] {
+        let whole: Vec<u16> = nearest_palette(image.view(), &palette, &Device::Cpu).unwrap();
+        let row = 2048 * 3;
+        for (band, chunk) in image.data().chunks(256 * row).enumerate() {
+            let view = ImageView::new(chunk, 256, 2048, 3).unwrap();
+            let part: Vec<u16> = nearest_palette(view, &palette, &Device::Cpu).unwrap();
+            assert!(
+                part[..] == whole[band * 256 * 2048..][..part.len()],
+                "band {band}"
+            );
+        }
+        // A strip of pixels against the reference directly.
+        let strip = ImageView::new(&image.data()[..row], 1, 2048, 3).unwrap();
+        let expected: Vec<u16> = nearest_palette_reference(strip, &palette).unwrap();
+        assert!(expected[..] == whole[..2048]);
+    }
+}
+
 /// Grey 8-bit images with up to 16 levels take the CPU's byte-compare path
 /// (answers by runs of values): every value, ties between levels and
 /// duplicate levels, lengths that are not a multiple of the 32-pixel step,

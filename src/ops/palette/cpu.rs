@@ -195,16 +195,18 @@ impl CandidateGrid {
         // Parents are filtered in parallel chunks, each appending all its
         // children's lists to its own vectors (no allocation per cell); the
         // chunks are then concatenated and each child's span recorded.
-        // Small enough that a 4096-cell level keeps both cores busy.
-        const CHUNK: usize = 64;
+        // At least 64 tasks, so a coarse level (8 or 64 parents with long
+        // lists, as palettes of thousands of colours make) keeps both cores
+        // busy; at most 64 parents a task.
         let parents = self.cells();
+        let chunk = (parents / 64).clamp(1, 64);
         let lanes_ok = self.eight_lanes_apply(value_bits);
-        let parts: Vec<RefinedChunk> = (0..parents.div_ceil(CHUNK))
+        let parts: Vec<RefinedChunk> = (0..parents.div_ceil(chunk))
             .into_par_iter()
-            .map(|chunk| {
+            .map(|task| {
                 let mut part = RefinedChunk::default();
                 let mut scratch = FilterScratch::default();
-                for parent in chunk * CHUNK..((chunk + 1) * CHUNK).min(parents) {
+                for parent in task * chunk..((task + 1) * chunk).min(parents) {
                     let out = (&mut part.index, &mut part.color);
                     let lens = self.child_lists(parent, keep_short, lanes_ok, &mut scratch, out);
                     part.lens.extend_from_slice(&lens[..1 << channels]);
@@ -565,7 +567,7 @@ fn apply_compact<T: PaletteValue, I: PaletteIndex, X: Slot, const C: usize, cons
     }
 }
 
-/// The AVX2 loop's table (8-bit RGB, K ≤ 256; see `simd::WideCells`).
+/// The AVX2 loop's table (8-bit RGB; see `simd::WideCells`).
 /// Its coarse cells are `grid`'s, or with `held` the cells one level finer
 /// (made here, parent by parent, rather than as a whole grid first: the
 /// table needs their lists only once, and a 2^15-cell grid is a megabyte
@@ -591,13 +593,16 @@ fn wide_cells(grid: &CandidateGrid, held: bool) -> Option<super::simd::WideCells
     // random colours make) so the table is not copied as it grows.
     let mut entries = Vec::with_capacity(2 * coarse);
     entries.resize(coarse, [0u32; 4]);
+    let mut index = Vec::with_capacity(2 * coarse);
+    index.resize(coarse, [0u16; 4]);
     let parts: Vec<WideChunk> = entries
         .par_chunks_mut(per_task)
+        .zip(index.par_chunks_mut(per_task))
         .enumerate()
         .map(|(task, out)| {
             let mut maker = WideMaker::new(bits, task * per_task, out);
-            // The candidates of the coarse cells being made, as words.
-            let mut lists = Vec::new();
+            // The candidates of the coarse cells being made.
+            let mut lists = WideList::default();
             if held {
                 let parents = 1usize << (2 * grid.bits);
                 for parent in task * parents..(task + 1) * parents {
@@ -606,8 +611,9 @@ fn wide_cells(grid: &CandidateGrid, held: bool) -> Option<super::simd::WideCells
             } else {
                 for cell in task * per_task..(task + 1) * per_task {
                     lists.clear();
-                    lists.extend(grid.words(cell));
-                    maker.coarse(cell, &lists);
+                    lists.words.extend(grid.words(cell));
+                    lists.index.extend_from_slice(&grid.index[grid.list(cell)]);
+                    maker.coarse(cell, &lists.words, &lists.index);
                 }
             }
             maker.part
@@ -634,18 +640,45 @@ fn wide_cells(grid: &CandidateGrid, held: bool) -> Option<super::simd::WideCells
             }
             Some(())
         };
-        for mut e in part.children {
+        for (mut e, i) in part.children {
             fix(&mut e)?;
             entries.push(e);
+            index.push(i);
         }
-        for mut e in part.more {
+        for (mut e, i) in part.more {
             fix(&mut e)?;
-            more.push(e);
+            more.push((e, i));
         }
     }
-    entries.extend_from_slice(&more);
-    super::simd::WideCells::new(bits, entries)
+    entries.extend(more.iter().map(|m| m.0));
+    index.extend(more.iter().map(|m| m.1));
+    // Up to 256 colours the index rides in each colour word's top byte.
+    if grid.palette_len <= 256 {
+        index = Vec::new();
+    }
+    super::simd::WideCells::new(bits, entries, index)
 }
+
+/// Candidates as [`rgb_word`]s and their palette indices.
+#[cfg(target_arch = "x86_64")]
+#[derive(Default)]
+struct WideList {
+    words: Vec<u32>,
+    index: Vec<u16>,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl WideList {
+    fn clear(&mut self) {
+        self.words.clear();
+        self.index.clear();
+    }
+}
+
+/// A table entry (three colour words and a tag) and its candidates'
+/// palette indices.
+#[cfg(target_arch = "x86_64")]
+type WideEntry = ([u32; 4], [u16; 4]);
 
 /// One task of [`wide_cells`]: fills a run of coarse entries and collects
 /// the children and continuations they point to.
@@ -655,58 +688,68 @@ struct WideMaker<'a> {
     bits: u32,
     /// The coarse cell number of `out[0]`.
     first: usize,
-    out: &'a mut [[u32; 4]],
+    /// Coarse entries and their indices.
+    out: (&'a mut [[u32; 4]], &'a mut [[u16; 4]]),
     part: WideChunk,
     scratch: FilterScratch,
     /// Lists of a split coarse cell's children.
-    kids: Vec<u32>,
+    kids: WideList,
 }
 
 #[cfg(target_arch = "x86_64")]
 impl<'a> WideMaker<'a> {
-    fn new(bits: u32, first: usize, out: &'a mut [[u32; 4]]) -> Self {
+    fn new(bits: u32, first: usize, out: (&'a mut [[u32; 4]], &'a mut [[u16; 4]])) -> Self {
         Self {
             bits,
             first,
             out,
             part: WideChunk::default(),
             scratch: FilterScratch::default(),
-            kids: Vec::new(),
+            kids: WideList::default(),
         }
     }
 
     /// The coarse entries of `parent`'s eight children (`grid` one level
     /// coarser than the table), their lists made in `lists`.
-    fn children_of(&mut self, grid: &CandidateGrid, parent: usize, lists: &mut Vec<u32>) {
+    fn children_of(&mut self, grid: &CandidateGrid, parent: usize, lists: &mut WideList) {
         let boxes = eight_boxes(parent, grid.bits, grid.shift);
         let scratch = &mut self.scratch;
         scratch.words.clear();
         scratch.words.extend(grid.words(parent));
         lists.clear();
-        let lens = split_eight(&boxes, &scratch.words, &mut scratch.lanes, lists);
+        let index = &grid.index[grid.list(parent)];
+        let lens = split_eight(&boxes, &scratch.words, index, &mut scratch.lanes, lists);
         let mut start = 0;
         for (child, &len) in grid.children(parent).zip(&lens) {
             let end = start + len as usize;
-            self.coarse(child, &lists[start..end]);
+            self.coarse(child, &lists.words[start..end], &lists.index[start..end]);
             start = end;
         }
     }
 
-    /// The entry of coarse cell `cell` whose candidates are `list`.
-    fn coarse(&mut self, cell: usize, list: &[u32]) {
+    /// The entry of coarse cell `cell` whose candidates are `words` with
+    /// palette indices `index`.
+    fn coarse(&mut self, cell: usize, words: &[u32], index: &[u16]) {
         let k = cell - self.first;
-        if list.len() <= INLINE {
-            self.out[k] = wide_entry(list, &mut self.part.more);
+        if words.len() <= INLINE {
+            (self.out.0[k], self.out.1[k]) = wide_entry(words, index, &mut self.part.more);
             return;
         }
         self.part.split.push((k, self.part.children.len()));
         self.kids.clear();
         let boxes = eight_boxes(cell, self.bits, 8 - self.bits);
-        let lens = split_eight(&boxes, list, &mut self.scratch.lanes, &mut self.kids);
+        let lens = split_eight(
+            &boxes,
+            words,
+            index,
+            &mut self.scratch.lanes,
+            &mut self.kids,
+        );
         let mut start = 0;
         for len in lens {
             let end = start + len as usize;
-            let child = wide_entry(&self.kids[start..end], &mut self.part.more);
+            let (w, i) = (&self.kids.words[start..end], &self.kids.index[start..end]);
+            let child = wide_entry(w, i, &mut self.part.more);
             self.part.children.push(child);
             start = end;
         }
@@ -719,14 +762,14 @@ impl<'a> WideMaker<'a> {
 #[cfg(target_arch = "x86_64")]
 #[derive(Default)]
 struct WideChunk {
-    children: Vec<[u32; 4]>,
-    more: Vec<[u32; 4]>,
+    children: Vec<WideEntry>,
+    more: Vec<WideEntry>,
     split: Vec<(usize, usize)>,
 }
 
 /// An 8-bit RGB candidate as one word, `r | g << 8 | b << 16 | index << 24`
-/// (as the AVX2 table stores it; the index byte only means something for
-/// K ≤ 256, and the eight-lane filter ignores it).
+/// (as the AVX2 table stores it: the index's low byte, the whole index for
+/// K ≤ 256; the eight-lane filter ignores it).
 fn rgb_word(color: &[u16; 4], index: u16) -> u32 {
     u32::from(color[0])
         | u32::from(color[1]) << 8
@@ -739,29 +782,180 @@ fn rgb_word(color: &[u16; 4], index: u16) -> u32 {
 /// chaining on to continuations appended to `more`, [`INLINE`] candidates
 /// each, whose tags (here: index in `more` plus one) chain on to the next.
 #[cfg(target_arch = "x86_64")]
-fn wide_entry(words: &[u32], more: &mut Vec<[u32; 4]>) -> [u32; 4] {
+fn wide_entry(words: &[u32], index: &[u16], more: &mut Vec<WideEntry>) -> WideEntry {
     let last = words.len() - 1;
     let entry = |start: usize| {
-        let w = |k: usize| words[k.min(last)];
-        [w(start), w(start + 1), w(start + 2), 0]
+        let at = |k: usize| (start + k).min(last);
+        let e = [words[at(0)], words[at(1)], words[at(2)], 0];
+        (e, [index[at(0)], index[at(1)], index[at(2)], 0])
     };
     // Tags past u32 saturate and fail WideCells::new's check.
     let tag = |local: usize| u32::try_from(local + 1).unwrap_or(u32::MAX);
     let mut head = entry(0);
     if words.len() > INLINE {
-        head[3] = tag(more.len());
+        head.0[3] = tag(more.len());
     }
     for start in (INLINE..words.len()).step_by(INLINE) {
         let mut e = entry(start);
         if start + INLINE < words.len() {
-            e[3] = tag(more.len() + 1);
+            e.0[3] = tag(more.len() + 1);
         }
         more.push(e);
     }
     head
 }
 
-/// 8-bit RGB with K ≤ 256 through the AVX2 loop (`simd.rs`).
+/// Every 8-bit RGB colour.
+const RGB8_COLOURS: usize = 1 << 24;
+
+/// Whether to answer every 8-bit RGB colour up front (a 32 MiB table) and
+/// then look pixels up: for big palettes on big images. Palettes of more
+/// than 256 colours make finest-grid lists of several candidates, and a
+/// per-pixel search through them misses the cache on every pixel; filling
+/// the table is one pass over 2^24 colours with each cell's list in
+/// registers (vectorised over the cell's 64 colours), after which a pixel
+/// costs one load, from a nearby line on photo-like images.
+fn answer_table_applies<T: PaletteValue>(palette: &Palette, image: &ImageView<'_, T>) -> bool {
+    image.channels() == 3
+        && T::BITS == 8
+        && palette.len() > 4096
+        && image.pixels() >= ANSWER_TABLE_MIN_PIXELS
+}
+
+/// Pixels from which [`answer_table_applies`].
+const ANSWER_TABLE_MIN_PIXELS: usize = 1 << 22;
+
+/// Colours per side of a cell of the 6-bit grid the table is filled from.
+const SIDE: usize = 4;
+
+/// Per-cell colour offsets (red, green, blue) of the 64 colours of a
+/// 6-bit grid cell, in table order (blue fastest).
+const CELL_OFFSETS: [[i32; 64]; 3] = {
+    let mut o = [[0i32; 64]; 3];
+    let mut p = 0;
+    while p < 64 {
+        o[0][p] = (p / 16) as i32;
+        o[1][p] = (p / 4 % 4) as i32;
+        o[2][p] = (p % 4) as i32;
+        p += 1;
+    }
+    o
+};
+
+/// The nearest palette index of every 8-bit RGB colour, from `grid`'s
+/// finest lists (6 bits per channel: cells of 4³ colours), or `None` for
+/// another grid. Exact: each colour is compared with every candidate of
+/// its cell in palette order, strict `<`.
+fn rgb8_answer_table(grid: &CandidateGrid) -> Option<Vec<u16>> {
+    if grid.channels != 3 || grid.bits != 6 || grid.shift != 2 {
+        return None;
+    }
+    let mut table = vec![0u16; RGB8_COLOURS];
+    // A task per red cell coordinate: four red planes, contiguous.
+    table
+        .par_chunks_mut(SIDE << 16)
+        .enumerate()
+        .for_each(|(red, planes)| fill_red_cells(grid, red, planes));
+    Some(table)
+}
+
+/// Fills the answers of the 64 × 64 cells with red cell coordinate `red`
+/// into `planes` (colours `red·4 << 16 ..`).
+fn fill_red_cells(grid: &CandidateGrid, red: usize, planes: &mut [u16]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::simd::available() {
+        // SAFETY: AVX2 is present (checked just above).
+        unsafe { fill_red_cells_avx2(grid, red, planes) };
+        return;
+    }
+    fill_red_cells_lanes(grid, red, planes);
+}
+
+/// [`fill_red_cells_lanes`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fill_red_cells_avx2(grid: &CandidateGrid, red: usize, planes: &mut [u16]) {
+    fill_red_cells_lanes(grid, red, planes);
+}
+
+#[inline(always)]
+fn fill_red_cells_lanes(grid: &CandidateGrid, red: usize, planes: &mut [u16]) {
+    for green in 0..64 {
+        for blue in 0..64 {
+            let range = grid.list((red << 12) | (green << 6) | blue);
+            let (index, colors) = (&grid.index[range.clone()], &grid.color[range]);
+            let answers = if index.len() == 1 {
+                [index[0]; 64]
+            } else {
+                let base = [red, green, blue].map(|c| (c * SIDE) as i32);
+                cell_answers(base, index, colors)
+            };
+            for (dr, row) in answers.chunks_exact(16).enumerate() {
+                for (dg, run) in row.chunks_exact(SIDE).enumerate() {
+                    let at = (dr << 16) | ((green * SIDE + dg) << 8) | (blue * SIDE);
+                    planes[at..at + SIDE].copy_from_slice(run);
+                }
+            }
+        }
+    }
+}
+
+/// The nearest of `index`/`colors` (ascending index) for each of the 64
+/// colours of the cell whose lowest corner is `base`, lanes over colours.
+#[inline(always)]
+fn cell_answers(base: [i32; 3], index: &[u16], colors: &[[u16; 4]]) -> [u16; 64] {
+    let mut best_d = [i32::MAX; 64];
+    let mut best_i = [0i32; 64];
+    for (&i, c) in index.iter().zip(colors) {
+        let rel: [i32; 3] = std::array::from_fn(|ch| i32::from(c[ch]) - base[ch]);
+        for p in 0..64 {
+            let dr = CELL_OFFSETS[0][p] - rel[0];
+            let dg = CELL_OFFSETS[1][p] - rel[1];
+            let db = CELL_OFFSETS[2][p] - rel[2];
+            let d = dr * dr + dg * dg + db * db;
+            // Strict: the first (lowest index) of equals stays.
+            let closer = d < best_d[p];
+            best_d[p] = if closer { d } else { best_d[p] };
+            best_i[p] = if closer { i32::from(i) } else { best_i[p] };
+        }
+    }
+    best_i.map(|i| i as u16)
+}
+
+/// Pixels looked up in the answer table.
+fn apply_answer_table<T: PaletteValue, I: PaletteIndex>(
+    table: &[u16; RGB8_COLOURS],
+    width: usize,
+    pixels: &[T],
+    out: &mut [I],
+) {
+    // Column strips of the block's rows: nearby pixels have nearby colours,
+    // so a strip's lookups stay in a few hundred table lines (a whole row
+    // of a photo spans more colours than the cache holds).
+    const STRIP: usize = 64;
+    let width = width.max(1);
+    for x0 in (0..width).step_by(STRIP) {
+        let x1 = (x0 + STRIP).min(width);
+        for (o, px) in out.chunks_mut(width).zip(pixels.chunks(3 * width)) {
+            let mut keys = [0usize; STRIP];
+            for (k, px) in keys.iter_mut().zip(px[3 * x0..3 * x1].chunks_exact(3)) {
+                let [r, g, b] = [0, 1, 2].map(|ch| usize::from(px[ch].into()) & 0xff);
+                *k = (r << 16) | (g << 8) | b;
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                        table.as_ptr().add(*k).cast(),
+                    );
+                }
+            }
+            for (o, &k) in o[x0..x1].iter_mut().zip(&keys) {
+                *o = I::from_index(usize::from(table[k & (RGB8_COLOURS - 1)]));
+            }
+        }
+    }
+}
+
+/// 8-bit RGB through the AVX2 loop (`simd.rs`).
 #[cfg(target_arch = "x86_64")]
 fn run_rgb8_simd<T: PaletteValue, I: PaletteIndex>(
     table: &super::simd::WideCells,
@@ -775,16 +969,16 @@ fn run_rgb8_simd<T: PaletteValue, I: PaletteIndex>(
     });
 }
 
-/// Whether 8-bit RGB with K ≤ 256 runs through the AVX2 loop, whose table
-/// splits the crowded cells of the level above the finest.
-fn rgb8_simd_applies<T: PaletteValue>(palette: &Palette, image: &ImageView<'_, T>) -> bool {
+/// Whether 8-bit RGB runs through the AVX2 loop, whose table splits the
+/// crowded cells of the level above the finest.
+fn rgb8_simd_applies<T: PaletteValue>(image: &ImageView<'_, T>) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        image.channels() == 3 && T::BITS == 8 && palette.len() <= 256 && super::simd::available()
+        image.channels() == 3 && T::BITS == 8 && super::simd::available()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (palette, image);
+        let _ = image;
         false
     }
 }
@@ -927,16 +1121,19 @@ fn eight_boxes(cell: usize, bits: u32, shift: u32) -> [[Lanes; 3]; 2] {
 /// Appends the lists of the eight children (boxes from [`eight_boxes`]) of
 /// an RGB cell with candidates `words` ([`rgb_word`]), child by child, and
 /// returns their lengths.
+#[cfg(target_arch = "x86_64")]
 fn split_eight(
     boxes: &[[Lanes; 3]; 2],
     words: &[u32],
+    index: &[u16],
     lanes: &mut LaneBuffers,
-    out: &mut Vec<u32>,
+    out: &mut WideList,
 ) -> [u32; 8] {
     filter_eight(boxes, words, lanes);
     let mut lens = [0u32; 8];
     for_kept(&lanes.keep, |d, k| {
-        out.push(words[k]);
+        out.words.push(words[k]);
+        out.index.push(index[k]);
         lens[d] += 1;
     });
     lens
@@ -1115,10 +1312,23 @@ pub(crate) fn nearest_palette_cpu<T: PaletteValue, I: PaletteIndex>(
     out: &mut [I],
     progress: Progress<'_>,
 ) {
-    let grid = CandidateGrid::whole(palette, T::BITS);
+    let mut grid = CandidateGrid::whole(palette, T::BITS);
     let final_bits = CandidateGrid::final_bits(palette.channels(), T::BITS);
     // The AVX2 table makes its last two levels itself (see `wide_cells`).
-    let simd = rgb8_simd_applies(palette, &image);
+    let simd = rgb8_simd_applies(&image);
+    if answer_table_applies(palette, &image) {
+        grid = grid.refine_until(T::BITS, final_bits);
+        if let Some(table) = rgb8_answer_table(&grid) {
+            let table: &[u16; RGB8_COLOURS] = (&table[..])
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("one answer per colour"));
+            let width = image.width();
+            for_row_blocks(&image, out, progress, |p, o| {
+                apply_answer_table(table, width, p, o)
+            });
+            return;
+        }
+    }
     let grid = grid.refine_until(T::BITS, final_bits - if simd { 2 } else { 0 });
     #[cfg(target_arch = "x86_64")]
     if simd && try_rgb8_simd(&grid, &image, out, progress) {
@@ -1541,6 +1751,59 @@ mod tests {
         px
     }
 
+    /// The table of answers for every 8-bit colour agrees with the
+    /// reference on random colours and on each palette colour and its
+    /// neighbours (ties among duplicates included), and with the AVX2
+    /// table on a million colours spread over the cube.
+    #[test]
+    fn answer_table_matches_the_reference() {
+        let random = |k: usize, seed: u64| crate::synth::random_palette(k, 3, seed);
+        for (name, values) in [
+            ("300 twice", random(300, 31).repeat(2)),
+            ("5000 random", random(5000, 50)),
+            (
+                "20000 clustered",
+                random(20000, 12).iter().map(|v| 90 + v % 60).collect(),
+            ),
+        ] {
+            let palette = Palette::new(3, values).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let final_bits = CandidateGrid::final_bits(3, 8);
+            let grid = CandidateGrid::whole(&palette, 8).refine_until(8, final_bits);
+            let table = rgb8_answer_table(&grid).unwrap_or_else(|| panic!("{name}: no table"));
+            let px = probe_pixels(&palette, 4);
+            let image = ImageView::new(&px, 1, px.len() / 3, 3).unwrap();
+            let expected: Vec<u16> = nearest_palette_reference(image, &palette).unwrap();
+            let looked_up: Vec<u16> = px
+                .chunks_exact(3)
+                .map(|p| {
+                    table[usize::from(p[0]) << 16 | usize::from(p[1]) << 8 | usize::from(p[2])]
+                })
+                .collect();
+            assert!(looked_up == expected, "{name}: probes");
+            #[cfg(target_arch = "x86_64")]
+            if super::super::simd::available() {
+                let coarse = CandidateGrid::whole(&palette, 8).refine_until(8, final_bits - 2);
+                let wide = wide_cells(&coarse, coarse.wants_refine()).unwrap();
+                // Every 16th colour, a different phase per plane.
+                let colours: Vec<u8> = (0..1usize << 20)
+                    .flat_map(|k| {
+                        let c = k << 4 | (k >> 12 & 15);
+                        [(c >> 16) as u8, (c >> 8) as u8, c as u8]
+                    })
+                    .collect();
+                let mut out = vec![0u16; colours.len() / 3];
+                super::super::simd::apply_rgb8(&wide, &colours, &mut out);
+                let mismatch = colours.chunks_exact(3).zip(&out).position(|(p, &i)| {
+                    table[usize::from(p[0]) << 16 | usize::from(p[1]) << 8 | usize::from(p[2])] != i
+                });
+                assert_eq!(mismatch, None, "{name}: against the AVX2 table");
+            }
+        }
+        // Not the 6-bit RGB grid: no table.
+        let palette = Palette::new(3, random(10, 1)).unwrap();
+        assert!(rgb8_answer_table(&CandidateGrid::whole(&palette, 8).refine_until(8, 4)).is_none());
+    }
+
     /// Filtering a cell's eight children together (`filter_eight`) keeps
     /// exactly the candidates `filter_candidates` keeps child by child, at
     /// every level, on palettes with duplicates, clusters and one colour.
@@ -1587,17 +1850,33 @@ mod tests {
         let clustered: Vec<u16> = random(200, 10).iter().map(|v| 100 + v % 40).collect();
         // The most entries one chain spans, over the palettes.
         let mut deepest = 0;
+        use super::super::simd::IndexIn;
+        let modes = |k: usize| match k {
+            ..=256 => IndexIn::Byte,
+            257..=4096 => IndexIn::Nibbles,
+            _ => IndexIn::Array,
+        };
         for (name, values) in [
             ("256 random", random(256, 356)),
             ("16 random", random(16, 116)),
             ("100 twice", twice),
             ("200 clustered", clustered),
             ("1 colour", vec![7, 200, 3]),
+            // Indices past one byte: in the tag's nibbles, then an array.
+            ("257 random", random(257, 257)),
+            ("300 twice", random(300, 30).repeat(2)),
+            ("4096 random", random(4096, 4096)),
+            ("5000 random", random(5000, 5000)),
+            (
+                "3000 clustered",
+                random(3000, 11).iter().map(|v| 60 + v % 100).collect(),
+            ),
         ] {
             let palette = Palette::new(3, values).unwrap_or_else(|e| panic!("{name}: {e}"));
             let grid = CandidateGrid::whole(&palette, 8).refine_until(8, 4);
             let mut table = wide_cells(&grid, grid.wants_refine())
                 .unwrap_or_else(|| panic!("{name}: no table"));
+            assert_eq!(table.mode(), modes(palette.len()), "{name}");
             let px = probe_pixels(&palette, 3);
             // Making the coarse level first as a whole grid gives a table
             // of the same size and answers (its blocks in another order).
@@ -1616,15 +1895,18 @@ mod tests {
             }
             deepest = deepest.max(longest);
             let image = ImageView::new(&px, 1, px.len() / 3, 3).unwrap();
-            let expected: Vec<u8> = nearest_palette_reference(image, &palette).unwrap();
-            assert_eq!(table.nearest_each(&px), expected, "{name}, one at a time");
+            let expected: Vec<u16> = nearest_palette_reference(image, &palette).unwrap();
+            let each = table.nearest_each(&px);
+            let first = each.iter().zip(&expected).position(|(a, b)| a != b);
+            assert_eq!(first, None, "{name}, one at a time");
             // Both ways of finding entries: by a tag gather, by going to
             // children in groups that meet a split cell.
             for crowded in [false, true] {
                 table.set_crowded(crowded);
-                let mut out = vec![0u8; px.len() / 3];
+                let mut out = vec![0u16; px.len() / 3];
                 super::super::simd::apply_rgb8(&table, &px, &mut out);
-                assert_eq!(out, expected, "{name}, vector loop, gather {crowded}");
+                let first = out.iter().zip(&expected).position(|(a, b)| a != b);
+                assert_eq!(first, None, "{name}, vector loop, gather {crowded}");
             }
         }
         assert!(deepest >= 3, "no chain of three entries was exercised");

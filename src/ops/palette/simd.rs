@@ -5,7 +5,9 @@
 //! loaded as 16-byte rows and transposed into three colour registers, the
 //! distances are 16-bit differences squared and summed by `madd`, strict `<`
 //! so ties keep the lowest index, and the index rides in the winning
-//! colour's top byte. One gather per eight pixels reads their cells' tag
+//! colour's top byte (K ≤ 256; up to 4096 colours, the tag word carries
+//! the high bits too; beyond, the lanes keep where the index is and read
+//! it at the end, see [`IndexIn`]). One gather per eight pixels reads their cells' tag
 //! words (split or not); the entries themselves are plain loads: on the
 //! 2026-12-01 host (AMD EPYC, Zen 3) one eight-lane gather cost about as
 //! much as the whole distance work of eight pixels, and the previous loop
@@ -46,9 +48,34 @@ pub(super) fn available() -> bool {
 pub(super) struct WideCells {
     bits: u32,
     entries: Vec<[u32; 4]>,
+    /// Where the candidates' palette indices are.
+    mode: IndexIn,
+    /// With [`IndexIn::Array`], the palette index of each entry's
+    /// candidates plus one entry of padding (the loop reads each answer as
+    /// a 32-bit word at its 16-bit slot); empty otherwise.
+    index: Vec<[u16; 4]>,
+    /// The bits of a tag word that are the tag.
+    tag_mask: u32,
     /// Whether more than [`GATHER_ABOVE`] of the coarse cells are split.
     crowded: bool,
 }
+
+/// Where [`WideCells`] keeps its candidates' palette indices.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum IndexIn {
+    /// K ≤ 256: each colour word's top byte.
+    Byte,
+    /// K ≤ 4096: the low 8 bits in the colour word's top byte, the high 4
+    /// bits of slot `s` at bit `NIBBLE_AT + 4·s` of the entry's tag word
+    /// (tags then stay below 2^NIBBLE_AT), so the answer needs no load.
+    Nibbles,
+    /// Otherwise: a separate array, one quad per entry, read once per
+    /// eight pixels by a gather.
+    Array,
+}
+
+/// The first tag-word bit of the high index nibbles ([`IndexIn::Nibbles`]).
+const NIBBLE_AT: u32 = 20;
 
 /// The fraction of split coarse cells above which the loop finds every
 /// pixel's entry up front (one tag gather per eight pixels); below it,
@@ -63,26 +90,72 @@ impl WideCells {
     /// continuation tag does not point forward (the loop reads entries
     /// unchecked and follows chains to their end, so this is checked once
     /// here).
-    pub(super) fn new(bits: u32, entries: Vec<[u32; 4]>) -> Option<Self> {
+    ///
+    /// `index`: empty when every index fits the colour words' top byte
+    /// (whose low byte the words always carry), else each entry's quad.
+    pub(super) fn new(
+        bits: u32,
+        mut entries: Vec<[u32; 4]>,
+        mut index: Vec<[u16; 4]>,
+    ) -> Option<Self> {
         if bits > 7 || entries.len() < 1 << (3 * bits) || entries.len() > 1 << 28 {
             return None;
         }
+        let fits_nibbles =
+            entries.len() <= 1 << NIBBLE_AT && index.iter().all(|q| q.iter().all(|&i| i < 1 << 12));
+        let mode = match index.len() {
+            0 => IndexIn::Byte,
+            n if n != entries.len() => return None,
+            _ if fits_nibbles => IndexIn::Nibbles,
+            _ => IndexIn::Array,
+        };
+        let tag_mask = match mode {
+            IndexIn::Nibbles => (1 << NIBBLE_AT) - 1,
+            _ => u32::MAX,
+        };
+        let tag = |e: &[u32; 4]| (e[3] & tag_mask) as usize;
         let (coarse, fine) = entries.split_at(1 << (3 * bits));
         let coarse_ok = coarse.iter().all(|e| {
-            let t = e[3] as usize;
+            let t = tag(e);
             t == 0 || (t >= coarse.len() && t + 8 <= entries.len())
         });
         let fine_ok = fine.iter().enumerate().all(|(k, e)| {
-            let t = e[3] as usize;
+            let t = tag(e);
             t == 0 || (t > coarse.len() + k && t < entries.len())
         });
-        let split = coarse.iter().filter(|e| e[3] != 0).count();
+        let split = coarse.iter().filter(|e| tag(e) != 0).count();
         let crowded = split as f64 > GATHER_ABOVE * coarse.len() as f64;
+        match mode {
+            IndexIn::Byte => {}
+            IndexIn::Nibbles => {
+                for (e, q) in entries.iter_mut().zip(&index) {
+                    for (s, &i) in q[..3].iter().enumerate() {
+                        e[3] |= u32::from(i >> 8) << (NIBBLE_AT + 4 * s as u32);
+                    }
+                }
+                index = Vec::new();
+            }
+            IndexIn::Array => index.push([0; 4]),
+        }
         (coarse_ok && fine_ok).then_some(Self {
             bits,
             entries,
+            mode,
+            index,
+            tag_mask,
             crowded,
         })
+    }
+
+    /// Where this table keeps its indices.
+    #[cfg(test)]
+    pub(super) fn mode(&self) -> IndexIn {
+        self.mode
+    }
+
+    /// The tag of entry `e`.
+    fn tag(&self, e: &[u32; 4]) -> usize {
+        (e[3] & self.tag_mask) as usize
     }
 
     /// How many coarse cells are split, how many finer entries chain on,
@@ -90,12 +163,18 @@ impl WideCells {
     #[cfg(test)]
     pub(super) fn shape(&self) -> (usize, usize, usize) {
         let coarse = 1 << (3 * self.bits);
-        let split = self.entries[..coarse].iter().filter(|e| e[3] != 0).count();
-        let chained = self.entries[coarse..].iter().filter(|e| e[3] != 0).count();
+        let split = self.entries[..coarse]
+            .iter()
+            .filter(|e| self.tag(e) != 0)
+            .count();
+        let chained = self.entries[coarse..]
+            .iter()
+            .filter(|e| self.tag(e) != 0)
+            .count();
         let span = |mut e: [u32; 4]| {
             let mut n = 1;
-            while e[3] != 0 {
-                e = self.entries[e[3] as usize];
+            while self.tag(&e) != 0 {
+                e = self.entries[self.tag(&e)];
                 n += 1;
             }
             n
@@ -118,45 +197,59 @@ impl WideCells {
 
     /// The nearest palette index of every pixel, one at a time.
     #[cfg(test)]
-    pub(super) fn nearest_each(&self, pixels: &[u8]) -> Vec<u8> {
+    pub(super) fn nearest_each(&self, pixels: &[u8]) -> Vec<u16> {
         pixels
             .chunks_exact(3)
-            .map(|p| self.nearest([p[0], p[1], p[2]].map(u16::from)) as u8)
+            .map(|p| self.nearest([p[0], p[1], p[2]].map(u16::from)))
             .collect()
     }
 
     /// The entry for a pixel: its cell's, or its child's when the cell is split.
+    /// The number of the entry for a pixel: its cell's, or its child's
+    /// when the cell is split.
     #[inline(always)]
-    fn resolve(&self, px: [u16; 3]) -> [u32; 4] {
+    fn resolve(&self, px: [u16; 3]) -> usize {
         let b = self.bits;
         let cell = px
             .iter()
             .fold(0usize, |c, &v| (c << b) | usize::from(v >> (8 - b)));
-        match self.entries[cell][3] as usize {
-            0 => self.entries[cell],
+        match self.tag(&self.entries[cell]) {
+            0 => cell,
             first => {
                 let child = px
                     .iter()
                     .fold(0usize, |c, &v| (c << 1) | usize::from((v >> (7 - b)) & 1));
-                self.entries[first + child]
+                first + child
             }
+        }
+    }
+
+    /// The palette index of candidate `slot` of entry `at`.
+    fn slot_index(&self, at: usize, slot: usize) -> u16 {
+        let e = &self.entries[at];
+        let low = (e[slot] >> 24) as u16;
+        match self.mode {
+            IndexIn::Byte => low,
+            IndexIn::Nibbles => low | ((e[3] >> (NIBBLE_AT + 4 * slot as u32)) as u16 & 0xf) << 8,
+            IndexIn::Array => self.index[at][slot],
         }
     }
 
     /// The nearest palette index of one pixel (the loop's tail and check).
     fn nearest(&self, px: [u16; 3]) -> u16 {
-        let mut e = self.resolve(px);
+        let mut at = self.resolve(px);
         let mut best = (i32::MAX, 0u16);
         loop {
-            for &w in &e[..3] {
+            let e = self.entries[at];
+            for (slot, &w) in e[..3].iter().enumerate() {
                 let d = word_distance(w, px);
                 if d < best.0 {
-                    best = (d, (w >> 24) as u16);
+                    best = (d, self.slot_index(at, slot));
                 }
             }
-            match e[3] {
+            match self.tag(&e) {
                 0 => return best.1,
-                next => e = self.entries[next as usize],
+                next => at = next,
             }
         }
     }
@@ -173,20 +266,31 @@ pub(super) fn apply_rgb8<I: PaletteIndex>(table: &WideCells, pixels: &[u8], out:
     // forward, so chains end); its 2^28-entry cap keeps byte offsets within
     // 32 bits. Pixel loads stay inside `pixels` (the loop leaves the last
     // pixels, whose 16-byte loads would overrun, to the scalar tail).
+    // The index reads (with `table.index`) are at 2·(4·entry + slot) bytes
+    // for an entry the same lane read, plus 4 bytes, within the padded
+    // array.
     unsafe {
-        if table.crowded {
-            apply_rgb8_avx2::<I, true>(table, pixels, out);
-        } else {
-            apply_rgb8_avx2::<I, false>(table, pixels, out);
+        const BYTE: u8 = IndexIn::Byte as u8;
+        const NIBBLES: u8 = IndexIn::Nibbles as u8;
+        const ARRAY: u8 = IndexIn::Array as u8;
+        match (table.crowded, table.mode) {
+            (true, IndexIn::Byte) => apply_rgb8_avx2::<I, true, BYTE>(table, pixels, out),
+            (false, IndexIn::Byte) => apply_rgb8_avx2::<I, false, BYTE>(table, pixels, out),
+            (true, IndexIn::Nibbles) => apply_rgb8_avx2::<I, true, NIBBLES>(table, pixels, out),
+            (false, IndexIn::Nibbles) => apply_rgb8_avx2::<I, false, NIBBLES>(table, pixels, out),
+            (true, IndexIn::Array) => apply_rgb8_avx2::<I, true, ARRAY>(table, pixels, out),
+            (false, IndexIn::Array) => apply_rgb8_avx2::<I, false, ARRAY>(table, pixels, out),
         }
     }
 }
 
 /// `GATHER`: find each lane's entry in pass 1 (a tag gather per group);
 /// otherwise pass 1 finds the coarse cell and pass 2 sends the lanes in
-/// split cells to their child, in groups that have one.
+/// split cells to their child, in groups that have one. `MODE`: an
+/// [`IndexIn`] as `u8`; with `Array`, each lane keeps its best candidate's
+/// byte offset in `table.index`, and one gather per group reads the answers.
 #[target_feature(enable = "avx2")]
-unsafe fn apply_rgb8_avx2<I: PaletteIndex, const GATHER: bool>(
+unsafe fn apply_rgb8_avx2<I: PaletteIndex, const GATHER: bool, const MODE: u8>(
     table: &WideCells,
     pixels: &[u8],
     out: &mut [I],
@@ -228,6 +332,21 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex, const GATHER: bool>(
         3, 7, 11, 15, z, z, z, z, z, z, z, z, z, z, z, z,
     );
     let entries = table.entries.as_ptr();
+    let index_ptr = table.index.as_ptr().cast::<i32>();
+    let (two, four) = (_mm256_set1_epi32(2), _mm256_set1_epi32(4));
+    let low16 = _mm256_set1_epi32(0xffff);
+    let (nibble, nibble_up) = (_mm256_set1_epi32(0xf), _mm256_set1_epi32(0xf00));
+    let tag_mask = _mm256_set1_epi32(table.tag_mask as i32);
+    const NIBBLES: u8 = IndexIn::Nibbles as u8;
+    const ARRAY: u8 = IndexIn::Array as u8;
+    // A tag word's tag (with nibbles, its low NIBBLE_AT bits).
+    let tag_of = |word: __m256i| {
+        if MODE == NIBBLES {
+            _mm256_and_si256(word, tag_mask)
+        } else {
+            word
+        }
+    };
     // Per group, each lane's entry as a byte offset into `entries`.
     let mut offsets = [[0u32; 8]; GROUPS];
     let tags_ptr = entries.cast::<i32>();
@@ -258,10 +377,10 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex, const GATHER: bool>(
                 // The tag words of the eight cells (one gather: it also
                 // brings their lines in for pass 2), then each lane's
                 // entry: its cell, or its child when the cell is split.
-                let tag = _mm256_i32gather_epi32::<4>(
+                let tag = tag_of(_mm256_i32gather_epi32::<4>(
                     tags_ptr,
                     _mm256_or_si256(_mm256_slli_epi32(cell, 2), three),
-                );
+                ));
                 let whole = _mm256_cmpeq_epi32(tag, _mm256_setzero_si256());
                 _mm256_blendv_epi8(_mm256_add_epi32(tag, kid(r, g, b)), cell, whole)
             } else {
@@ -286,15 +405,42 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex, const GATHER: bool>(
                 _mm256_add_epi32(_mm256_madd_epi16(d_rg, d_rg), _mm256_madd_epi16(d_b, d_b))
             };
             // Candidates come in ascending index order: strict < keeps
-            // the lowest index on ties, and a repeat never wins.
-            let closer = |(best, best_d): (__m256i, __m256i), c: __m256i| {
+            // the lowest index on ties, and a repeat never wins. A lane
+            // keeps its best candidate's `mark`: the colour word (its top
+            // byte is the index), the index (nibbles), or the byte offset
+            // of its index (array).
+            let closer = |(best, best_d): (__m256i, __m256i), c: __m256i, mark: __m256i| {
                 let d = dist(c);
                 (
-                    _mm256_blendv_epi8(best, c, _mm256_cmpgt_epi32(best_d, d)),
+                    _mm256_blendv_epi8(best, mark, _mm256_cmpgt_epi32(best_d, d)),
                     _mm256_min_epi32(best_d, d),
                 )
             };
-            let [mut col0, mut col1, mut col2, mut tags] = transposed_entries(entries, offset);
+            // `at`: the entries' byte offsets; `word`: their tag words.
+            let marks = |at: __m256i, c: [__m256i; 3], word: __m256i| {
+                if MODE == ARRAY {
+                    // Entry e's slot s is at 2·(4e + s) bytes; `at` is 16e.
+                    let half = _mm256_srli_epi32(at, 1);
+                    [
+                        half,
+                        _mm256_add_epi32(half, two),
+                        _mm256_add_epi32(half, four),
+                    ]
+                } else if MODE == NIBBLES {
+                    // Slot s's high nibble is at bit NIBBLE_AT + 4s.
+                    let high = _mm256_srli_epi32::<{ NIBBLE_AT as i32 }>(word);
+                    let up = [
+                        _mm256_slli_epi32(_mm256_and_si256(high, nibble), 8),
+                        _mm256_and_si256(_mm256_slli_epi32(high, 4), nibble_up),
+                        _mm256_and_si256(high, nibble_up),
+                    ];
+                    std::array::from_fn(|k| _mm256_or_si256(_mm256_srli_epi32(c[k], 24), up[k]))
+                } else {
+                    c
+                }
+            };
+            let [mut col0, mut col1, mut col2, mut word] = transposed_entries(entries, offset);
+            let mut tags = tag_of(word);
             let mut at = _mm256_loadu_si256(offset.as_ptr().cast());
             let mut next = [0u32; 8];
             if !GATHER && _mm256_testz_si256(tags, tags) == 0 {
@@ -305,29 +451,46 @@ unsafe fn apply_rgb8_avx2<I: PaletteIndex, const GATHER: bool>(
                 let child = _mm256_slli_epi32(_mm256_add_epi32(tags, kid(r, g, b)), 4);
                 at = _mm256_blendv_epi8(child, at, whole);
                 _mm256_storeu_si256(next.as_mut_ptr().cast(), at);
-                [col0, col1, col2, tags] = transposed_entries(entries, &next);
+                [col0, col1, col2, word] = transposed_entries(entries, &next);
+                tags = tag_of(word);
             }
-            let mut best = closer(closer((col0, dist(col0)), col1), col2);
+            let m = marks(at, [col0, col1, col2], word);
+            let mut best = closer(closer((m[0], dist(col0)), col1, m[1]), col2, m[2]);
             if _mm256_testz_si256(tags, tags) == 0 {
                 loop {
                     let done = _mm256_cmpeq_epi32(tags, _mm256_setzero_si256());
                     at = _mm256_blendv_epi8(_mm256_slli_epi32(tags, 4), at, done);
                     _mm256_storeu_si256(next.as_mut_ptr().cast(), at);
-                    let [c0, c1, c2, t] = transposed_entries(entries, &next);
-                    best = closer(closer(closer(best, c0), c1), c2);
-                    tags = t;
+                    let [c0, c1, c2, w] = transposed_entries(entries, &next);
+                    let m = marks(at, [c0, c1, c2], w);
+                    best = closer(closer(closer(best, c0, m[0]), c1, m[1]), c2, m[2]);
+                    tags = tag_of(w);
                     if _mm256_testz_si256(tags, tags) != 0 {
                         break;
                     }
                 }
             }
+            let o: &mut [I; 8] = (&mut out[i..i + 8])
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("eight lanes"));
+            if MODE != IndexIn::Byte as u8 {
+                let index = if MODE == ARRAY {
+                    let words = _mm256_i32gather_epi32::<1>(index_ptr, best.0);
+                    _mm256_and_si256(words, low16)
+                } else {
+                    best.0
+                };
+                let mut lanes = [0u32; 8];
+                _mm256_storeu_si256(lanes.as_mut_ptr().cast(), index);
+                for (dst, &v) in o.iter_mut().zip(&lanes) {
+                    *dst = I::from_index(v as usize);
+                }
+                continue;
+            }
             let s = _mm256_shuffle_epi8(best.0, top);
             let packed =
                 _mm_unpacklo_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
             let index = (_mm_cvtsi128_si64(packed) as u64).to_le_bytes();
-            let o: &mut [I; 8] = (&mut out[i..i + 8])
-                .try_into()
-                .unwrap_or_else(|_| unreachable!("eight lanes"));
             for (dst, &v) in o.iter_mut().zip(&index) {
                 *dst = I::from_index(usize::from(v));
             }
