@@ -165,6 +165,20 @@ impl Work {
         Self::stencil("gaussian", values, value_bytes, 1, taps, 0.04 * taps + 0.5)
     }
 
+    /// This work `n` times over on the same input (filters made of several
+    /// whole passes: each crosses the link and sweeps device memory again).
+    #[must_use]
+    pub fn repeated(self, n: u32) -> Self {
+        let n = n.max(1);
+        Self {
+            link_bytes: self.link_bytes * u64::from(n),
+            device_bytes: self.device_bytes * u64::from(n),
+            flops: self.flops * f64::from(n),
+            cpu_core_ns: self.cpu_core_ns * f64::from(n),
+            ..self
+        }
+    }
+
     /// `gradient` writing `outputs` arrays.
     #[must_use]
     pub fn gradient(values: u64, value_bytes: u64, outputs: u64) -> Self {

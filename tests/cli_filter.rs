@@ -103,6 +103,93 @@ fn filters_match_scipy_through_the_cli() {
     assert_close(&var, &golden("var_reflect"), 1e-10);
 }
 
+/// The Gaussian family through the CLI: derivative orders, an explicit
+/// radius, Laplace, gradient magnitude and difference of Gaussians (its
+/// default: σ2 = 1.6 σ1, mode nearest, as skimage), on the CPU in float64
+/// and on the GPU within the float32 bound.
+#[test]
+fn gaussian_family_matches_scipy_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = golden("input");
+    let out = dir.path().join("out.npy");
+    let sigma = ["--sigma", "1.5,0.8", "--truncate", "3"];
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "gaussian",
+            [&sigma[..], &["--order", "2,3", "--mode", "wrap"]].concat(),
+            "gaussian_order23_wrap",
+        ),
+        (
+            "gaussian",
+            [
+                &sigma[..],
+                &["--order", "1,0", "--mode", "constant", "--cval", "0.5"],
+            ]
+            .concat(),
+            "gaussian_order10_constant",
+        ),
+        (
+            "gaussian",
+            vec!["--sigma", "1.5,0.8", "--order", "1,0", "--radius", "2,5"],
+            "gaussian_radius_reflect",
+        ),
+        (
+            "gaussian-laplace",
+            [&sigma[..], &["--mode", "mirror"]].concat(),
+            "laplace_mirror",
+        ),
+        (
+            "gaussian-gradient-magnitude",
+            [&sigma[..], &["--mode", "nearest"]].concat(),
+            "gradmag_nearest",
+        ),
+        (
+            "dog",
+            vec![
+                "--sigma1",
+                "1",
+                "--sigma2",
+                "2.5",
+                "--truncate",
+                "3",
+                "--mode",
+                "reflect",
+            ],
+            "dog_reflect",
+        ),
+        ("dog", vec!["--sigma1", "1.2"], "dog_default"),
+    ];
+    let gpu = common::gpu().is_some();
+    for (op, args, want) in cases {
+        for (device, tol) in [("cpu", 1e-10), ("gpu", 2e-5)] {
+            if device == "gpu" && !gpu {
+                continue;
+            }
+            let mut full = vec!["--device", device, "filter", op, s(&input), s(&out)];
+            full.extend(&args);
+            run(&full);
+            assert_close(&out, &golden(want), tol);
+        }
+    }
+    let d = dir.path();
+    let x = s(&input);
+    let o = s(&out);
+    std::fs::remove_file(&out).unwrap();
+    fails(
+        &["filter", "gaussian", x, o, "--sigma", "1", "--order", "4"],
+        d,
+        "order",
+        2,
+    );
+    fails(
+        &["filter", "gaussian", x, o, "--sigma", "1", "--radius=-1"],
+        d,
+        "radius",
+        2,
+    );
+    fails(&["filter", "dog", x, o], d, "required", 2);
+}
+
 #[test]
 fn gpu_results_are_within_the_float32_bound() {
     if common::gpu().is_none() {

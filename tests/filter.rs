@@ -451,6 +451,70 @@ proptest! {
             }
         }
     }
+
+    /// Derivatives of Gaussians (orders 0–3 per axis, σ = 0 skipping an
+    /// axis, truncate or an explicit radius) against scipy's definition,
+    /// two 1-D passes each padding per mode (constant included, where the
+    /// separable passes need a correction), on every device; Laplace,
+    /// gradient magnitude and difference of Gaussians against the same
+    /// reference combined.
+    #[test]
+    fn gaussian_derivatives_agree(
+        case in case(),
+        sigma in [prop_oneof![1 => Just(0.0f64), 4 => 0.5f64..3.0], prop_oneof![1 => Just(0.0f64), 4 => 0.5f64..3.0]],
+        order in [0u32..=3, 0u32..=3],
+        radius in prop::option::of([0usize..=6, 0usize..=6]),
+        truncate in 1.0f64..4.0,
+    ) {
+        let (h, w, c, values, _, mode) = &case;
+        let image = ImageView::new(values, *h, *w, *c).unwrap();
+        let mut g = gpix::Gaussian::new(sigma).with_truncate(truncate);
+        if let Some(r) = radius {
+            g = g.with_radius(r);
+        }
+        let abs_sum = |axis| g.with_order(order).taps(axis).unwrap().iter().map(|v: &f64| v.abs()).sum::<f64>();
+        let s = scale(values, *mode) * abs_sum(0).max(1.0) * abs_sum(1).max(1.0) * 4.0;
+        let reference = |o: [u32; 2]| gpix::gaussian_filter_reference(image, &g.with_order(o), *mode).unwrap().into_vec();
+        let want = reference(order);
+        let (dy2, dx2) = (reference([2, 0]), reference([0, 2]));
+        let (dy, dx) = (reference([1, 0]), reference([0, 1]));
+        let wider = gpix::Gaussian { sigma: sigma.map(|v| v * 1.6), ..g };
+        let blur_wide = gpix::gaussian_filter_reference(image, &wider, *mode).unwrap().into_vec();
+        let blur = reference([0, 0]);
+        for (device, is_gpu) in devices_for(*w, *c, 1, 2 * g.taps(0).unwrap().len() + 8) {
+            let tol = if is_gpu > 0.0 { 4e-6 * s } else { 1e-12 * s };
+            let got = gpix::gaussian_filter_with(&device, image, &g.with_order(order), *mode).unwrap();
+            for (i, (&a, &b)) in got.data().iter().zip(&want).enumerate() {
+                prop_assert!(close(a, b, tol), "{device:?} {order:?} value {i}: {a} vs {b}");
+            }
+            let lap = gpix::gaussian_laplace(&device, image, &g, *mode).unwrap();
+            let mag = gpix::gaussian_gradient_magnitude(&device, image, &g, *mode).unwrap();
+            let dog = gpix::difference_of_gaussians(&device, image, &g, &wider, *mode).unwrap();
+            for i in 0..want.len() {
+                prop_assert!(close(lap.data()[i], dy2[i] + dx2[i], tol), "{device:?} laplace {i}");
+                prop_assert!(close(mag.data()[i], dy[i].hypot(dx[i]), tol), "{device:?} magnitude {i}");
+                prop_assert!(close(dog.data()[i], blur[i] - blur_wide[i], tol), "{device:?} dog {i}");
+            }
+        }
+    }
+}
+
+/// A derivative order on the composite filters, or past 3, is an error,
+/// not a silent answer.
+#[test]
+fn gaussian_family_rejects_bad_orders() {
+    let data = [1.0f64; 12];
+    let image = ImageView::new(&data, 3, 4, 1).unwrap();
+    let g = gpix::Gaussian::new([1.0, 1.0]);
+    let mode = BoundaryMode::Reflect;
+    let err = gpix::gaussian_filter_with(&Device::Cpu, image, &g.with_order([4, 0]), mode);
+    assert!(err.unwrap_err().to_string().contains("order 4"));
+    let err = gpix::gaussian_laplace(&Device::Cpu, image, &g.with_order([1, 0]), mode);
+    assert!(err.unwrap_err().to_string().contains("gaussian_laplace"));
+    assert!(
+        gpix::difference_of_gaussians(&Device::Cpu, image, &g, &g.with_order([0, 1]), mode)
+            .is_err()
+    );
 }
 
 /// scipy.ndimage and skimage's own numbers (tests/data/make_filter_golden.py):
@@ -562,6 +626,87 @@ mod golden {
                 )
             });
         }
+    }
+
+    /// Derivatives of Gaussians (orders 0–3 per axis), an explicit radius,
+    /// Laplace, gradient magnitude and difference of Gaussians: scipy's and
+    /// skimage's numbers on every device.
+    #[test]
+    fn gaussian_family_matches_scipy_and_skimage() {
+        let base = gpix::Gaussian::new([1.5, 0.8]).with_truncate(3.0);
+        for m in MODES {
+            for (oy, ox) in [(1, 0), (0, 1), (2, 0), (0, 2), (1, 1), (3, 0), (2, 3)] {
+                let g = base.with_order([oy, ox]);
+                check(&format!("gaussian_order{oy}{ox}_{m}"), |d, a, b| {
+                    (
+                        gpix::gaussian_filter_with(d, a, &g, mode(m))
+                            .unwrap()
+                            .into_vec(),
+                        gpix::gaussian_filter_with(d, b, &g, mode(m))
+                            .unwrap()
+                            .into_vec(),
+                    )
+                });
+            }
+            let g = base.with_order([1, 0]).with_radius([2, 5]);
+            check(&format!("gaussian_radius_{m}"), |d, a, b| {
+                (
+                    gpix::gaussian_filter_with(d, a, &g, mode(m))
+                        .unwrap()
+                        .into_vec(),
+                    gpix::gaussian_filter_with(d, b, &g, mode(m))
+                        .unwrap()
+                        .into_vec(),
+                )
+            });
+            check(&format!("laplace_{m}"), |d, a, b| {
+                (
+                    gpix::gaussian_laplace(d, a, &base, mode(m))
+                        .unwrap()
+                        .into_vec(),
+                    gpix::gaussian_laplace(d, b, &base, mode(m))
+                        .unwrap()
+                        .into_vec(),
+                )
+            });
+            check(&format!("gradmag_{m}"), |d, a, b| {
+                (
+                    gpix::gaussian_gradient_magnitude(d, a, &base, mode(m))
+                        .unwrap()
+                        .into_vec(),
+                    gpix::gaussian_gradient_magnitude(d, b, &base, mode(m))
+                        .unwrap()
+                        .into_vec(),
+                )
+            });
+            let low = gpix::Gaussian::new([1.0, 1.0]).with_truncate(3.0);
+            let high = gpix::Gaussian::new([2.5, 2.5]).with_truncate(3.0);
+            check(&format!("dog_{m}"), |d, a, b| {
+                (
+                    gpix::difference_of_gaussians(d, a, &low, &high, mode(m))
+                        .unwrap()
+                        .into_vec(),
+                    gpix::difference_of_gaussians(d, b, &low, &high, mode(m))
+                        .unwrap()
+                        .into_vec(),
+                )
+            });
+        }
+        let (low, high) = (
+            gpix::Gaussian::new([1.2; 2]),
+            gpix::Gaussian::new([1.2 * 1.6; 2]),
+        );
+        check("dog_default", |d, a, b| {
+            let nearest = BoundaryMode::Nearest;
+            (
+                gpix::difference_of_gaussians(d, a, &low, &high, nearest)
+                    .unwrap()
+                    .into_vec(),
+                gpix::difference_of_gaussians(d, b, &low, &high, nearest)
+                    .unwrap()
+                    .into_vec(),
+            )
+        });
     }
 
     #[test]

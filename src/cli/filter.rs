@@ -21,8 +21,18 @@ pub(crate) enum FilterCommand {
     Correlate(KernelArgs),
     /// scipy.ndimage.convolve with a 2-D kernel from a .npy file.
     Convolve(KernelArgs),
-    /// scipy.ndimage.gaussian_filter over the first two axes.
+    /// scipy.ndimage.gaussian_filter over the first two axes (derivatives of
+    /// Gaussians with --order).
     Gaussian(GaussianArgs),
+    /// scipy.ndimage.gaussian_laplace: the sum of second derivatives of
+    /// Gaussians along rows and columns, per channel.
+    GaussianLaplace(GaussianFamilyArgs),
+    /// scipy.ndimage.gaussian_gradient_magnitude: √(∂y² + ∂x²) of first
+    /// derivatives of Gaussians, per channel.
+    GaussianGradientMagnitude(GaussianFamilyArgs),
+    /// skimage.filters.difference_of_gaussians: blurred by --sigma1 minus
+    /// blurred by --sigma2 (default mode nearest, as skimage's).
+    Dog(DogArgs),
     /// skimage.filters.gabor: convolution with skimage's gabor_kernel.
     Gabor(GaborArgs),
 }
@@ -42,9 +52,10 @@ pub(crate) struct FilterIo {
 
 #[derive(Args, Debug)]
 pub(crate) struct Border {
-    /// Border mode, as scipy.ndimage names them.
-    #[arg(long, value_enum, default_value = "reflect")]
-    mode: ModeArg,
+    /// Border mode, as scipy.ndimage names them [default: reflect; dog:
+    /// nearest, as skimage's difference_of_gaussians].
+    #[arg(long, value_enum)]
+    mode: Option<ModeArg>,
     /// The value outside the array for --mode constant.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     cval: f64,
@@ -69,7 +80,12 @@ enum ModeArg {
 
 impl Border {
     fn mode(&self) -> BoundaryMode {
-        match self.mode {
+        self.mode_or(ModeArg::Reflect)
+    }
+
+    /// The mode given, or `default`.
+    fn mode_or(&self, default: ModeArg) -> BoundaryMode {
+        match self.mode.unwrap_or(default) {
             ModeArg::Reflect => BoundaryMode::Reflect,
             ModeArg::Mirror => BoundaryMode::Mirror,
             ModeArg::Nearest => BoundaryMode::Nearest,
@@ -123,13 +139,60 @@ impl From<MethodArg> for gpix::CorrelationMethod {
 #[derive(Args, Debug)]
 pub(crate) struct GaussianArgs {
     #[command(flatten)]
+    family: GaussianFamilyArgs,
+    /// Derivative order: O, or OY,OX (0 to 3 each; 1 is the first
+    /// derivative of the Gaussian along that axis).
+    #[arg(long, value_parser = parse_order, default_value = "0")]
+    order: [u32; 2],
+}
+
+/// The Gaussian kernels' arguments, shared by the Gaussian filters.
+#[derive(Args, Debug)]
+pub(crate) struct GaussianFamilyArgs {
+    #[command(flatten)]
     io: FilterIo,
     /// Standard deviation: S, or SY,SX (0 leaves that axis alone).
     #[arg(long, value_parser = parse_sigma, allow_negative_numbers = true)]
     sigma: [f64; 2],
+    #[command(flatten)]
+    reach: Reach,
+}
+
+/// How far a Gaussian kernel reaches.
+#[derive(Args, Debug)]
+pub(crate) struct Reach {
     /// Kernel radius in standard deviations (scipy's truncate).
     #[arg(long, default_value_t = 4.0)]
     truncate: f64,
+    /// Kernel radius in pixels, R or RY,RX (scipy's radius; overrides
+    /// --truncate).
+    #[arg(long, value_parser = parse_radius)]
+    radius: Option<[usize; 2]>,
+}
+
+impl Reach {
+    fn gaussian(&self, sigma: [f64; 2]) -> gpix::Gaussian {
+        let g = gpix::Gaussian::new(sigma).with_truncate(self.truncate);
+        match self.radius {
+            Some(r) => g.with_radius(r),
+            None => g,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DogArgs {
+    #[command(flatten)]
+    io: FilterIo,
+    /// The smaller blur's standard deviation: S, or SY,SX.
+    #[arg(long, value_parser = parse_sigma)]
+    sigma1: [f64; 2],
+    /// The larger blur's standard deviation: S, or SY,SX [default: 1.6 ×
+    /// --sigma1, as skimage].
+    #[arg(long, value_parser = parse_sigma)]
+    sigma2: Option<[f64; 2]>,
+    #[command(flatten)]
+    reach: Reach,
 }
 
 #[derive(Args, Debug)]
@@ -202,6 +265,39 @@ fn parse_size(s: &str) -> Result<[usize; 2], String> {
     }
 }
 
+/// N, or NY,NX, with `check` on each value.
+fn parse_pair<V: std::str::FromStr + Copy>(
+    s: &str,
+    check: impl Fn(V) -> bool,
+    what: &str,
+) -> Result<[V; 2], String> {
+    let parse = |v: &str| match v.trim().parse::<V>() {
+        Ok(x) if check(x) => Ok(x),
+        _ => Err(format!("{what} '{s}'")),
+    };
+    match s.split_once(',') {
+        Some((a, b)) => Ok([parse(a)?, parse(b)?]),
+        None => parse(s).map(|v| [v, v]),
+    }
+}
+
+fn parse_order(s: &str) -> Result<[u32; 2], String> {
+    let max = gpix::MAX_GAUSSIAN_ORDER;
+    parse_pair(
+        s,
+        |o| o <= max,
+        &format!("order must be O or OY,OX with values 0 to {max}, got"),
+    )
+}
+
+fn parse_radius(s: &str) -> Result<[usize; 2], String> {
+    parse_pair(
+        s,
+        |r| r <= 1 << 20,
+        "radius must be R or RY,RX in pixels (at most 2^20), got",
+    )
+}
+
 fn parse_sigma(s: &str) -> Result<[f64; 2], String> {
     let parse = |v: &str| match v.trim().parse::<f64>() {
         Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
@@ -221,7 +317,10 @@ enum Op {
     Uniform([usize; 2]),
     Correlate(Kernel, gpix::CorrelationMethod),
     Convolve(Kernel, gpix::CorrelationMethod),
-    Gaussian([f64; 2], f64),
+    Gaussian(gpix::Gaussian),
+    GaussianLaplace(gpix::Gaussian),
+    GaussianGradientMagnitude(gpix::Gaussian),
+    Dog(gpix::Gaussian, gpix::Gaussian),
     Gabor(Kernel, Kernel, Part),
 }
 
@@ -236,8 +335,15 @@ fn apply<T: FilterValue>(
         Op::Uniform(size) => gpix::uniform_filter_into(device, image, *size, mode, out.data_mut())?,
         Op::Correlate(k, m) => gpix::correlate_with(device, image, k, mode, *m, out.data_mut())?,
         Op::Convolve(k, m) => gpix::convolve_with(device, image, k, mode, *m, out.data_mut())?,
-        Op::Gaussian(sigma, truncate) => {
-            gpix::gaussian_filter_into(device, image, *sigma, *truncate, mode, out.data_mut())?
+        Op::Gaussian(g) => gpix::gaussian_filter_with_into(device, image, g, mode, out.data_mut())?,
+        Op::GaussianLaplace(g) => {
+            gpix::gaussian_laplace_into(device, image, g, mode, out.data_mut())?
+        }
+        Op::GaussianGradientMagnitude(g) => {
+            gpix::gaussian_gradient_magnitude_into(device, image, g, mode, out.data_mut())?
+        }
+        Op::Dog(low, high) => {
+            gpix::difference_of_gaussians_into(device, image, low, high, mode, out.data_mut())?
         }
         Op::Gabor(re, im, part) => {
             let kernel = match part {
@@ -270,7 +376,11 @@ fn filter_work(op: &Op, input: &Input) -> Work {
         Op::Uniform(size) => Work::uniform(values, value_bytes, *size),
         Op::Correlate(k, _) => Work::correlate("correlate", values, value_bytes, dims(k), 1),
         Op::Convolve(k, _) => Work::correlate("convolve", values, value_bytes, dims(k), 1),
-        Op::Gaussian(sigma, truncate) => Work::gaussian(values, value_bytes, *sigma, *truncate),
+        Op::Gaussian(g) => gaussian_work(values, value_bytes, g),
+        Op::GaussianLaplace(g) | Op::GaussianGradientMagnitude(g) => {
+            gaussian_work(values, value_bytes, g).repeated(2)
+        }
+        Op::Dog(_, high) => gaussian_work(values, value_bytes, high).repeated(2),
         Op::Gabor(re, _, part) => {
             let parts = if matches!(part, Part::Magnitude) {
                 2
@@ -280,6 +390,22 @@ fn filter_work(op: &Op, input: &Input) -> Work {
             Work::correlate("gabor", values, value_bytes, dims(re), parts)
         }
     }
+}
+
+/// A Gaussian's work: its taps per axis (from the radius when given).
+fn gaussian_work(values: u64, value_bytes: u64, g: &gpix::Gaussian) -> Work {
+    let reach = match g.radius {
+        // The cost model counts 2·⌈σ·t⌉ + 1 taps; σ·t = r gives r each side.
+        Some(r) => g.sigma.map(|s| {
+            if s > 0.0 {
+                r[0].max(r[1]) as f64 / s
+            } else {
+                0.0
+            }
+        }),
+        None => [g.truncate; 2],
+    };
+    Work::gaussian(values, value_bytes, g.sigma, reach[0].max(reach[1]))
 }
 
 /// The `-v` line of a filter: where it ran and how (precision included).
@@ -317,6 +443,13 @@ fn read_kernel(path: &Path) -> anyhow::Result<Kernel> {
     Kernel::new(ky, kx, weights).with_context(|| path.display().to_string())
 }
 
+/// `g`, once its kernels are known to be valid (before any file is read).
+fn checked(g: gpix::Gaussian) -> anyhow::Result<gpix::Gaussian> {
+    g.taps(0)?;
+    g.taps(1)?;
+    Ok(g)
+}
+
 pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
     let (io_args, op) = match cmd {
         FilterCommand::Uniform(a) => (&a.io, Op::Uniform(a.size)),
@@ -329,8 +462,22 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
             Op::Convolve(read_kernel(&a.kernel)?, a.method.into()),
         ),
         FilterCommand::Gaussian(a) => {
-            gpix::gaussian_kernel1d(a.sigma[0], a.truncate)?;
-            (&a.io, Op::Gaussian(a.sigma, a.truncate))
+            let g = a.family.reach.gaussian(a.family.sigma).with_order(a.order);
+            (&a.family.io, Op::Gaussian(checked(g)?))
+        }
+        FilterCommand::GaussianLaplace(a) => {
+            let g = checked(a.reach.gaussian(a.sigma))?;
+            (&a.io, Op::GaussianLaplace(g))
+        }
+        FilterCommand::GaussianGradientMagnitude(a) => {
+            let g = checked(a.reach.gaussian(a.sigma))?;
+            (&a.io, Op::GaussianGradientMagnitude(g))
+        }
+        FilterCommand::Dog(a) => {
+            let sigma2 = a.sigma2.unwrap_or(a.sigma1.map(|s| 1.6 * s));
+            let low = checked(a.reach.gaussian(a.sigma1))?;
+            let high = checked(a.reach.gaussian(sigma2))?;
+            (&a.io, Op::Dog(low, high))
         }
         FilterCommand::Gabor(a) => {
             let (re, im) = gpix::gabor_kernel(
@@ -353,7 +500,10 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
         &[&io_args.output],
     )?;
     let device = common.route(device, &filter_work(&op, &input));
-    let mode = io_args.border.mode();
+    let mode = match op {
+        Op::Dog(..) => io_args.border.mode_or(ModeArg::Nearest),
+        _ => io_args.border.mode(),
+    };
     let staged = match &input.data {
         Floats::F32(img) => {
             let (out, info) = apply(&device, &op, img.view(), mode)?;

@@ -12,15 +12,27 @@ Needs numpy, scipy and scikit-image. Writes tests/data/filter/*.npy:
   gabor_real.npy / gabor_imag.npy   skimage.filters.gabor on channel 0,
       frequency 0.2, theta 0.6, sigma_x 1.5, sigma_y 2.5 (mode reflect)
   var_<mode>.npy       uniform_filter(x*x) - uniform_filter(x)**2, size (5, 4)
+  gaussian_order<oy><ox>_<mode>.npy   gaussian_filter, sigma=(1.5, 0.8, 0),
+      order=(oy, ox, 0), truncate=3
+  gaussian_radius_<mode>.npy   gaussian_filter, sigma=(1.5, 0.8, 0), order=(1, 0, 0),
+      radius=(2, 5, 0)
+  laplace_<mode>.npy / gradmag_<mode>.npy   gaussian_laplace /
+      gaussian_gradient_magnitude per channel (2-D), sigma=(1.5, 0.8), truncate=3
+  dog_<mode>.npy       skimage.filters.difference_of_gaussians, low 1.0, high 2.5,
+      channel_axis=-1, truncate=3
+  dog_default.npy      difference_of_gaussians(x, 1.2, channel_axis=-1): high 1.6 × low,
+      mode nearest, truncate 4
 Constant mode uses cval = 0.5 everywhere.
 """
 import numpy as np
 import scipy.ndimage as ndi
-from skimage.filters import gabor
+from skimage.filters import difference_of_gaussians, gabor
 
 OUT = "tests/data/filter"
 MODES = ["reflect", "mirror", "nearest", "wrap", "constant"]
 CVAL = 0.5
+# Derivative orders (rows, columns) of the gaussian_order goldens.
+ORDERS = [(1, 0), (0, 1), (2, 0), (0, 2), (1, 1), (3, 0), (2, 3)]
 
 
 def save(name, a):
@@ -50,6 +62,21 @@ def main():
         m = ndi.uniform_filter(x, size=(5, 4, 1), mode=mode, cval=CVAL)
         m2 = ndi.uniform_filter(x * x, size=(5, 4, 1), mode=mode, cval=CVAL * CVAL)
         save(f"var_{mode}", m2 - m * m)
+        for oy, ox in ORDERS:
+            save(f"gaussian_order{oy}{ox}_{mode}",
+                 ndi.gaussian_filter(x, sigma=(1.5, 0.8, 0), order=(oy, ox, 0), truncate=3.0,
+                                     mode=mode, cval=CVAL))
+        save(f"gaussian_radius_{mode}",
+             ndi.gaussian_filter(x, sigma=(1.5, 0.8, 0), order=(1, 0, 0), radius=(2, 5, 0),
+                                 mode=mode, cval=CVAL))
+        per_channel = lambda f: np.stack([f(x[:, :, c]) for c in range(x.shape[2])], axis=2)
+        save(f"laplace_{mode}", per_channel(lambda a: ndi.gaussian_laplace(
+            a, sigma=(1.5, 0.8), mode=mode, cval=CVAL, truncate=3.0)))
+        save(f"gradmag_{mode}", per_channel(lambda a: ndi.gaussian_gradient_magnitude(
+            a, sigma=(1.5, 0.8), mode=mode, cval=CVAL, truncate=3.0)))
+        save(f"dog_{mode}", difference_of_gaussians(
+            x, 1.0, 2.5, mode=mode, cval=CVAL, channel_axis=-1, truncate=3.0))
+    save("dog_default", difference_of_gaussians(x, 1.2, channel_axis=-1))
     re, im = gabor(x[:, :, 0], frequency=0.2, theta=0.6, sigma_x=1.5, sigma_y=2.5)
     save("gabor_real", re)
     save("gabor_imag", im)

@@ -19,7 +19,9 @@ pub(crate) mod gpu;
 mod kernel;
 
 pub use boundary::{boundary_index, BoundaryMode};
-pub use kernel::{gabor_kernel, gaussian_kernel1d, Kernel};
+pub use kernel::{
+    gabor_kernel, gaussian_derivative_kernel1d, gaussian_kernel1d, Kernel, MAX_GAUSSIAN_ORDER,
+};
 
 use correlate::Plan;
 
@@ -706,6 +708,397 @@ pub fn gaussian_filter_into<T: FilterValue>(
         gaussian_kernel1d(sigma[1], truncate)?,
     );
     run_plan(device, image, &plan, mode, out)
+}
+
+/// The Gaussian family's parameters, as scipy.ndimage names them:
+/// standard deviation and derivative order per axis (rows, columns), and
+/// the kernel's reach, `truncate` standard deviations or an explicit
+/// `radius` per axis. An axis with σ ≈ 0 (≤ 1e-15) is left alone whatever
+/// its order, as scipy skips it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gaussian {
+    /// Standard deviations (rows, columns), ≥ 0.
+    pub sigma: [f64; 2],
+    /// Derivative order per axis, 0 to [`MAX_GAUSSIAN_ORDER`].
+    pub order: [u32; 2],
+    /// Kernel radius in standard deviations: `int(truncate · σ + 0.5)` taps
+    /// each side.
+    pub truncate: f64,
+    /// Taps each side per axis, overriding `truncate` (scipy's `radius`).
+    pub radius: Option<[usize; 2]>,
+}
+
+impl Gaussian {
+    /// A smoothing Gaussian (order 0, truncate 4, scipy's defaults).
+    #[must_use]
+    pub fn new(sigma: [f64; 2]) -> Self {
+        Self {
+            sigma,
+            order: [0, 0],
+            truncate: 4.0,
+            radius: None,
+        }
+    }
+
+    /// The same with derivative orders `order` (rows, columns).
+    #[must_use]
+    pub fn with_order(self, order: [u32; 2]) -> Self {
+        Self { order, ..self }
+    }
+
+    /// The same truncated at `truncate` standard deviations.
+    #[must_use]
+    pub fn with_truncate(self, truncate: f64) -> Self {
+        Self { truncate, ..self }
+    }
+
+    /// The same with `radius` taps each side per axis.
+    #[must_use]
+    pub fn with_radius(self, radius: [usize; 2]) -> Self {
+        Self {
+            radius: Some(radius),
+            ..self
+        }
+    }
+
+    /// The taps this filter correlates with along `axis` (0 rows, 1
+    /// columns): scipy's kernel reversed, as `gaussian_filter1d` uses it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a negative or non-finite σ or
+    /// truncate, an order past [`MAX_GAUSSIAN_ORDER`], a radius over 2^20.
+    pub fn taps(&self, axis: usize) -> Result<Vec<f64>> {
+        let (sigma, order) = (self.sigma[axis], self.order[axis]);
+        let t = self.truncate;
+        if !(sigma.is_finite() && sigma >= 0.0 && t.is_finite() && t >= 0.0) {
+            return Err(Error::invalid(format!(
+                "sigma {sigma} and truncate {t} must be finite and ≥ 0"
+            )));
+        }
+        if order > MAX_GAUSSIAN_ORDER {
+            return Err(Error::invalid(format!(
+                "derivative order {order} is not supported (0 to {MAX_GAUSSIAN_ORDER})"
+            )));
+        }
+        if sigma <= 1e-15 {
+            return Ok(vec![1.0]);
+        }
+        let reach = t * sigma + 0.5;
+        let radius = match self.radius {
+            Some(r) => r[axis],
+            None if reach > f64::from(1u32 << 20) => usize::MAX,
+            None => reach as usize,
+        };
+        let mut taps = gaussian_derivative_kernel1d(sigma, order, radius)?;
+        taps.reverse();
+        Ok(taps)
+    }
+
+    /// The 2-D kernel (for references and the direct sum).
+    ///
+    /// # Errors
+    /// As [`Gaussian::taps`].
+    pub fn kernel(&self) -> Result<Kernel> {
+        Ok(Kernel::outer(&self.taps(0)?, &self.taps(1)?))
+    }
+
+    /// Filters `image` into `out` as scipy does: one 1-D pass per axis,
+    /// rows first. The separable passes compute the 2-D correlation of the
+    /// constant-padded image; scipy's column pass pads the row pass's result
+    /// with `cval` instead, which differs where the row taps do not sum to 1
+    /// (derivatives) by `cval · (1 − Σ wy) · Σ wx[j]` over the column taps
+    /// that fall outside the image: added here, per column.
+    fn run<T: FilterValue>(
+        &self,
+        device: &Device,
+        image: ImageView<'_, T>,
+        mode: BoundaryMode,
+        out: &mut [T],
+    ) -> Result<FilterInfo> {
+        let (wy, wx) = (self.taps(0)?, self.taps(1)?);
+        let row_sum: f64 = wy.iter().sum();
+        let scale = mode.cval() * (1.0 - row_sum);
+        let constant = matches!(mode, BoundaryMode::Constant(_));
+        let correction: Option<Vec<f64>> =
+            (constant && self.order[0] > 0 && scale != 0.0).then(|| {
+                outside_weights(&wx, image.width())
+                    .map(|o| scale * o)
+                    .collect()
+            });
+        let info = run_plan(device, image, &Plan::separable(wy, wx), mode, out)?;
+        if let Some(add) = correction {
+            let c = image.channels();
+            for row in out.chunks_mut((image.width() * c).max(1)) {
+                for (px, &a) in row.chunks_mut(c.max(1)).zip(&add) {
+                    for v in px {
+                        *v = T::from_f64(v.to_f64() + a);
+                    }
+                }
+            }
+        }
+        Ok(info)
+    }
+
+    /// The same with derivative orders `order`, for the composite filters
+    /// (which take smoothing Gaussians only).
+    fn derivative(&self, what: &str, order: [u32; 2]) -> Result<Self> {
+        if self.order != [0, 0] {
+            return Err(Error::invalid(format!(
+                "{what} takes no derivative order (got {:?})",
+                self.order
+            )));
+        }
+        Ok(self.with_order(order))
+    }
+}
+
+/// `scipy.ndimage.gaussian_filter(image, sigma, order, truncate=…,
+/// radius=…, mode=…)` over the first two axes: separable passes with
+/// scipy's kernels (derivatives of Gaussians for orders 1–3).
+///
+/// ```
+/// use gpix::{gaussian_filter_with, BoundaryMode, Device, Gaussian, ImageView};
+/// // A ramp's first derivative along x is its slope, away from the ends.
+/// let ramp: Vec<f64> = (0..16).map(f64::from).collect();
+/// let g = Gaussian::new([0.0, 1.0]).with_order([0, 1]);
+/// let d = gaussian_filter_with(&Device::Cpu, ImageView::new(&ramp, 1, 16, 1)?, &g, BoundaryMode::Nearest)?;
+/// assert!((d.data()[8] - 1.0).abs() < 1e-3);
+/// # Ok::<(), gpix::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`Gaussian::taps`]; [`Error::Gpu`] if a GPU kernel fails.
+pub fn gaussian_filter_with<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    gaussian: &Gaussian,
+    mode: BoundaryMode,
+) -> Result<Image<T>> {
+    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
+    gaussian_filter_with_into(device, image, gaussian, mode, out.data_mut())?;
+    Ok(out)
+}
+
+/// [`gaussian_filter_with`] into a caller-owned buffer.
+///
+/// # Errors
+/// As [`gaussian_filter_with`], and [`Error::InvalidArgument`] for a wrong
+/// `out` length.
+pub fn gaussian_filter_with_into<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    gaussian: &Gaussian,
+    mode: BoundaryMode,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    gaussian.run(device, image, mode, out)
+}
+
+/// `scipy.ndimage.gaussian_laplace(image, sigma, mode=…)` per channel: the
+/// sum of the second derivatives of Gaussians along rows and columns.
+///
+/// # Errors
+/// As [`gaussian_filter_with`], and [`Error::InvalidArgument`] when
+/// `gaussian` has a derivative order.
+pub fn gaussian_laplace<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    gaussian: &Gaussian,
+    mode: BoundaryMode,
+) -> Result<Image<T>> {
+    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
+    gaussian_laplace_into(device, image, gaussian, mode, out.data_mut())?;
+    Ok(out)
+}
+
+/// [`gaussian_laplace`] into a caller-owned buffer.
+///
+/// # Errors
+/// As [`gaussian_laplace`], and [`Error::InvalidArgument`] for a wrong
+/// `out` length.
+pub fn gaussian_laplace_into<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    gaussian: &Gaussian,
+    mode: BoundaryMode,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let what = "gaussian_laplace";
+    let rows = gaussian.derivative(what, [2, 0])?;
+    let cols = gaussian.derivative(what, [0, 2])?;
+    two_passes(device, image, [&rows, &cols], mode, out, |a, b| a + b)
+}
+
+/// `scipy.ndimage.gaussian_gradient_magnitude(image, sigma, mode=…)` per
+/// channel: `√(∂y² + ∂x²)` of first derivatives of Gaussians.
+///
+/// # Errors
+/// As [`gaussian_laplace`].
+pub fn gaussian_gradient_magnitude<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    gaussian: &Gaussian,
+    mode: BoundaryMode,
+) -> Result<Image<T>> {
+    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
+    gaussian_gradient_magnitude_into(device, image, gaussian, mode, out.data_mut())?;
+    Ok(out)
+}
+
+/// [`gaussian_gradient_magnitude`] into a caller-owned buffer.
+///
+/// # Errors
+/// As [`gaussian_gradient_magnitude`], and [`Error::InvalidArgument`] for a
+/// wrong `out` length.
+pub fn gaussian_gradient_magnitude_into<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    gaussian: &Gaussian,
+    mode: BoundaryMode,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let what = "gaussian_gradient_magnitude";
+    let rows = gaussian.derivative(what, [1, 0])?;
+    let cols = gaussian.derivative(what, [0, 1])?;
+    // scipy: out = ∂y·∂y, out += ∂x·∂x, √out, in the array's type.
+    two_passes(device, image, [&rows, &cols], mode, out, |a, b| {
+        T::from_f64((a * a + b * b).to_f64().sqrt())
+    })
+}
+
+/// `skimage.filters.difference_of_gaussians(image, low_sigma, high_sigma)`
+/// per channel: the image blurred by `low` minus the image blurred by
+/// `high` (skimage's default `high` is 1.6 × the low σ; its default mode
+/// is nearest).
+///
+/// # Errors
+/// As [`gaussian_laplace`] (for either Gaussian).
+pub fn difference_of_gaussians<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    low: &Gaussian,
+    high: &Gaussian,
+    mode: BoundaryMode,
+) -> Result<Image<T>> {
+    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
+    difference_of_gaussians_into(device, image, low, high, mode, out.data_mut())?;
+    Ok(out)
+}
+
+/// [`difference_of_gaussians`] into a caller-owned buffer.
+///
+/// # Errors
+/// As [`difference_of_gaussians`], and [`Error::InvalidArgument`] for a
+/// wrong `out` length.
+pub fn difference_of_gaussians_into<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    low: &Gaussian,
+    high: &Gaussian,
+    mode: BoundaryMode,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let what = "difference_of_gaussians";
+    let low = low.derivative(what, [0, 0])?;
+    let high = high.derivative(what, [0, 0])?;
+    two_passes(device, image, [&low, &high], mode, out, |a, b| a - b)
+}
+
+/// The definition of [`gaussian_filter_with`], as scipy computes it: a 1-D
+/// correlation along the rows axis (each pass pads per `mode`), then one
+/// along the columns axis over that result, all in f64.
+///
+/// # Errors
+/// As [`Gaussian::taps`].
+pub fn gaussian_filter_reference<T: FilterValue>(
+    image: ImageView<'_, T>,
+    gaussian: &Gaussian,
+    mode: BoundaryMode,
+) -> Result<Image<f64>> {
+    let (wy, wx) = (gaussian.taps(0)?, gaussian.taps(1)?);
+    let (h, w, c) = (image.height(), image.width(), image.channels());
+    let pass = |src: &ImageView<'_, f64>, taps: &[f64], along_rows: bool| {
+        let centre = (taps.len() / 2) as i64;
+        let mut out = vec![0f64; h * w * c];
+        for y in 0..h {
+            for x in 0..w {
+                for ch in 0..c {
+                    out[(y * w + x) * c + ch] = taps
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| {
+                            let d = i as i64 - centre;
+                            let (yy, xx) = if along_rows {
+                                (y as i64 + d, x as i64)
+                            } else {
+                                (y as i64, x as i64 + d)
+                            };
+                            t * at(src, yy, xx, ch, mode)
+                        })
+                        .sum();
+                }
+            }
+        }
+        out
+    };
+    let input: Vec<f64> = image.data().iter().map(|v| v.to_f64()).collect();
+    let rows = pass(&ImageView::new(&input, h, w, c)?, &wy, true);
+    let both = pass(&ImageView::new(&rows, h, w, c)?, &wx, false);
+    Image::from_vec(both, h, w, c)
+}
+
+/// Per column of a `width`-wide row: the total of the taps `wx` (centred
+/// at `len / 2`) that reach outside the row.
+fn outside_weights(wx: &[f64], width: usize) -> impl Iterator<Item = f64> + '_ {
+    let left = (wx.len() / 2) as i64;
+    (0..width as i64).map(move |x| {
+        wx.iter()
+            .enumerate()
+            .filter(|&(j, _)| {
+                let at = x + j as i64 - left;
+                at < 0 || at >= width as i64
+            })
+            .map(|(_, w)| w)
+            .sum()
+    })
+}
+
+/// Filters `image` with `first` into `out` and `second` into scratch (each
+/// through the separable passes of the device), then `out = combine(out,
+/// scratch)` element by element on the host.
+fn two_passes<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    [first, second]: [&Gaussian; 2],
+    mode: BoundaryMode,
+    out: &mut [T],
+    combine: impl Fn(T, T) -> T + Sync,
+) -> Result<FilterInfo> {
+    use rayon::prelude::*;
+    // Both checked before either runs.
+    for g in [first, second] {
+        g.taps(0)?;
+        g.taps(1)?;
+    }
+    check_out(&image, out.len(), "the output")?;
+    crate::mem::check_bytes(
+        || "the second filter's scratch array".to_owned(),
+        Some(out.len() as u128),
+        size_of::<T>(),
+    )?;
+    let info = first.run(device, image, mode, out)?;
+    let mut other = vec![T::default(); out.len()];
+    second.run(device, image, mode, &mut other)?;
+    out.par_chunks_mut(1 << 16)
+        .zip(other.par_chunks(1 << 16))
+        .for_each(|(o, b)| {
+            for (o, &b) in o.iter_mut().zip(b) {
+                *o = combine(*o, b);
+            }
+        });
+    Ok(FilterInfo {
+        method: format!("{}, twice, combined on the cpu", info.method),
+    })
 }
 
 /// The kernel of [`gaussian_filter`] as a 2-D [`Kernel`] (for references).
