@@ -45,6 +45,8 @@ __all__ = [
     "correlate",
     "convolve",
     "gaussian_filter",
+    "gaussian_gradient_magnitude",
+    "gaussian_laplace",
     "gabor",
     "gabor_kernel",
     "local_stats",
@@ -291,37 +293,95 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
 
 
 def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *, radius=None, axes=None, device=None):
-    """scipy.ndimage.gaussian_filter (order 0): separable Gaussian passes with
-    scipy's kernel (radius ``int(truncate * sigma + 0.5)``); axes with
-    ``sigma`` 0 are left alone, as scipy does.
+    """scipy.ndimage.gaussian_filter: separable Gaussian passes with scipy's
+    kernel (radius ``int(truncate * sigma + 0.5)``, or ``radius``);
+    ``order`` 1 to 3 along an axis filters with that derivative of the
+    Gaussian. Axes with ``sigma`` 0 are left alone, as scipy does.
 
     >>> float(gpix.gaussian_filter(np.eye(3), sigma=1)[1, 1].round(6))
     0.341653
     """
-    if not (type(order) is int and order == 0) and np.any(np.asarray(order) != 0):
-        raise NotImplementedError("gpix.gaussian_filter does not yet take order != 0")
-    if radius is not None:
-        raise NotImplementedError("gpix.gaussian_filter does not yet take radius=")
     m = _fast_mode(mode, 0, axes)
-    if m is not None and type(sigma) in (int, float):
+    plain = type(order) is int and order == 0 and radius is None
+    if m is not None and plain and type(sigma) in (int, float):
         o = _plain_2d(input, output)
         if o is not None:
             s = float(sigma)
-            _gpix.gaussian_filter(_as4(input), _as4(o), (s, s), float(truncate), m, float(cval), device_of(device))
+            _gpix.gaussian_filter(_as4(input), _as4(o), (s, s), (0, 0), None, float(truncate), "filter", m, float(cval), device_of(device))
             return o
+    return _gaussian(input, sigma, order, output, mode, cval, truncate, radius, axes, device, "filter")
+
+
+def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, device=None, truncate=4.0, radius=None):
+    """scipy.ndimage.gaussian_laplace: the sum of second derivatives of
+    Gaussians along the filtered axes (at most two adjacent ones).
+
+    >>> float(gpix.gaussian_laplace(np.eye(5), sigma=1)[2, 2].round(6))
+    -0.27023
+    """
+    return _gaussian(input, sigma, 0, output, mode, cval, truncate, radius, axes, device, "laplace")
+
+
+def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, device=None, truncate=4.0, radius=None):
+    """scipy.ndimage.gaussian_gradient_magnitude: the root of the summed
+    squares of first derivatives of Gaussians along the filtered axes (at
+    most two adjacent ones).
+
+    >>> float(gpix.gaussian_gradient_magnitude(np.eye(5), sigma=1)[2, 1].round(6))
+    0.156006
+    """
+    return _gaussian(input, sigma, 0, output, mode, cval, truncate, radius, axes, device, "gradient_magnitude")
+
+
+def _gaussian(input, sigma, order, output, mode, cval, truncate, radius, axes, device, op):
     x = np.asarray(input)
     axes = axes_of(axes, x.ndim)
     sigmas = per_axis(sigma, len(axes), "sigma", float)
+    orders = per_axis(order, len(axes), "order")
+    if any(o < 0 for o in orders):
+        raise ValueError("order must be non-negative")
+    radii = None if radius is None else per_axis(radius, len(axes), "radius")
+    if radii is not None and any(r < 0 for r in radii):
+        raise ValueError("radius must be a nonnegative integer")
     mode = mode_of(mode, len(axes))
+    if op == "gradient_magnitude" and len(axes) < x.ndim:
+        # scipy's gaussian_gradient_magnitude passes the full sigma to every
+        # axis of each derivative's gaussian_filter, so it also blurs the
+        # axes not listed (unlike gaussian_laplace): not per channel.
+        raise NotImplementedError(
+            "scipy's gaussian_gradient_magnitude with axes= also blurs the other axes; "
+            "gpix filters two axes at a time: call it per channel (e.g. x[..., c])"
+        )
     # scipy skips an axis whose sigma is at most 1e-15.
     widths = [3 if s > 1e-15 else 1 for s in sigmas]
+    if op != "filter" and (x.ndim > 2 or len(axes) > 2) and 1 in widths:
+        # scipy sums a term per listed axis, and an axis it does not smooth
+        # adds the image blurred along the others: list the filtered axes.
+        raise NotImplementedError(
+            f"gpix.{'gaussian_' + op} filters the axes it is given: pass axes= with "
+            f"the axes whose sigma is > 0 (here {[a for a, w in zip(axes, widths) if w > 1]})"
+        )
     a, _ = _filter_axes(x, axes, widths)
-    full = [0.0] * x.ndim
-    for ax, s in zip(axes, sigmas):
-        full[ax] = s
+    full = {"sigma": [0.0] * x.ndim, "order": [0] * x.ndim, "radius": [0] * x.ndim}
+    for i, ax in enumerate(axes):
+        full["sigma"][ax] = sigmas[i]
+        full["order"][ax] = orders[i]
+        if radii is not None:
+            full["radius"][ax] = radii[i]
     xf = float_input(x)
     target = Target(output, x.shape, xf.dtype, [x, xf], default_dtype(x.dtype))
-    _gpix.gaussian_filter(as4(xf, a), as4(target.native, a), pair_of(full, a, 0.0), float(truncate), mode, float(cval), device_of(device))
+    _gpix.gaussian_filter(
+        as4(xf, a),
+        as4(target.native, a),
+        pair_of(full["sigma"], a, 0.0),
+        pair_of(full["order"], a, 0),
+        None if radii is None else pair_of(full["radius"], a, 0),
+        float(truncate),
+        op,
+        mode,
+        float(cval),
+        device_of(device),
+    )
     return target.finish()
 
 

@@ -80,9 +80,33 @@ def gaussian_filter(
     cval: float = 0.0,
     truncate: float = 4.0,
     *,
-    radius: None = None,
+    radius: Optional[Union[int, Sequence[int]]] = None,
     axes: Optional[Union[int, Sequence[int]]] = None,
     device: Device = None,
+) -> np.ndarray: ...
+def gaussian_laplace(
+    input: npt.ArrayLike,
+    sigma: Union[float, Sequence[float]],
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    *,
+    axes: Optional[Union[int, Sequence[int]]] = None,
+    device: Device = None,
+    truncate: float = 4.0,
+    radius: Optional[Union[int, Sequence[int]]] = None,
+) -> np.ndarray: ...
+def gaussian_gradient_magnitude(
+    input: npt.ArrayLike,
+    sigma: Union[float, Sequence[float]],
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    *,
+    axes: Optional[Union[int, Sequence[int]]] = None,
+    device: Device = None,
+    truncate: float = 4.0,
+    radius: Optional[Union[int, Sequence[int]]] = None,
 ) -> np.ndarray: ...
 def gabor_kernel(
     frequency: float,

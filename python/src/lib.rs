@@ -417,37 +417,60 @@ fn correlate(
     )
 }
 
+/// Which of the Gaussian filters a native call runs.
+#[derive(Clone, Copy)]
+enum GaussianOp {
+    Filter,
+    Laplace,
+    GradientMagnitude,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn gaussian_t<T: FilterValue + NpElement>(
     py: Python<'_>,
     x: &Bound<'_, PyAny>,
     out: &Bound<'_, PyAny>,
-    sigma: [f64; 2],
-    truncate: f64,
+    g: &gpix::Gaussian,
+    op: GaussianOp,
     mode: BoundaryMode,
     device: &str,
 ) -> PyResult<()> {
     let input = Input::<T>::new(x, "input")?;
     let dims = dims4(input.array.as_untyped())?;
     let mut output = Output::<T>::new(out, &input.shape, "output")?;
+    let passes = if matches!(op, GaussianOp::Filter) {
+        1
+    } else {
+        2
+    };
     let device = pick(device, || {
         Work::gaussian(
             values_of(&input.shape),
             size_of::<T>() as u64,
-            sigma,
-            truncate,
+            g.sigma,
+            g.truncate,
         )
+        .repeated(passes)
     })?;
     let (data, out) = (input.slice()?, output.slice()?);
     detach(py, data.len(), || {
         per_layer(data, dims, [Some(out)], &mut |v, [o]| {
-            gpix::gaussian_filter_into(&device, v, sigma, truncate, mode, o.expect("output"))?;
+            let o = o.expect("output");
+            match op {
+                GaussianOp::Filter => gpix::gaussian_filter_with_into(&device, v, g, mode, o)?,
+                GaussianOp::Laplace => gpix::gaussian_laplace_into(&device, v, g, mode, o)?,
+                GaussianOp::GradientMagnitude => {
+                    gpix::gaussian_gradient_magnitude_into(&device, v, g, mode, o)?
+                }
+            };
             Ok(())
         })
     })
     .map_err(py_err)
 }
 
-/// gaussian_filter(x, out, sigma, truncate, mode, cval, device).
+/// gaussian_filter(x, out, sigma, order, radius, truncate, op, mode, cval,
+/// device): op is "filter", "laplace" or "gradient_magnitude".
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn gaussian_filter(
@@ -455,16 +478,33 @@ fn gaussian_filter(
     x: &Bound<'_, PyAny>,
     out: &Bound<'_, PyAny>,
     sigma: (f64, f64),
+    order: (u32, u32),
+    radius: Option<(usize, usize)>,
     truncate: f64,
+    op: &str,
     mode: &str,
     cval: f64,
     device: &str,
 ) -> PyResult<()> {
     let mode = mode_of(mode, cval)?;
-    on_float!(
-        x,
-        gaussian_t(py, x, out, [sigma.0, sigma.1], truncate, mode, device)
-    )
+    let op = match op {
+        "filter" => GaussianOp::Filter,
+        "laplace" => GaussianOp::Laplace,
+        "gradient_magnitude" => GaussianOp::GradientMagnitude,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown gaussian op '{other}'"
+            )))
+        }
+    };
+    let mut g = gpix::Gaussian::new([sigma.0, sigma.1])
+        .with_order([order.0, order.1])
+        .with_truncate(truncate);
+    if let Some((ry, rx)) = radius {
+        g = g.with_radius([ry, rx]);
+    }
+    g.taps(0).and_then(|_| g.taps(1)).map_err(py_err)?;
+    on_float!(x, gaussian_t(py, x, out, &g, op, mode, device))
 }
 
 fn kernel_array<'py>(py: Python<'py>, k: &Kernel) -> PyResult<Bound<'py, PyArray2<f64>>> {
