@@ -257,6 +257,40 @@ fn gabor_matches_skimage_and_magnitude_combines_both_parts() {
     for ((a, b), c) in r.iter().zip(&i).zip(&m) {
         assert!((a.hypot(*b) - c).abs() <= 1e-12);
     }
+    // σ from skimage's bandwidth rule; frequency 0 (σ given) a plain
+    // Gaussian; frequency 0 without σ has no bandwidth rule: an error.
+    let out = dir.path().join("o.npy");
+    let args = ["--device", "cpu", "filter", "gabor", s(&input), s(&out)];
+    run(&[
+        &args[..],
+        &[
+            "--frequency",
+            "0.25",
+            "--theta",
+            "0.3",
+            "--bandwidth",
+            "1.4",
+        ],
+    ]
+    .concat());
+    assert_close(&out, &golden("gabor_bandwidth_real"), 1e-10);
+    run(&[
+        &args[..],
+        &["--frequency", "0", "--sigma-x", "1.5", "--sigma-y", "2.5"],
+    ]
+    .concat());
+    assert_close(&out, &golden("gabor_f0_real"), 1e-10);
+    std::fs::remove_file(&out).unwrap();
+    fails(
+        &args[2..]
+            .iter()
+            .copied()
+            .chain(["--frequency", "0"])
+            .collect::<Vec<_>>(),
+        dir.path(),
+        "frequency",
+        1,
+    );
 }
 
 #[test]
@@ -409,8 +443,7 @@ fn bad_filter_inputs_are_errors_and_leave_nothing() {
             "gabor",
             x,
             out,
-            "--frequency",
-            "0",
+            "--frequency=-1",
             "--sigma-x",
             "1",
             "--sigma-y",

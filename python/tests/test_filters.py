@@ -164,6 +164,7 @@ def test_gabor_matches_skimage(rng, device, dtype):
     for kwargs in [
         dict(frequency=0.15, theta=np.pi / 2, sigma_x=5, sigma_y=5, n_stds=1.4),
         dict(frequency=0.3, theta=0.7, bandwidth=1.5),
+        dict(frequency=0, sigma_x=1.5, sigma_y=2.5),
         dict(frequency=0.2, theta=0.3, offset=0.5, mode="wrap"),
     ]:
         real, imag = gpix.gabor(x, device=device, **kwargs)

@@ -205,12 +205,17 @@ pub(crate) struct GaborArgs {
     /// Orientation in radians.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     theta: f64,
-    /// Standard deviation along x' (the harmonic's direction).
+    /// Standard deviation along x' (the harmonic's direction) [default:
+    /// from --bandwidth, as skimage].
     #[arg(long)]
-    sigma_x: f64,
-    /// Standard deviation along y'.
+    sigma_x: Option<f64>,
+    /// Standard deviation along y' [default: from --bandwidth].
     #[arg(long)]
-    sigma_y: f64,
+    sigma_y: Option<f64>,
+    /// Bandwidth in octaves, giving the σ not set by --sigma-x/--sigma-y
+    /// (skimage: √(ln 2 / 2) / π · (2^b + 1) / (2^b − 1) / frequency).
+    #[arg(long, default_value_t = 1.0)]
+    bandwidth: f64,
     /// The kernel covers this many standard deviations.
     #[arg(long, default_value_t = 3.0)]
     n_stds: f64,
@@ -480,14 +485,11 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
             (&a.io, Op::Dog(low, high))
         }
         FilterCommand::Gabor(a) => {
-            let (re, im) = gpix::gabor_kernel(
-                a.frequency,
-                a.theta,
-                a.sigma_x,
-                a.sigma_y,
-                a.n_stds,
-                a.offset,
-            )?;
+            let from_bandwidth = || gpix::gabor_sigma_from_bandwidth(a.frequency, a.bandwidth);
+            let sigma_x = a.sigma_x.map_or_else(from_bandwidth, Ok)?;
+            let sigma_y = a.sigma_y.map_or_else(from_bandwidth, Ok)?;
+            let (re, im) =
+                gpix::gabor_kernel(a.frequency, a.theta, sigma_x, sigma_y, a.n_stds, a.offset)?;
             (&a.io, Op::Gabor(re, im, a.part))
         }
     };

@@ -11,6 +11,8 @@ Needs numpy, scipy and scikit-image. Writes tests/data/filter/*.npy:
   gaussian_<mode>.npy  scipy.ndimage.gaussian_filter, sigma=(1.5, 0.8, 0), truncate=3
   gabor_real.npy / gabor_imag.npy   skimage.filters.gabor on channel 0,
       frequency 0.2, theta 0.6, sigma_x 1.5, sigma_y 2.5 (mode reflect)
+  gabor_bandwidth_real.npy   the same, frequency 0.25, theta 0.3, bandwidth 1.4
+  gabor_f0_real.npy    the same, frequency 0, sigma_x 1.5, sigma_y 2.5
   var_<mode>.npy       uniform_filter(x*x) - uniform_filter(x)**2, size (5, 4)
   gaussian_order<oy><ox>_<mode>.npy   gaussian_filter, sigma=(1.5, 0.8, 0),
       order=(oy, ox, 0), truncate=3
@@ -80,6 +82,10 @@ def main():
     re, im = gabor(x[:, :, 0], frequency=0.2, theta=0.6, sigma_x=1.5, sigma_y=2.5)
     save("gabor_real", re)
     save("gabor_imag", im)
+    re, _ = gabor(x[:, :, 0], frequency=0.25, theta=0.3, bandwidth=1.4)
+    save("gabor_bandwidth_real", re)
+    re, _ = gabor(x[:, :, 0], frequency=0, sigma_x=1.5, sigma_y=2.5)
+    save("gabor_f0_real", re)
 
 
 if __name__ == "__main__":

@@ -175,14 +175,38 @@ fn gaussian_taps(sigma: f64, order: u32, radius: usize) -> Vec<f64> {
         .collect()
 }
 
+/// skimage's σ for a Gabor kernel of `bandwidth` (octaves) at `frequency`
+/// when σx, σy are not given: `√(ln 2 / 2) / π · (2^b + 1) / (2^b − 1) / f`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a frequency that is not finite and > 0
+/// (skimage divides by it) or a bandwidth that is not finite and > 0.
+pub fn gabor_sigma_from_bandwidth(frequency: f64, bandwidth: f64) -> Result<f64> {
+    if !(frequency.is_finite() && frequency > 0.0) {
+        return Err(Error::invalid(format!(
+            "gabor frequency is {frequency}: sigma can only follow from the bandwidth at a \
+             frequency > 0 (give sigma-x and sigma-y)"
+        )));
+    }
+    if !(bandwidth.is_finite() && bandwidth > 0.0) {
+        return Err(Error::invalid(format!(
+            "gabor bandwidth is {bandwidth}; it must be a finite number > 0"
+        )));
+    }
+    let b = 2f64.powf(bandwidth);
+    Ok((2f64.ln() / 2.0).sqrt() / std::f64::consts::PI * (b + 1.0) / (b - 1.0) / frequency)
+}
+
 /// skimage's `filters.gabor_kernel` (real and imaginary parts):
 /// `exp(−½(x'²/σx² + y'²/σy²)) / (2π σx σy) · exp(i(2π f x' + offset))` with
 /// `x' = x cos θ + y sin θ`, `y' = −x sin θ + y cos θ`, on the grid
 /// `−y0..=y0 × −x0..=x0` that covers `n_stds` standard deviations.
 ///
+/// Frequency 0 (with σ given) is a plain Gaussian, as in skimage.
+///
 /// # Errors
-/// [`Error::InvalidArgument`] for non-positive σ or frequency, or a kernel
-/// over 4097 per side.
+/// [`Error::InvalidArgument`] for a non-positive σ, a negative or
+/// non-finite frequency, or a kernel over 4097 per side.
 pub fn gabor_kernel(
     frequency: f64,
     theta: f64,
@@ -192,7 +216,7 @@ pub fn gabor_kernel(
     offset: f64,
 ) -> Result<(Kernel, Kernel)> {
     for (name, value, lowest) in [
-        ("frequency", frequency, Some(false)),
+        ("frequency", frequency, Some(true)),
         ("sigma-x", sigma_x, Some(false)),
         ("sigma-y", sigma_y, Some(false)),
         ("n-stds", n_stds, Some(true)),

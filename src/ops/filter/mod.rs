@@ -20,7 +20,8 @@ mod kernel;
 
 pub use boundary::{boundary_index, BoundaryMode};
 pub use kernel::{
-    gabor_kernel, gaussian_derivative_kernel1d, gaussian_kernel1d, Kernel, MAX_GAUSSIAN_ORDER,
+    gabor_kernel, gabor_sigma_from_bandwidth, gaussian_derivative_kernel1d, gaussian_kernel1d,
+    Kernel, MAX_GAUSSIAN_ORDER,
 };
 
 use correlate::Plan;
