@@ -183,6 +183,43 @@ fn gpu_runs_within_the_float32_bound() {
     }
 }
 
+/// One axis only (numpy.gradient(axis=…)): a (1, N) row differentiated
+/// along x needs only its columns to be long enough, with --dx alone or
+/// --axis x; --axis refuses outputs along the other axis.
+#[test]
+fn one_axis_needs_only_that_axis_long_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let row = d.join("row.npy");
+    let v = [1.0f64, 4.0, 9.0, 16.0, 25.0];
+    write_npy(std::fs::File::create(&row).unwrap(), &[1, 5], &v).unwrap();
+    let out = d.join("dx.npy");
+    // numpy.gradient([1, 4, 9, 16, 25]): one-sided ends, central inside.
+    let want = [3.0, 4.0, 6.0, 8.0, 9.0];
+    for extra in [&[][..], &["--axis", "x"]] {
+        let mut args = vec!["--device", "cpu", "gradient", s(&row), "--dx", s(&out)];
+        args.extend(extra);
+        run(&args);
+        let (shape, got) = f64s(&out);
+        assert_eq!((shape, got), (vec![1, 5], want.to_vec()));
+        std::fs::remove_file(&out).unwrap();
+    }
+    let (row, out) = (s(&row), s(&out));
+    fails(&["gradient", row, "--axis", "x", "--dy", out], d, "--dy", 2);
+    fails(
+        &["gradient", row, "--axis", "y", "--magnitude", out],
+        d,
+        "--magnitude",
+        2,
+    );
+    fails(
+        &["gradient", row, "--axis", "y", "--dy", out],
+        d,
+        "along y",
+        1,
+    );
+}
+
 #[test]
 fn bad_inputs_are_errors_and_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();

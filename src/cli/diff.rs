@@ -45,8 +45,22 @@ pub(crate) struct GradientArgs {
     /// Central differences inside only; the one-pixel border is 0.
     #[arg(long)]
     interior_only: bool,
+    /// One axis only, as numpy.gradient(axis=…): y (rows, --dy) or x
+    /// (columns, --dx). Only the differentiated axis must reach
+    /// edge_order + 1 elements (also true without --axis when only --dy or
+    /// only --dx is given).
+    #[arg(long, value_enum)]
+    axis: Option<AxisArg>,
     #[command(flatten)]
     options: DiffOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AxisArg {
+    /// Axis 0, the rows: d/dy.
+    Y,
+    /// Axis 1, the columns: d/dx.
+    X,
 }
 
 /// The Hessian: numpy.gradient applied twice (default) or the compact stencil.
@@ -129,6 +143,21 @@ pub(crate) fn run_gradient(common: &Common, args: &GradientArgs) -> anyhow::Resu
     let given = given(&[&args.dy, &args.dx, &args.magnitude]);
     if given.is_empty() {
         return Err(Usage("give at least one of --dy, --dx, --magnitude".into()).into());
+    }
+    let other = match args.axis {
+        Some(AxisArg::Y) => [("--dx", &args.dx), ("--magnitude", &args.magnitude)],
+        Some(AxisArg::X) => [("--dy", &args.dy), ("--magnitude", &args.magnitude)],
+        None => [("", &None), ("", &None)],
+    };
+    if let Some((flag, _)) = other.iter().find(|(_, o)| o.is_some()) {
+        return Err(Usage(
+            format!(
+                "{flag} is not along --axis {:?}",
+                args.axis.unwrap_or(AxisArg::Y)
+            )
+            .to_lowercase(),
+        )
+        .into());
     }
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);

@@ -107,7 +107,10 @@ pub struct Hessian<T> {
     pub dxx: Image<T>,
 }
 
-fn check_options(o: &GradientOptions, h: usize, w: usize, needs_edges: bool) -> Result<()> {
+/// `needs_edges`: per axis (rows, columns), whether its one-sided edge
+/// differences are computed, so its length must reach `edge_order + 1`
+/// (an axis not differentiated may be any length, as numpy's `axis=`).
+fn check_options(o: &GradientOptions, h: usize, w: usize, needs_edges: [bool; 2]) -> Result<()> {
     if !(o.edge_order == 1 || o.edge_order == 2) {
         return Err(Error::invalid(format!(
             "edge order {} must be 1 or 2",
@@ -120,11 +123,14 @@ fn check_options(o: &GradientOptions, h: usize, w: usize, needs_edges: bool) -> 
         )));
     }
     let need = usize::from(o.edge_order) + 1;
-    if needs_edges && (h < need || w < need) {
-        return Err(Error::invalid(format!(
-            "array of {h}×{w} is too small for a numerical gradient: every axis needs at least \
-             edge_order + 1 = {need} elements (as numpy.gradient)"
-        )));
+    for (axis, (&len, &edges)) in [h, w].iter().zip(&needs_edges).enumerate() {
+        if edges && len < need {
+            let name = ["y (rows)", "x (columns)"][axis];
+            return Err(Error::invalid(format!(
+                "array of {h}×{w} is too small for a numerical gradient along {name}: an axis \
+                 differentiated needs at least edge_order + 1 = {need} elements (as numpy.gradient)"
+            )));
+        }
     }
     Ok(())
 }
@@ -248,7 +254,7 @@ pub fn gradient_reference<T: FilterValue>(
     options: &GradientOptions,
 ) -> Result<Gradient<T>> {
     let (h, w, c) = (image.height(), image.width(), image.channels());
-    check_options(options, h, w, !options.interior_only)?;
+    check_options(options, h, w, [!options.interior_only; 2])?;
     let (dy, dx) = reference_pair(image.data(), (h, w, c), options);
     Ok(Gradient {
         dy: Image::from_vec(dy, h, w, c)?,
@@ -271,7 +277,7 @@ pub fn hessian_reference<T: FilterValue>(
         ..options.gradient
     };
     let compact = options.stencil == Stencil::Compact;
-    check_options(&g, h, w, !compact)?;
+    check_options(&g, h, w, [!compact; 2])?;
     let (dyy, dxy, dxx) = if compact {
         compact_reference(image.data(), (h, w, c), g.spacing)
     } else {
@@ -366,11 +372,15 @@ pub fn gradient_into<T: FilterValue>(
     options: &GradientOptions,
     out: GradientOut<'_, T>,
 ) -> Result<()> {
+    // Only the axes whose differences are written must be long enough.
+    let edges = !options.interior_only;
+    let along_y = out.dy.is_some() || out.magnitude.is_some();
+    let along_x = out.dx.is_some() || out.magnitude.is_some();
     check_options(
         options,
         image.height(),
         image.width(),
-        !options.interior_only,
+        [edges && along_y, edges && along_x],
     )?;
     for o in [&out.dy, &out.dx, &out.magnitude].into_iter().flatten() {
         check_len(&image, o)?;
@@ -430,7 +440,7 @@ pub fn hessian_into<T: FilterValue>(
         ..options.gradient
     };
     let compact = options.stencil == Stencil::Compact;
-    check_options(&g, image.height(), image.width(), !compact)?;
+    check_options(&g, image.height(), image.width(), [!compact; 2])?;
     for o in [&out.dyy, &out.dxy, &out.dxx].into_iter().flatten() {
         check_len(&image, o)?;
     }
