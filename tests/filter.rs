@@ -515,6 +515,13 @@ fn gaussian_family_rejects_bad_orders() {
         gpix::difference_of_gaussians(&Device::Cpu, image, &g, &g.with_order([0, 1]), mode)
             .is_err()
     );
+    // skimage: the second blur is at least as wide as the first on each axis.
+    let narrow = gpix::Gaussian::new([2.0, 0.5]);
+    let err = gpix::difference_of_gaussians(&Device::Cpu, image, &g, &narrow, mode);
+    assert!(err
+        .unwrap_err()
+        .to_string()
+        .contains("at least the low sigma"));
 }
 
 /// scipy.ndimage and skimage's own numbers (tests/data/make_filter_golden.py):

@@ -156,6 +156,17 @@ def test_gaussian_laplace_and_gradient_magnitude_match_scipy(rng, device, dtype)
     # scipy blurs the unlisted channel axis here; gpix says so.
     with pytest.raises(NotImplementedError, match="per channel"):
         gpix.gaussian_gradient_magnitude(rgb, 1.2, axes=(0, 1), device=device)
+    # One axis: a 1-D signal, or axes= naming one axis of an image.
+    line = rng.standard_normal(40).astype(dtype)
+    for ours, theirs in pairs:
+        assert_close(ours(line, 1.5, mode="nearest", device=device), theirs(line, 1.5, mode="nearest"), device)
+    got = gpix.gaussian_laplace(x, 1.3, axes=(1,), mode="constant", cval=0.5, device=device)
+    assert_close(got, ndi.gaussian_laplace(x, 1.3, axes=(1,), mode="constant", cval=0.5), device)
+    # Passes in descending axis order with a constant border and a derivative.
+    with pytest.raises(NotImplementedError, match="ascending"):
+        gpix.gaussian_filter(x, 1.0, (1, 0), mode="constant", cval=0.5, axes=(1, 0))
+    got = gpix.gaussian_filter(x, 1.0, (1, 0), mode="constant", cval=0.5, axes=(0, 1), device=device)
+    assert_close(got, ndi.gaussian_filter(x, 1.0, (1, 0), mode="constant", cval=0.5, axes=(0, 1)), device)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -973,7 +973,9 @@ pub fn gaussian_gradient_magnitude_into<T: FilterValue>(
 /// is nearest).
 ///
 /// # Errors
-/// As [`gaussian_laplace`] (for either Gaussian).
+/// As [`gaussian_laplace`] (for either Gaussian), and
+/// [`Error::InvalidArgument`] when `high` is narrower than `low` on an axis
+/// (as skimage).
 pub fn difference_of_gaussians<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
@@ -1000,6 +1002,13 @@ pub fn difference_of_gaussians_into<T: FilterValue>(
     out: &mut [T],
 ) -> Result<FilterInfo> {
     let what = "difference_of_gaussians";
+    if (0..2).any(|a| high.sigma[a] < low.sigma[a]) {
+        // skimage's rule: the second blur is the wider one on every axis.
+        return Err(Error::invalid(format!(
+            "{what}: the high sigma {:?} must be at least the low sigma {:?} on every axis",
+            high.sigma, low.sigma
+        )));
+    }
     let low = low.derivative(what, [0, 0])?;
     let high = high.derivative(what, [0, 0])?;
     two_passes(device, image, [&low, &high], mode, out, |a, b| a - b)

@@ -128,6 +128,10 @@ impl WideCells {
         match mode {
             IndexIn::Byte => {}
             IndexIn::Nibbles => {
+                // The nibbles go above the tags: a tag reaching there is not one.
+                if entries.iter().any(|e| e[3] & !tag_mask != 0) {
+                    return None;
+                }
                 for (e, q) in entries.iter_mut().zip(&index) {
                     for (s, &i) in q[..3].iter().enumerate() {
                         e[3] |= u32::from(i >> 8) << (NIBBLE_AT + 4 * s as u32);
