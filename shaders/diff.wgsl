@@ -15,6 +15,10 @@
 //   0 params  uniform  Params
 //   1 src     storage  array<f32>  rows_in × w × c values
 //   2 out     storage  array<f32>  N_OUT arrays of rows_out × w × c, one after another
+//   3 coef    storage  array<vec4<f32>>  h + w entries: per row, then per column,
+//             numpy's coefficients for sample coordinates [a, b, c, two]
+//             (two = 1: (f[base+1] − f[base]) / a), read where params.coords
+//             has the axis's bit (1: y, 2: x)
 //
 // Per output value: 1 value read from global memory (plus the halo share),
 // the requested outputs written; flops ≈ 10 (gradient) to 60 (Hessian).
@@ -39,7 +43,7 @@ struct Params {
     edge_order: u32,
     interior_only: u32,
     mask: u32,
-    _pad: u32,
+    coords: u32,
     hy: f32,
     hx: f32,
     _pad1: f32,
@@ -49,6 +53,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read> coef: array<vec4<f32>>;
 
 var<workgroup> tile: array<f32, S * S>;
 // Image coordinates of the tile's (0, 0), as i32.
@@ -64,12 +69,42 @@ fn on_frame(y: i32, x: i32) -> bool {
     return y <= 0 || x <= 0 || y >= i32(params.h) - 1 || x >= i32(params.w) - 1;
 }
 
+// With coordinates: the first position that position i's formula reads.
+fn base_of(i: i32, n: i32, two: bool) -> i32 {
+    if i > 0 && i < n - 1 {
+        return i - 1;
+    }
+    if i == 0 {
+        return 0;
+    }
+    if two {
+        return n - 2;
+    }
+    return n - 3;
+}
+
+fn coef_y(y: i32) -> vec4<f32> {
+    return coef[u32(y)];
+}
+
+fn coef_x(x: i32) -> vec4<f32> {
+    return coef[params.h + u32(x)];
+}
+
 // d/dy of f at (y, x): numpy.gradient along axis 0.
 fn dy(y: i32, x: i32) -> f32 {
     let n = i32(params.h);
     let hy = params.hy;
     if params.interior_only != 0u && on_frame(y, x) {
         return 0.0;
+    }
+    if (params.coords & 1u) != 0u {
+        let k = coef_y(y);
+        let b = base_of(y, n, k.w != 0.0);
+        if k.w != 0.0 {
+            return (f(b + 1, x) - f(b, x)) / k.x;
+        }
+        return k.x * f(b, x) + k.y * f(b + 1, x) + k.z * f(b + 2, x);
     }
     if y > 0 && y < n - 1 {
         return (f(y + 1, x) - f(y - 1, x)) / (2.0 * hy);
@@ -93,6 +128,14 @@ fn dx(y: i32, x: i32) -> f32 {
     if params.interior_only != 0u && on_frame(y, x) {
         return 0.0;
     }
+    if (params.coords & 2u) != 0u {
+        let k = coef_x(x);
+        let b = base_of(x, n, k.w != 0.0);
+        if k.w != 0.0 {
+            return (f(y, b + 1) - f(y, b)) / k.x;
+        }
+        return k.x * f(y, b) + k.y * f(y, b + 1) + k.z * f(y, b + 2);
+    }
     if x > 0 && x < n - 1 {
         return (f(y, x + 1) - f(y, x - 1)) / (2.0 * hx);
     }
@@ -112,6 +155,14 @@ fn dx(y: i32, x: i32) -> f32 {
 fn dyy(y: i32, x: i32) -> f32 {
     let n = i32(params.h);
     let hy = params.hy;
+    if (params.coords & 1u) != 0u {
+        let k = coef_y(y);
+        let b = base_of(y, n, k.w != 0.0);
+        if k.w != 0.0 {
+            return (dy(b + 1, x) - dy(b, x)) / k.x;
+        }
+        return k.x * dy(b, x) + k.y * dy(b + 1, x) + k.z * dy(b + 2, x);
+    }
     if y > 0 && y < n - 1 {
         return (dy(y + 1, x) - dy(y - 1, x)) / (2.0 * hy);
     }
@@ -138,6 +189,15 @@ fn g_at(which: u32, y: i32, x: i32) -> f32 {
 fn d_dx(which: u32, y: i32, x: i32) -> f32 {
     let n = i32(params.w);
     let hx = params.hx;
+    if (params.coords & 2u) != 0u {
+        let k = coef_x(x);
+        let b = base_of(x, n, k.w != 0.0);
+        if k.w != 0.0 {
+            return (g_at(which, y, b + 1) - g_at(which, y, b)) / k.x;
+        }
+        return k.x * g_at(which, y, b) + k.y * g_at(which, y, b + 1)
+            + k.z * g_at(which, y, b + 2);
+    }
     if x > 0 && x < n - 1 {
         return (g_at(which, y, x + 1) - g_at(which, y, x - 1)) / (2.0 * hx);
     }

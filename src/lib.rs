@@ -42,8 +42,8 @@ pub use error::{Error, Result};
 pub use gpu::{list_adapters, AdapterSummary, GpuContext, Phases};
 pub use ops::diff::{
     describe_diff, gradient, gradient_into, gradient_reference, hessian, hessian_into,
-    hessian_reference, Gradient, GradientOptions, GradientOut, Hessian, HessianOptions, HessianOut,
-    Stencil,
+    hessian_reference, Coordinates, Gradient, GradientOptions, GradientOut, Hessian,
+    HessianOptions, HessianOut, Stencil,
 };
 pub use ops::filter::{
     boundary_index, convolve, convolve_into, convolve_reference, convolve_with, correlate,

@@ -273,3 +273,161 @@ fn bad_inputs_are_errors_and_leave_nothing() {
     fails(&["gradient", row, "--dy", out], d, "edge_order + 1", 1);
     assert_eq!(std::fs::read(d.join("out.npy")).unwrap(), b"keep");
 }
+
+/// `--coords-y/--coords-x`: numpy.gradient with coordinate arrays, bit for
+/// bit on the CPU (float64, float32 and integer coordinate files, the
+/// Hessian too), the GPU within the float32 bound; bad files are one-line
+/// errors naming the file.
+#[test]
+fn coordinates_from_files_are_numpy_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let x = golden("input");
+    let (cy, cx) = (golden("coords_y"), golden("coords_x"));
+    for e in ["1", "2"] {
+        let (dy, dx) = (d.join("dy.npy"), d.join("dx.npy"));
+        let coords = [
+            "--coords-y",
+            s(&cy),
+            "--coords-x",
+            s(&cx),
+            "--edge-order",
+            e,
+        ];
+        let mut args = vec![
+            "--device",
+            "cpu",
+            "gradient",
+            s(&x),
+            "--dy",
+            s(&dy),
+            "--dx",
+            s(&dx),
+        ];
+        args.extend(coords);
+        run(&args);
+        assert_eq!(f64s(&dy), f64s(&golden(&format!("gradc_e{e}_dy"))));
+        assert_eq!(f64s(&dx), f64s(&golden(&format!("gradc_e{e}_dx"))));
+        let dxy = d.join("dxy.npy");
+        let mut args = vec!["--device", "cpu", "hessian", s(&x), "--dxy", s(&dxy)];
+        args.extend(coords);
+        run(&args);
+        assert_eq!(f64s(&dxy), f64s(&golden(&format!("hessc_e{e}_dxy"))));
+        // float32 coordinates along y, evenly spaced ones along x.
+        let (cy32, even) = (golden("coords_y_f32"), golden("coords_x_even"));
+        let mix = [
+            "--coords-y",
+            s(&cy32),
+            "--coords-x",
+            s(&even),
+            "--edge-order",
+            e,
+        ];
+        let mut args = vec![
+            "--device",
+            "cpu",
+            "gradient",
+            s(&x),
+            "--dy",
+            s(&dy),
+            "--dx",
+            s(&dx),
+        ];
+        args.extend(mix);
+        run(&args);
+        assert_eq!(f64s(&dy), f64s(&golden(&format!("gradcmix_e{e}_dy"))));
+        assert_eq!(f64s(&dx), f64s(&golden(&format!("gradcmix_e{e}_dx"))));
+        let ints = golden("coords_x_int");
+        let ints = s(&ints);
+        let args = [
+            "--device",
+            "cpu",
+            "gradient",
+            s(&x),
+            "--dx",
+            s(&dx),
+            "--coords-x",
+            ints,
+            "--edge-order",
+            e,
+        ];
+        run(&args);
+        assert_eq!(f64s(&dx), f64s(&golden(&format!("gradcint_e{e}_dx"))));
+        if common::gpu().is_some() {
+            let mut args = vec!["--device", "gpu", "gradient", s(&x), "--dy", s(&dy)];
+            args.extend(coords);
+            run(&args);
+            let (_, got) = f64s(&dy);
+            let (_, want) = f64s(&golden(&format!("gradc_e{e}_dy")));
+            let top = want.iter().fold(0f64, |m, v| m.max(v.abs()));
+            for (a, b) in got.iter().zip(&want) {
+                assert!((a - b).abs() <= 1e-5 * top, "{a} vs {b}");
+            }
+        }
+    }
+    let out = d.join("out.npy");
+    let short = d.join("short.npy");
+    write_npy(
+        std::fs::File::create(&short).unwrap(),
+        &[3],
+        &[0.0f64, 1.0, 2.0],
+    )
+    .unwrap();
+    let square = d.join("square.npy");
+    write_npy(
+        std::fs::File::create(&square).unwrap(),
+        &[3, 3],
+        &[0.0f64; 9],
+    )
+    .unwrap();
+    let repeat = d.join("repeat.npy");
+    let rep: Vec<f64> = (0..9).map(|i| f64::from(i.min(4))).collect();
+    write_npy(std::fs::File::create(&repeat).unwrap(), &[9], &rep).unwrap();
+    let (x, out) = (s(&x), s(&out));
+    fails(
+        &["gradient", x, "--dy", out, "--coords-y", s(&short)],
+        d,
+        "short.npy: 3 coordinates for an input of 7 rows",
+        1,
+    );
+    fails(
+        &["gradient", x, "--dx", out, "--coords-x", s(&square)],
+        d,
+        "square.npy: coordinates must be a 1-D array",
+        1,
+    );
+    fails(
+        &["gradient", x, "--dx", out, "--coords-x", s(&repeat)],
+        d,
+        "repeat",
+        1,
+    );
+    fails(
+        &[
+            "gradient",
+            x,
+            "--dx",
+            out,
+            "--coords-x",
+            &format!("{}/none.npy", d.display()),
+        ],
+        d,
+        "none.npy",
+        1,
+    );
+    fails(
+        &[
+            "hessian",
+            x,
+            "--dyy",
+            out,
+            "--stencil",
+            "compact",
+            "--coords-y",
+            s(&cy),
+        ],
+        d,
+        "compact",
+        2,
+    );
+}

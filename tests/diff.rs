@@ -7,8 +7,9 @@ mod common;
 
 use gpix::io::npy::{read_npy, NpyData};
 use gpix::{
-    gradient, gradient_into, gradient_reference, hessian, hessian_into, hessian_reference, Device,
-    FilterValue, GradientOptions, GradientOut, HessianOptions, HessianOut, ImageView, Stencil,
+    gradient, gradient_into, gradient_reference, hessian, hessian_into, hessian_reference,
+    Coordinates, Device, FilterValue, GradientOptions, GradientOut, HessianOptions, HessianOut,
+    ImageView, Stencil,
 };
 use proptest::prelude::*;
 
@@ -26,7 +27,7 @@ fn gpu_devices(w: usize, c: usize) -> Vec<Device> {
     out
 }
 
-type Case = (usize, usize, usize, Vec<f64>, GradientOptions);
+type Case = (usize, usize, usize, Vec<f64>, GradientOptions<'static>);
 
 fn case() -> impl Strategy<Value = Case> {
     (1u8..=2, 0usize..=3, 0usize..=3, 1usize..=3).prop_flat_map(|(edge, eh, ew, c)| {
@@ -45,6 +46,7 @@ fn case() -> impl Strategy<Value = Case> {
                     spacing: [hy, hx],
                     edge_order: edge,
                     interior_only,
+                    ..GradientOptions::default()
                 }
             }),
         )
@@ -185,6 +187,7 @@ fn larger_arrays_agree() {
             spacing: [0.7, 1.3],
             edge_order,
             interior_only: false,
+            ..GradientOptions::default()
         };
         check_gradient(&(h, w, 1, values.clone(), g));
         check_hessian(&(h, w, 1, values.clone(), g), Stencil::Gradient);
@@ -207,6 +210,7 @@ fn huge_outputs_stream_the_same_numbers() {
                 spacing,
                 edge_order: 1,
                 interior_only: false,
+                ..GradientOptions::default()
             };
             let want = gradient_reference(image, &o).unwrap();
             let got = gradient(&Device::Cpu, image, &o).unwrap();
@@ -238,7 +242,7 @@ fn float64_is_numpy_bit_for_bit() {
         let g = GradientOptions {
             spacing: [0.5, 2.0],
             edge_order: edge,
-            interior_only: false,
+            ..GradientOptions::default()
         };
         let grad = gradient(&Device::Cpu, image, &g).unwrap();
         assert_eq!(
@@ -336,6 +340,7 @@ fn interior_only_is_the_hand_written_loop() {
             spacing: [0.5, 2.0],
             edge_order: 1,
             interior_only: true,
+            ..GradientOptions::default()
         };
         let (mut dy, mut dx) = (vec![0.0; values.len()], vec![0.0; values.len()]);
         for y in 1..h.saturating_sub(1) {
@@ -389,4 +394,293 @@ fn interior_only_is_the_hand_written_loop() {
             }
         }
     }
+}
+
+fn golden32(name: &str) -> Vec<f32> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/diff")
+        .join(format!("{name}.npy"));
+    match read_npy(&path, 1 << 30).unwrap().data {
+        NpyData::F32(v) => v,
+        _ => panic!("{name}: float32 expected"),
+    }
+}
+
+fn golden_i64(name: &str) -> Vec<f64> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/diff")
+        .join(format!("{name}.npy"));
+    match read_npy(&path, 1 << 30).unwrap().data {
+        NpyData::I64(v) => v.into_iter().map(|x| x as f64).collect(),
+        _ => panic!("{name}: int64 expected"),
+    }
+}
+
+/// numpy.gradient with coordinate arrays (tests/data/make_diff_golden.py):
+/// uneven, evenly spaced (numpy's scalar branch), float32 and integer
+/// coordinates, float32 data; bit for bit on the CPU, the GPU within f32.
+#[test]
+fn coordinates_are_numpy_bit_for_bit() {
+    let (shape, x) = golden("input");
+    let image = ImageView::new(&x, shape[0], shape[1], shape[2]).unwrap();
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let image32 = ImageView::new(&x32, shape[0], shape[1], shape[2]).unwrap();
+    let (cy, cx) = (golden("coords_y").1, golden("coords_x").1);
+    let even = golden("coords_x_even").1;
+    let cy32 = golden32("coords_y_f32");
+    let cxi = golden_i64("coords_x_int");
+    for edge in [1u8, 2] {
+        let g = GradientOptions {
+            coordinates: [Some(Coordinates::F64(&cy)), Some(Coordinates::F64(&cx))],
+            edge_order: edge,
+            ..GradientOptions::default()
+        };
+        let grad = gradient(&Device::Cpu, image, &g).unwrap();
+        assert_eq!(
+            grad.dy.data(),
+            golden(&format!("gradc_e{edge}_dy")).1,
+            "dy e{edge}"
+        );
+        assert_eq!(
+            grad.dx.data(),
+            golden(&format!("gradc_e{edge}_dx")).1,
+            "dx e{edge}"
+        );
+        let o = HessianOptions {
+            gradient: g,
+            stencil: Stencil::Gradient,
+        };
+        let hess = hessian(&Device::Cpu, image, &o).unwrap();
+        for (term, got) in [("dyy", &hess.dyy), ("dxy", &hess.dxy), ("dxx", &hess.dxx)] {
+            assert_eq!(
+                got.data(),
+                golden(&format!("hessc_e{edge}_{term}")).1,
+                "{term} e{edge}"
+            );
+        }
+        // float32 data, float64 coordinates: numpy computes in float64.
+        let grad32 = gradient(&Device::Cpu, image32, &g).unwrap();
+        assert_eq!(
+            grad32.dy.data(),
+            golden32(&format!("gradc32_e{edge}_dy")),
+            "f32 dy e{edge}"
+        );
+        assert_eq!(
+            grad32.dx.data(),
+            golden32(&format!("gradc32_e{edge}_dx")),
+            "f32 dx e{edge}"
+        );
+        // float32 coordinates (float32 coefficients) and evenly spaced ones.
+        let mix = GradientOptions {
+            coordinates: [Some(Coordinates::F32(&cy32)), Some(Coordinates::F64(&even))],
+            ..g
+        };
+        let got = gradient(&Device::Cpu, image, &mix).unwrap();
+        assert_eq!(
+            got.dy.data(),
+            golden(&format!("gradcmix_e{edge}_dy")).1,
+            "mix dy e{edge}"
+        );
+        assert_eq!(
+            got.dx.data(),
+            golden(&format!("gradcmix_e{edge}_dx")).1,
+            "mix dx e{edge}"
+        );
+        // Integer coordinates are float64 ones; only x differentiated.
+        let int = GradientOptions {
+            coordinates: [None, Some(Coordinates::F64(&cxi))],
+            ..g
+        };
+        let mut dx = vec![0.0; x.len()];
+        gradient_into(
+            &Device::Cpu,
+            image,
+            &int,
+            GradientOut {
+                dx: Some(&mut dx),
+                ..GradientOut::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            dx,
+            golden(&format!("gradcint_e{edge}_dx")).1,
+            "int dx e{edge}"
+        );
+        for device in gpu_devices(shape[1], shape[2]) {
+            for (opts, name) in [(&g, "gradc"), (&mix, "gradcmix")] {
+                let got = gradient(&device, image32, opts).unwrap();
+                for (axis, out) in [("dy", &got.dy), ("dx", &got.dx)] {
+                    let want = golden(&format!("{name}_e{edge}_{axis}")).1;
+                    let tol = 1e-5 * max_abs(&want);
+                    for (a, b) in out.data().iter().zip(&want) {
+                        assert!(
+                            (f64::from(*a) - b).abs() <= tol,
+                            "{device:?} {name} {axis}: {a} vs {b}"
+                        );
+                    }
+                }
+            }
+            let got = hessian(&device, image32, &o).unwrap();
+            for (term, out) in [("dyy", &got.dyy), ("dxy", &got.dxy), ("dxx", &got.dxx)] {
+                let want = golden(&format!("hessc_e{edge}_{term}")).1;
+                let tol = 1e-5 * max_abs(&want);
+                for (a, b) in out.data().iter().zip(&want) {
+                    assert!(
+                        (f64::from(*a) - b).abs() <= tol,
+                        "{device:?} {term}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A coordinate case: shape, values, edge order, interior-only, and per
+/// axis coordinates (uneven, evenly spaced or descending) or a spacing.
+type CoordCase = (
+    usize,
+    usize,
+    usize,
+    Vec<f64>,
+    u8,
+    bool,
+    [Option<Vec<f64>>; 2],
+);
+
+fn axis_coords(n: usize) -> impl Strategy<Value = Option<Vec<f64>>> {
+    prop_oneof![
+        Just(None),
+        (
+            prop::collection::vec(0.2f64..3.0, n),
+            any::<bool>(),
+            -5.0f64..5.0
+        )
+            .prop_map(move |(steps, down, start)| {
+                let sign = if down { -1.0 } else { 1.0 };
+                Some(
+                    steps
+                        .iter()
+                        .scan(start, |x, s| {
+                            *x += sign * s;
+                            Some(*x)
+                        })
+                        .collect(),
+                )
+            }),
+        (0.25f64..2.0).prop_map(move |h| Some((0..n).map(|i| 1.0 + i as f64 * h).collect())),
+    ]
+}
+
+fn coord_case() -> impl Strategy<Value = CoordCase> {
+    (1u8..=2, 0usize..=4, 0usize..=4, 1usize..=2, any::<bool>()).prop_flat_map(
+        |(edge, eh, ew, c, interior)| {
+            let (h, w) = (usize::from(edge) + 1 + eh, usize::from(edge) + 1 + ew);
+            (
+                Just(h),
+                Just(w),
+                Just(c),
+                prop::collection::vec(-10.0f64..10.0, h * w * c),
+                Just(edge),
+                Just(interior),
+                (axis_coords(h), axis_coords(w)).prop_map(|(a, b)| [a, b]),
+            )
+        },
+    )
+}
+
+/// The smallest neighbour distance of the case's axes (for the f32 bound).
+fn min_step(coords: &[Option<Vec<f64>>; 2]) -> f64 {
+    coords
+        .iter()
+        .flatten()
+        .flat_map(|c| c.windows(2).map(|p| (p[1] - p[0]).abs()))
+        .fold(1.0, f64::min)
+}
+
+fn check_coordinates(case: &CoordCase) {
+    let (h, w, c, values, edge, interior_only, coords) = case;
+    let g = GradientOptions {
+        coordinates: [0, 1].map(|k| coords[k].as_deref().map(Coordinates::F64)),
+        edge_order: *edge,
+        interior_only: *interior_only,
+        ..GradientOptions::default()
+    };
+    let image = ImageView::new(values, *h, *w, *c).unwrap();
+    let want = gradient_reference(image, &g).unwrap();
+    assert_eq!(gradient(&Device::Cpu, image, &g).unwrap(), want);
+    let o = HessianOptions {
+        gradient: g,
+        stencil: Stencil::Gradient,
+    };
+    let want_h = hessian_reference(image, &o).unwrap();
+    assert_eq!(hessian(&Device::Cpu, image, &o).unwrap(), want_h);
+    let step = min_step(coords);
+    let tol1 = 1e-5 * max_abs(values) / step;
+    let tol2 = tol1 / step;
+    let v32: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+    let i32v = ImageView::new(&v32, *h, *w, *c).unwrap();
+    let mut devices = vec![Device::Cpu];
+    devices.extend(gpu_devices(*w, *c));
+    for device in devices {
+        let got = gradient(&device, i32v, &g).unwrap();
+        for (name, a, b) in [("dy", &got.dy, &want.dy), ("dx", &got.dx, &want.dx)] {
+            for (x, y) in a.data().iter().zip(b.data()) {
+                assert!(
+                    (f64::from(*x) - y).abs() <= tol1,
+                    "{device:?} {name}: {x} vs {y}"
+                );
+            }
+        }
+        let got = hessian(&device, i32v, &o).unwrap();
+        for (a, b) in [
+            (&got.dyy, &want_h.dyy),
+            (&got.dxy, &want_h.dxy),
+            (&got.dxx, &want_h.dxx),
+        ] {
+            for (x, y) in a.data().iter().zip(b.data()) {
+                assert!(
+                    (f64::from(*x) - y).abs() <= tol2,
+                    "{device:?} hessian: {x} vs {y}"
+                );
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    /// Coordinates: the fast CPU path is the reference bit for bit in
+    /// float64; float32 and the GPU (one band, tiny bands) within f32.
+    #[test]
+    fn coordinate_gradients_agree(case in coord_case()) {
+        check_coordinates(&case);
+    }
+}
+
+#[test]
+fn bad_coordinates_are_errors() {
+    let data = [1.0f64, 2.0, 4.0, 8.0, 16.0, 32.0];
+    let image = ImageView::new(&data, 2, 3, 1).unwrap();
+    fn with<'a>(y: Option<&'a [f64]>, x: Option<&'a [f64]>) -> GradientOptions<'a> {
+        GradientOptions {
+            coordinates: [y.map(Coordinates::F64), x.map(Coordinates::F64)],
+            ..GradientOptions::default()
+        }
+    }
+    let err = |o: &GradientOptions<'_>| gradient(&Device::Cpu, image, o).unwrap_err().to_string();
+    assert!(err(&with(None, Some(&[0.0, 1.0]))).contains("2 values for an axis of length 3"));
+    assert!(err(&with(None, Some(&[0.0, 1.0, 1.0]))).contains("repeat"));
+    assert!(err(&with(Some(&[0.0, f64::NAN]), None)).contains("finite"));
+    let ok = with(Some(&[0.0, 0.5]), Some(&[0.0, 1.0, 3.0]));
+    assert!(gradient(&Device::Cpu, image, &ok).is_ok());
+    let compact = HessianOptions {
+        gradient: ok,
+        stencil: Stencil::Compact,
+    };
+    let e = hessian(&Device::Cpu, image, &compact)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("compact"), "{e}");
 }

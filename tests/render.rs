@@ -279,7 +279,7 @@ proptest! {
         let mut next = move || (rng.next_u64() >> 32) as u32;
         let bytes: Vec<u8> = (0..w * h * 4).map(|_| next() as u8).collect();
         let norm: Vec<f64> = bytes.iter().map(|&b| f64::from(b) / 255.0).collect();
-        let options = GradientOptions { spacing, edge_order, interior_only: false };
+        let options = GradientOptions { spacing, edge_order, interior_only: false, ..GradientOptions::default() };
         let g = gradient_reference(ImageView::new(&norm, h as usize, w as usize, 4).unwrap(), &options).unwrap();
         let input = texture(&ctx, F::Rgba8Unorm, (w, h), &bytes, U::TEXTURE_BINDING);
         let mag = output(&ctx, F::Rgba32Float, (w, h));

@@ -450,18 +450,28 @@ def gabor(image, frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_
 
 
 def _spacing(varargs, n):
+    """numpy.gradient's ``varargs`` for ``n`` axes: (spacings, coordinates),
+    a 1-D coordinate array replacing that axis's spacing (float32 kept,
+    everything else as float64, numpy's types)."""
     if len(varargs) == 0:
-        return [1.0] * n
+        return [1.0] * n, [None] * n
     if len(varargs) == 1 and np.ndim(varargs[0]) == 0:
-        return [float(varargs[0])] * n
+        return [float(varargs[0])] * n, [None] * n
     if len(varargs) != n:
         raise TypeError("invalid number of arguments")
-    out = []
+    steps, coords = [], []
     for v in varargs:
-        if np.ndim(v) != 0:
-            raise NotImplementedError("gpix.gradient does not yet take coordinate arrays; give spacings")
-        out.append(float(v))
-    return out
+        if np.ndim(v) == 0:
+            steps.append(float(v))
+            coords.append(None)
+            continue
+        c = np.asarray(v)
+        if c.ndim != 1:
+            raise ValueError("distances must be either scalars or 1d")
+        c = np.ascontiguousarray(c, np.float32 if c.dtype == np.float32 else np.float64)
+        steps.append(1.0)
+        coords.append(c)
+    return steps, coords
 
 
 def _diff_setup(f, axis, varargs, edge_order, default_axes):
@@ -530,11 +540,12 @@ def _gradient_2d(f, varargs, axis, edge_order, out, device):
         and f.shape[1] > edge_order
     ):
         return None
-    spacing = _spacing(varargs, 2)
+    spacing, coords = _spacing(varargs, 2)
     h, w = f.shape
     dy, dx = np.empty((h, w), f.dtype), np.empty((h, w), f.dtype)
     shape4 = (1, h, w, 1)
-    _gpix.gradient(f.reshape(shape4), dy.reshape(shape4), dx.reshape(shape4), (spacing[0], spacing[1]), edge_order, device_of(device))
+    _gpix.gradient(f.reshape(shape4), dy.reshape(shape4), dx.reshape(shape4), (spacing[0], spacing[1]), edge_order,
+                   device_of(device), *coords)
     return dy, dx
 
 
@@ -575,10 +586,12 @@ def gradient(f, *varargs, axis=None, edge_order=1, out=None, device=None):
         which = {a: 0, a + 1: 1}
     natives = [None, None]
     steps = [1.0, 1.0]
-    for ax, s in zip(axes, spacing):
+    coords = [None, None]
+    for ax, s, c in zip(axes, *spacing):
         natives[which[ax]] = as4(targets[ax].native, a)
         steps[which[ax]] = s
-    _gpix.gradient(as4(laid, a), natives[0], natives[1], tuple(steps), int(edge_order), device_of(device))
+        coords[which[ax]] = c
+    _gpix.gradient(as4(laid, a), natives[0], natives[1], tuple(steps), int(edge_order), device_of(device), *coords)
     results = []
     for ax, o in zip(axes, outs):
         r = targets[ax].finish()
@@ -607,11 +620,11 @@ def _hessian_2d(f, varargs, edge_order, axes, stencil, device, eig):
     first = _plain_2d(f, None)
     if first is None:
         return None
-    spacing = _spacing(varargs, 2)
+    spacing, coords = _spacing(varargs, 2)
     outs = [first] + [np.empty(f.shape, f.dtype) for _ in range(1 if eig else 2)]
     natives = [_as4(o) for o in outs]
     args = [None, None, None] + natives if eig else natives + [None, None]
-    _gpix.hessian(_as4(f), *args, (spacing[0], spacing[1]), int(edge_order), stencil, device_of(device))
+    _gpix.hessian(_as4(f), *args, (spacing[0], spacing[1]), int(edge_order), stencil, device_of(device), *coords)
     return tuple(outs)
 
 
@@ -626,9 +639,10 @@ def _hessian_outputs(f, varargs, edge_order, axes, stencil, out, device, eig):
     axes = axes_of(axes, x.ndim)
     if len(axes) != 2 or sorted(axes)[1] != sorted(axes)[0] + 1:
         raise NotImplementedError("gpix.hessian differentiates two adjacent axes")
+    spacing, coords = _spacing(varargs, 2)
     if axes[0] > axes[1]:
         axes = axes[::-1]
-    spacing = _spacing(varargs, 2)
+        spacing, coords = spacing[::-1], coords[::-1]
     if edge_order not in (1, 2):
         raise ValueError("'edge_order' greater than 2 not supported")
     if stencil not in ("gradient", "compact"):
@@ -642,7 +656,7 @@ def _hessian_outputs(f, varargs, edge_order, axes, stencil, out, device, eig):
     targets = [Target(o, x.shape, xf.dtype, [x, xf], default_dtype(x.dtype)) for o in outs]
     natives = [as4(t.native, a) for t in targets]
     args = [None, None, None] + natives if eig else natives + [None, None]
-    _gpix.hessian(as4(xf, a), *args, tuple(spacing), int(edge_order), stencil, device_of(device))
+    _gpix.hessian(as4(xf, a), *args, tuple(spacing), int(edge_order), stencil, device_of(device), *coords)
     return tuple(t.finish() for t in targets)
 
 

@@ -141,9 +141,16 @@ def _diff_axes(x, axis):
     return axes_of(axis, x.ndim)
 
 
+def _scalar_spacings(varargs):
+    if any(np.ndim(v) != 0 for v in varargs):
+        raise NotImplementedError("gpix.dask takes scalar spacings; coordinate arrays are not split by chunk yet")
+
+
 def gradient(f, *varargs, axis=None, edge_order=1, device=None):
     """:func:`gpix.gradient` chunk by chunk (halo 1; one-sided differences
-    only at the array's true edges): numpy's numbers bit for bit."""
+    only at the array's true edges): numpy's numbers bit for bit. Scalar
+    spacings only (no coordinate arrays)."""
+    _scalar_spacings(varargs)
     x = da.asarray(f)
     axes = _diff_axes(x, axis)
     depth = [1 if ax in axes else 0 for ax in range(x.ndim)]
@@ -162,6 +169,7 @@ def gradient(f, *varargs, axis=None, edge_order=1, device=None):
 
 def hessian(f, *varargs, edge_order=1, stencil="gradient", axes=(0, 1), device=None):
     """:func:`gpix.hessian` chunk by chunk (halo 2): ``(dyy, dxy, dxx)``."""
+    _scalar_spacings(varargs)
     x = da.asarray(f)
     axes = axes_of(axes, x.ndim)
     depth = [2 if ax in axes else 0 for ax in range(x.ndim)]

@@ -10,9 +10,9 @@ use gpix::ops::median_cut::{histogram_u16, histogram_u8};
 use gpix::ops::quantize::{build_colors, build_levels, PaletteMethod};
 use gpix::route::Work;
 use gpix::{
-    BoundaryMode, CorrelationMethod, Device, DeviceRequest, FilterValue, GradientOptions,
-    GradientOut, HessianOptions, HessianOut, ImageView, Kernel, LabelValue, Levels, MeanElement,
-    Palette, PaletteIndex, PaletteValue, StatsOut, Stencil,
+    BoundaryMode, Coordinates, CorrelationMethod, Device, DeviceRequest, FilterValue,
+    GradientOptions, GradientOut, HessianOptions, HessianOut, ImageView, Kernel, LabelValue,
+    Levels, MeanElement, Palette, PaletteIndex, PaletteValue, StatsOut, Stencil,
 };
 use numpy::ndarray::Array2;
 use numpy::{
@@ -565,9 +565,45 @@ fn gradient_t<T: FilterValue + NpElement>(
     .map_err(py_err)
 }
 
-/// gradient(x, dy, dx, spacing, edge_order, device): numpy.gradient along
-/// axes 1 and 2 of the 4-D input.
+/// A coordinate array of one axis: 1-D, C-contiguous float64 or float32
+/// (the Python side converts integers to float64, as numpy).
+enum PyCoords<'py> {
+    F64(numpy::PyReadonlyArray1<'py, f64>),
+    F32(numpy::PyReadonlyArray1<'py, f32>),
+}
+
+impl<'py> PyCoords<'py> {
+    fn new(c: Option<&Bound<'py, PyAny>>) -> PyResult<Option<Self>> {
+        let Some(c) = c else { return Ok(None) };
+        if let Ok(a) = c.extract::<numpy::PyReadonlyArray1<'py, f64>>() {
+            return Ok(Some(Self::F64(a)));
+        }
+        Ok(Some(Self::F32(c.extract()?)))
+    }
+
+    fn coordinates(&self) -> PyResult<Coordinates<'_>> {
+        let contiguous = |_| PyValueError::new_err("coordinates must be C-contiguous");
+        Ok(match self {
+            Self::F64(a) => Coordinates::F64(a.as_slice().map_err(contiguous)?),
+            Self::F32(a) => Coordinates::F32(a.as_slice().map_err(contiguous)?),
+        })
+    }
+}
+
+/// Both axes' coordinates as the library takes them.
+fn coordinates<'a>(c: &'a [Option<PyCoords<'_>>; 2]) -> PyResult<[Option<Coordinates<'a>>; 2]> {
+    Ok([
+        c[0].as_ref().map(PyCoords::coordinates).transpose()?,
+        c[1].as_ref().map(PyCoords::coordinates).transpose()?,
+    ])
+}
+
+/// gradient(x, dy, dx, spacing, edge_order, device, coords_y=None,
+/// coords_x=None): numpy.gradient along axes 1 and 2 of the 4-D input; a
+/// coordinate array replaces that axis's spacing.
 #[pyfunction]
+#[pyo3(signature = (x, dy, dx, spacing, edge_order, device, coords_y=None, coords_x=None))]
+#[allow(clippy::too_many_arguments)]
 fn gradient(
     py: Python<'_>,
     x: &Bound<'_, PyAny>,
@@ -576,9 +612,13 @@ fn gradient(
     spacing: (f64, f64),
     edge_order: u8,
     device: &str,
+    coords_y: Option<&Bound<'_, PyAny>>,
+    coords_x: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
+    let coords = [PyCoords::new(coords_y)?, PyCoords::new(coords_x)?];
     let options = GradientOptions {
         spacing: [spacing.0, spacing.1],
+        coordinates: coordinates(&coords)?,
         edge_order,
         interior_only: false,
     };
@@ -630,8 +670,10 @@ fn hessian_t<T: FilterValue + NpElement>(
 }
 
 /// hessian(x, dyy, dxy, dxx, eig1, eig2, spacing, edge_order, stencil,
-/// device): the eigenvalue outputs come as a pair or not at all.
+/// device, coords_y=None, coords_x=None): the eigenvalue outputs come as a
+/// pair or not at all.
 #[pyfunction]
+#[pyo3(signature = (x, dyy, dxy, dxx, eig1, eig2, spacing, edge_order, stencil, device, coords_y=None, coords_x=None))]
 #[allow(clippy::too_many_arguments)]
 fn hessian(
     py: Python<'_>,
@@ -645,7 +687,10 @@ fn hessian(
     edge_order: u8,
     stencil: &str,
     device: &str,
+    coords_y: Option<&Bound<'_, PyAny>>,
+    coords_x: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
+    let coords = [PyCoords::new(coords_y)?, PyCoords::new(coords_x)?];
     let stencil = match stencil {
         "gradient" => Stencil::Gradient,
         "compact" => Stencil::Compact,
@@ -663,6 +708,7 @@ fn hessian(
     let options = HessianOptions {
         gradient: GradientOptions {
             spacing: [spacing.0, spacing.1],
+            coordinates: coordinates(&coords)?,
             edge_order,
             interior_only: false,
         },

@@ -79,6 +79,8 @@ def test_gradient_and_hessian_bit_for_bit(client, data):
         assert np.array_equal(got.compute(), want)
     for got, want in zip(gd.hessian(d), gpix.hessian(x)):
         assert np.array_equal(got.compute(), want)
+    with pytest.raises(NotImplementedError, match="coordinate"):
+        gd.gradient(d, np.arange(d.shape[0]), 1.0)
 
 
 def test_label_mean_exact_for_integer_images(client, data):

@@ -56,8 +56,59 @@ def test_gradient_axes_and_shapes(rng):
     assert np.array_equal(got[1], np.gradient(ints)[1])
     with pytest.raises(ValueError):
         gpix.gradient(np.zeros((1, 5)))
-    with pytest.raises(NotImplementedError):
-        gpix.gradient(f, np.arange(6.0), np.arange(5.0))
+    for g, w in zip(gpix.gradient(f, np.arange(6.0), np.arange(5.0)), np.gradient(f, np.arange(6.0), np.arange(5.0), axis=(0, 1))):
+        assert np.array_equal(g, w)
+
+
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_gradient_with_coordinates_is_numpys_bit_for_bit(rng, edge_order):
+    f = rng.standard_normal((9, 11))
+    cy = np.cumsum(rng.random(9) + 0.1)
+    cx = -np.cumsum(rng.random(11) + 0.2)
+    for args in [(cy, cx), (cy, 0.5), (2.0, cx), (cy.astype(np.float32), cx), (np.arange(9) ** 2, cx),
+                 (np.linspace(0, 2, 9), cx)]:
+        got = gpix.gradient(f, *args, edge_order=edge_order, device="cpu")
+        want = np.gradient(f, *args, edge_order=edge_order)
+        for g, w in zip(got, want):
+            assert np.array_equal(g, w), args
+    # One axis, a 1-D array, a stack, float32 data (numpy computes in float64).
+    assert np.array_equal(gpix.gradient(f, cx, axis=1, edge_order=edge_order), np.gradient(f, cx, axis=1, edge_order=edge_order))
+    assert np.array_equal(gpix.gradient(cy ** 2, cy, edge_order=edge_order), np.gradient(cy ** 2, cy, edge_order=edge_order))
+    stack = rng.standard_normal((9, 11, 3))
+    for g, w in zip(gpix.gradient(stack, cy, cx, edge_order=edge_order), np.gradient(stack, cy, cx, axis=(0, 1), edge_order=edge_order)):
+        assert np.array_equal(g, w)
+    f32 = f.astype(np.float32)
+    for g, w in zip(gpix.gradient(f32, cy, cx, edge_order=edge_order), np.gradient(f32, cy, cx, edge_order=edge_order)):
+        assert g.dtype == np.float32
+        assert np.array_equal(g, w)
+    # The Hessian: numpy.gradient twice with the same coordinates.
+    dy, dx = np.gradient(f, cy, cx, edge_order=edge_order)
+    want = [np.gradient(dy, cy, axis=0, edge_order=edge_order), np.gradient(dy, cx, axis=1, edge_order=edge_order),
+            np.gradient(dx, cx, axis=1, edge_order=edge_order)]
+    for g, w in zip(gpix.hessian(f, cy, cx, edge_order=edge_order, device="cpu"), want):
+        assert np.array_equal(g, w)
+
+
+def test_gradient_coordinates_on_the_gpu(rng):
+    from conftest import gpu_or_skip
+
+    gpu_or_skip()
+    f = rng.standard_normal((33, 47))
+    cy, cx = np.cumsum(rng.random(33) + 0.5), np.cumsum(rng.random(47) + 0.5)
+    for g, w in zip(gpix.gradient(f, cy, cx, device="gpu"), np.gradient(f, cy, cx)):
+        assert_close(g, w, "gpu")
+
+
+def test_bad_coordinates(rng):
+    f = rng.standard_normal((6, 5))
+    with pytest.raises(ValueError, match="length"):
+        gpix.gradient(f, np.arange(5.0), np.arange(5.0))
+    with pytest.raises(ValueError, match="1d"):
+        gpix.gradient(f, np.zeros((6, 1)), np.arange(5.0))
+    with pytest.raises(ValueError, match="repeat"):
+        gpix.gradient(f, np.array([0, 1, 1, 2, 3, 4.0]), 1.0)
+    with pytest.raises(ValueError, match="compact"):
+        gpix.hessian(f, np.arange(6.0), np.arange(5.0), stencil="compact")
 
 
 def test_gradient_out(rng):

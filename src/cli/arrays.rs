@@ -34,6 +34,14 @@ pub(crate) enum Floats {
 }
 
 impl Input {
+    /// `(H, W)`.
+    pub(crate) fn shape(&self) -> (usize, usize) {
+        match &self.data {
+            Floats::F32(i) => (i.height(), i.width()),
+            Floats::F64(i) => (i.height(), i.width()),
+        }
+    }
+
     /// Values (pixels × channels) and bytes per value, for the cost model.
     pub(crate) fn values(&self) -> (u64, u64) {
         match &self.data {

@@ -7,8 +7,8 @@ use clap::{Args, ValueEnum};
 use gpix::io::npy::NpyElement;
 use gpix::io::{self, Staged};
 use gpix::{
-    Device, FilterValue, GradientOptions, GradientOut, HessianOptions, HessianOut, Image,
-    ImageView, Stencil,
+    Coordinates, Device, FilterValue, GradientOptions, GradientOut, HessianOptions, HessianOut,
+    Image, ImageView, Stencil,
 };
 
 use super::arrays::{open_input, stage_outputs, Dtype, Floats, Input};
@@ -26,6 +26,119 @@ pub(crate) struct DiffOptions {
     /// Float type integer inputs are converted to.
     #[arg(long, value_enum, default_value = "float64")]
     dtype: Dtype,
+    /// Sample coordinates along y: a 1-D .npy array with one value per row
+    /// (numpy.gradient's array varargs: non-uniform spacing), replacing the
+    /// spacing along y. float64, float32 or integers; finite, no two
+    /// neighbours equal. A 0-D array is a spacing.
+    #[arg(long, value_name = "FILE")]
+    coords_y: Option<PathBuf>,
+    /// Sample coordinates along x: one value per column, as --coords-y.
+    #[arg(long, value_name = "FILE")]
+    coords_x: Option<PathBuf>,
+}
+
+/// One axis's coordinates as read (numpy's types: integers become float64).
+enum AxisCoords {
+    F64(Vec<f64>),
+    F32(Vec<f32>),
+}
+
+impl AxisCoords {
+    fn as_coordinates(&self) -> Coordinates<'_> {
+        match self {
+            Self::F64(x) => Coordinates::F64(x),
+            Self::F32(x) => Coordinates::F32(x),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::F64(x) => x.len(),
+            Self::F32(x) => x.len(),
+        }
+    }
+}
+
+/// The coordinate files of both axes, read and checked against the input's
+/// shape; a 0-D file sets that axis's spacing instead.
+struct CoordFiles {
+    axes: [Option<AxisCoords>; 2],
+    spacing: [f64; 2],
+}
+
+impl CoordFiles {
+    fn read(o: &DiffOptions, (h, w): (usize, usize)) -> anyhow::Result<Self> {
+        let mut spacing = o.spacing;
+        let mut axes = [None, None];
+        for (k, (path, n)) in [(&o.coords_y, h), (&o.coords_x, w)].into_iter().enumerate() {
+            let Some(path) = path else { continue };
+            let (coords, shape) = read_coords(path)?;
+            let what = ["rows", "columns"][k];
+            match shape[..] {
+                [] => spacing[k] = scalar_spacing(&coords, path)?,
+                [len] if len == n => axes[k] = Some(coords),
+                [len] => anyhow::bail!(
+                    "{}: {len} coordinates for an input of {n} {what} (one per {})",
+                    path.display(),
+                    &what[..what.len() - 1]
+                ),
+                _ => anyhow::bail!(
+                    "{}: coordinates must be a 1-D array (or 0-D, a spacing), not shape {shape:?}",
+                    path.display()
+                ),
+            }
+        }
+        Ok(Self { axes, spacing })
+    }
+
+    fn options(&self, edge_order: u8, interior_only: bool) -> GradientOptions<'_> {
+        GradientOptions {
+            spacing: self.spacing,
+            coordinates: [0, 1].map(|k| self.axes[k].as_ref().map(AxisCoords::as_coordinates)),
+            edge_order,
+            interior_only,
+        }
+    }
+}
+
+fn scalar_spacing(c: &AxisCoords, path: &Path) -> anyhow::Result<f64> {
+    let v = match c {
+        AxisCoords::F64(x) => x[0],
+        AxisCoords::F32(x) => f64::from(x[0]),
+    };
+    if !v.is_finite() || v == 0.0 {
+        anyhow::bail!(
+            "{}: spacing {v} must be finite and non-zero",
+            path.display()
+        );
+    }
+    Ok(v)
+}
+
+/// A coordinates file's values and shape.
+fn read_coords(path: &Path) -> anyhow::Result<(AxisCoords, Vec<usize>)> {
+    use gpix::io::npy::{read_npy, NpyData};
+    let a = read_npy(path, io::max_bytes())?;
+    #[allow(clippy::cast_precision_loss)] // numpy's astype(float64) rounds the same
+    let coords = match a.data {
+        NpyData::F64(v) => AxisCoords::F64(v),
+        NpyData::F32(v) => AxisCoords::F32(v),
+        NpyData::U8(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
+        NpyData::U16(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
+        NpyData::U32(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
+        NpyData::U64(v) => AxisCoords::F64(v.into_iter().map(|x| x as f64).collect()),
+        NpyData::I8(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
+        NpyData::I16(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
+        NpyData::I32(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
+        NpyData::I64(v) => AxisCoords::F64(v.into_iter().map(|x| x as f64).collect()),
+        other => anyhow::bail!(
+            "{}: coordinates of dtype {} are not supported",
+            path.display(),
+            other.dtype().name()
+        ),
+    };
+    debug_assert_eq!(coords.len(), a.shape.iter().product::<usize>());
+    Ok((coords, a.shape))
 }
 
 /// numpy.gradient over the first two axes of each channel.
@@ -165,11 +278,8 @@ pub(crate) fn run_gradient(common: &Common, args: &GradientArgs) -> anyhow::Resu
     let (values, value_bytes) = input.values();
     let work = gpix::route::Work::gradient(values, value_bytes, given.len() as u64);
     let device = common.route(device, &work);
-    let options = GradientOptions {
-        spacing: args.options.spacing,
-        edge_order: args.options.edge_order,
-        interior_only: args.interior_only,
-    };
+    let coords = CoordFiles::read(&args.options, input.shape())?;
+    let options = coords.options(args.options.edge_order, args.interior_only);
     let staged = match &input.data {
         Floats::F32(img) => {
             common.say(format!("gradient: {}", gpix::describe_diff::<f32>(&device)));
@@ -227,18 +337,21 @@ pub(crate) fn run_hessian(common: &Common, args: &HessianArgs) -> anyhow::Result
     if given.is_empty() {
         return Err(Usage("give at least one of --dyy, --dxy, --dxx, --eigen".into()).into());
     }
+    let coords_given = args.options.coords_y.is_some() || args.options.coords_x.is_some();
+    if coords_given && matches!(args.stencil, StencilArg::Compact) {
+        return Err(
+            Usage("--stencil compact takes --spacing, not --coords-y/--coords-x".into()).into(),
+        );
+    }
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
     let (input, device) = open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
     let (values, value_bytes) = input.values();
     let work = gpix::route::Work::hessian(values, value_bytes, given.len() as u64);
     let device = common.route(device, &work);
+    let coords = CoordFiles::read(&args.options, input.shape())?;
     let options = HessianOptions {
-        gradient: GradientOptions {
-            spacing: args.options.spacing,
-            edge_order: args.options.edge_order,
-            interior_only: false,
-        },
+        gradient: coords.options(args.options.edge_order, false),
         stencil: match args.stencil {
             StencilArg::Gradient => Stencil::Gradient,
             StencilArg::Compact => Stencil::Compact,

@@ -4,7 +4,8 @@
 
 use rayon::prelude::*;
 
-use super::{eigen2, GradientOptions, GradientOut, HessianOut, Stencil};
+use super::coords::CoordAxis;
+use super::{eigen2, CoordAxes, GradientOptions, GradientOut, HessianOut, Stencil};
 use crate::array::ImageView;
 use crate::ops::filter::FilterValue;
 
@@ -38,7 +39,9 @@ fn block_rows(h: usize) -> usize {
 
 /// One axis's difference formulas, numpy's: coefficients in the array's type.
 #[derive(Clone, Copy)]
-struct Axis<T> {
+struct Axis<'c, T> {
+    /// Sample coordinates (numpy's non-uniform formulas) instead of `h`.
+    coords: Option<&'c CoordAxis>,
     h: T,
     two_h: T,
     /// `1 / (2h)` when `2h` is a power of two: then `x · (1/2h)` is exactly
@@ -172,10 +175,11 @@ fn diff_div<T: FilterValue>(a: &[T], b: &[T], d: T, inv: Option<T>, stream: bool
     }
 }
 
-impl<T: FilterValue> Axis<T> {
-    fn new(h: f64, edge_order: u8, interior_only: bool) -> Self {
+impl<'c, T: FilterValue> Axis<'c, T> {
+    fn new(h: f64, coords: Option<&'c CoordAxis>, edge_order: u8, interior_only: bool) -> Self {
         let t = T::from_f64;
         Self {
+            coords,
             h: t(h),
             two_h: t(2.0 * h),
             inv_two_h: exact_inverse::<T>(2.0 * h),
@@ -194,7 +198,16 @@ impl<T: FilterValue> Axis<T> {
     where
         T: 'r,
     {
-        if i > 0 && i + 1 < n {
+        let interior = i > 0 && i + 1 < n;
+        if let Some(cd) = self.coords {
+            if interior || !(self.interior_only || n < 2) {
+                cd.along_rows(i, n, row, out);
+            } else {
+                out.fill(T::default());
+            }
+            return;
+        }
+        if interior {
             // A multiply where 1/(2h) is exact (spacing 1: numpy's result).
             diff_div(
                 row(i + 1),
@@ -227,6 +240,10 @@ impl<T: FilterValue> Axis<T> {
 
     /// The derivative along x of one row of `w` positions × `c` channels.
     fn along_row(&self, src: &[T], w: usize, c: usize, out: &mut [T]) {
+        if let Some(cd) = self.coords {
+            cd.along_row(src, w, c, !(self.interior_only || w < 2), out);
+            return;
+        }
         if w >= 3 {
             let inner = &mut out[c..(w - 1) * c];
             diff_div(
@@ -270,7 +287,8 @@ fn magnitude<T: FilterValue>(dy: &[T], dx: &[T], out: &mut [T]) {
 
 pub(super) fn gradient<T: FilterValue>(
     image: ImageView<'_, T>,
-    o: &GradientOptions,
+    o: &GradientOptions<'_>,
+    coords: CoordAxes,
     out: GradientOut<'_, T>,
 ) {
     let (h, w, c) = (image.height(), image.width(), image.channels());
@@ -282,11 +300,21 @@ pub(super) fn gradient<T: FilterValue>(
     let stream = h * row_len * std::mem::size_of::<T>() >= STREAM_BYTES && out.magnitude.is_none();
     let ay = Axis::<T> {
         stream,
-        ..Axis::new(o.spacing[0], o.edge_order, o.interior_only)
+        ..Axis::new(
+            o.spacing[0],
+            coords[0].as_ref(),
+            o.edge_order,
+            o.interior_only,
+        )
     };
     let ax = Axis::<T> {
         stream,
-        ..Axis::new(o.spacing[1], o.edge_order, o.interior_only)
+        ..Axis::new(
+            o.spacing[1],
+            coords[1].as_ref(),
+            o.edge_order,
+            o.interior_only,
+        )
     };
     let rows = block_rows(h);
     let blocks = h.div_ceil(rows);
@@ -347,7 +375,8 @@ fn zero_frame_row<T: FilterValue>(row: &mut [T], c: usize, edge_row: bool) {
 
 pub(super) fn hessian<T: FilterValue>(
     image: ImageView<'_, T>,
-    o: &GradientOptions,
+    o: &GradientOptions<'_>,
+    coords: CoordAxes,
     stencil: Stencil,
     out: HessianOut<'_, T>,
 ) {
@@ -370,7 +399,7 @@ pub(super) fn hessian<T: FilterValue>(
     per.into_par_iter().enumerate().for_each(|(b, mut outs)| {
         let range = b * rows..((b + 1) * rows).min(h);
         let mut scratch = Terms::new(row_len);
-        let mut hess = Fused::new(image, o);
+        let mut hess = Fused::new(image, o, &coords);
         for y in range.clone() {
             let k = y - range.start;
             let span = k * row_len..(k + 1) * row_len;
@@ -427,20 +456,20 @@ impl<T: FilterValue> Terms<T> {
 /// ring of the five a row's second differences can touch.
 struct Fused<'a, T> {
     image: ImageView<'a, T>,
-    ay: Axis<T>,
-    ax: Axis<T>,
+    ay: Axis<'a, T>,
+    ax: Axis<'a, T>,
     ring: Vec<Vec<T>>,
     tags: [usize; 5],
     dx: Vec<T>,
 }
 
 impl<'a, T: FilterValue> Fused<'a, T> {
-    fn new(image: ImageView<'a, T>, o: &GradientOptions) -> Self {
+    fn new(image: ImageView<'a, T>, o: &GradientOptions<'_>, coords: &'a CoordAxes) -> Self {
         let n = image.width() * image.channels();
         Self {
             image,
-            ay: Axis::new(o.spacing[0], o.edge_order, false),
-            ax: Axis::new(o.spacing[1], o.edge_order, false),
+            ay: Axis::new(o.spacing[0], coords[0].as_ref(), o.edge_order, false),
+            ax: Axis::new(o.spacing[1], coords[1].as_ref(), o.edge_order, false),
             ring: (0..5).map(|_| vec![T::default(); n]).collect(),
             tags: [usize::MAX; 5],
             dx: vec![T::default(); n],

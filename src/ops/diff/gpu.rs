@@ -2,7 +2,7 @@
 //! three halo rows each side, one dispatch per band on the streamed path,
 //! readback of the requested outputs only.
 
-use super::{GradientOptions, GradientOut, HessianOut, Stencil};
+use super::{CoordAxes, GradientOptions, GradientOut, HessianOut, Stencil};
 use crate::array::ImageView;
 use std::ops::Range;
 use std::sync::Arc;
@@ -32,7 +32,8 @@ struct Params {
     edge_order: u32,
     interior_only: u32,
     mask: u32,
-    _pad: u32,
+    /// Bit 0 (y), bit 1 (x): that axis reads its coefficient table.
+    coords: u32,
     hy: f32,
     hx: f32,
     _pad1: f32,
@@ -42,17 +43,19 @@ struct Params {
 pub(super) fn gradient<T: FilterValue>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
-    o: &GradientOptions,
+    o: &GradientOptions<'_>,
+    coords: &CoordAxes,
     out: GradientOut<'_, T>,
 ) -> Result<()> {
     let outs = vec![out.dy, out.dx, out.magnitude];
-    ctx.checked("gradient", || run(ctx, image, o, 0, outs))
+    ctx.checked("gradient", || run(ctx, image, (o, coords), 0, outs))
 }
 
 pub(super) fn hessian<T: FilterValue>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
-    o: &GradientOptions,
+    o: &GradientOptions<'_>,
+    coords: &CoordAxes,
     stencil: Stencil,
     out: HessianOut<'_, T>,
 ) -> Result<()> {
@@ -65,7 +68,7 @@ pub(super) fn hessian<T: FilterValue>(
         Stencil::Gradient => 1,
         Stencil::Compact => 2,
     };
-    ctx.checked("hessian", || run(ctx, image, o, kind, outs))
+    ctx.checked("hessian", || run(ctx, image, (o, coords), kind, outs))
 }
 
 /// The streamed part of a difference op.
@@ -75,6 +78,8 @@ struct DiffKernel<'a, T> {
     base: Params,
     n_out: usize,
     mask: u32,
+    /// Per position `[a, b, c, two-point]`: the y table, then the x table.
+    coef: wgpu::Buffer,
     pipeline: Arc<wgpu::ComputePipeline>,
 }
 
@@ -113,7 +118,12 @@ impl<T: FilterValue> BandKernel for DiffKernel<'_, T> {
         let group = bind_buffers(
             ctx,
             &self.pipeline,
-            &[(0, &params), (1, &inputs[0]), (2, &outputs[0])],
+            &[
+                (0, &params),
+                (1, &inputs[0]),
+                (2, &outputs[0]),
+                (3, &self.coef),
+            ],
         );
         Ok(DiffSlot { params, group })
     }
@@ -173,10 +183,37 @@ impl<T: FilterValue> BandKernel for DiffKernel<'_, T> {
     }
 }
 
+/// The coefficient table of the axes with uneven coordinates (`[y, x]`
+/// tables one after the other), the `coords` flags, and each axis's spacing
+/// (an evenly spaced coordinate axis is numpy's scalar spacing).
+fn coefficients(
+    o: &GradientOptions<'_>,
+    coords: &CoordAxes,
+    (h, w): (usize, usize),
+) -> (Vec<[f32; 4]>, u32, [f64; 2]) {
+    let mut table = Vec::new();
+    let mut flags = 0;
+    let mut spacing = o.spacing;
+    for (k, (axis, n)) in coords.iter().zip([h, w]).enumerate() {
+        let Some(axis) = axis else {
+            table.extend(std::iter::repeat_n([0.0; 4], n));
+            continue;
+        };
+        if let Some(d) = axis.uniform() {
+            spacing[k] = d;
+            table.extend(std::iter::repeat_n([0.0; 4], n));
+        } else {
+            flags |= 1 << k;
+            table.extend(axis.gpu_table(n));
+        }
+    }
+    (table, flags, spacing)
+}
+
 fn run<T: FilterValue>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
-    o: &GradientOptions,
+    (o, coords): (&GradientOptions<'_>, &CoordAxes),
     kind: u32,
     mut outs: Vec<Option<&mut [T]>>,
 ) -> Result<()> {
@@ -201,6 +238,15 @@ fn run<T: FilterValue>(
         ctx.stream_band_bytes(),
         ctx.band_bytes(),
     )?;
+    let (table, flags, spacing) = coefficients(o, coords, (h, w));
+    let coef = buffer(
+        ctx,
+        "gpix.diff.coef",
+        (table.len() * 16) as u64,
+        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+    );
+    ctx.queue()
+        .write_buffer(&coef, 0, bytemuck::cast_slice(&table));
     let pipeline = ctx.pipeline(
         &format!("gpix.diff.k{kind}"),
         SHADER,
@@ -222,14 +268,15 @@ fn run<T: FilterValue>(
             edge_order: u32::from(o.edge_order),
             interior_only: u32::from(o.interior_only),
             mask,
-            _pad: 0,
-            hy: o.spacing[0] as f32,
-            hx: o.spacing[1] as f32,
+            coords: flags,
+            hy: spacing[0] as f32,
+            hx: spacing[1] as f32,
             _pad1: 0.0,
             _pad2: 0.0,
         },
         n_out,
         mask,
+        coef,
         pipeline,
     };
     let spec = StreamSpec {

@@ -10,20 +10,52 @@
 //! Hessian is numpy.gradient applied twice (`dyy` = d/dy of dy, `dxy` = d/dx
 //! of dy, `dxx` = d/dx of dx) without the intermediate arrays.
 
+mod coords;
 mod cpu;
 #[cfg(feature = "gpu")]
 mod gpu;
+
+use coords::CoordAxis;
 
 use crate::array::{Image, ImageView};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::ops::filter::FilterValue;
 
+/// Sample coordinates along one axis: numpy.gradient's 1-D `varargs`
+/// (non-uniform spacing). Float64 and float32 as numpy computes with them
+/// (float32 coordinates give float32 coefficients); integer coordinates are
+/// float64 in numpy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Coordinates<'a> {
+    /// float64 coordinates.
+    F64(&'a [f64]),
+    /// float32 coordinates.
+    F32(&'a [f32]),
+}
+
+impl<'a> From<&'a [f64]> for Coordinates<'a> {
+    fn from(x: &'a [f64]) -> Self {
+        Self::F64(x)
+    }
+}
+
+impl<'a> From<&'a [f32]> for Coordinates<'a> {
+    fn from(x: &'a [f32]) -> Self {
+        Self::F32(x)
+    }
+}
+
 /// Options of [`gradient`].
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GradientOptions {
-    /// Sample distance along y (rows) and x (columns); numpy's `varargs`.
+pub struct GradientOptions<'a> {
+    /// Sample distance along y (rows) and x (columns); numpy's scalar
+    /// `varargs`.
     pub spacing: [f64; 2],
+    /// Sample coordinates along y and x (numpy's 1-D `varargs`), replacing
+    /// that axis's `spacing`: one value per row (column), all finite, no two
+    /// neighbours equal.
+    pub coordinates: [Option<Coordinates<'a>>; 2],
     /// 1 or 2: the accuracy of the one-sided differences at the edges.
     pub edge_order: u8,
     /// Central differences inside only; the whole one-pixel frame of every
@@ -32,10 +64,11 @@ pub struct GradientOptions {
     pub interior_only: bool,
 }
 
-impl Default for GradientOptions {
+impl Default for GradientOptions<'_> {
     fn default() -> Self {
         Self {
             spacing: [1.0, 1.0],
+            coordinates: [None, None],
             edge_order: 1,
             interior_only: false,
         }
@@ -56,9 +89,10 @@ pub enum Stencil {
 
 /// Options of [`hessian`].
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct HessianOptions {
-    /// Spacing and edge order as for [`gradient`] (`interior_only` unused).
-    pub gradient: GradientOptions,
+pub struct HessianOptions<'a> {
+    /// Spacing (or coordinates) and edge order as for [`gradient`]
+    /// (`interior_only` unused).
+    pub gradient: GradientOptions<'a>,
     /// The stencil.
     pub stencil: Stencil,
 }
@@ -107,10 +141,21 @@ pub struct Hessian<T> {
     pub dxx: Image<T>,
 }
 
+/// The coordinate axes of [`GradientOptions::coordinates`], checked and
+/// ready to apply (`None`: that axis uses its spacing).
+type CoordAxes = [Option<CoordAxis>; 2];
+
 /// `needs_edges`: per axis (rows, columns), whether its one-sided edge
 /// differences are computed, so its length must reach `edge_order + 1`
 /// (an axis not differentiated may be any length, as numpy's `axis=`).
-fn check_options(o: &GradientOptions, h: usize, w: usize, needs_edges: [bool; 2]) -> Result<()> {
+/// `data_f64`: float64 data (numpy's arithmetic with coordinates widens).
+fn check_options(
+    o: &GradientOptions<'_>,
+    h: usize,
+    w: usize,
+    needs_edges: [bool; 2],
+    data_f64: bool,
+) -> Result<CoordAxes> {
     if !(o.edge_order == 1 || o.edge_order == 2) {
         return Err(Error::invalid(format!(
             "edge order {} must be 1 or 2",
@@ -131,6 +176,21 @@ fn check_options(o: &GradientOptions, h: usize, w: usize, needs_edges: [bool; 2]
                  differentiated needs at least edge_order + 1 = {need} elements (as numpy.gradient)"
             )));
         }
+    }
+    let axis = |k: usize| {
+        o.coordinates[k]
+            .map(|c| CoordAxis::new(c, [h, w][k], o.edge_order, data_f64, ["y", "x"][k]))
+            .transpose()
+    };
+    Ok([axis(0)?, axis(1)?])
+}
+
+/// The compact stencil is defined for even spacing only.
+fn check_compact(o: &GradientOptions<'_>, compact: bool) -> Result<()> {
+    if compact && o.coordinates.iter().any(Option::is_some) {
+        return Err(Error::invalid(
+            "the compact stencil takes a spacing, not coordinates (use the gradient stencil)",
+        ));
     }
     Ok(())
 }
@@ -156,7 +216,7 @@ fn gradient_axis_reference<T: FilterValue>(
     n: usize,
     get: impl Fn(usize, usize) -> T,
     inner: usize,
-    h: f64,
+    (h, coords): (f64, Option<&[f64]>),
     edge_order: u8,
     interior_only: bool,
     mut put: impl FnMut(usize, usize, T),
@@ -165,7 +225,11 @@ fn gradient_axis_reference<T: FilterValue>(
     let hh = T::from_f64(h);
     for i in 0..n {
         for k in 0..inner {
-            let v = if i > 0 && i + 1 < n {
+            let edge = !(i > 0 && i + 1 < n);
+            let v = if let (Some(x), false) = (coords, edge && interior_only) {
+                let f = |j: usize| get(j, k).to_f64();
+                T::from_f64(coords::reference_point(x, f, i, edge_order))
+            } else if i > 0 && i + 1 < n {
                 (get(i + 1, k) - get(i - 1, k)) / two_h
             } else if interior_only {
                 T::default()
@@ -199,16 +263,22 @@ fn gradient_axis_reference<T: FilterValue>(
 fn reference_pair<T: FilterValue>(
     data: &[T],
     (h, w, c): (usize, usize, usize),
-    o: &GradientOptions,
+    o: &GradientOptions<'_>,
 ) -> (Vec<T>, Vec<T>) {
     let mut dy = vec![T::default(); data.len()];
     let mut dx = vec![T::default(); data.len()];
     let row = w * c;
+    let coords = o.coordinates.map(|c| {
+        c.map(|c| match c {
+            Coordinates::F64(x) => x.to_vec(),
+            Coordinates::F32(x) => x.iter().map(|&v| f64::from(v)).collect(),
+        })
+    });
     gradient_axis_reference(
         h,
         |i, k| data[i * row + k],
         row,
-        o.spacing[0],
+        (o.spacing[0], coords[0].as_deref()),
         o.edge_order,
         o.interior_only,
         |i, k, v| dy[i * row + k] = v,
@@ -219,7 +289,7 @@ fn reference_pair<T: FilterValue>(
             w,
             |x, ch| r[x * c + ch],
             c,
-            o.spacing[1],
+            (o.spacing[1], coords[1].as_deref()),
             o.edge_order,
             o.interior_only,
             |x, ch, v| dx[y * row + x * c + ch] = v,
@@ -254,7 +324,7 @@ pub fn gradient_reference<T: FilterValue>(
     options: &GradientOptions,
 ) -> Result<Gradient<T>> {
     let (h, w, c) = (image.height(), image.width(), image.channels());
-    check_options(options, h, w, [!options.interior_only; 2])?;
+    check_options(options, h, w, [!options.interior_only; 2], T::IS_F64)?;
     let (dy, dx) = reference_pair(image.data(), (h, w, c), options);
     Ok(Gradient {
         dy: Image::from_vec(dy, h, w, c)?,
@@ -277,7 +347,8 @@ pub fn hessian_reference<T: FilterValue>(
         ..options.gradient
     };
     let compact = options.stencil == Stencil::Compact;
-    check_options(&g, h, w, [!compact; 2])?;
+    check_compact(&g, compact)?;
+    check_options(&g, h, w, [!compact; 2], T::IS_F64)?;
     let (dyy, dxy, dxx) = if compact {
         compact_reference(image.data(), (h, w, c), g.spacing)
     } else {
@@ -376,22 +447,23 @@ pub fn gradient_into<T: FilterValue>(
     let edges = !options.interior_only;
     let along_y = out.dy.is_some() || out.magnitude.is_some();
     let along_x = out.dx.is_some() || out.magnitude.is_some();
-    check_options(
+    let coords = check_options(
         options,
         image.height(),
         image.width(),
         [edges && along_y, edges && along_x],
+        T::IS_F64,
     )?;
     for o in [&out.dy, &out.dx, &out.magnitude].into_iter().flatten() {
         check_len(&image, o)?;
     }
     match device {
         Device::Cpu => {
-            cpu::gradient(image, options, out);
+            cpu::gradient(image, options, coords, out);
             Ok(())
         }
         #[cfg(feature = "gpu")]
-        Device::Gpu(ctx) => gpu::gradient(ctx, image, options, out),
+        Device::Gpu(ctx) => gpu::gradient(ctx, image, options, &coords, out),
     }
 }
 
@@ -440,7 +512,8 @@ pub fn hessian_into<T: FilterValue>(
         ..options.gradient
     };
     let compact = options.stencil == Stencil::Compact;
-    check_options(&g, image.height(), image.width(), [!compact; 2])?;
+    check_compact(&g, compact)?;
+    let coords = check_options(&g, image.height(), image.width(), [!compact; 2], T::IS_F64)?;
     for o in [&out.dyy, &out.dxy, &out.dxx].into_iter().flatten() {
         check_len(&image, o)?;
     }
@@ -450,11 +523,11 @@ pub fn hessian_into<T: FilterValue>(
     }
     match device {
         Device::Cpu => {
-            cpu::hessian(image, &g, options.stencil, out);
+            cpu::hessian(image, &g, coords, options.stencil, out);
             Ok(())
         }
         #[cfg(feature = "gpu")]
-        Device::Gpu(ctx) => gpu::hessian(ctx, image, &g, options.stencil, out),
+        Device::Gpu(ctx) => gpu::hessian(ctx, image, &g, &coords, options.stencil, out),
     }
 }
 
