@@ -20,7 +20,7 @@ macro_rules! element {
 }
 element!(u8 => "uint8", u16 => "uint16", u32 => "uint32", u64 => "uint64",
     i8 => "int8", i16 => "int16", i32 => "int32", i64 => "int64",
-    f32 => "float32", f64 => "float64");
+    f32 => "float32", f64 => "float64", half::f16 => "float16");
 
 /// A borrowed `(height, width, channels)` array, row-major, channels interleaved.
 #[derive(Debug, Clone, Copy)]

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::cli::{f64s, fails, gpix, run, s};
+use common::cli::{dtype_of, f64s, fails, gpix, run, s};
 use gpix::io::npy::write_npy;
 
 fn golden(name: &str) -> PathBuf {
@@ -429,5 +429,89 @@ fn coordinates_from_files_are_numpy_bit_for_bit() {
         d,
         "compact",
         2,
+    );
+}
+
+/// float16 input: computed as float32 and written back as float16, numpy's
+/// result dtype; within one float16 rounding of numpy's own float16
+/// arithmetic (golden files), CPU and GPU.
+#[test]
+fn float16_gradients_are_written_as_float16() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (dy, dx) = (d.join("dy.npy"), d.join("dx.npy"));
+    let mut devices = vec!["cpu"];
+    if common::gpu().is_some() {
+        devices.push("gpu");
+    }
+    for device in devices {
+        for e in ["1", "2"] {
+            run(&[
+                "--device",
+                device,
+                "gradient",
+                s(&golden("input_f16")),
+                "--dy",
+                s(&dy),
+                "--dx",
+                s(&dx),
+                "--spacing",
+                "0.5,2",
+                "--edge-order",
+                e,
+            ]);
+            for (got, axis) in [(&dy, "dy"), (&dx, "dx")] {
+                assert_eq!(dtype_of(got), "float16");
+                let (shape, g) = f64s(got);
+                let (want_shape, w) = f64s(&golden(&format!("grad16_e{e}_{axis}")));
+                assert_eq!(shape, want_shape);
+                let top = w.iter().fold(0f64, |m, v| m.max(v.abs()));
+                for (a, b) in g.iter().zip(&w) {
+                    // float16 keeps 11 bits: numpy's float16 steps round at
+                    // every operation, gpix's float32 ones once.
+                    assert!(
+                        (a - b).abs() <= 4e-3 * top,
+                        "{device} {axis} e{e}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+    let h = d.join("h.npy");
+    run(&[
+        "--device",
+        "cpu",
+        "hessian",
+        s(&golden("input_f16")),
+        "--dxy",
+        s(&h),
+    ]);
+    assert_eq!(dtype_of(&h), "float16");
+}
+
+/// Empty arrays: an axis not differentiated may have length 0 (numpy's
+/// empty result of the right shape and dtype); a differentiated one may not.
+#[test]
+fn empty_arrays_along_the_other_axis_give_empty_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let input = d.join("e.npy");
+    write_npy(std::fs::File::create(&input).unwrap(), &[2, 0], &[0f32; 0]).unwrap();
+    let out = d.join("out.npy");
+    run(&["--device", "cpu", "gradient", s(&input), "--dy", s(&out)]);
+    assert_eq!(f64s(&out), (vec![2, 0], vec![]));
+    assert_eq!(dtype_of(&out), "float32");
+    std::fs::remove_file(&out).unwrap();
+    fails(
+        &["gradient", s(&input), "--dx", s(&out)],
+        d,
+        "edge_order + 1",
+        1,
+    );
+    fails(
+        &["hessian", s(&input), "--dyy", s(&out)],
+        d,
+        "edge_order + 1",
+        1,
     );
 }

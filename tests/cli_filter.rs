@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::cli::{f64s, fails, run, s};
+use common::cli::{dtype_of, f64s, fails, run, s};
 use gpix::io::npy::{read_npy, write_npy, NpyData};
 
 fn golden(name: &str) -> PathBuf {
@@ -360,9 +360,9 @@ fn bad_filter_inputs_are_errors_and_leave_nothing() {
     let out = d.join("out.npy");
     let (x, k3, empty, out) = (s(&x), s(&k3), s(&empty), s(&out));
     fails(
-        &["filter", "uniform", x, out, "--size", "0"],
+        &["filter", "uniform", x, out, "--size", "3,x"],
         d,
-        "at least 1",
+        "sizes ≥ 0",
         2,
     );
     fails(
@@ -387,10 +387,12 @@ fn bad_filter_inputs_are_errors_and_leave_nothing() {
         1,
     );
     fails(
-        &["filter", "uniform", empty, out, "--size", "3"],
+        &[
+            "filter", "uniform", empty, out, "--size", "3", "--mode", "nope",
+        ],
         d,
-        "empty",
-        1,
+        "nope",
+        2,
     );
     fails(
         &[
@@ -463,4 +465,139 @@ fn bad_filter_inputs_are_errors_and_leave_nothing() {
         1,
     );
     assert_eq!(std::fs::read(d.join("out.npy")).unwrap(), b"keep me");
+}
+
+/// Empty arrays give empty results of the input's shape and dtype, on every
+/// filter and on stats, CPU and GPU (scipy.ndimage returns them too).
+#[test]
+fn empty_arrays_give_empty_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let kernel = d.join("k.npy");
+    write_npy(
+        std::fs::File::create(&kernel).unwrap(),
+        &[3, 3],
+        &[1.0f64; 9],
+    )
+    .unwrap();
+    let commands: [&[&str]; 9] = [
+        &["uniform", "--size", "3"],
+        &["correlate", "--kernel", s(&kernel)],
+        &["convolve", "--kernel", s(&kernel)],
+        &["gaussian", "--sigma", "1.5"],
+        &["gaussian", "--sigma", "1.5", "--order", "1,2"],
+        &["gaussian-laplace", "--sigma", "1"],
+        &["gaussian-gradient-magnitude", "--sigma", "1"],
+        &["dog", "--sigma1", "1"],
+        &["gabor", "--frequency", "0.2"],
+    ];
+    let mut devices = vec!["cpu"];
+    if common::gpu().is_some() {
+        devices.push("gpu");
+    }
+    for shape in [&[1usize, 0][..], &[0, 5], &[0, 0, 3]] {
+        let input = d.join("empty.npy");
+        if shape.len() == 3 {
+            write_npy(std::fs::File::create(&input).unwrap(), shape, &[0f32; 0]).unwrap();
+        } else {
+            write_npy(std::fs::File::create(&input).unwrap(), shape, &[0f64; 0]).unwrap();
+        }
+        let dtype = dtype_of(&input);
+        let out = d.join("out.npy");
+        for device in &devices {
+            for cmd in commands {
+                let mut args = vec!["--device", device, "filter", cmd[0], s(&input), s(&out)];
+                args.extend(&cmd[1..]);
+                run(&args);
+                assert_eq!(f64s(&out), (shape.to_vec(), vec![]), "{args:?}");
+                assert_eq!(dtype_of(&out), dtype, "{args:?}");
+            }
+            let mut args = vec!["--device", device, "stats", s(&input), "--size", "3"];
+            args.extend(["--mean", s(&out)]);
+            run(&args);
+            assert_eq!(f64s(&out), (shape.to_vec(), vec![]), "{args:?}");
+        }
+    }
+}
+
+/// Size 0 along an axis filters nothing along it (scipy's golden files),
+/// CPU and GPU; stats takes the same sizes.
+#[test]
+fn size_zero_filters_nothing_along_that_axis() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.npy");
+    let mut devices = vec![("cpu", 1e-12)];
+    if common::gpu().is_some() {
+        devices.push(("gpu", 2e-5));
+    }
+    for (device, tol) in devices {
+        for mode in ["reflect", "mirror", "nearest", "wrap", "constant"] {
+            run(&[
+                "--device",
+                device,
+                "filter",
+                "uniform",
+                s(&golden("input")),
+                s(&out),
+                "--size",
+                "0,4",
+                "--mode",
+                mode,
+                "--cval",
+                "0.5",
+            ]);
+            assert_close(&out, &golden(&format!("uniform_size0_{mode}")), tol);
+        }
+    }
+}
+
+/// float16 input: read everywhere a float is, computed as float32 and
+/// written as float32, as skimage returns it (golden: skimage's gabor on a
+/// float16 image).
+#[test]
+fn float16_input_is_computed_as_float32() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.npy");
+    let x16 = golden("input_f16");
+    run(&[
+        "--device",
+        "cpu",
+        "filter",
+        "gabor",
+        s(&x16),
+        s(&out),
+        "--frequency",
+        "0.2",
+        "--theta",
+        "0.6",
+        "--sigma-x",
+        "1.5",
+        "--sigma-y",
+        "2.5",
+    ]);
+    assert_eq!(dtype_of(&out), "float32");
+    assert_close(&out, &golden("gabor_f16_real"), 2e-5);
+    // Every float command takes it; the result is float32.
+    let kernel = golden("kernel_3x3");
+    for cmd in [
+        &["filter", "uniform", "--size", "3"][..],
+        &["filter", "gaussian", "--sigma", "1"],
+        &["filter", "correlate", "--kernel", s(&kernel)],
+    ] {
+        let mut args = vec!["--device", "cpu", cmd[0], cmd[1], s(&x16), s(&out)];
+        args.extend(&cmd[2..]);
+        run(&args);
+        assert_eq!(dtype_of(&out), "float32", "{args:?}");
+    }
+    run(&[
+        "--device",
+        "cpu",
+        "stats",
+        s(&x16),
+        "--size",
+        "3",
+        "--var",
+        s(&out),
+    ]);
+    assert_eq!(dtype_of(&out), "float32");
 }

@@ -150,8 +150,10 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     x = np.asarray(input)
     axes = axes_of(axes, x.ndim)
     sizes = per_axis(size, len(axes), "size")
-    if any(s < 1 for s in sizes):
+    if any(s < 0 for s in sizes):
         raise RuntimeError("incorrect filter size")
+    # scipy: size 0 (or 1) along an axis filters nothing along it.
+    sizes = [max(s, 1) for s in sizes]
     mode = mode_of(mode, len(axes))
     check_origin(origin)
     a, full = _filter_axes(x, axes, sizes)
@@ -187,8 +189,10 @@ def local_stats(input, size=3, mode="reflect", cval=0.0, *, axes=None, stats=("m
     x = np.asarray(input)
     axes = axes_of(axes, x.ndim)
     sizes = per_axis(size, len(axes), "size")
-    if any(s < 1 for s in sizes):
+    if any(s < 0 for s in sizes):
         raise RuntimeError("incorrect filter size")
+    # scipy: size 0 (or 1) along an axis filters nothing along it.
+    sizes = [max(s, 1) for s in sizes]
     mode = mode_of(mode, len(axes))
     a, full = _filter_axes(x, axes, sizes)
     xf = float_input(x)

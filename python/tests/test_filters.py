@@ -68,10 +68,29 @@ def test_integer_inputs(rng):
     assert half.dtype == np.float16
 
 
+def test_size_zero_filters_nothing_along_that_axis(rng):
+    x = rng.random((10, 12, 2))
+    for size in [(0, 3, 1), (4, 0, 0), 0]:
+        assert np.array_equal(gpix.uniform_filter(x, size), ndi.uniform_filter(x, size)) or \
+            np.allclose(gpix.uniform_filter(x, size), ndi.uniform_filter(x, size), rtol=0, atol=1e-12)
+    s = gpix.local_stats(x, (0, 3, 1))
+    assert np.allclose(s.mean, ndi.uniform_filter(x, (1, 3, 1)), rtol=0, atol=1e-12)
+
+
+def test_empty_arrays_give_empty_results():
+    for shape in [(1, 0), (0, 5), (0, 0, 3)]:
+        x = np.zeros(shape)
+        axes = (0, 1)
+        for got in [gpix.uniform_filter(x, 3, axes=axes), gpix.gaussian_filter(x, 1.0, axes=axes),
+                    gpix.correlate(x[..., 0] if x.ndim == 3 else x, np.ones((3, 3))),
+                    gpix.gaussian_laplace(x, 1.0, axes=axes), gpix.local_stats(x, 3, axes=axes).var]:
+            assert got.shape in (shape, shape[:2]) and got.dtype == np.float64
+
+
 def test_filter_errors(rng):
     x = rng.random((10, 10))
     with pytest.raises(RuntimeError):
-        gpix.uniform_filter(x, 0)
+        gpix.uniform_filter(x, -1)
     with pytest.raises(RuntimeError):
         gpix.uniform_filter(x, 3, mode="bogus")
     with pytest.raises(NotImplementedError):

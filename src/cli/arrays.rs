@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::bail;
 use clap::ValueEnum;
-use gpix::io::npy::{read_npy, NpyData, NpyElement};
+use gpix::io::npy::{self, read_npy, NpyData, NpyElement};
 use gpix::io::{self, ImageFormat, Staged};
 use gpix::{AnyImage, Device, FilterValue, Image, ImageView};
 
@@ -26,6 +26,11 @@ pub(crate) struct Input {
     pub(crate) two_d: bool,
     /// 8 or 16 for integer inputs of those widths (image outputs allowed).
     pub(crate) bits: Option<u32>,
+    /// The input was float16 (computed as float32).
+    pub(crate) half: bool,
+    /// Write `.npy` outputs of a float16 input as float16 (numpy.gradient
+    /// keeps float16; skimage's filters return float32).
+    pub(crate) keep_half: bool,
 }
 
 pub(crate) enum Floats {
@@ -77,10 +82,9 @@ fn load(path: &Path, dtype: Dtype) -> anyhow::Result<Input> {
                 )))
             }
         };
-        if h * w * c == 0 {
-            return Err(fail(format!("the array is empty (shape {:?})", a.shape)));
-        }
+        let half = matches!(a.data, NpyData::F16(_));
         let (values, bits) = match a.data {
+            NpyData::F16(v) => (Floats32Or64::F32(npy::widen_f16(&v)), None),
             NpyData::F32(v) => (Floats32Or64::F32(v), None),
             NpyData::F64(v) => (Floats32Or64::F64(v), None),
             NpyData::U8(v) => (convert(&v, dtype, f64::from), Some(8)),
@@ -101,6 +105,8 @@ fn load(path: &Path, dtype: Dtype) -> anyhow::Result<Input> {
             data,
             two_d: a.shape.len() == 2,
             bits,
+            half,
+            keep_half: false,
         });
     }
     let image = io::read_image(path)?;
@@ -123,6 +129,8 @@ fn load(path: &Path, dtype: Dtype) -> anyhow::Result<Input> {
         data,
         two_d: c == 1,
         bits,
+        half: false,
+        keep_half: false,
     })
 }
 
@@ -152,6 +160,15 @@ pub(crate) fn stage_output<T: FilterValue + NpyElement>(
         vec![h, w, c]
     };
     if ImageFormat::from_path(path)? == ImageFormat::Npy {
+        if input.half && input.keep_half && !T::IS_F64 {
+            let v: Vec<f32> = out.data().iter().map(|v| v.to_f64() as f32).collect();
+            let halves = npy::narrow_f16(&v);
+            return Ok(io::stage_image(
+                path,
+                ImageView::new(&halves, h, w, c)?,
+                &shape,
+            )?);
+        }
         return Ok(io::stage_image(path, out.view(), &shape)?);
     }
     let round = |max: f64| {

@@ -117,12 +117,14 @@ fn scalar_spacing(c: &AxisCoords, path: &Path) -> anyhow::Result<f64> {
 
 /// A coordinates file's values and shape.
 fn read_coords(path: &Path) -> anyhow::Result<(AxisCoords, Vec<usize>)> {
-    use gpix::io::npy::{read_npy, NpyData};
+    use gpix::io::npy::{self, read_npy, NpyData};
     let a = read_npy(path, io::max_bytes())?;
     #[allow(clippy::cast_precision_loss)] // numpy's astype(float64) rounds the same
     let coords = match a.data {
         NpyData::F64(v) => AxisCoords::F64(v),
         NpyData::F32(v) => AxisCoords::F32(v),
+        // numpy would compute float16 coefficients; float32 ones are closer.
+        NpyData::F16(v) => AxisCoords::F32(npy::widen_f16(&v)),
         NpyData::U8(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
         NpyData::U16(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
         NpyData::U32(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
@@ -144,7 +146,9 @@ fn read_coords(path: &Path) -> anyhow::Result<(AxisCoords, Vec<usize>)> {
 /// numpy.gradient over the first two axes of each channel.
 #[derive(Args, Debug)]
 pub(crate) struct GradientArgs {
-    /// .npy (H,W) or (H,W,C) array (float32/float64; integers converted), or an image file.
+    /// .npy (H,W) or (H,W,C) array (float32/float64; float16 computed as float32 and
+    /// written back as float16, as numpy; integers converted), or an image file.
+    /// Empty arrays give empty results where numpy does.
     input: PathBuf,
     /// Write d/dy (axis 0) here.
     #[arg(long, value_name = "OUT")]
@@ -274,7 +278,10 @@ pub(crate) fn run_gradient(common: &Common, args: &GradientArgs) -> anyhow::Resu
     }
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
-    let (input, device) = open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
+    let (mut input, device) =
+        open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
+    // numpy.gradient keeps float16 (gpix computes it in float32).
+    input.keep_half = true;
     let (values, value_bytes) = input.values();
     let work = gpix::route::Work::gradient(values, value_bytes, given.len() as u64);
     let device = common.route(device, &work);
@@ -345,7 +352,10 @@ pub(crate) fn run_hessian(common: &Common, args: &HessianArgs) -> anyhow::Result
     }
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
-    let (input, device) = open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
+    let (mut input, device) =
+        open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
+    // numpy.gradient keeps float16 (gpix computes it in float32).
+    input.keep_half = true;
     let (values, value_bytes) = input.values();
     let work = gpix::route::Work::hessian(values, value_bytes, given.len() as u64);
     let device = common.route(device, &work);

@@ -40,8 +40,9 @@ pub(crate) enum FilterCommand {
 /// Input, output and border handling shared by every filter.
 #[derive(Args, Debug)]
 pub(crate) struct FilterIo {
-    /// .npy (H,W) or (H,W,C) array (float32/float64; integers are converted
-    /// as --dtype says), or an image file (PNG, TIFF, …).
+    /// .npy (H,W) or (H,W,C) array (float32/float64; float16 as float32, the
+    /// output float32 as skimage's; integers are converted as --dtype says),
+    /// or an image file (PNG, TIFF, …). An empty array gives an empty result.
     input: PathBuf,
     /// .npy (the input's float dtype and shape), or an image file for 8/16-bit
     /// inputs (rounded and clamped to the input's bit depth).
@@ -99,7 +100,8 @@ impl Border {
 pub(crate) struct UniformArgs {
     #[command(flatten)]
     io: FilterIo,
-    /// Window size: N, or NY,NX.
+    /// Window size: N, or NY,NX (0 along an axis: no filtering along it, as
+    /// scipy).
     #[arg(long, value_parser = parse_size)]
     size: [usize; 2],
 }
@@ -239,7 +241,8 @@ enum Part {
 pub(crate) struct StatsArgs {
     /// .npy (H,W) or (H,W,C) array, or an image file.
     input: PathBuf,
-    /// Window size: N, or NY,NX.
+    /// Window size: N, or NY,NX (0 along an axis: no filtering along it, as
+    /// scipy).
     #[arg(long, value_parser = parse_size)]
     size: [usize; 2],
     #[command(flatten)]
@@ -256,10 +259,10 @@ pub(crate) struct StatsArgs {
 }
 
 fn parse_size(s: &str) -> Result<[usize; 2], String> {
+    // 0 along an axis: no filtering along it (scipy's rule).
     let parse = |v: &str| match v.trim().parse::<usize>() {
-        Ok(0) => Err(format!("window size '{s}' must be at least 1")),
         Ok(n) => Ok(n),
-        Err(_) => Err(format!("'{s}' is not N or NY,NX")),
+        Err(_) => Err(format!("'{s}' is not N or NY,NX (sizes ≥ 0)")),
     };
     match s.split_once(',') {
         Some((a, b)) => Ok([parse(a)?, parse(b)?]),
@@ -429,6 +432,7 @@ fn read_kernel(path: &Path) -> anyhow::Result<Kernel> {
         );
     };
     let weights: Vec<f64> = match a.data {
+        NpyData::F16(v) => v.into_iter().map(f64::from).collect(),
         NpyData::F32(v) => v.into_iter().map(f64::from).collect(),
         NpyData::F64(v) => v,
         NpyData::U8(v) => v.into_iter().map(f64::from).collect(),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use gpix::io::npy::{read_npy, write_npy, NpyData, NpyElement};
+use gpix::io::npy::{self, read_npy, write_npy, NpyData, NpyElement};
 use gpix::io::{self, ImageFormat, Staged};
 use gpix::{
     labels_to_u32, AnyImage, Device, Image, ImageView, LabelTable, LabelValue, MeanElement,
@@ -19,7 +19,7 @@ use super::{check_outputs_distinct, Common, Phases};
 #[derive(Args, Debug)]
 pub(crate) struct LabelMeanArgs {
     /// Image file (grey/RGB/RGBA, 8/16-bit) or .npy (H,W) / (H,W,C), any C,
-    /// dtype uint8/uint16/int32/float32/float64.
+    /// dtype uint8/uint16/int32/float16/float32/float64 (float16 as float32).
     image: PathBuf,
     /// Labels: .npy (H,W) of any integer dtype, or an 8/16-bit grey image.
     /// Values 0..=4294967295, sparse values welcome.
@@ -96,9 +96,10 @@ fn load_image(path: &Path) -> anyhow::Result<Input> {
         NpyData::U16(v) => Values::U16(Image::from_vec(v, h, w, c)?),
         NpyData::I32(v) => Values::I32(Image::from_vec(v, h, w, c)?),
         NpyData::F32(v) => Values::F32(Image::from_vec(v, h, w, c)?),
+        NpyData::F16(v) => Values::F32(Image::from_vec(npy::widen_f16(&v), h, w, c)?),
         NpyData::F64(v) => Values::F64(Image::from_vec(v, h, w, c)?),
         other => bail!(
-            "{}: unsupported dtype {} (uint8, uint16, int32, float32 or float64)",
+            "{}: unsupported dtype {} (uint8, uint16, int32, float16, float32 or float64)",
             path.display(),
             other.dtype().name()
         ),

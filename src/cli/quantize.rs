@@ -20,7 +20,7 @@ use super::{check_outputs_distinct, Common, Phases, Usage};
 #[command(group(clap::ArgGroup::new("source").required(true).args(["palette", "colors"])))]
 pub(crate) struct QuantizeArgs {
     /// Image file (PNG, JPEG, TIFF, BMP, WebP, …; 8/16-bit grey, RGB, RGBA) or
-    /// .npy: (H,W,3)/(H,W,4) uint8 or (H,W) uint8/uint16/float32/float64.
+    /// .npy: (H,W,3)/(H,W,4) uint8 or (H,W) uint8/uint16/float16/float32/float64.
     input: PathBuf,
     /// Quantized image: .png (indexed when K ≤ 256 and 8-bit), other image
     /// formats, or .npy with the input's shape and dtype.

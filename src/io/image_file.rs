@@ -227,6 +227,9 @@ fn npy_to_image(array: NpyArray, path: &Path) -> Result<AnyImage> {
         NpyData::U8(v) => AnyImage::U8(Image::from_vec(v, h, w, c).map_err(wrap)?),
         NpyData::U16(v) => AnyImage::U16(Image::from_vec(v, h, w, c).map_err(wrap)?),
         NpyData::F32(v) => AnyImage::F32(Image::from_vec(v, h, w, c).map_err(wrap)?),
+        NpyData::F16(v) => {
+            AnyImage::F32(Image::from_vec(npy::widen_f16(&v), h, w, c).map_err(wrap)?)
+        }
         NpyData::F64(v) => AnyImage::F64(Image::from_vec(v, h, w, c).map_err(wrap)?),
         other => {
             return Err(Error::format(

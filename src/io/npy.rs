@@ -43,7 +43,7 @@ const TRAILING_COUNT_LIMIT: u64 = 64 << 20;
 const MAX_NESTING: usize = 32;
 
 /// The supported dtypes, for error messages.
-const SUPPORTED: &str = "gpix reads uint8..uint64, int8..int64, float32, float64";
+const SUPPORTED: &str = "gpix reads uint8..uint64, int8..int64, float16, float32, float64";
 
 /// The element type of a `.npy` array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +64,8 @@ pub enum NpyDtype {
     I32,
     /// `int64` (`<i8`).
     I64,
+    /// `float16` (`<f2`).
+    F16,
     /// `float32` (`<f4`).
     F32,
     /// `float64` (`<f8`).
@@ -83,6 +85,7 @@ impl NpyDtype {
             Self::I16 => i16::NAME,
             Self::I32 => i32::NAME,
             Self::I64 => i64::NAME,
+            Self::F16 => half::f16::NAME,
             Self::F32 => f32::NAME,
             Self::F64 => f64::NAME,
         }
@@ -93,7 +96,7 @@ impl NpyDtype {
     pub fn size(self) -> usize {
         match self {
             Self::U8 | Self::I8 => 1,
-            Self::U16 | Self::I16 => 2,
+            Self::U16 | Self::I16 | Self::F16 => 2,
             Self::U32 | Self::I32 | Self::F32 => 4,
             Self::U64 | Self::I64 | Self::F64 => 8,
         }
@@ -110,6 +113,7 @@ impl NpyDtype {
             "i2" => Self::I16,
             "i4" => Self::I32,
             "i8" => Self::I64,
+            "f2" => Self::F16,
             "f4" => Self::F32,
             "f8" => Self::F64,
             _ => return None,
@@ -137,6 +141,8 @@ pub enum NpyData {
     I32(Vec<i32>),
     /// `int64` values.
     I64(Vec<i64>),
+    /// `float16` values.
+    F16(Vec<half::f16>),
     /// `float32` values.
     F32(Vec<f32>),
     /// `float64` values.
@@ -156,6 +162,7 @@ impl NpyData {
             Self::I16(_) => NpyDtype::I16,
             Self::I32(_) => NpyDtype::I32,
             Self::I64(_) => NpyDtype::I64,
+            Self::F16(_) => NpyDtype::F16,
             Self::F32(_) => NpyDtype::F32,
             Self::F64(_) => NpyDtype::F64,
         }
@@ -173,6 +180,7 @@ impl NpyData {
             Self::I16(v) => v.len(),
             Self::I32(v) => v.len(),
             Self::I64(v) => v.len(),
+            Self::F16(v) => v.len(),
             Self::F32(v) => v.len(),
             Self::F64(v) => v.len(),
         }
@@ -209,7 +217,35 @@ macro_rules! npy_element {
 }
 npy_element!(u8 => "|u1", u16 => "<u2", u32 => "<u4", u64 => "<u8",
     i8 => "|i1", i16 => "<i2", i32 => "<i4", i64 => "<i8",
-    f32 => "<f4", f64 => "<f8");
+    f32 => "<f4", f64 => "<f8", half::f16 => "<f2");
+
+/// float16 values as float32 (exact: every float16 is a float32), in
+/// parallel for large arrays.
+#[must_use]
+pub fn widen_f16(v: &[half::f16]) -> Vec<f32> {
+    use rayon::prelude::*;
+    let mut out = vec![0f32; v.len()];
+    out.par_chunks_mut(1 << 16)
+        .zip(v.par_chunks(1 << 16))
+        .for_each(|(o, i)| o.iter_mut().zip(i).for_each(|(o, i)| *o = i.to_f32()));
+    out
+}
+
+/// float32 values rounded to float16 (to nearest, ties to even, as numpy's
+/// `astype(np.float16)`), in parallel for large arrays.
+#[must_use]
+pub fn narrow_f16(v: &[f32]) -> Vec<half::f16> {
+    use rayon::prelude::*;
+    let mut out = vec![half::f16::ZERO; v.len()];
+    out.par_chunks_mut(1 << 16)
+        .zip(v.par_chunks(1 << 16))
+        .for_each(|(o, i)| {
+            o.iter_mut()
+                .zip(i)
+                .for_each(|(o, i)| *o = half::f16::from_f32(*i));
+        });
+    out
+}
 
 /// Reads the `.npy` file at `path`.
 ///
@@ -388,6 +424,7 @@ fn read_array<R: Read>(
         NpyDtype::I16 => NpyData::I16(source.read(&mut reader)?),
         NpyDtype::I32 => NpyData::I32(source.read(&mut reader)?),
         NpyDtype::I64 => NpyData::I64(source.read(&mut reader)?),
+        NpyDtype::F16 => NpyData::F16(source.read(&mut reader)?),
         NpyDtype::F32 => NpyData::F32(source.read(&mut reader)?),
         NpyDtype::F64 => NpyData::F64(source.read(&mut reader)?),
     };
@@ -541,7 +578,6 @@ fn unsupported_dtype(descr: &str, code: &str) -> String {
     let kind = match code.as_bytes().first() {
         Some(b'b' | b'?') => "bool; ",
         Some(b'c') => "complex; ",
-        Some(b'f') if code == "f2" => "float16; ",
         Some(b'U') => "unicode string; ",
         Some(b'S' | b'a') => "byte string; ",
         Some(b'O') => "Python object; ",
@@ -1349,6 +1385,29 @@ mod tests {
             .collect();
         let a = read_bytes(&raw_npy(1, &header(">f4"), &data)).unwrap();
         assert_eq!(a.data, NpyData::F32(vec![1.25, -8.0]));
+        // float16 1.5 is 0x3e00, -2.0 is 0xc000.
+        let a = read_bytes(&raw_npy(1, &header(">f2"), &[0x3e, 0x00, 0xc0, 0x00])).unwrap();
+        let halves = [half::f16::from_f32(1.5), half::f16::from_f32(-2.0)];
+        assert_eq!(a.data, NpyData::F16(halves.to_vec()));
+        let a = read_bytes(&raw_npy(1, &header("<f2"), &[0x00, 0x3e, 0x00, 0xc0])).unwrap();
+        assert_eq!(a.data, NpyData::F16(halves.to_vec()));
+    }
+
+    #[test]
+    fn float16_round_trips_and_rounds_as_numpy() {
+        let values = [0.0f32, 1.0, -2.5, 65504.0, 1e-7, 0.1, 2.3];
+        let halves = narrow_f16(&values);
+        let mut bytes = Vec::new();
+        write_npy(&mut bytes, &[values.len()], &halves).unwrap();
+        let a = read_bytes(&bytes).unwrap();
+        assert_eq!(a.data, NpyData::F16(halves.clone()));
+        let back = widen_f16(&halves);
+        // numpy: np.float16(0.1) == 0.0999755859375, np.float16(2.3) == 2.30078125,
+        // 1e-7 rounds to the subnormal 1.1920928955078125e-07.
+        assert_eq!(back[5], 0.099_975_586);
+        assert_eq!(back[6], 2.300_781_3);
+        assert_eq!(back[4], 1.192_092_9e-7);
+        assert_eq!(&back[..4], &values[..4]);
     }
 
     #[test]
@@ -1710,7 +1769,7 @@ mod tests {
 
     #[test]
     fn unsupported_dtypes_are_named() {
-        let expected = "unsupported dtype '<c8' (complex; gpix reads uint8..uint64, int8..int64, float32, float64)";
+        let expected = "unsupported dtype '<c8' (complex; gpix reads uint8..uint64, int8..int64, float16, float32, float64)";
         assert_eq!(format_reason(read_bytes(NP_C8)), expected);
         assert_reason_contains(
             read_bytes(NP_STRUCT),
@@ -1718,7 +1777,6 @@ mod tests {
         );
         for (descr, kind) in [
             ("|b1", "bool"),
-            ("<f2", "float16"),
             ("|S5", "byte string"),
             ("<U3", "unicode"),
             ("|O", "object"),

@@ -274,6 +274,7 @@ fn npy_values_f64(data: &NpyData) -> Vec<f64> {
         NpyData::I16(v) => v.iter().map(|&x| f64::from(x)).collect(),
         NpyData::I32(v) => v.iter().map(|&x| f64::from(x)).collect(),
         NpyData::I64(v) => v.iter().map(|&x| x as f64).collect(),
+        NpyData::F16(v) => v.iter().map(|&x| f64::from(x)).collect(),
         NpyData::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
         NpyData::F64(v) => v.clone(),
         #[allow(unreachable_patterns)]

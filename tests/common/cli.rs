@@ -79,6 +79,16 @@ pub fn f64s(path: &Path) -> (Vec<usize>, Vec<f64>) {
     match a.data {
         NpyData::F64(v) => (a.shape, v),
         NpyData::F32(v) => (a.shape, v.into_iter().map(f64::from).collect()),
+        NpyData::F16(v) => (a.shape, v.into_iter().map(f64::from).collect()),
         other => panic!("expected floats, got {:?}", other.dtype()),
     }
+}
+
+/// The dtype name of a `.npy` file.
+pub fn dtype_of(path: &Path) -> &'static str {
+    gpix::io::npy::read_npy(path, 1 << 30)
+        .unwrap()
+        .data
+        .dtype()
+        .name()
 }

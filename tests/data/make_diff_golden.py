@@ -17,6 +17,9 @@ Needs numpy. Writes tests/data/diff/*.npy:
   gradc32_e<k>_<axis>.npy        float32 x with float64 coordinates (float32 results)
   gradcmix_e<k>_<axis>.npy       numpy.gradient(x, coords_y_f32, coords_x_even, ...)
   gradcint_e<k>_dx.npy           numpy.gradient(x, coords_x_int, axis=1, ...)
+  input_f16.npy                  x as float16
+  grad16_e<k>_<axis>.npy         numpy.gradient(input_f16, 0.5, 2.0, axis=(0, 1)): float16,
+                                 computed by numpy in float16 (gpix computes in float32)
 """
 import numpy as np
 
@@ -37,6 +40,13 @@ def main():
         np.save(f"{OUT}/hess_e{k}_dxy.npy", dxy)
         np.save(f"{OUT}/hess_e{k}_dxx.npy", dxx)
     coordinates(rng, x)
+    x16 = x.astype(np.float16)
+    np.save(f"{OUT}/input_f16.npy", x16)
+    for k in (1, 2):
+        dy, dx = np.gradient(x16, 0.5, 2.0, axis=(0, 1), edge_order=k)
+        assert dy.dtype == np.float16
+        np.save(f"{OUT}/grad16_e{k}_dy.npy", dy)
+        np.save(f"{OUT}/grad16_e{k}_dx.npy", dx)
 
 
 def coordinates(rng, x):

@@ -24,6 +24,10 @@ Needs numpy, scipy and scikit-image. Writes tests/data/filter/*.npy:
       channel_axis=-1, truncate=3
   dog_default.npy      difference_of_gaussians(x, 1.2, channel_axis=-1): high 1.6 × low,
       mode nearest, truncate 4
+  uniform_size0_<mode>.npy   uniform_filter, size=(0, 4, 1): size 0 filters nothing along y
+  input_f16.npy        the input's channel 0 as float16
+  gabor_f16_real.npy   skimage.filters.gabor on input_f16 (float32 result, skimage's
+      float16 promotion), frequency 0.2, theta 0.6, sigma_x 1.5, sigma_y 2.5
 Constant mode uses cval = 0.5 everywhere.
 """
 import numpy as np
@@ -86,6 +90,13 @@ def main():
     save("gabor_bandwidth_real", re)
     re, _ = gabor(x[:, :, 0], frequency=0, sigma_x=1.5, sigma_y=2.5)
     save("gabor_f0_real", re)
+    for mode in MODES:
+        save(f"uniform_size0_{mode}", ndi.uniform_filter(x, size=(0, 4, 1), mode=mode, cval=CVAL))
+    x16 = x[:, :, 0].astype(np.float16)
+    save("input_f16", x16)
+    re, _ = gabor(x16, frequency=0.2, theta=0.6, sigma_x=1.5, sigma_y=2.5)
+    assert re.dtype == np.float32
+    save("gabor_f16_real", re)
 
 
 if __name__ == "__main__":

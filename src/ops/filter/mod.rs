@@ -90,14 +90,10 @@ pub struct FilterInfo {
 const SMALL_BOX: usize = 25;
 
 /// A window size `[rows, columns]`, both ≥ 1.
-fn check_size(size: [usize; 2]) -> Result<()> {
-    if size.contains(&0) {
-        return Err(Error::invalid(format!(
-            "window size {}x{} must be at least 1x1",
-            size[0], size[1]
-        )));
-    }
-    Ok(())
+/// The window a size asks for: 0 along an axis is 1 there (no filtering
+/// along that axis), as scipy.ndimage's `uniform_filter`.
+fn window(size: [usize; 2]) -> [usize; 2] {
+    size.map(|s| s.max(1))
 }
 
 /// Fails before allocating when the buffers each CPU worker keeps would
@@ -192,13 +188,14 @@ fn windows<T: FilterValue>(
 /// The definition of [`uniform_filter`]: each window's mean, summed directly in f64.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for a zero window size.
+/// None today (a window size of 0 along an axis filters nothing there, as
+/// scipy); the `Result` is kept for future checks.
 pub fn uniform_filter_reference<T: FilterValue>(
     image: ImageView<'_, T>,
     size: [usize; 2],
     mode: BoundaryMode,
 ) -> Result<Image<f64>> {
-    check_size(size)?;
+    let size = window(size);
     let mut out = vec![0f64; image.data().len()];
     let n = (size[0] * size[1]) as f64;
     windows(image, size, mode, |i, v| out[i] = v.iter().sum::<f64>() / n);
@@ -209,13 +206,13 @@ pub fn uniform_filter_reference<T: FilterValue>(
 /// variance `Σ(x − mean)² / n`, two passes in f64.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for a zero window size.
+/// None today (size 0 along an axis is 1 there, as [`uniform_filter`]).
 pub fn local_stats_reference<T: FilterValue>(
     image: ImageView<'_, T>,
     size: [usize; 2],
     mode: BoundaryMode,
 ) -> Result<(Image<f64>, Image<f64>)> {
-    check_size(size)?;
+    let size = window(size);
     let mut mean = vec![0f64; image.data().len()];
     let mut var = vec![0f64; image.data().len()];
     let n = (size[0] * size[1]) as f64;
@@ -244,9 +241,11 @@ pub fn local_stats_reference<T: FilterValue>(
 /// # Ok::<(), gpix::Error>(())
 /// ```
 ///
+/// A size of 0 along an axis means no filtering along it (scipy's rule).
+///
 /// # Errors
-/// [`Error::InvalidArgument`] for a zero window size; [`Error::Gpu`] if a
-/// GPU kernel fails.
+/// [`Error::Gpu`] if a GPU kernel fails; [`Error::TooLarge`] if the
+/// scratch buffers would exceed the memory limit.
 pub fn uniform_filter<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
@@ -269,7 +268,7 @@ pub fn uniform_filter_into<T: FilterValue>(
     mode: BoundaryMode,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    check_size(size)?;
+    let size = window(size);
     check_out(&image, out.len(), "the output")?;
     check_box_scratch(&image, size)?;
     match device {
@@ -397,7 +396,7 @@ pub fn local_stats_into<T: FilterValue>(
     mode: BoundaryMode,
     out: StatsOut<'_, T>,
 ) -> Result<FilterInfo> {
-    check_size(size)?;
+    let size = window(size);
     for o in [&out.mean, &out.var, &out.std].into_iter().flatten() {
         check_out(&image, o.len(), "an output")?;
     }
