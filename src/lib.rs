@@ -53,8 +53,8 @@ pub use ops::filter::{
     gaussian_filter_with, gaussian_filter_with_into, gaussian_gradient_magnitude,
     gaussian_gradient_magnitude_into, gaussian_kernel, gaussian_kernel1d, gaussian_laplace,
     gaussian_laplace_into, local_stats, local_stats_into, local_stats_reference, uniform_filter,
-    uniform_filter_into, uniform_filter_reference, BoundaryMode, CorrelationMethod, FilterInfo,
-    FilterValue, Gaussian, Kernel, LocalStats, StatsOut, MAX_GAUSSIAN_ORDER,
+    uniform_filter_into, uniform_filter_reference, Border, BoundaryMode, CorrelationMethod,
+    FilterInfo, FilterValue, Gaussian, Kernel, LocalStats, StatsOut, MAX_GAUSSIAN_ORDER,
 };
 pub use ops::kmeans::{kmeans_levels, kmeans_palette, GreyWeights, KMeansOptions};
 pub use ops::label_mean::{

@@ -601,3 +601,173 @@ fn float16_input_is_computed_as_float32() {
     ]);
     assert_eq!(dtype_of(&out), "float32");
 }
+
+/// `--origin` (uniform, correlate, convolve) and per-axis `--mode Y,X`
+/// (uniform, gaussian, gaussian-laplace): scipy's golden files on the CPU
+/// and the GPU; origins outside scipy's rule and per-axis modes where scipy
+/// takes one are one-line errors.
+#[test]
+fn origins_and_per_axis_modes_match_scipy() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out.npy");
+    let x = golden("input");
+    let kernel = golden("kernel_4x6");
+    let mut devices = vec![("cpu", 1e-12)];
+    if common::gpu().is_some() {
+        devices.push(("gpu", 2e-5));
+    }
+    for (device, tol) in devices {
+        for (oy, ox) in [(-2, 1), (2, -2), (1, 0), (-1, -1)] {
+            let origin = format!("{oy},{ox}");
+            let args = [
+                "--device",
+                device,
+                "filter",
+                "uniform",
+                s(&x),
+                s(&out),
+                "--size",
+                "5,4",
+            ];
+            run(&[&args[..], &["--origin", &origin]].concat());
+            assert_close(&out, &golden(&format!("uniform_origin_{oy}_{ox}")), tol);
+            if oy > 1 {
+                continue;
+            }
+            for op in ["correlate", "convolve"] {
+                let args = [
+                    "--device",
+                    device,
+                    "filter",
+                    op,
+                    s(&x),
+                    s(&out),
+                    "--kernel",
+                    s(&kernel),
+                ];
+                run(&[&args[..], &["--mode", "nearest", "--origin", &origin]].concat());
+                assert_close(&out, &golden(&format!("{op}_origin_{oy}_{ox}")), tol);
+            }
+        }
+        for (my, mx) in [
+            ("reflect", "wrap"),
+            ("constant", "nearest"),
+            ("mirror", "constant"),
+            ("wrap", "constant"),
+        ] {
+            let modes = format!("{my},{mx}");
+            let common = ["--mode", &modes, "--cval", "0.5"];
+            let args = [
+                "--device",
+                device,
+                "filter",
+                "uniform",
+                s(&x),
+                s(&out),
+                "--size",
+                "5,4",
+            ];
+            run(&[&args[..], &common].concat());
+            assert_close(&out, &golden(&format!("uniform_modes_{my}_{mx}")), tol);
+            let args = [
+                "--device",
+                device,
+                "filter",
+                "gaussian",
+                s(&x),
+                s(&out),
+                "--sigma",
+                "1.5,0.8",
+                "--order",
+                "1,2",
+                "--truncate",
+                "3",
+            ];
+            run(&[&args[..], &common].concat());
+            assert_close(
+                &out,
+                &golden(&format!("gaussian_modes_{my}_{mx}")),
+                tol * 10.0,
+            );
+            let args = [
+                "--device",
+                device,
+                "filter",
+                "gaussian-laplace",
+                s(&x),
+                s(&out),
+                "--sigma",
+                "1.5,0.8",
+                "--truncate",
+                "3",
+            ];
+            run(&[&args[..], &common].concat());
+            assert_close(
+                &out,
+                &golden(&format!("laplace_modes_{my}_{mx}")),
+                tol * 10.0,
+            );
+        }
+    }
+    let (xs, ks) = (s(&x), s(&kernel));
+    let o = s(&out);
+    fails(
+        &[
+            "filter", "uniform", xs, o, "--size", "5,4", "--origin", "0,2",
+        ],
+        d,
+        "origin 2 along x",
+        1,
+    );
+    fails(
+        &[
+            "filter",
+            "correlate",
+            xs,
+            o,
+            "--kernel",
+            ks,
+            "--mode",
+            "reflect,wrap",
+        ],
+        d,
+        "one mode",
+        1,
+    );
+    fails(
+        &[
+            "filter", "convolve", xs, o, "--kernel", ks, "--origin", "2,0",
+        ],
+        d,
+        "flips",
+        1,
+    );
+    fails(
+        &["filter", "gaussian", xs, o, "--sigma", "1", "--origin", "1"],
+        d,
+        "--origin",
+        2,
+    );
+    fails(
+        &[
+            "filter",
+            "uniform",
+            xs,
+            o,
+            "--size",
+            "3",
+            "--mode",
+            "reflect,wrap,nearest",
+        ],
+        d,
+        "one mode or two",
+        2,
+    );
+    fails(
+        &["filter", "uniform", xs, o, "--size", "3", "--origin", "1.5"],
+        d,
+        "integers",
+        2,
+    );
+}

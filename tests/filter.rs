@@ -908,3 +908,153 @@ fn compensated_gpu_sums_meet_the_bound_plain_ones_do_not() {
         );
     }
 }
+
+/// Per-axis modes (one cval, as scipy) and an origin valid for `size`.
+fn border_for(size: [usize; 2]) -> impl Strategy<Value = gpix::Border> {
+    let origin = |n: usize| {
+        let n = n as isize;
+        -(n / 2)..=(n - 1) / 2
+    };
+    (
+        mode_strategy(),
+        mode_strategy(),
+        -2.0f64..2.0,
+        origin(size[0]),
+        origin(size[1]),
+    )
+        .prop_map(|(y, x, cval, oy, ox)| {
+            gpix::Border::per_axis(y.with_cval(cval), x.with_cval(cval)).with_origin([oy, ox])
+        })
+}
+
+fn border_scale(values: &[f64], b: &gpix::Border) -> f64 {
+    scale(values, b.modes[0]).max(scale(values, b.modes[1]))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    /// Per-axis modes and origins: uniform and stats (fast CPU, GPU, tiny
+    /// bands) against the references.
+    #[test]
+    fn borders_agree_for_windows(
+        (case, border) in case().prop_flat_map(|case| {
+            let size = case.4;
+            (Just(case), border_for(size))
+        })
+    ) {
+        let (h, w, c, values, size, _) = &case;
+        let image = ImageView::new(values, *h, *w, *c).unwrap();
+        let s = border_scale(values, &border);
+        let want = uniform_filter_reference(image, *size, border).unwrap();
+        let (mean, var) = local_stats_reference(image, *size, border).unwrap();
+        let data32: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        let image32 = ImageView::new(&data32, *h, *w, *c).unwrap();
+        for (device, is_gpu) in devices(*w, *c, 3) {
+            let tol = if is_gpu > 0.0 { 1e-5 } else { 1e-12 };
+            let got = if is_gpu > 0.0 {
+                uniform_filter(&device, image32, *size, border).unwrap().data().iter().map(|&v| f64::from(v)).collect()
+            } else {
+                uniform_filter(&device, image, *size, border).unwrap().into_vec()
+            };
+            for (i, (&a, &b)) in got.iter().zip(want.data()).enumerate() {
+                prop_assert!(close(a, b, tol * s), "{device:?} {border:?} uniform {i}: {a} vs {b}");
+            }
+            let st = local_stats(&device, image, *size, border).unwrap();
+            let tol = if is_gpu > 0.0 { 1e-5 } else { 1e-12 };
+            for i in 0..mean.data().len() {
+                prop_assert!(close(st.mean.data()[i], mean.data()[i], tol * s), "{device:?} mean {i}");
+                prop_assert!(close(st.var.data()[i], var.data()[i], 4.0 * tol * s * s), "{device:?} var {i}");
+            }
+        }
+    }
+
+    /// Origins on correlate and convolve (scipy's rule, the convolution's
+    /// flipped origin), every device.
+    #[test]
+    fn origins_agree_for_kernels(case in case(), kernel in kernel_strategy(), oy in -3isize..=3, ox in -3isize..=3) {
+        let (h, w, c, values, _, mode) = &case;
+        let image = ImageView::new(values, *h, *w, *c).unwrap();
+        let border = gpix::Border::from(*mode).with_origin([oy, ox]);
+        let s = scale(values, *mode) * kernel.weights().iter().map(|v| v.abs()).sum::<f64>();
+        let (ky, kx) = (kernel.height() as isize, kernel.width() as isize);
+        let valid = |o: isize, n: isize| -(n / 2) <= o && o <= (n - 1) / 2;
+        for convolve in [false, true] {
+            let flip = |o: isize, n: isize| if convolve { -o - isize::from(n % 2 == 0) } else { o };
+            let ok = valid(flip(oy, ky), ky) && valid(flip(ox, kx), kx);
+            let want = if convolve {
+                gpix::convolve_reference(image, &kernel, border)
+            } else {
+                gpix::correlate_reference(image, &kernel, border)
+            };
+            prop_assert_eq!(want.is_ok(), ok, "{} {:?}", convolve, border);
+            let Ok(want) = want else { continue };
+            for (device, is_gpu) in devices_for(*w, *c, 1, kernel.height()) {
+                let got = if convolve {
+                    gpix::convolve(&device, image, &kernel, border).unwrap()
+                } else {
+                    gpix::correlate(&device, image, &kernel, border).unwrap()
+                };
+                let tol = if is_gpu > 0.0 { 2e-6 * s } else { 1e-13 * s };
+                for (i, (&a, &b)) in got.data().iter().zip(want.data()).enumerate() {
+                    prop_assert!(close(a, b, tol), "{device:?} convolve={convolve} {border:?} {i}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    /// Per-axis modes on the Gaussian family (derivatives, the constant
+    /// correction along x only), every device.
+    #[test]
+    fn per_axis_modes_agree_for_gaussians(
+        case in case(),
+        my in mode_strategy(),
+        sigma in [0.5f64..2.5, 0.5f64..2.5],
+        order in [0u32..=2, 0u32..=2],
+    ) {
+        let (h, w, c, values, _, mx) = &case;
+        let image = ImageView::new(values, *h, *w, *c).unwrap();
+        let border = gpix::Border::per_axis(my.with_cval(mx.cval()), *mx);
+        let g = gpix::Gaussian::new(sigma).with_truncate(3.0).with_order(order);
+        let abs_sum = |axis| g.taps(axis).unwrap().iter().map(|v: &f64| v.abs()).sum::<f64>();
+        let s = border_scale(values, &border) * abs_sum(0).max(1.0) * abs_sum(1).max(1.0) * 4.0;
+        let want = gpix::gaussian_filter_reference(image, &g, border).unwrap();
+        for (device, is_gpu) in devices_for(*w, *c, 1, 2 * g.taps(0).unwrap().len() + 8) {
+            let tol = if is_gpu > 0.0 { 4e-6 * s } else { 1e-12 * s };
+            let got = gpix::gaussian_filter_with(&device, image, &g, border).unwrap();
+            for (i, (&a, &b)) in got.data().iter().zip(want.data()).enumerate() {
+                prop_assert!(close(a, b, tol), "{device:?} {border:?} {order:?} {i}: {a} vs {b}");
+            }
+        }
+    }
+}
+
+#[test]
+fn border_errors_are_clear() {
+    let data = [1.0f64; 12];
+    let image = ImageView::new(&data, 3, 4, 1).unwrap();
+    let k = gpix::Kernel::new(3, 3, vec![1.0; 9]).unwrap();
+    let two = gpix::Border::per_axis(BoundaryMode::Reflect, BoundaryMode::Wrap);
+    let e = gpix::correlate(&Device::Cpu, image, &k, two)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("one mode"), "{e}");
+    let far = gpix::Border::from(BoundaryMode::Reflect).with_origin([2, 0]);
+    let e = uniform_filter(&Device::Cpu, image, [3, 3], far)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("origin 2 along y") && e.contains("-1 ..= 1"),
+        "{e}"
+    );
+    let e = gpix::gaussian_filter(
+        &Device::Cpu,
+        image,
+        [1.0, 1.0],
+        4.0,
+        far.with_origin([1, 0]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("origin"), "{e}");
+}

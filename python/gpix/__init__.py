@@ -28,11 +28,12 @@ from ._args import (
     as4,
     axes_of,
     cast_into,
-    check_origin,
+    border_pair,
     default_dtype,
     device_of,
     float_input,
-    mode_of,
+    modes_of,
+    origins_of,
     pair_of,
     per_axis,
     window_pair,
@@ -154,12 +155,14 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
         raise RuntimeError("incorrect filter size")
     # scipy: size 0 (or 1) along an axis filters nothing along it.
     sizes = [max(s, 1) for s in sizes]
-    mode = mode_of(mode, len(axes))
-    check_origin(origin)
+    modes = modes_of(mode, len(axes))
+    origins = origins_of(origin, len(axes))
     a, full = _filter_axes(x, axes, sizes)
+    mode, origin = border_pair(modes, origins, axes, x.ndim, a, sizes)
     xf = float_input(x)
     target = Target(output, x.shape, xf.dtype, [x, xf], default_dtype(x.dtype))
-    _gpix.uniform_filter(as4(xf, a), as4(target.native, a), pair_of(full, a, 1), mode, float(cval), device_of(device))
+    _gpix.uniform_filter(as4(xf, a), as4(target.native, a), pair_of(full, a, 1), mode, float(cval), device_of(device),
+                         origin)
     return target.finish()
 
 
@@ -193,8 +196,9 @@ def local_stats(input, size=3, mode="reflect", cval=0.0, *, axes=None, stats=("m
         raise RuntimeError("incorrect filter size")
     # scipy: size 0 (or 1) along an axis filters nothing along it.
     sizes = [max(s, 1) for s in sizes]
-    mode = mode_of(mode, len(axes))
+    modes = modes_of(mode, len(axes))
     a, full = _filter_axes(x, axes, sizes)
+    mode, _ = border_pair(modes, [0] * len(axes), axes, x.ndim, a)
     xf = float_input(x)
     targets = {}
     for i, name in enumerate(stats):
@@ -258,15 +262,18 @@ def _correlate(input, weights, output, mode, cval, origin, axes, device, method,
         raise ValueError("no filter weights given")
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, not {method!r}")
-    mode = mode_of(mode, len(axes))
-    check_origin(origin)
+    modes = modes_of(mode, len(axes))
+    if not isinstance(mode, str) and len(set(modes)) > 1:
+        raise RuntimeError("A sequence of modes is not supported")
+    origins = origins_of(origin, len(axes))
     a, full = _filter_axes(x, axes, list(w.shape))
+    mode, origin = border_pair(modes, origins, axes, x.ndim, a)
     ky, kx = pair_of(full, a, 1)
     xf = float_input(x)
     target = Target(output, x.shape, xf.dtype, [x, xf], default_dtype(x.dtype))
     _gpix.correlate(
         as4(xf, a), as4(target.native, a), c_array(w.reshape(ky, kx)),
-        flip, mode, float(cval), method, device_of(device),
+        flip, mode, float(cval), method, device_of(device), origin,
     )
     return target.finish()
 
@@ -347,7 +354,7 @@ def _gaussian(input, sigma, order, output, mode, cval, truncate, radius, axes, d
     radii = None if radius is None else per_axis(radius, len(axes), "radius")
     if radii is not None and any(r < 0 for r in radii):
         raise ValueError("radius must be a nonnegative integer")
-    mode = mode_of(mode, len(axes))
+    modes = modes_of(mode, len(axes))
     if op == "gradient_magnitude" and len(axes) < x.ndim:
         # scipy's gaussian_gradient_magnitude passes the full sigma to every
         # axis of each derivative's gaussian_filter, so it also blurs the
@@ -366,7 +373,7 @@ def _gaussian(input, sigma, order, output, mode, cval, truncate, radius, axes, d
             f"the axes whose sigma is > 0 (here {[a for a, w in zip(axes, widths) if w > 1]})"
         )
     filtered = [ax for ax, w in zip(axes, widths) if w > 1]
-    if mode == "constant" and float(cval) != 0.0 and filtered != sorted(filtered) and any(orders):
+    if "constant" in modes and float(cval) != 0.0 and filtered != sorted(filtered) and any(orders):
         # scipy runs the 1-D passes in the order of axes=, and with a
         # constant border the second pass pads the first one's result.
         raise NotImplementedError(
@@ -374,6 +381,7 @@ def _gaussian(input, sigma, order, output, mode, cval, truncate, radius, axes, d
             "descending order: list the axes in ascending order"
         )
     a, _ = _filter_axes(x, axes, widths)
+    mode, _ = border_pair(modes, [0] * len(axes), axes, x.ndim, a)
     full = {"sigma": [0.0] * x.ndim, "order": [0] * x.ndim, "radius": [0] * x.ndim}
     for i, ax in enumerate(axes):
         full["sigma"][ax] = sigmas[i]

@@ -41,35 +41,42 @@ def device_of(device):
     return device
 
 
-def mode_of(mode, naxes):
-    """One mode name for every axis (per-axis modes must agree for now)."""
-    name = _MODES.get(mode) if isinstance(mode, str) else None
-    if name is not None:
-        return name
-    if isinstance(mode, str):
-        modes = [mode]
-    else:
-        modes = list(mode)
-        if len(modes) != naxes:
-            raise RuntimeError("sequence argument must have length equal to input rank")
-    names = set()
+def modes_of(mode, naxes):
+    """The native mode name of each listed axis: scipy's one name for all,
+    or a sequence with one per axis."""
+    modes = [mode] * naxes if isinstance(mode, str) else list(mode)
+    if len(modes) != naxes:
+        raise RuntimeError("sequence argument must have length equal to input rank")
     for m in modes:
         if m not in _MODES:
             raise RuntimeError(f"boundary mode not supported: {m!r}")
-        names.add(_MODES[m])
-    if len(names) > 1:
-        raise NotImplementedError(
-            "gpix does not yet take a different mode per axis; give one mode"
-        )
-    return names.pop()
+    return [_MODES[m] for m in modes]
 
 
-def check_origin(origin):
-    if origin == 0 and isinstance(origin, int):
-        return
-    values = [origin] if np.isscalar(origin) else list(origin)
-    if any(int(o) != 0 for o in values):
-        raise NotImplementedError("gpix filters do not yet take origin != 0")
+def origins_of(origin, naxes):
+    """scipy's origin per listed axis (one integer for all, or one each)."""
+    return per_axis(origin, naxes, "origin")
+
+
+def border_pair(modes, origins, axes, ndim, a, sizes=None):
+    """The native mode ("m", or "my,mx" for the filtered pair) and origin
+    pair from per-listed-axis modes and origins. An origin along an axis
+    outside the pair must be 0 (its window is 1 wide) unless scipy skips
+    that axis (``sizes`` given and at most 1 there)."""
+    full_m = [modes[0]] * ndim
+    full_o = [0] * ndim
+    for i, ax in enumerate(axes):
+        full_m[ax] = modes[i]
+        skipped = sizes is not None and sizes[i] <= 1
+        full_o[ax] = 0 if skipped else int(origins[i])
+    pair = [a, a + 1] if a is not None else []
+    if any(o != 0 for ax, o in enumerate(full_o) if ax not in pair):
+        raise ValueError("invalid origin: an axis without a window takes origin 0")
+    if a is None:
+        my, mx, oy, ox = full_m[0], full_m[0], 0, full_o[0]
+    else:
+        my, mx, oy, ox = full_m[a], full_m[a + 1], full_o[a], full_o[a + 1]
+    return (my if my == mx else f"{my},{mx}"), (oy, ox)
 
 
 def per_axis(value, naxes, name, convert=operator.index):

@@ -43,9 +43,17 @@ __all__ = [
 ]
 
 
-def _boundary(mode):
-    modes = [mode] if isinstance(mode, str) else list(mode)
-    return "periodic" if any(m in ("wrap", "grid-wrap") for m in modes) else "none"
+def _boundary(mode, axes, ndim):
+    """dask's boundary per axis: periodic where the mode wraps (the halo is
+    the other end of the array), none elsewhere (gpix applies the mode at
+    the array's true edges)."""
+    listed = axes_of(axes, ndim)
+    modes = [mode] * len(listed) if isinstance(mode, str) else list(mode)
+    out = {ax: "none" for ax in range(ndim)}
+    for ax, m in zip(listed, modes):
+        if m in ("wrap", "grid-wrap"):
+            out[ax] = "periodic"
+    return out
 
 
 def _out_dtype(x):
@@ -53,20 +61,22 @@ def _out_dtype(x):
     return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
 
 
-def _overlap(x, func, depth, mode, dtype):
+def _overlap(x, func, depth, mode, dtype, axes=None):
     depth = {ax: int(d) for ax, d in enumerate(depth)}
     if all(d == 0 for d in depth.values()):
         return x.map_blocks(func, dtype=dtype, meta=np.empty((0,) * x.ndim, dtype))
-    return x.map_overlap(func, depth=depth, boundary=_boundary(mode), trim=True, dtype=dtype,
+    return x.map_overlap(func, depth=depth, boundary=_boundary(mode, axes, x.ndim), trim=True, dtype=dtype,
                          meta=np.empty((0,) * x.ndim, dtype))
 
 
-def _window_depth(x, axes, widths):
+def _window_depth(x, axes, widths, origin=0):
     """Per-axis halo of windows ``widths`` along ``axes``: the larger side of
-    scipy's centring (``w // 2``)."""
+    scipy's centring (``w // 2``), plus how far ``origin`` moves it."""
+    listed = axes_of(axes, x.ndim)
+    origins = per_axis(origin, len(listed), "origin")
     depth = [0] * x.ndim
-    for ax, w in zip(axes_of(axes, x.ndim), widths):
-        depth[ax] = int(w) // 2
+    for ax, w, o in zip(listed, widths, origins):
+        depth[ax] = int(w) // 2 + abs(int(o))
     return depth
 
 
@@ -74,24 +84,25 @@ def uniform_filter(input, size=3, mode="reflect", cval=0.0, origin=0, *, axes=No
     """:func:`gpix.uniform_filter` chunk by chunk (see the module docs)."""
     x = da.asarray(input)
     sizes = per_axis(size, len(axes_of(axes, x.ndim)), "size")
-    depth = _window_depth(x, axes, sizes)
+    depth = _window_depth(x, axes, sizes, origin)
 
     def block(b):
         return gpix.uniform_filter(b, size, mode=mode, cval=cval, origin=origin, axes=axes, device=device)
 
-    return _overlap(x, block, depth, mode, _out_dtype(x))
+    return _overlap(x, block, depth, mode, _out_dtype(x), axes)
 
 
 def _correlate(input, weights, mode, cval, origin, axes, device, method, flip):
     x = da.asarray(input)
     w = np.asarray(weights)
-    depth = _window_depth(x, axes, w.shape)
+    # The convolution's flipped origin is one further for even sides.
+    depth = [d + 1 if d else 0 for d in _window_depth(x, axes, w.shape, origin)]
     f = gpix.convolve if flip else gpix.correlate
 
     def block(b):
         return f(b, w, mode=mode, cval=cval, origin=origin, axes=axes, device=device, method=method)
 
-    return _overlap(x, block, depth, mode, _out_dtype(x))
+    return _overlap(x, block, depth, mode, _out_dtype(x), axes)
 
 
 def correlate(input, weights, mode="reflect", cval=0.0, origin=0, *, axes=None, device=None, method="auto"):
@@ -115,7 +126,7 @@ def gaussian_filter(input, sigma, order=0, mode="reflect", cval=0.0, truncate=4.
     def block(b):
         return gpix.gaussian_filter(b, sigma, order=order, mode=mode, cval=cval, truncate=truncate, axes=axes, device=device)
 
-    return _overlap(x, block, depth, mode, _out_dtype(x))
+    return _overlap(x, block, depth, mode, _out_dtype(x), axes)
 
 
 def local_stats(input, size=3, mode="reflect", cval=0.0, *, axes=None, stats=("mean", "var", "std"), device=None):
@@ -131,7 +142,7 @@ def local_stats(input, size=3, mode="reflect", cval=0.0, *, axes=None, stats=("m
         def block(b, name=name):
             return getattr(gpix.local_stats(b, size, mode=mode, cval=cval, axes=axes, stats=(name,), device=device), name)
 
-        result[name] = _overlap(x, block, depth, mode, _out_dtype(x))
+        result[name] = _overlap(x, block, depth, mode, _out_dtype(x), axes)
     return gpix.LocalStats(*(result.get(n) for n in ("mean", "var", "std")))
 
 

@@ -10,7 +10,7 @@ use gpix::ops::median_cut::{histogram_u16, histogram_u8};
 use gpix::ops::quantize::{build_colors, build_levels, PaletteMethod};
 use gpix::route::Work;
 use gpix::{
-    BoundaryMode, Coordinates, CorrelationMethod, Device, DeviceRequest, FilterValue,
+    Border, BoundaryMode, Coordinates, CorrelationMethod, Device, DeviceRequest, FilterValue,
     GradientOptions, GradientOut, HessianOptions, HessianOut, ImageView, Kernel, LabelValue,
     Levels, MeanElement, Palette, PaletteIndex, PaletteValue, StatsOut, Stencil,
 };
@@ -56,9 +56,21 @@ fn pick(request: &str, work: impl FnOnce() -> Work) -> PyResult<Device> {
     }
 }
 
-fn mode_of(mode: &str, cval: f64) -> PyResult<BoundaryMode> {
-    let m: BoundaryMode = mode.parse().map_err(py_err)?;
-    Ok(m.with_cval(cval))
+/// A border from the Python side's mode names: `"reflect"` for both axes
+/// or `"reflect,wrap"` (y, x), and scipy's origin.
+fn mode_of(mode: &str, cval: f64, origin: (isize, isize)) -> PyResult<Border> {
+    let one = |m: &str| -> PyResult<BoundaryMode> {
+        let m: BoundaryMode = m.parse().map_err(py_err)?;
+        Ok(m.with_cval(cval))
+    };
+    let modes = match mode.split_once(',') {
+        Some((y, x)) => [one(y)?, one(x)?],
+        None => [one(mode)?; 2],
+    };
+    Ok(Border {
+        modes,
+        origin: [origin.0, origin.1],
+    })
 }
 
 /// `(layers, height, width, channels)` of a 4-D array.
@@ -256,7 +268,7 @@ fn uniform_t<T: FilterValue + NpElement>(
     x: &Bound<'_, PyAny>,
     out: &Bound<'_, PyAny>,
     size: [usize; 2],
-    mode: BoundaryMode,
+    mode: Border,
     device: &str,
 ) -> PyResult<()> {
     let input = Input::<T>::new(x, "input")?;
@@ -275,9 +287,12 @@ fn uniform_t<T: FilterValue + NpElement>(
     .map_err(py_err)
 }
 
-/// uniform_filter(x, out, size, mode, cval, device): x and out 4-D
-/// (layers, height, width, channels), float32 or float64.
+/// uniform_filter(x, out, size, mode, cval, device, origin=(0, 0)): x and
+/// out 4-D (layers, height, width, channels), float32 or float64; mode one
+/// name or "y,x".
 #[pyfunction]
+#[pyo3(signature = (x, out, size, mode, cval, device, origin=(0, 0)))]
+#[allow(clippy::too_many_arguments)]
 fn uniform_filter(
     py: Python<'_>,
     x: &Bound<'_, PyAny>,
@@ -286,8 +301,9 @@ fn uniform_filter(
     mode: &str,
     cval: f64,
     device: &str,
+    origin: (isize, isize),
 ) -> PyResult<()> {
-    let mode = mode_of(mode, cval)?;
+    let mode = mode_of(mode, cval, origin)?;
     on_float!(x, uniform_t(py, x, out, [size.0, size.1], mode, device))
 }
 
@@ -297,7 +313,7 @@ fn stats_t<T: FilterValue + NpElement>(
     x: &Bound<'_, PyAny>,
     outs: [Option<&Bound<'_, PyAny>>; 3],
     size: [usize; 2],
-    mode: BoundaryMode,
+    mode: Border,
     device: &str,
 ) -> PyResult<()> {
     let input = Input::<T>::new(x, "input")?;
@@ -325,9 +341,10 @@ fn stats_t<T: FilterValue + NpElement>(
     .map_err(py_err)
 }
 
-/// local_stats(x, mean, var, std, size, mode, cval, device): any of the
-/// three outputs may be None.
+/// local_stats(x, mean, var, std, size, mode, cval, device, origin=(0, 0)):
+/// any of the three outputs may be None.
 #[pyfunction]
+#[pyo3(signature = (x, mean, var, std, size, mode, cval, device, origin=(0, 0)))]
 #[allow(clippy::too_many_arguments)]
 fn local_stats(
     py: Python<'_>,
@@ -339,8 +356,9 @@ fn local_stats(
     mode: &str,
     cval: f64,
     device: &str,
+    origin: (isize, isize),
 ) -> PyResult<()> {
-    let mode = mode_of(mode, cval)?;
+    let mode = mode_of(mode, cval, origin)?;
     on_float!(
         x,
         stats_t(py, x, [mean, var, std], [size.0, size.1], mode, device)
@@ -354,7 +372,7 @@ fn correlate_t<T: FilterValue + NpElement>(
     out: &Bound<'_, PyAny>,
     kernel: &Kernel,
     flip: bool,
-    mode: BoundaryMode,
+    mode: Border,
     method: CorrelationMethod,
     device: &str,
 ) -> PyResult<()> {
@@ -381,9 +399,10 @@ fn correlate_t<T: FilterValue + NpElement>(
     .map_err(py_err)
 }
 
-/// correlate(x, out, weights, flip, mode, cval, method, device): weights a
-/// 2-D float64 array; `flip` convolves.
+/// correlate(x, out, weights, flip, mode, cval, method, device,
+/// origin=(0, 0)): weights a 2-D float64 array; `flip` convolves.
 #[pyfunction]
+#[pyo3(signature = (x, out, weights, flip, mode, cval, method, device, origin=(0, 0)))]
 #[allow(clippy::too_many_arguments)]
 fn correlate(
     py: Python<'_>,
@@ -395,8 +414,9 @@ fn correlate(
     cval: f64,
     method: &str,
     device: &str,
+    origin: (isize, isize),
 ) -> PyResult<()> {
-    let mode = mode_of(mode, cval)?;
+    let mode = mode_of(mode, cval, origin)?;
     let method = match method {
         "auto" => CorrelationMethod::Auto,
         "direct" => CorrelationMethod::Direct,
@@ -432,7 +452,7 @@ fn gaussian_t<T: FilterValue + NpElement>(
     out: &Bound<'_, PyAny>,
     g: &gpix::Gaussian,
     op: GaussianOp,
-    mode: BoundaryMode,
+    mode: Border,
     device: &str,
 ) -> PyResult<()> {
     let input = Input::<T>::new(x, "input")?;
@@ -486,7 +506,7 @@ fn gaussian_filter(
     cval: f64,
     device: &str,
 ) -> PyResult<()> {
-    let mode = mode_of(mode, cval)?;
+    let mode = mode_of(mode, cval, (0, 0))?;
     let op = match op {
         "filter" => GaussianOp::Filter,
         "laplace" => GaussianOp::Laplace,

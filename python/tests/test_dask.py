@@ -53,6 +53,21 @@ def test_filters_match_the_whole_array_call(client, data, mode):
     assert_close(got, gpix.convolve(x, w, mode=mode))
 
 
+def test_origins_and_per_axis_modes(client, data):
+    d, x = data["f32"]
+    for mode, origin in [(["reflect", "wrap"], (2, -3)), (["wrap", "constant"], 0), ("nearest", (-1, 1))]:
+        got = gd.uniform_filter(d, (7, 8), mode=mode, cval=0.5, origin=origin).compute()
+        assert_close(got, gpix.uniform_filter(x, (7, 8), mode=mode, cval=0.5, origin=origin))
+        got = gd.gaussian_filter(d, (2.0, 1.5), mode=mode, cval=0.5).compute()
+        assert_close(got, gpix.gaussian_filter(x, (2.0, 1.5), mode=mode, cval=0.5))
+    w = np.random.default_rng(2).standard_normal((4, 6))
+    for origin in [(1, -3), (-2, 2)]:
+        got = gd.convolve(d, w, mode="wrap", origin=origin).compute()
+        assert_close(got, gpix.convolve(x, w, mode="wrap", origin=origin))
+        got = gd.correlate(d, w, mode="reflect", origin=origin).compute()
+        assert_close(got, gpix.correlate(x, w, mode="reflect", origin=origin))
+
+
 def test_gaussian_and_stats(client, data):
     d, x = data["f64"]
     got = gd.gaussian_filter(d, (2.0, 3.5), mode="mirror").compute()

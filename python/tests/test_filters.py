@@ -87,16 +87,60 @@ def test_empty_arrays_give_empty_results():
             assert got.shape in (shape, shape[:2]) and got.dtype == np.float64
 
 
+@pytest.mark.parametrize("origin", [0, 1, -1, (1, -2), (-2, 1)])
+def test_origins_match_scipy(rng, device, origin):
+    x = rng.standard_normal((14, 17))
+    assert_close(gpix.uniform_filter(x, (5, 4), origin=origin, device=device),
+                 ndi.uniform_filter(x, (5, 4), origin=origin), device)
+    w = rng.standard_normal((4, 5))
+    for f, g in [(gpix.correlate, ndi.correlate), (gpix.convolve, ndi.convolve)]:
+        try:
+            want = g(x, w, mode="nearest", origin=origin)
+        except ValueError:
+            with pytest.raises(ValueError):
+                f(x, w, mode="nearest", origin=origin, device=device)
+            continue
+        assert_close(f(x, w, mode="nearest", origin=origin, device=device), want, device)
+    # A stack, the window over the last two axes, origin per axis.
+    stack = rng.standard_normal((3, 9, 10))
+    o = origin if np.isscalar(origin) else (0,) + tuple(origin)
+    size = (1, 5, 4)
+    if np.isscalar(origin):
+        o = (0, origin, origin)
+    assert_close(gpix.uniform_filter(stack, size, origin=o, device=device),
+                 ndi.uniform_filter(stack, size, origin=o), device)
+
+
+@pytest.mark.parametrize("modes", [("reflect", "wrap"), ("constant", "nearest"), ("mirror", "constant")])
+def test_per_axis_modes_match_scipy(rng, device, modes):
+    x = rng.standard_normal((13, 16))
+    modes = list(modes)
+    assert_close(gpix.uniform_filter(x, (5, 4), mode=modes, cval=0.5, device=device),
+                 ndi.uniform_filter(x, (5, 4), mode=modes, cval=0.5), device)
+    for order in [0, (1, 2)]:
+        assert_close(gpix.gaussian_filter(x, (1.5, 0.8), order=order, mode=modes, cval=0.5, device=device),
+                     ndi.gaussian_filter(x, (1.5, 0.8), order=order, mode=modes, cval=0.5), device)
+    assert_close(gpix.gaussian_laplace(x, (1.5, 0.8), mode=modes, cval=0.5, device=device),
+                 ndi.gaussian_laplace(x, (1.5, 0.8), mode=modes, cval=0.5), device)
+    assert_close(gpix.gaussian_gradient_magnitude(x, (1.5, 0.8), mode=modes, cval=0.5, device=device),
+                 ndi.gaussian_gradient_magnitude(x, (1.5, 0.8), mode=modes, cval=0.5), device)
+    # Modes listed for axes=(1, 0) follow those axes.
+    assert_close(gpix.uniform_filter(x, (4, 5), mode=modes, axes=(1, 0), cval=0.5, device=device),
+                 ndi.uniform_filter(x, (4, 5), mode=modes, axes=(1, 0), cval=0.5), device)
+
+
 def test_filter_errors(rng):
     x = rng.random((10, 10))
     with pytest.raises(RuntimeError):
         gpix.uniform_filter(x, -1)
     with pytest.raises(RuntimeError):
         gpix.uniform_filter(x, 3, mode="bogus")
-    with pytest.raises(NotImplementedError):
-        gpix.uniform_filter(x, 3, origin=1)
-    with pytest.raises(NotImplementedError):
-        gpix.uniform_filter(x, 3, mode=["reflect", "wrap"])
+    with pytest.raises(ValueError):
+        gpix.uniform_filter(x, 3, origin=2)
+    with pytest.raises(RuntimeError):
+        gpix.correlate(x, np.ones((3, 3)), mode=["reflect", "wrap"])
+    with pytest.raises(ValueError):
+        gpix.correlate(x, np.ones((3, 3)), origin=(0, 2))
     with pytest.raises(RuntimeError):
         gpix.uniform_filter(x, 3, output=np.empty((3, 3)))
     with pytest.raises(TypeError):

@@ -53,10 +53,19 @@ pub(crate) struct FilterIo {
 
 #[derive(Args, Debug)]
 pub(crate) struct Border {
-    /// Border mode, as scipy.ndimage names them [default: reflect; dog:
-    /// nearest, as skimage's difference_of_gaussians].
-    #[arg(long, value_enum)]
-    mode: Option<ModeArg>,
+    /// Border mode, as scipy.ndimage names them: one, or Y,X for one per
+    /// axis (uniform, gaussian family, stats; scipy's correlate and convolve
+    /// take one) [default: reflect; dog: nearest, as skimage's
+    /// difference_of_gaussians].
+    #[arg(long, value_enum, value_delimiter = ',', num_args = 1)]
+    mode: Option<Vec<ModeArg>>,
+    /// scipy's origin: N or NY,NX. The window's anchor moves from n/2 to
+    /// n/2 + origin along each axis (positive values shift the window
+    /// towards lower indices); valid while -(n//2) <= origin <= (n-1)//2.
+    /// uniform, correlate, convolve and stats (scipy's gaussian_filter
+    /// takes none).
+    #[arg(long, value_parser = parse_origin, allow_hyphen_values = true)]
+    origin: Option<[isize; 2]>,
     /// The value outside the array for --mode constant.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     cval: f64,
@@ -80,18 +89,49 @@ enum ModeArg {
 }
 
 impl Border {
-    fn mode(&self) -> BoundaryMode {
-        self.mode_or(ModeArg::Reflect)
+    fn border(&self) -> Result<gpix::Border, Usage> {
+        self.border_or(ModeArg::Reflect)
     }
 
-    /// The mode given, or `default`.
-    fn mode_or(&self, default: ModeArg) -> BoundaryMode {
-        match self.mode.unwrap_or(default) {
+    /// The modes (one, or one per axis) and origin given; `default` when no
+    /// mode is.
+    fn border_or(&self, default: ModeArg) -> Result<gpix::Border, Usage> {
+        let mode = |m: ModeArg| match m {
             ModeArg::Reflect => BoundaryMode::Reflect,
             ModeArg::Mirror => BoundaryMode::Mirror,
             ModeArg::Nearest => BoundaryMode::Nearest,
             ModeArg::Wrap => BoundaryMode::Wrap,
             ModeArg::Constant => BoundaryMode::Constant(self.cval),
+        };
+        let modes = match self.mode.as_deref() {
+            None => [mode(default); 2],
+            Some([m]) => [mode(*m); 2],
+            Some([y, x]) => [mode(*y), mode(*x)],
+            Some(more) => {
+                return Err(Usage(format!(
+                    "--mode takes one mode or two (Y,X), not {}",
+                    more.len()
+                )))
+            }
+        };
+        Ok(gpix::Border {
+            modes,
+            origin: self.origin.unwrap_or([0, 0]),
+        })
+    }
+}
+
+fn parse_origin(s: &str) -> Result<[isize; 2], String> {
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<isize>()
+            .map_err(|_| format!("origin '{s}' must be N or NY,NX (integers)"))
+    };
+    match s.split_once(',') {
+        Some((a, b)) => Ok([parse(a)?, parse(b)?]),
+        None => {
+            let v = parse(s)?;
+            Ok([v, v])
         }
     }
 }
@@ -336,7 +376,7 @@ fn apply<T: FilterValue>(
     device: &Device,
     op: &Op,
     image: ImageView<'_, T>,
-    mode: BoundaryMode,
+    mode: gpix::Border,
 ) -> anyhow::Result<(Image<T>, FilterInfo)> {
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
     let info = match op {
@@ -507,9 +547,18 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
     )?;
     let device = common.route(device, &filter_work(&op, &input));
     let mode = match op {
-        Op::Dog(..) => io_args.border.mode_or(ModeArg::Nearest),
-        _ => io_args.border.mode(),
+        Op::Dog(..) => io_args.border.border_or(ModeArg::Nearest)?,
+        _ => io_args.border.border()?,
     };
+    if mode.origin != [0, 0] && !matches!(op, Op::Uniform(_) | Op::Correlate(..) | Op::Convolve(..))
+    {
+        return Err(Usage(
+            "--origin is for uniform, correlate and convolve (scipy's gaussian filters and skimage's \
+             gabor and difference_of_gaussians take none)"
+                .into(),
+        )
+        .into());
+    }
     let staged = match &input.data {
         Floats::F32(img) => {
             let (out, info) = apply(&device, &op, img.view(), mode)?;
@@ -544,7 +593,7 @@ pub(crate) fn run_stats(common: &Common, args: &StatsArgs) -> anyhow::Result<()>
     let (values, value_bytes) = input.values();
     let work = Work::stats(values, value_bytes, args.size, given.len() as u64);
     let device = common.route(device, &work);
-    let mode = args.border.mode();
+    let mode = args.border.border()?;
     let staged = match &input.data {
         Floats::F32(img) => stats_of(common, &device, img.view(), args, mode, &input, &mut phases)?,
         Floats::F64(img) => stats_of(common, &device, img.view(), args, mode, &input, &mut phases)?,
@@ -559,7 +608,7 @@ fn stats_of<T: FilterValue + NpyElement>(
     device: &Device,
     image: ImageView<'_, T>,
     args: &StatsArgs,
-    mode: BoundaryMode,
+    mode: gpix::Border,
     input: &Input,
     phases: &mut Phases<'_>,
 ) -> anyhow::Result<Vec<Staged>> {

@@ -28,6 +28,13 @@ Needs numpy, scipy and scikit-image. Writes tests/data/filter/*.npy:
   input_f16.npy        the input's channel 0 as float16
   gabor_f16_real.npy   skimage.filters.gabor on input_f16 (float32 result, skimage's
       float16 promotion), frequency 0.2, theta 0.6, sigma_x 1.5, sigma_y 2.5
+  uniform_origin_<oy>_<ox>.npy   uniform_filter, size=(5, 4, 1), origin=(oy, ox, 0), reflect
+  correlate_origin_<oy>_<ox>.npy / convolve_origin_<oy>_<ox>.npy   kernel_4x6 (weights[:, :, None]),
+      origin=(oy, ox, 0), mode nearest
+  uniform_modes_<my>_<mx>.npy     uniform_filter, size=(5, 4, 1), mode=[my, mx, 'reflect']
+  gaussian_modes_<my>_<mx>.npy    gaussian_filter, sigma=(1.5, 0.8, 0), order=(1, 2, 0), truncate=3,
+      mode=[my, mx, 'reflect']
+  laplace_modes_<my>_<mx>.npy     gaussian_laplace per channel, sigma=(1.5, 0.8), mode=[my, mx]
 Constant mode uses cval = 0.5 everywhere.
 """
 import numpy as np
@@ -39,6 +46,11 @@ MODES = ["reflect", "mirror", "nearest", "wrap", "constant"]
 CVAL = 0.5
 # Derivative orders (rows, columns) of the gaussian_order goldens.
 ORDERS = [(1, 0), (0, 1), (2, 0), (0, 2), (1, 1), (3, 0), (2, 3)]
+# Origins (rows, columns) of the origin goldens: size 5 takes -2..2, 4 takes -2..1,
+# the 4x6 kernel -2..1 and -3..2 (correlate) or their flips (convolve).
+ORIGINS = [(-2, 1), (2, -2), (1, 0), (-1, -1)]
+# Per-axis modes (rows, columns).
+MODE_PAIRS = [("reflect", "wrap"), ("constant", "nearest"), ("mirror", "constant"), ("wrap", "constant")]
 
 
 def save(name, a):
@@ -97,6 +109,20 @@ def main():
     re, _ = gabor(x16, frequency=0.2, theta=0.6, sigma_x=1.5, sigma_y=2.5)
     assert re.dtype == np.float32
     save("gabor_f16_real", re)
+    for oy, ox in ORIGINS:
+        save(f"uniform_origin_{oy}_{ox}", ndi.uniform_filter(x, size=(5, 4, 1), origin=(oy, ox, 0)))
+        k = np.load(f"{OUT}/kernel_4x6.npy")[:, :, None]
+        if oy <= 1:  # the 4-row kernel takes -2..1 for both
+            save(f"correlate_origin_{oy}_{ox}",
+                 ndi.correlate(x, k, mode="nearest", origin=(oy, ox, 0)))
+            save(f"convolve_origin_{oy}_{ox}", ndi.convolve(x, k, mode="nearest", origin=(oy, ox, 0)))
+    for my, mx in MODE_PAIRS:
+        modes = [my, mx, "reflect"]
+        save(f"uniform_modes_{my}_{mx}", ndi.uniform_filter(x, size=(5, 4, 1), mode=modes, cval=CVAL))
+        save(f"gaussian_modes_{my}_{mx}", ndi.gaussian_filter(
+            x, sigma=(1.5, 0.8, 0), order=(1, 2, 0), truncate=3.0, mode=modes, cval=CVAL))
+        save(f"laplace_modes_{my}_{mx}", np.stack([ndi.gaussian_laplace(
+            x[:, :, c], sigma=(1.5, 0.8), mode=[my, mx], cval=CVAL, truncate=3.0) for c in range(2)], axis=2))
 
 
 if __name__ == "__main__":

@@ -85,6 +85,82 @@ impl FromStr for BoundaryMode {
     }
 }
 
+/// A filter's boundary handling and window placement: scipy.ndimage's
+/// `mode` (one for both axes, or one per axis as scipy's separable filters
+/// take them) and `origin`. A plain [`BoundaryMode`] converts into it (both
+/// axes, origin 0), so every filter takes either.
+///
+/// ```
+/// use gpix::{BoundaryMode, Border};
+/// let b = Border::per_axis(BoundaryMode::Reflect, BoundaryMode::Wrap).with_origin([1, -1]);
+/// assert_eq!(b.modes, [BoundaryMode::Reflect, BoundaryMode::Wrap]);
+/// assert_eq!(Border::from(BoundaryMode::Nearest).origin, [0, 0]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Border {
+    /// The mode along y (rows) and along x (columns).
+    pub modes: [BoundaryMode; 2],
+    /// scipy's `origin` along y and x: the window's anchor moves from
+    /// `n / 2` to `n / 2 + origin` (positive values shift the window towards
+    /// lower indices). Valid while `-(n / 2) ≤ origin ≤ (n − 1) / 2`.
+    pub origin: [isize; 2],
+}
+
+impl From<BoundaryMode> for Border {
+    fn from(mode: BoundaryMode) -> Self {
+        Self {
+            modes: [mode, mode],
+            origin: [0, 0],
+        }
+    }
+}
+
+impl Border {
+    /// One mode along y, another along x, origin 0.
+    #[must_use]
+    pub fn per_axis(y: BoundaryMode, x: BoundaryMode) -> Self {
+        Self {
+            modes: [y, x],
+            origin: [0, 0],
+        }
+    }
+
+    /// This border with the window anchored at `n / 2 + origin` per axis.
+    #[must_use]
+    pub fn with_origin(self, origin: [isize; 2]) -> Self {
+        Self { origin, ..self }
+    }
+
+    /// The one mode of both axes, if they agree.
+    #[must_use]
+    pub fn single_mode(&self) -> Option<BoundaryMode> {
+        (self.modes[0] == self.modes[1]).then_some(self.modes[0])
+    }
+
+    /// The anchor of a `size` window (`n / 2 + origin` per axis).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] outside scipy's rule
+    /// `-(n / 2) ≤ origin ≤ (n − 1) / 2`.
+    pub fn anchor(&self, size: [usize; 2]) -> Result<[usize; 2]> {
+        let mut out = [0; 2];
+        for k in 0..2 {
+            let (n, o) = (size[k] as isize, self.origin[k]);
+            if o < -(n / 2) || o > (n - 1) / 2 {
+                return Err(Error::invalid(format!(
+                    "origin {o} along {} is invalid for a window of {n}: it must satisfy \
+                     -({n} // 2) <= origin <= ({n} - 1) // 2, i.e. {} ..= {} (scipy's rule)",
+                    ["y", "x"][k],
+                    -(n / 2),
+                    (n - 1) / 2
+                )));
+            }
+            out[k] = (n / 2 + o) as usize;
+        }
+        Ok(out)
+    }
+}
+
 /// The index inside `0..n` that position `i` reads under `mode`, or `None`
 /// where it reads the constant (constant mode outside, or `n == 0`).
 /// Positions any distance outside are handled (windows wider than the array
@@ -158,6 +234,19 @@ mod tests {
         assert_eq!(boundary_index(0, 0, BoundaryMode::Reflect), None);
         assert_eq!(boundary_index(-5, 1, BoundaryMode::Mirror), Some(0));
         assert_eq!(boundary_index(9, 1, BoundaryMode::Reflect), Some(0));
+    }
+
+    #[test]
+    fn anchors_follow_scipys_origin_rule() {
+        let b = |o: [isize; 2]| Border::from(BoundaryMode::Reflect).with_origin(o);
+        assert_eq!(b([0, 0]).anchor([3, 4]).unwrap(), [1, 2]);
+        assert_eq!(b([-1, 1]).anchor([3, 4]).unwrap(), [0, 3]);
+        assert_eq!(b([0, -2]).anchor([3, 4]).unwrap(), [1, 0]);
+        assert!(b([2, 0]).anchor([3, 4]).is_err());
+        assert!(b([0, 2]).anchor([3, 4]).is_err());
+        assert!(b([0, -3]).anchor([3, 4]).is_err());
+        assert_eq!(b([0, 0]).anchor([1, 1]).unwrap(), [0, 0]);
+        assert!(b([1, 0]).anchor([1, 1]).is_err());
     }
 
     #[test]

@@ -25,14 +25,15 @@ const RESTART: usize = 128;
 /// Segments of a row summed in lockstep when it has few lanes.
 const SEGMENTS: usize = 4;
 
-/// Window sums of `feature(value)` over `size = [ny, nx]` windows centred as
-/// scipy's `uniform_filter` (`size / 2` before, the rest after), handed to
+/// Window sums of `feature(value)` over `size = [ny, nx]` windows anchored
+/// at `anchor` (scipy's `uniform_filter`: `size / 2 + origin` before, the
+/// rest after; rows by the y mode, columns by the x mode), handed to
 /// `emit(sums, outputs)` row by row (`sums`: `width × channels × F`, feature
 /// innermost) with the matching rows of `outputs`.
 pub(super) fn box_sums<T, const F: usize, Fe, Em>(
     image: ImageView<'_, T>,
     size: [usize; 2],
-    mode: BoundaryMode,
+    (anchor, modes): ([usize; 2], [BoundaryMode; 2]),
     feature: &Fe,
     outputs: Vec<&mut [T]>,
     emit: &Em,
@@ -61,14 +62,14 @@ pub(super) fn box_sums<T, const F: usize, Fe, Em>(
         .enumerate()
         .for_each(|(b, mut outs)| {
             let rows = b * rows_per_block..((b + 1) * rows_per_block).min(h);
-            block(image, size, mode, feature, rows, &mut outs, emit);
+            block(image, size, (anchor, modes), feature, rows, &mut outs, emit);
         });
 }
 
 fn block<T, const F: usize, Fe, Em>(
     image: ImageView<'_, T>,
     [ny, nx]: [usize; 2],
-    mode: BoundaryMode,
+    ([top, left], [mode_y, mode_x]): ([usize; 2], [BoundaryMode; 2]),
     feature: &Fe,
     rows: std::ops::Range<usize>,
     outs: &mut [&mut [T]],
@@ -81,14 +82,15 @@ fn block<T, const F: usize, Fe, Em>(
     let (h, w, c) = (image.height(), image.width(), image.channels());
     let row_len = w * c;
     let lanes = c * F;
-    let left = nx / 2;
-    let top = (ny / 2) as i64;
-    let constant = feature(mode.cval());
+    let top = top as i64;
+    let constant = feature(mode_y.cval());
     // Outside the array along x, constant mode reads the constant in all
-    // `ny` rows of the window.
-    let constant_column = constant.map(|k| k * ny as f64);
-    let row_at =
-        |y: i64| boundary_index(y, h, mode).map(|y| &image.data()[y * row_len..(y + 1) * row_len]);
+    // `ny` rows of the window (scipy's separable passes: the row pass's
+    // result is padded with the constant).
+    let constant_column = feature(mode_x.cval()).map(|k| k * ny as f64);
+    let row_at = |y: i64| {
+        boundary_index(y, h, mode_y).map(|y| &image.data()[y * row_len..(y + 1) * row_len])
+    };
     // The window's column sums live in `ext`'s interior; its borders are
     // filled from them by the mode before the sums along x.
     let mut ext = vec![0f64; (w + nx - 1) * lanes];
@@ -110,7 +112,7 @@ fn block<T, const F: usize, Fe, Em>(
                 &constant,
             );
         }
-        fill_borders(&mut ext, w, c, F, nx, mode, &constant_column);
+        fill_borders(&mut ext, (w, c, F), (nx, left), mode_x, &constant_column);
         row_sums(&ext, w, lanes, nx, &mut sums);
         let mut out_rows: Vec<&mut [T]> = outs
             .iter_mut()
@@ -182,19 +184,17 @@ fn slide<T, const F: usize, Fe>(
 }
 
 /// The column sums extended by the mode to `w + nx − 1` positions: the
-/// interior (`nx / 2` positions in) is in place, the borders are written.
+/// interior (`left` positions in: the anchor) is in place, the borders are
+/// written.
 #[inline(always)]
 fn fill_borders(
     ext: &mut [f64],
-    w: usize,
-    c: usize,
-    f: usize,
-    nx: usize,
+    (w, c, f): (usize, usize, usize),
+    (nx, left): (usize, usize),
     mode: BoundaryMode,
     constant_column: &[f64],
 ) {
     let lanes = c * f;
-    let left = nx / 2;
     for xe in (0..left).chain(left + w..w + nx - 1) {
         let dst = xe * lanes;
         match boundary_index(xe as i64 - left as i64, w, mode) {

@@ -103,6 +103,11 @@ impl Plan {
         }
     }
 
+    /// The same plan anchored at `center` (scipy's `origin` moved it).
+    pub(super) fn at(self, center: [usize; 2]) -> Self {
+        Self { center, ..self }
+    }
+
     /// Values of scratch one CPU worker holds, and their size in bytes, for
     /// rows of `w` pixels of `c` channels whose values take `value_bytes`
     /// (`None`: the count overflowed).
@@ -146,11 +151,11 @@ impl Plan {
 pub(super) fn run_cpu<T: FilterValue>(
     image: ImageView<'_, T>,
     plan: &Plan,
-    mode: BoundaryMode,
+    modes: [BoundaryMode; 2],
     out: &mut [T],
 ) {
     if let Method::Fft(k) = &plan.method {
-        fft::run(image, &fft::FftPlan::new(k, plan.center), mode, out);
+        fft::run(image, &fft::FftPlan::new(k, plan.center), modes, out);
         return;
     }
     let (h, w, c) = (image.height(), image.width(), image.channels());
@@ -165,7 +170,7 @@ pub(super) fn run_cpu<T: FilterValue>(
         .for_each(|(b, dst)| {
             let r0 = b * rows_per_block;
             let rows = r0..(r0 + rows_per_block).min(h);
-            block(image, plan, mode, rows, dst);
+            block(image, plan, modes, rows, dst);
         });
 }
 
@@ -175,19 +180,21 @@ type CastTerm<T> = (Vec<T>, Vec<T>);
 fn block<T: FilterValue>(
     image: ImageView<'_, T>,
     plan: &Plan,
-    mode: BoundaryMode,
+    modes: [BoundaryMode; 2],
     rows: std::ops::Range<usize>,
     dst: &mut [T],
 ) {
     let terms = match &plan.method {
-        Method::Direct(k) | Method::Fft(k) => return direct_block(image, plan, k, mode, rows, dst),
+        Method::Direct(k) | Method::Fft(k) => {
+            return direct_block(image, plan, k, modes, rows, dst)
+        }
         Method::Separable(t) => t,
     };
     let (h, w, c) = (image.height(), image.width(), image.channels());
     let row_len = w * c;
     let (ky, kx) = (plan.ky, plan.kx);
     let [top, left] = plan.center;
-    let cval = T::from_f64(mode.cval());
+    let mode_y = modes[0];
     let mut ext = vec![T::default(); (w + kx - 1) * c];
     // Ring slot: one x-pass row per term.
     let n_terms = terms.len();
@@ -197,9 +204,9 @@ fn block<T: FilterValue>(
     let mut tmp = vec![T::default(); row_len];
     for t in 0..rows.len() + ky - 1 {
         let slot = t % ky;
-        let src = boundary_index(rows.start as i64 - top as i64 + t as i64, h, mode);
+        let src = boundary_index(rows.start as i64 - top as i64 + t as i64, h, mode_y);
         let row = src.map(|y| &image.data()[y * row_len..(y + 1) * row_len]);
-        extend_row(row, w, c, kx, left, mode, cval, &mut ext);
+        extend_row(row, (w, c), (kx, left), modes, &mut ext);
         let slot_data = &mut ring[slot * n_terms * row_len..(slot + 1) * n_terms * row_len];
         for (k, (_, wx)) in terms.iter().enumerate() {
             fir_rows(
@@ -241,7 +248,7 @@ fn direct_block<T: FilterValue>(
     image: ImageView<'_, T>,
     plan: &Plan,
     kernel: &Kernel,
-    mode: BoundaryMode,
+    modes: [BoundaryMode; 2],
     rows: std::ops::Range<usize>,
     dst: &mut [T],
 ) {
@@ -251,23 +258,19 @@ fn direct_block<T: FilterValue>(
     let [top, left] = plan.center;
     let ext_len = (w + kx - 1) * c;
     let slots = ky + 1;
-    let cval = T::from_f64(mode.cval());
     let taps: Vec<T> = kernel.weights().iter().map(|&x| T::from_f64(x)).collect();
     let mut ring = vec![T::default(); slots * ext_len];
     let mut filled = 0usize;
     let mut ensure = |ring: &mut [T], upto: usize| {
         while filled < upto {
-            let y = boundary_index(rows.start as i64 - top as i64 + filled as i64, h, mode);
+            let y = boundary_index(rows.start as i64 - top as i64 + filled as i64, h, modes[0]);
             let row = y.map(|y| &image.data()[y * row_len..(y + 1) * row_len]);
             let s = filled % slots;
             extend_row(
                 row,
-                w,
-                c,
-                kx,
-                left,
-                mode,
-                cval,
+                (w, c),
+                (kx, left),
+                modes,
                 &mut ring[s * ext_len..(s + 1) * ext_len],
             );
             filled += 1;
@@ -299,21 +302,24 @@ fn direct_block<T: FilterValue>(
     }
 }
 
-/// The row extended by the mode to `w + kx − 1` positions, `left` of them
-/// before column 0 (`None`: a row of the constant).
-#[allow(clippy::too_many_arguments)]
+/// The row extended by the x mode to `w + kx − 1` positions, `left` of
+/// them before column 0 (`None`: a row outside, the y mode's constant).
 fn extend_row<T: FilterValue>(
     row: Option<&[T]>,
-    w: usize,
-    c: usize,
-    kx: usize,
-    left: usize,
-    mode: BoundaryMode,
-    cval: T,
+    (w, c): (usize, usize),
+    (kx, left): (usize, usize),
+    [mode_y, mode]: [BoundaryMode; 2],
     ext: &mut [T],
 ) {
+    let cval = T::from_f64(mode.cval());
     let Some(row) = row else {
-        ext.fill(cval);
+        // A row outside: the y mode's constant, except where x is outside
+        // too (scipy's x pass comes last and pads with its constant).
+        ext.fill(T::from_f64(mode_y.cval()));
+        if let BoundaryMode::Constant(_) = mode {
+            ext[..left * c].fill(cval);
+            ext[(left + w) * c..].fill(cval);
+        }
         return;
     };
     ext[left * c..(left + w) * c].copy_from_slice(row);

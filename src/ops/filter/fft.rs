@@ -138,7 +138,7 @@ impl FftPlan {
 pub(super) fn run<T: FilterValue>(
     image: ImageView<'_, T>,
     plan: &FftPlan,
-    mode: BoundaryMode,
+    [mode_y, mode_x]: [BoundaryMode; 2],
     out: &mut [T],
 ) {
     let (h, w, c) = (image.height(), image.width(), image.channels());
@@ -152,18 +152,19 @@ pub(super) fn run<T: FilterValue>(
     // once: boundary arithmetic per value cost more than the transforms.
     let tiles: Vec<Vec<Option<usize>>> = (0..w)
         .step_by(tx)
-        .map(|x0| source_indices(x0, left, n, w, mode))
+        .map(|x0| source_indices(x0, left, n, w, mode_x))
         .collect();
     out.par_chunks_mut(ty * w * c)
         .enumerate()
         .for_each(|(band, dst)| {
             let y0 = band * ty;
-            let rows = source_indices(y0, top, n, h, mode);
+            let rows = source_indices(y0, top, n, h, mode_y);
             let keep = ty.min(h - y0);
             let mut work = plan.work();
             for ch in 0..c {
                 for (pair_no, pair) in tiles.chunks(2).enumerate() {
-                    fill(&mut work.data, image, &rows, pair, ch, mode.cval());
+                    let cvals = [mode_y.cval(), mode_x.cval()];
+                    fill(&mut work.data, image, &rows, pair, ch, cvals);
                     plan.forward2(&mut work);
                     for (b, s) in work.data.iter_mut().zip(&plan.spectrum) {
                         *b *= s;
@@ -198,15 +199,28 @@ fn fill<T: FilterValue>(
     rows: &[Option<usize>],
     pair: &[Vec<Option<usize>>],
     ch: usize,
-    cval: f64,
+    [cval_y, cval]: [f64; 2],
 ) {
     let (w, c) = (image.width(), image.channels());
     let n = rows.len();
     let data = image.data();
     for (dst, &y) in buf.chunks_exact_mut(n).zip(rows) {
         let Some(y) = y else {
-            let im = if pair.len() > 1 { cval } else { 0.0 };
-            dst.fill(C64::new(cval, im));
+            // A row outside: the y mode's constant, the x mode's where x is
+            // outside too (scipy's x pass comes last).
+            let at = |x: Option<usize>| x.map_or(cval, |_| cval_y);
+            match pair {
+                [a, b] => {
+                    for ((d, &xa), &xb) in dst.iter_mut().zip(a).zip(b) {
+                        *d = C64::new(at(xa), at(xb));
+                    }
+                }
+                _ => {
+                    for (d, &xa) in dst.iter_mut().zip(&pair[0]) {
+                        *d = C64::new(at(xa), 0.0);
+                    }
+                }
+            }
             continue;
         };
         let row = &data[y * w * c..(y + 1) * w * c];

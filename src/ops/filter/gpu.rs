@@ -123,7 +123,7 @@ pub(super) fn uniform<T: FilterValue>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
     size: [usize; 2],
-    mode: BoundaryMode,
+    (center, modes): ([usize; 2], [BoundaryMode; 2]),
     out: &mut [T],
 ) -> Result<FilterInfo> {
     let row_len = image.width() * image.channels();
@@ -131,14 +131,13 @@ pub(super) fn uniform<T: FilterValue>(
         features: 1,
         shift: 0.0,
     };
-    let center = [size[0] / 2, size[1] / 2];
     ctx.checked("uniform filter", || {
         run(
             ctx,
             image,
             size,
             center,
-            mode,
+            modes,
             &job,
             &[true],
             |rows, bytes| {
@@ -156,13 +155,12 @@ pub(super) fn stats<T: FilterValue>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
     size: [usize; 2],
-    mode: BoundaryMode,
+    (center, modes): ([usize; 2], [BoundaryMode; 2]),
     shift: f64,
     mut out: StatsOut<'_, T>,
 ) -> Result<FilterInfo> {
     let row_len = image.width() * image.channels();
     let job = Job::Box { features: 2, shift };
-    let center = [size[0] / 2, size[1] / 2];
     let wanted = [out.mean.is_some(), out.var.is_some(), out.std.is_some()];
     ctx.checked("local statistics", || {
         run(
@@ -170,7 +168,7 @@ pub(super) fn stats<T: FilterValue>(
             image,
             size,
             center,
-            mode,
+            modes,
             &job,
             &wanted,
             |rows, bytes| {
@@ -197,7 +195,7 @@ pub(super) fn correlate<T: FilterValue>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
     plan: &Plan,
-    mode: BoundaryMode,
+    modes: [BoundaryMode; 2],
     out: &mut [T],
 ) -> Result<FilterInfo> {
     let row_len = image.width() * image.channels();
@@ -212,7 +210,7 @@ pub(super) fn correlate<T: FilterValue>(
             image,
             [plan.ky, plan.kx],
             plan.center,
-            mode,
+            modes,
             &job,
             &[true],
             |rows, bytes| {
@@ -249,6 +247,8 @@ struct FilterKernel<'a, T> {
     bands: Vec<Range<usize>>,
     ky: usize,
     top: usize,
+    /// The mode along y: the host gathers the halo rows by it (the shader
+    /// applies the x mode).
     mode: BoundaryMode,
     base: Params,
     features: u32,
@@ -411,7 +411,7 @@ fn run<T: FilterValue>(
     image: ImageView<'_, T>,
     [ky, kx]: [usize; 2],
     [top, left]: [usize; 2],
-    mode: BoundaryMode,
+    [mode, mode_x]: [BoundaryMode; 2],
     job: &Job<'_>,
     wanted: &[bool],
     mut sink: impl FnMut(Range<usize>, &[u8]),
@@ -495,9 +495,9 @@ fn run<T: FilterValue>(
             rows_out: 0,
             nx: kx as u32,
             ny: ky as u32,
-            mode: mode.code(),
+            mode: mode_x.code(),
             groups_x: 0,
-            cval: mode.cval() as f32,
+            cval: mode_x.cval() as f32,
             shift: shift as f32,
             inv_n: inv_n as f32,
             left: left as u32,

@@ -18,7 +18,7 @@ mod fir;
 pub(crate) mod gpu;
 mod kernel;
 
-pub use boundary::{boundary_index, BoundaryMode};
+pub use boundary::{boundary_index, Border, BoundaryMode};
 pub use kernel::{
     gabor_kernel, gabor_sigma_from_bandwidth, gaussian_derivative_kernel1d, gaussian_kernel1d,
     Kernel, MAX_GAUSSIAN_ORDER,
@@ -145,12 +145,14 @@ fn at<T: FilterValue>(
     y: i64,
     x: i64,
     c: usize,
-    mode: BoundaryMode,
+    [mode_y, mode_x]: [BoundaryMode; 2],
 ) -> f64 {
     let (h, w, ch) = (image.height(), image.width(), image.channels());
-    match (boundary_index(y, h, mode), boundary_index(x, w, mode)) {
+    // Outside along x reads the x mode's constant (scipy's x pass is last).
+    match (boundary_index(y, h, mode_y), boundary_index(x, w, mode_x)) {
         (Some(y), Some(x)) => image.data()[(y * w + x) * ch + c].to_f64(),
-        _ => mode.cval(),
+        (_, None) => mode_x.cval(),
+        (None, _) => mode_y.cval(),
     }
 }
 
@@ -158,11 +160,11 @@ fn at<T: FilterValue>(
 fn windows<T: FilterValue>(
     image: ImageView<'_, T>,
     [ny, nx]: [usize; 2],
-    mode: BoundaryMode,
+    ([top, left], modes): ([usize; 2], [BoundaryMode; 2]),
     mut each: impl FnMut(usize, &[f64]),
 ) {
     let (h, w, c) = (image.height(), image.width(), image.channels());
-    let (top, left) = ((ny / 2) as i64, (nx / 2) as i64);
+    let (top, left) = (top as i64, left as i64);
     let mut buf = Vec::with_capacity(ny * nx);
     for y in 0..h {
         for x in 0..w {
@@ -175,7 +177,7 @@ fn windows<T: FilterValue>(
                             y as i64 - top + i,
                             x as i64 - left + j,
                             ch,
-                            mode,
+                            modes,
                         ));
                     }
                 }
@@ -188,17 +190,21 @@ fn windows<T: FilterValue>(
 /// The definition of [`uniform_filter`]: each window's mean, summed directly in f64.
 ///
 /// # Errors
-/// None today (a window size of 0 along an axis filters nothing there, as
-/// scipy); the `Result` is kept for future checks.
+/// [`Error::InvalidArgument`] for an origin outside scipy's rule (a window
+/// size of 0 along an axis filters nothing there, as scipy).
 pub fn uniform_filter_reference<T: FilterValue>(
     image: ImageView<'_, T>,
     size: [usize; 2],
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<Image<f64>> {
+    let border = border.into();
     let size = window(size);
+    let anchor = border.anchor(size)?;
     let mut out = vec![0f64; image.data().len()];
     let n = (size[0] * size[1]) as f64;
-    windows(image, size, mode, |i, v| out[i] = v.iter().sum::<f64>() / n);
+    windows(image, size, (anchor, border.modes), |i, v| {
+        out[i] = v.iter().sum::<f64>() / n
+    });
     Image::from_vec(out, image.height(), image.width(), image.channels())
 }
 
@@ -206,17 +212,19 @@ pub fn uniform_filter_reference<T: FilterValue>(
 /// variance `Σ(x − mean)² / n`, two passes in f64.
 ///
 /// # Errors
-/// None today (size 0 along an axis is 1 there, as [`uniform_filter`]).
+/// As [`uniform_filter_reference`].
 pub fn local_stats_reference<T: FilterValue>(
     image: ImageView<'_, T>,
     size: [usize; 2],
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<(Image<f64>, Image<f64>)> {
+    let border = border.into();
     let size = window(size);
+    let anchor = border.anchor(size)?;
     let mut mean = vec![0f64; image.data().len()];
     let mut var = vec![0f64; image.data().len()];
     let n = (size[0] * size[1]) as f64;
-    windows(image, size, mode, |i, v| {
+    windows(image, size, (anchor, border.modes), |i, v| {
         let m = v.iter().sum::<f64>() / n;
         mean[i] = m;
         var[i] = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n;
@@ -242,18 +250,21 @@ pub fn local_stats_reference<T: FilterValue>(
 /// ```
 ///
 /// A size of 0 along an axis means no filtering along it (scipy's rule).
+/// `border`: a [`BoundaryMode`], or a [`Border`] with one mode per axis
+/// and scipy's `origin`.
 ///
 /// # Errors
-/// [`Error::Gpu`] if a GPU kernel fails; [`Error::TooLarge`] if the
-/// scratch buffers would exceed the memory limit.
+/// [`Error::InvalidArgument`] for an origin outside scipy's rule;
+/// [`Error::Gpu`] if a GPU kernel fails; [`Error::TooLarge`] if the scratch
+/// buffers would exceed the memory limit.
 pub fn uniform_filter<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     size: [usize; 2],
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<Image<T>> {
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    uniform_filter_into(device, image, size, mode, out.data_mut())?;
+    uniform_filter_into(device, image, size, border, out.data_mut())?;
     Ok(out)
 }
 
@@ -265,10 +276,13 @@ pub fn uniform_filter_into<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     size: [usize; 2],
-    mode: BoundaryMode,
+    border: impl Into<Border>,
     out: &mut [T],
 ) -> Result<FilterInfo> {
+    let border = border.into();
     let size = window(size);
+    let anchor = border.anchor(size)?;
+    let modes = border.modes;
     check_out(&image, out.len(), "the output")?;
     check_box_scratch(&image, size)?;
     match device {
@@ -278,8 +292,9 @@ pub fn uniform_filter_into<T: FilterValue>(
             let plan = Plan::separable(
                 vec![1.0 / size[0] as f64; size[0]],
                 vec![1.0 / size[1] as f64; size[1]],
-            );
-            correlate::run_cpu(image, &plan, mode, out);
+            )
+            .at(anchor);
+            correlate::run_cpu(image, &plan, modes, out);
             Ok(FilterInfo {
                 method: format!(
                     "separable {}x{} taps of 1/n (image precision)",
@@ -292,7 +307,7 @@ pub fn uniform_filter_into<T: FilterValue>(
             box_cpu::box_sums::<T, 1, _, _>(
                 image,
                 size,
-                mode,
+                (anchor, modes),
                 &|v| [v],
                 vec![out],
                 &|sums, outs| {
@@ -306,7 +321,7 @@ pub fn uniform_filter_into<T: FilterValue>(
             })
         }
         #[cfg(feature = "gpu")]
-        Device::Gpu(ctx) => gpu::uniform(ctx, image, size, mode, out),
+        Device::Gpu(ctx) => gpu::uniform(ctx, image, size, (anchor, modes), out),
     }
 }
 
@@ -343,7 +358,7 @@ pub fn local_stats<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     size: [usize; 2],
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<LocalStats<T>> {
     let (h, w, c) = (image.height(), image.width(), image.channels());
     let (mut mean, mut var, mut std) = (
@@ -355,7 +370,7 @@ pub fn local_stats<T: FilterValue>(
         device,
         image,
         size,
-        mode,
+        border,
         StatsOut {
             mean: Some(mean.data_mut()),
             var: Some(var.data_mut()),
@@ -393,10 +408,13 @@ pub fn local_stats_into<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     size: [usize; 2],
-    mode: BoundaryMode,
+    border: impl Into<Border>,
     out: StatsOut<'_, T>,
 ) -> Result<FilterInfo> {
+    let border = border.into();
     let size = window(size);
+    let anchor = border.anchor(size)?;
+    let modes = border.modes;
     for o in [&out.mean, &out.var, &out.std].into_iter().flatten() {
         check_out(&image, o.len(), "an output")?;
     }
@@ -411,7 +429,7 @@ pub fn local_stats_into<T: FilterValue>(
             box_cpu::box_sums::<T, 2, _, _>(
                 image,
                 size,
-                mode,
+                (anchor, modes),
                 &|v| {
                     let d = v - shift;
                     [d, d * d]
@@ -424,7 +442,7 @@ pub fn local_stats_into<T: FilterValue>(
             })
         }
         #[cfg(feature = "gpu")]
-        Device::Gpu(ctx) => gpu::stats(ctx, image, size, mode, shift, out),
+        Device::Gpu(ctx) => gpu::stats(ctx, image, size, (anchor, modes), shift, out),
     }
 }
 
@@ -482,17 +500,49 @@ fn rank_tolerance<T: FilterValue>() -> f64 {
 }
 
 /// The definition of [`correlate`]: every tap summed directly in f64, the
-/// kernel's centre at `(ky / 2, kx / 2)`.
+/// kernel's centre at `(ky / 2 + origin, kx / 2 + origin)`.
 ///
 /// # Errors
-/// None today; kept fallible like the other references.
+/// As [`correlate`] for the border.
 pub fn correlate_reference<T: FilterValue>(
     image: ImageView<'_, T>,
     kernel: &Kernel,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<Image<f64>> {
-    let center = [kernel.height() / 2, kernel.width() / 2];
-    correlate_reference_at(image, kernel, center, mode)
+    let border = border.into();
+    let center = correlate_anchor(kernel, &border)?;
+    correlate_reference_at(image, kernel, center, border.modes)
+}
+
+/// scipy's correlate takes one mode for every axis.
+fn one_mode(border: &Border, what: &str) -> Result<()> {
+    if border.single_mode().is_none() {
+        return Err(Error::invalid(format!(
+            "{what} takes one mode for both axes, not {} and {} (scipy: a sequence of modes \
+             is not supported)",
+            border.modes[0], border.modes[1]
+        )));
+    }
+    Ok(())
+}
+
+/// Where a correlation with `kernel` is anchored: `k / 2 + origin`.
+fn correlate_anchor(kernel: &Kernel, border: &Border) -> Result<[usize; 2]> {
+    one_mode(border, "correlate")?;
+    border.anchor([kernel.height(), kernel.width()])
+}
+
+/// Where a convolution (correlation with the flipped kernel) is anchored:
+/// scipy negates the origin, one less for an even size, and applies its
+/// rule to that.
+fn convolve_anchor(kernel: &Kernel, border: &Border) -> Result<[usize; 2]> {
+    one_mode(border, "convolve")?;
+    let size = [kernel.height(), kernel.width()];
+    let flipped = [0, 1].map(|k| -border.origin[k] - isize::from(size[k].is_multiple_of(2)));
+    border
+        .with_origin(flipped)
+        .anchor(size)
+        .map_err(|e| Error::invalid(format!("convolve flips the kernel and the origin: {e}")))
 }
 
 /// The definition of [`convolve`]: `Σ_m w[m] · x[i + k/2 − m]` per axis.
@@ -502,22 +552,18 @@ pub fn correlate_reference<T: FilterValue>(
 pub fn convolve_reference<T: FilterValue>(
     image: ImageView<'_, T>,
     kernel: &Kernel,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<Image<f64>> {
-    correlate_reference_at(image, &kernel.flipped(), convolve_center(kernel), mode)
-}
-
-/// Convolution is correlation with the flipped kernel anchored here.
-fn convolve_center(kernel: &Kernel) -> [usize; 2] {
-    let (ky, kx) = (kernel.height(), kernel.width());
-    [ky - 1 - ky / 2, kx - 1 - kx / 2]
+    let border = border.into();
+    let center = convolve_anchor(kernel, &border)?;
+    correlate_reference_at(image, &kernel.flipped(), center, border.modes)
 }
 
 fn correlate_reference_at<T: FilterValue>(
     image: ImageView<'_, T>,
     kernel: &Kernel,
     [top, left]: [usize; 2],
-    mode: BoundaryMode,
+    modes: [BoundaryMode; 2],
 ) -> Result<Image<f64>> {
     let (h, w, c) = (image.height(), image.width(), image.channels());
     let (ky, kx) = (kernel.height(), kernel.width());
@@ -530,7 +576,7 @@ fn correlate_reference_at<T: FilterValue>(
                     for j in 0..kx {
                         let yy = (y + i) as i64 - top as i64;
                         let xx = (x + j) as i64 - left as i64;
-                        s += kernel.weights()[i * kx + j] * at(&image, yy, xx, ch, mode);
+                        s += kernel.weights()[i * kx + j] * at(&image, yy, xx, ch, modes);
                     }
                 }
                 out[(y * w + x) * c + ch] = s;
@@ -544,7 +590,7 @@ fn run_plan<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     plan: &Plan,
-    mode: BoundaryMode,
+    modes: [BoundaryMode; 2],
     out: &mut [T],
 ) -> Result<FilterInfo> {
     check_out(&image, out.len(), "the output")?;
@@ -556,7 +602,7 @@ fn run_plan<T: FilterValue>(
                 values,
                 bytes,
             )?;
-            correlate::run_cpu(image, plan, mode, out);
+            correlate::run_cpu(image, plan, modes, out);
             let fft = matches!(plan.method, correlate::Method::Fft(_));
             let precision = if T::IS_F64 || fft { "f64" } else { "f32" };
             Ok(FilterInfo {
@@ -564,7 +610,7 @@ fn run_plan<T: FilterValue>(
             })
         }
         #[cfg(feature = "gpu")]
-        Device::Gpu(ctx) => gpu::correlate(ctx, image, plan, mode, out),
+        Device::Gpu(ctx) => gpu::correlate(ctx, image, plan, modes, out),
     }
 }
 
@@ -583,16 +629,20 @@ fn run_plan<T: FilterValue>(
 /// # Ok::<(), gpix::Error>(())
 /// ```
 ///
+/// `border`: a [`BoundaryMode`], or a [`Border`] with scipy's `origin`
+/// (one mode for both axes, as scipy's correlate).
+///
 /// # Errors
-/// [`Error::Gpu`] if a GPU kernel fails.
+/// [`Error::InvalidArgument`] for an origin outside scipy's rule or two
+/// different modes; [`Error::Gpu`] if a GPU kernel fails.
 pub fn correlate<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     kernel: &Kernel,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<Image<T>> {
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    correlate_into(device, image, kernel, mode, out.data_mut())?;
+    correlate_into(device, image, kernel, border, out.data_mut())?;
     Ok(out)
 }
 
@@ -604,10 +654,10 @@ pub fn correlate_into<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     kernel: &Kernel,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    correlate_with(device, image, kernel, mode, CorrelationMethod::Auto, out)
+    correlate_with(device, image, kernel, border, CorrelationMethod::Auto, out)
 }
 
 /// [`correlate_into`] with the method chosen by the caller.
@@ -618,13 +668,14 @@ pub fn correlate_with<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     kernel: &Kernel,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
     method: CorrelationMethod,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let center = [kernel.height() / 2, kernel.width() / 2];
+    let border = border.into();
+    let center = correlate_anchor(kernel, &border)?;
     let plan = Plan::new(kernel, center, rank_tolerance::<T>(), method);
-    run_plan(device, image, &plan, mode, out)
+    run_plan(device, image, &plan, border.modes, out)
 }
 
 /// `scipy.ndimage.convolve(image, kernel, mode=…)`: correlation with the
@@ -636,10 +687,10 @@ pub fn convolve<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     kernel: &Kernel,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<Image<T>> {
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    convolve_into(device, image, kernel, mode, out.data_mut())?;
+    convolve_into(device, image, kernel, border, out.data_mut())?;
     Ok(out)
 }
 
@@ -651,10 +702,10 @@ pub fn convolve_into<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     kernel: &Kernel,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    convolve_with(device, image, kernel, mode, CorrelationMethod::Auto, out)
+    convolve_with(device, image, kernel, border, CorrelationMethod::Auto, out)
 }
 
 /// [`convolve_into`] with the method chosen by the caller.
@@ -665,13 +716,14 @@ pub fn convolve_with<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     kernel: &Kernel,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
     method: CorrelationMethod,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let center = convolve_center(kernel);
+    let border = border.into();
+    let center = convolve_anchor(kernel, &border)?;
     let plan = Plan::new(&kernel.flipped(), center, rank_tolerance::<T>(), method);
-    run_plan(device, image, &plan, mode, out)
+    run_plan(device, image, &plan, border.modes, out)
 }
 
 /// `scipy.ndimage.gaussian_filter(image, sigma=(sy, sx), truncate=…, mode=…)`
@@ -684,10 +736,10 @@ pub fn gaussian_filter<T: FilterValue>(
     image: ImageView<'_, T>,
     sigma: [f64; 2],
     truncate: f64,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<Image<T>> {
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    gaussian_filter_into(device, image, sigma, truncate, mode, out.data_mut())?;
+    gaussian_filter_into(device, image, sigma, truncate, border, out.data_mut())?;
     Ok(out)
 }
 
@@ -700,14 +752,11 @@ pub fn gaussian_filter_into<T: FilterValue>(
     image: ImageView<'_, T>,
     sigma: [f64; 2],
     truncate: f64,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let plan = Plan::separable(
-        gaussian_kernel1d(sigma[0], truncate)?,
-        gaussian_kernel1d(sigma[1], truncate)?,
-    );
-    run_plan(device, image, &plan, mode, out)
+    let gaussian = Gaussian::new(sigma).with_truncate(truncate);
+    gaussian.run(device, image, border.into(), out)
 }
 
 /// The Gaussian family's parameters, as scipy.ndimage names them:
@@ -812,11 +861,18 @@ impl Gaussian {
         &self,
         device: &Device,
         image: ImageView<'_, T>,
-        mode: BoundaryMode,
+        border: Border,
         out: &mut [T],
     ) -> Result<FilterInfo> {
+        if border.origin != [0, 0] {
+            return Err(Error::invalid(format!(
+                "the Gaussian filters take no origin (scipy's gaussian_filter has none), got {:?}",
+                border.origin
+            )));
+        }
         let (wy, wx) = (self.taps(0)?, self.taps(1)?);
         let row_sum: f64 = wy.iter().sum();
+        let mode = border.modes[1];
         let scale = mode.cval() * (1.0 - row_sum);
         let constant = matches!(mode, BoundaryMode::Constant(_));
         let correction: Option<Vec<f64>> =
@@ -825,7 +881,7 @@ impl Gaussian {
                     .map(|o| scale * o)
                     .collect()
             });
-        let info = run_plan(device, image, &Plan::separable(wy, wx), mode, out)?;
+        let info = run_plan(device, image, &Plan::separable(wy, wx), border.modes, out)?;
         if let Some(add) = correction {
             let c = image.channels();
             for row in out.chunks_mut((image.width() * c).max(1)) {
@@ -872,10 +928,10 @@ pub fn gaussian_filter_with<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     gaussian: &Gaussian,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<Image<T>> {
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    gaussian_filter_with_into(device, image, gaussian, mode, out.data_mut())?;
+    gaussian_filter_with_into(device, image, gaussian, border, out.data_mut())?;
     Ok(out)
 }
 
@@ -888,14 +944,18 @@ pub fn gaussian_filter_with_into<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     gaussian: &Gaussian,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    gaussian.run(device, image, mode, out)
+    gaussian.run(device, image, border.into(), out)
 }
 
 /// `scipy.ndimage.gaussian_laplace(image, sigma, mode=…)` per channel: the
 /// sum of the second derivatives of Gaussians along rows and columns.
+///
+/// With one mode per axis, each term runs with its axis's mode on both
+/// axes, as scipy's `generic_laplace` hands each derivative one mode (the
+/// same for [`gaussian_gradient_magnitude`]).
 ///
 /// # Errors
 /// As [`gaussian_filter_with`], and [`Error::InvalidArgument`] when
@@ -904,10 +964,10 @@ pub fn gaussian_laplace<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     gaussian: &Gaussian,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<Image<T>> {
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    gaussian_laplace_into(device, image, gaussian, mode, out.data_mut())?;
+    gaussian_laplace_into(device, image, gaussian, border, out.data_mut())?;
     Ok(out)
 }
 
@@ -920,13 +980,20 @@ pub fn gaussian_laplace_into<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     gaussian: &Gaussian,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
     out: &mut [T],
 ) -> Result<FilterInfo> {
     let what = "gaussian_laplace";
     let rows = gaussian.derivative(what, [2, 0])?;
     let cols = gaussian.derivative(what, [0, 2])?;
-    two_passes(device, image, [&rows, &cols], mode, out, |a, b| a + b)
+    two_passes(
+        device,
+        image,
+        [&rows, &cols],
+        per_term(border.into()),
+        out,
+        |a, b| a + b,
+    )
 }
 
 /// `scipy.ndimage.gaussian_gradient_magnitude(image, sigma, mode=…)` per
@@ -938,10 +1005,10 @@ pub fn gaussian_gradient_magnitude<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     gaussian: &Gaussian,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<Image<T>> {
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    gaussian_gradient_magnitude_into(device, image, gaussian, mode, out.data_mut())?;
+    gaussian_gradient_magnitude_into(device, image, gaussian, border, out.data_mut())?;
     Ok(out)
 }
 
@@ -954,16 +1021,21 @@ pub fn gaussian_gradient_magnitude_into<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     gaussian: &Gaussian,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
     out: &mut [T],
 ) -> Result<FilterInfo> {
     let what = "gaussian_gradient_magnitude";
     let rows = gaussian.derivative(what, [1, 0])?;
     let cols = gaussian.derivative(what, [0, 1])?;
     // scipy: out = ∂y·∂y, out += ∂x·∂x, √out, in the array's type.
-    two_passes(device, image, [&rows, &cols], mode, out, |a, b| {
-        T::from_f64((a * a + b * b).to_f64().sqrt())
-    })
+    two_passes(
+        device,
+        image,
+        [&rows, &cols],
+        per_term(border.into()),
+        out,
+        |a, b| T::from_f64((a * a + b * b).to_f64().sqrt()),
+    )
 }
 
 /// `skimage.filters.difference_of_gaussians(image, low_sigma, high_sigma)`
@@ -980,10 +1052,10 @@ pub fn difference_of_gaussians<T: FilterValue>(
     image: ImageView<'_, T>,
     low: &Gaussian,
     high: &Gaussian,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<Image<T>> {
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    difference_of_gaussians_into(device, image, low, high, mode, out.data_mut())?;
+    difference_of_gaussians_into(device, image, low, high, border, out.data_mut())?;
     Ok(out)
 }
 
@@ -997,7 +1069,7 @@ pub fn difference_of_gaussians_into<T: FilterValue>(
     image: ImageView<'_, T>,
     low: &Gaussian,
     high: &Gaussian,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
     out: &mut [T],
 ) -> Result<FilterInfo> {
     let what = "difference_of_gaussians";
@@ -1010,7 +1082,8 @@ pub fn difference_of_gaussians_into<T: FilterValue>(
     }
     let low = low.derivative(what, [0, 0])?;
     let high = high.derivative(what, [0, 0])?;
-    two_passes(device, image, [&low, &high], mode, out, |a, b| a - b)
+    let border = border.into();
+    two_passes(device, image, [&low, &high], [border; 2], out, |a, b| a - b)
 }
 
 /// The definition of [`gaussian_filter_with`], as scipy computes it: a 1-D
@@ -1022,8 +1095,9 @@ pub fn difference_of_gaussians_into<T: FilterValue>(
 pub fn gaussian_filter_reference<T: FilterValue>(
     image: ImageView<'_, T>,
     gaussian: &Gaussian,
-    mode: BoundaryMode,
+    border: impl Into<Border>,
 ) -> Result<Image<f64>> {
+    let modes = border.into().modes;
     let (wy, wx) = (gaussian.taps(0)?, gaussian.taps(1)?);
     let (h, w, c) = (image.height(), image.width(), image.channels());
     let pass = |src: &ImageView<'_, f64>, taps: &[f64], along_rows: bool| {
@@ -1042,7 +1116,7 @@ pub fn gaussian_filter_reference<T: FilterValue>(
                             } else {
                                 (y as i64, x as i64 + d)
                             };
-                            t * at(src, yy, xx, ch, mode)
+                            t * at(src, yy, xx, ch, modes)
                         })
                         .sum();
                 }
@@ -1072,6 +1146,16 @@ fn outside_weights(wx: &[f64], width: usize) -> impl Iterator<Item = f64> + '_ {
     })
 }
 
+/// scipy's Laplace and gradient magnitude with one mode per axis: the term
+/// differentiated along y runs with the y mode on both axes, the x term
+/// with the x mode (`generic_laplace` hands each term one mode).
+fn per_term(border: Border) -> [Border; 2] {
+    border.modes.map(|m| Border {
+        modes: [m, m],
+        ..border
+    })
+}
+
 /// Filters `image` with `first` into `out` and `second` into scratch (each
 /// through the separable passes of the device), then `out = combine(out,
 /// scratch)` element by element on the host.
@@ -1079,7 +1163,7 @@ fn two_passes<T: FilterValue>(
     device: &Device,
     image: ImageView<'_, T>,
     [first, second]: [&Gaussian; 2],
-    mode: BoundaryMode,
+    [border_first, border_second]: [Border; 2],
     out: &mut [T],
     combine: impl Fn(T, T) -> T + Sync,
 ) -> Result<FilterInfo> {
@@ -1095,9 +1179,9 @@ fn two_passes<T: FilterValue>(
         Some(out.len() as u128),
         size_of::<T>(),
     )?;
-    let info = first.run(device, image, mode, out)?;
+    let info = first.run(device, image, border_first, out)?;
     let mut other = vec![T::default(); out.len()];
-    second.run(device, image, mode, &mut other)?;
+    second.run(device, image, border_second, &mut other)?;
     out.par_chunks_mut(1 << 16)
         .zip(other.par_chunks(1 << 16))
         .for_each(|(o, b)| {
