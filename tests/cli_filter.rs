@@ -771,3 +771,71 @@ fn origins_and_per_axis_modes_match_scipy() {
         2,
     );
 }
+
+/// `--dtype` converts float inputs too: float32 from float64 and the
+/// reverse (the output is written in that type); without it a float input
+/// keeps its own.
+#[test]
+fn dtype_chooses_the_float_type_of_float_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let x64 = golden("input");
+    let (x32, out) = (d.join("x32.npy"), d.join("out.npy"));
+    let (shape, values) = f64s(&x64);
+    let v32: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+    write_npy(std::fs::File::create(&x32).unwrap(), &shape, &v32).unwrap();
+    let uniform = |input: &Path, dtype: Option<&str>| {
+        let mut args = vec![
+            "--device",
+            "cpu",
+            "filter",
+            "uniform",
+            s(input),
+            s(&out),
+            "--size",
+            "3",
+        ];
+        if let Some(t) = dtype {
+            args.extend(["--dtype", t]);
+        }
+        run(&args);
+        (dtype_of(&out), f64s(&out).1)
+    };
+    assert_eq!(uniform(&x64, None).0, "float64");
+    assert_eq!(uniform(&x32, None).0, "float32");
+    let (t, narrowed) = uniform(&x64, Some("float32"));
+    assert_eq!(t, "float32");
+    assert_eq!(narrowed, uniform(&x32, None).1);
+    let (t, widened) = uniform(&x32, Some("float64"));
+    assert_eq!(t, "float64");
+    // The float32 input widened and filtered in float64.
+    let wide = d.join("wide.npy");
+    let w64: Vec<f64> = v32.iter().map(|&v| f64::from(v)).collect();
+    write_npy(std::fs::File::create(&wide).unwrap(), &shape, &w64).unwrap();
+    assert_eq!(widened, uniform(&wide, None).1);
+    // float16 with --dtype float64 is written as float64 (by the gradient too).
+    let x16 = golden("input_f16");
+    assert_eq!(uniform(&x16, Some("float64")).0, "float64");
+    run(&[
+        "--device",
+        "cpu",
+        "gradient",
+        s(&x16),
+        "--dy",
+        s(&out),
+        "--dtype",
+        "float64",
+    ]);
+    assert_eq!(dtype_of(&out), "float64");
+    run(&[
+        "--device",
+        "cpu",
+        "gradient",
+        s(&x64),
+        "--dy",
+        s(&out),
+        "--dtype",
+        "float32",
+    ]);
+    assert_eq!(dtype_of(&out), "float32");
+}

@@ -68,7 +68,37 @@ enum Floats32Or64 {
     F64(Vec<f64>),
 }
 
-fn load(path: &Path, dtype: Dtype) -> anyhow::Result<Input> {
+/// The float type an array command computes and writes in: `--dtype` when
+/// given (float inputs are converted too: float32 from float64 and the
+/// reverse), else the input's own float type, integers as `int_default`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FloatChoice {
+    pub(crate) requested: Option<Dtype>,
+    pub(crate) int_default: Dtype,
+}
+
+impl FloatChoice {
+    fn for_ints(self) -> Dtype {
+        self.requested.unwrap_or(self.int_default)
+    }
+
+    /// Float values in the requested type, when one was given.
+    fn recast(self, values: Floats32Or64) -> Floats32Or64 {
+        use rayon::prelude::*;
+        match (self.requested, values) {
+            (Some(Dtype::Float64), Floats32Or64::F32(v)) => {
+                Floats32Or64::F64(v.par_iter().map(|&x| f64::from(x)).collect())
+            }
+            (Some(Dtype::Float32), Floats32Or64::F64(v)) => {
+                Floats32Or64::F32(v.par_iter().map(|&x| x as f32).collect())
+            }
+            (_, values) => values,
+        }
+    }
+}
+
+fn load(path: &Path, choice: FloatChoice) -> anyhow::Result<Input> {
+    let dtype = choice.for_ints();
     let fail = |why: String| anyhow::anyhow!("{}: {why}", path.display());
     if io::extension(path) == "npy" {
         let a = read_npy(path, io::max_bytes())?;
@@ -82,7 +112,8 @@ fn load(path: &Path, dtype: Dtype) -> anyhow::Result<Input> {
                 )))
             }
         };
-        let half = matches!(a.data, NpyData::F16(_));
+        // float16 is written back as float16 unless --dtype says otherwise.
+        let half = matches!(a.data, NpyData::F16(_)) && choice.requested.is_none();
         let (values, bits) = match a.data {
             NpyData::F16(v) => (Floats32Or64::F32(npy::widen_f16(&v)), None),
             NpyData::F32(v) => (Floats32Or64::F32(v), None),
@@ -97,7 +128,7 @@ fn load(path: &Path, dtype: Dtype) -> anyhow::Result<Input> {
             NpyData::I64(v) => (convert(&v, dtype, |x| x as f64), None),
             other => return Err(fail(format!("unsupported dtype {}", other.dtype().name()))),
         };
-        let data = match values {
+        let data = match choice.recast(values) {
             Floats32Or64::F32(v) => Floats::F32(Image::from_vec(v, h, w, c)?),
             Floats32Or64::F64(v) => Floats::F64(Image::from_vec(v, h, w, c)?),
         };
@@ -121,7 +152,7 @@ fn load(path: &Path, dtype: Dtype) -> anyhow::Result<Input> {
         AnyImage::F64(i) => (Floats32Or64::F64(i.into_vec()), None),
         _ => return Err(fail("unsupported image type".into())),
     };
-    let data = match values {
+    let data = match choice.recast(values) {
         Floats32Or64::F32(v) => Floats::F32(Image::from_vec(v, h, w, c)?),
         Floats32Or64::F64(v) => Floats::F64(Image::from_vec(v, h, w, c)?),
     };
@@ -210,7 +241,7 @@ pub(crate) fn open_input(
     common: &Common,
     phases: &mut Phases<'_>,
     input: &Path,
-    dtype: Dtype,
+    dtype: FloatChoice,
     outputs: &[&Path],
 ) -> anyhow::Result<(Input, Device)> {
     for o in outputs {

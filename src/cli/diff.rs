@@ -11,7 +11,7 @@ use gpix::{
     Image, ImageView, Stencil,
 };
 
-use super::arrays::{open_input, stage_outputs, Dtype, Floats, Input};
+use super::arrays::{open_input, stage_outputs, Dtype, FloatChoice, Floats, Input};
 use super::{Common, Phases, Usage};
 
 /// Spacing and edge handling shared by both commands.
@@ -23,9 +23,12 @@ pub(crate) struct DiffOptions {
     /// Accuracy of the one-sided differences at the edges.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
     edge_order: u8,
-    /// Float type integer inputs are converted to.
-    #[arg(long, value_enum, default_value = "float64")]
-    dtype: Dtype,
+    /// Compute and write in this float type (float inputs converted too:
+    /// float32 from float64 and the reverse) [default: a float input's own
+    /// type (float16 computed as float32, written as float16); integers
+    /// float64, as numpy].
+    #[arg(long, value_enum)]
+    dtype: Option<Dtype>,
     /// Sample coordinates along y: a 1-D .npy array with one value per row
     /// (numpy.gradient's array varargs: non-uniform spacing), replacing the
     /// spacing along y. float64, float32 or integers; finite, no two
@@ -35,6 +38,15 @@ pub(crate) struct DiffOptions {
     /// Sample coordinates along x: one value per column, as --coords-y.
     #[arg(long, value_name = "FILE")]
     coords_x: Option<PathBuf>,
+}
+
+impl DiffOptions {
+    fn floats(&self) -> FloatChoice {
+        FloatChoice {
+            requested: self.dtype,
+            int_default: Dtype::Float64,
+        }
+    }
 }
 
 /// One axis's coordinates as read (numpy's types: integers become float64).
@@ -278,8 +290,13 @@ pub(crate) fn run_gradient(common: &Common, args: &GradientArgs) -> anyhow::Resu
     }
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
-    let (mut input, device) =
-        open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
+    let (mut input, device) = open_input(
+        common,
+        &mut phases,
+        &args.input,
+        args.options.floats(),
+        &given,
+    )?;
     // numpy.gradient keeps float16 (gpix computes it in float32).
     input.keep_half = true;
     let (values, value_bytes) = input.values();
@@ -352,8 +369,13 @@ pub(crate) fn run_hessian(common: &Common, args: &HessianArgs) -> anyhow::Result
     }
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
-    let (mut input, device) =
-        open_input(common, &mut phases, &args.input, args.options.dtype, &given)?;
+    let (mut input, device) = open_input(
+        common,
+        &mut phases,
+        &args.input,
+        args.options.floats(),
+        &given,
+    )?;
     // numpy.gradient keeps float16 (gpix computes it in float32).
     input.keep_half = true;
     let (values, value_bytes) = input.values();

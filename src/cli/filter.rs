@@ -10,7 +10,7 @@ use gpix::io::{self, Staged};
 use gpix::route::Work;
 use gpix::{BoundaryMode, Device, FilterInfo, FilterValue, Image, ImageView, Kernel, StatsOut};
 
-use super::arrays::{open_input, stage_output, stage_outputs, Dtype, Floats, Input};
+use super::arrays::{open_input, stage_output, stage_outputs, Dtype, FloatChoice, Floats, Input};
 use super::{Common, Phases, Usage};
 
 #[derive(Subcommand, Debug)]
@@ -69,9 +69,20 @@ pub(crate) struct Border {
     /// The value outside the array for --mode constant.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     cval: f64,
-    /// Float type integer inputs are converted to.
-    #[arg(long, value_enum, default_value = "float32")]
-    dtype: Dtype,
+    /// Compute and write in this float type (float inputs converted too:
+    /// float32 from float64 and the reverse) [default: a float input's own
+    /// type; integers float32].
+    #[arg(long, value_enum)]
+    dtype: Option<Dtype>,
+}
+
+impl Border {
+    fn floats(&self) -> FloatChoice {
+        FloatChoice {
+            requested: self.dtype,
+            int_default: Dtype::Float32,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -542,7 +553,7 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
         common,
         &mut phases,
         &io_args.input,
-        io_args.border.dtype,
+        io_args.border.floats(),
         &[&io_args.output],
     )?;
     let device = common.route(device, &filter_work(&op, &input));
@@ -589,7 +600,13 @@ pub(crate) fn run_stats(common: &Common, args: &StatsArgs) -> anyhow::Result<()>
         .map(PathBuf::as_path)
         .collect();
     let mut phases = Phases::new(common);
-    let (input, device) = open_input(common, &mut phases, &args.input, args.border.dtype, &given)?;
+    let (input, device) = open_input(
+        common,
+        &mut phases,
+        &args.input,
+        args.border.floats(),
+        &given,
+    )?;
     let (values, value_bytes) = input.values();
     let work = Work::stats(values, value_bytes, args.size, given.len() as u64);
     let device = common.route(device, &work);
