@@ -21,20 +21,24 @@ pub(crate) enum BenchCommand {
     /// are compared: identical index maps for integer images; for float
     /// levels, differences only where two levels are within f32 rounding of
     /// a tie (the GPU computes in f32). Exits non-zero if they disagree.
+    #[command(after_help = super::examples::BENCH_QUANTIZE)]
     Quantize(QuantizeBench),
     /// Per-label mean recolour (sums + recolour into a preallocated output)
     /// with superpixel-like Voronoi labels. Devices' outputs are compared:
     /// identical for u8 images, within 1e-6 relative for f32. Exits non-zero
     /// if they disagree.
+    #[command(after_help = super::examples::BENCH_LABEL_MEAN)]
     LabelMean(LabelMeanBench),
     /// Sliding-window filters on photo-like float32 data: uniform (box)
     /// filter, local mean + variance + std, and a 3×3 box on a stack of
     /// layers. Devices' outputs are compared within the float32 bound
     /// (1e-5 of the largest magnitude). Exits non-zero if they disagree.
+    #[command(after_help = super::examples::BENCH_FILTER)]
     Filter(FilterBench),
     /// Finite differences on a photo-like float64 field: numpy.gradient (dy,
     /// dx), the Hessian as the gradient twice, and the compact Hessian, into
     /// preallocated outputs. Devices agree within the float32 bound.
+    #[command(after_help = super::examples::BENCH_DIFF)]
     Diff(DiffBench),
 }
 

@@ -16,24 +16,32 @@ use super::{Common, Phases, Usage};
 #[derive(Subcommand, Debug)]
 pub(crate) enum FilterCommand {
     /// scipy.ndimage.uniform_filter: the mean of each NY×NX window.
+    #[command(after_help = super::examples::UNIFORM)]
     Uniform(UniformArgs),
     /// scipy.ndimage.correlate with a 2-D kernel from a .npy file.
+    #[command(after_help = super::examples::CORRELATE)]
     Correlate(KernelArgs),
     /// scipy.ndimage.convolve with a 2-D kernel from a .npy file.
+    #[command(after_help = super::examples::CONVOLVE)]
     Convolve(KernelArgs),
     /// scipy.ndimage.gaussian_filter over the first two axes (derivatives of
     /// Gaussians with --order).
+    #[command(after_help = super::examples::GAUSSIAN)]
     Gaussian(GaussianArgs),
     /// scipy.ndimage.gaussian_laplace: the sum of second derivatives of
     /// Gaussians along rows and columns, per channel.
+    #[command(after_help = super::examples::GAUSSIAN_LAPLACE)]
     GaussianLaplace(GaussianFamilyArgs),
     /// scipy.ndimage.gaussian_gradient_magnitude: √(∂y² + ∂x²) of first
     /// derivatives of Gaussians, per channel.
+    #[command(after_help = super::examples::GAUSSIAN_GRADIENT_MAGNITUDE)]
     GaussianGradientMagnitude(GaussianFamilyArgs),
     /// skimage.filters.difference_of_gaussians: blurred by --sigma1 minus
     /// blurred by --sigma2 (default mode nearest, as skimage's).
+    #[command(after_help = super::examples::DOG)]
     Dog(DogArgs),
     /// skimage.filters.gabor: convolution with skimage's gabor_kernel.
+    #[command(after_help = super::examples::GABOR)]
     Gabor(GaborArgs),
 }
 

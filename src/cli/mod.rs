@@ -5,6 +5,7 @@ mod arrays;
 mod bench;
 mod devices;
 mod diff;
+mod examples;
 mod filter;
 mod labels;
 mod quantize;
@@ -18,7 +19,7 @@ use gpix::{Device, DeviceRequest};
 
 /// Exact pixel-array kernels on any GPU, with a fast CPU path.
 #[derive(Parser, Debug)]
-#[command(name = "gpix", version, about, propagate_version = true)]
+#[command(name = "gpix", version, about, propagate_version = true, after_help = examples::GPIX)]
 struct Cli {
     #[command(flatten)]
     common: Common,
@@ -55,22 +56,28 @@ fn parse_device(s: &str) -> Result<DeviceRequest, String> {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Map every pixel to the nearest colour of a palette (given or built).
+    #[command(after_help = examples::QUANTIZE)]
     Quantize(quantize::QuantizeArgs),
     /// Paint every pixel with its label's mean; optionally the per-label table.
+    #[command(after_help = examples::LABEL_MEAN)]
     LabelMean(labels::LabelMeanArgs),
     /// numpy.gradient over the first two axes (dy, dx, magnitude).
+    #[command(after_help = examples::GRADIENT)]
     Gradient(diff::GradientArgs),
     /// The Hessian (numpy.gradient twice, or the compact stencil), eigenvalues.
+    #[command(after_help = examples::HESSIAN)]
     Hessian(diff::HessianArgs),
     /// Sliding-window filters with scipy.ndimage's semantics.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::FILTER)]
     Filter(filter::FilterCommand),
     /// Local mean, variance and standard deviation over each window.
+    #[command(after_help = examples::STATS)]
     Stats(filter::StatsArgs),
     /// List GPU adapters and say what --device auto picks.
+    #[command(after_help = examples::DEVICES)]
     Devices,
     /// Benchmark the kernels on synthetic data, per device.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::BENCH)]
     Bench(bench::BenchCommand),
 }
 

@@ -1,0 +1,114 @@
+//! The example invocations each `--help` ends with: runnable as written
+//! from the repository root on the shipped samples (assets/), writing under
+//! /tmp. `tests/cli_examples.rs` runs every one of them.
+
+pub(crate) const GPIX: &str = "\
+Examples:
+  gpix quantize assets/coffee.png /tmp/coffee16.png --colors 16
+  gpix filter gaussian assets/coffee.png /tmp/coffee_blur.png --sigma 3
+  gpix -v devices";
+
+pub(crate) const QUANTIZE: &str = "\
+Examples:
+  gpix quantize assets/coffee.png /tmp/coffee16.png --colors 16
+  gpix quantize assets/coffee.png /tmp/coffee_cga.png --palette assets/cga16.gpl --dither floyd-steinberg
+  gpix quantize assets/coffee.png /tmp/coffee64.png --colors 64 --method kmeans --seed 1 --index-out /tmp/coffee64_index.npy --palette-out /tmp/coffee64.gpl";
+
+pub(crate) const LABEL_MEAN: &str = "\
+Examples:
+  gpix label-mean assets/coffee.png assets/coffee_blocks.png /tmp/coffee_mosaic.png
+  gpix label-mean assets/coffee.png assets/coffee_blocks.png /tmp/coffee_means.npy --table /tmp/coffee_blocks.csv";
+
+pub(crate) const GRADIENT: &str = "\
+Examples:
+  gpix gradient assets/coffee.png --magnitude /tmp/coffee_edges.npy
+  gpix gradient assets/coffee.png --dy /tmp/coffee_dy.npy --dx /tmp/coffee_dx.npy --spacing 0.5,2 --edge-order 2
+  gpix gradient assets/sobel_x.npy --dx /tmp/sobel_dx.npy --axis x --dtype float32";
+
+pub(crate) const HESSIAN: &str = "\
+Examples:
+  gpix hessian assets/coffee.png --eigen /tmp/coffee_l1.npy,/tmp/coffee_l2.npy
+  gpix hessian assets/coffee.png --dyy /tmp/coffee_dyy.npy --dxx /tmp/coffee_dxx.npy --stencil compact";
+
+pub(crate) const FILTER: &str = "\
+Examples:
+  gpix filter uniform assets/coffee.png /tmp/coffee_box.png --size 15
+  gpix filter gaussian assets/coffee.png /tmp/coffee_blur.npy --sigma 2 --mode nearest
+  gpix filter correlate assets/coffee.png /tmp/coffee_sobel.npy --kernel assets/sobel_x.npy";
+
+pub(crate) const UNIFORM: &str = "\
+Examples:
+  gpix filter uniform assets/coffee.png /tmp/coffee_box.png --size 15
+  gpix filter uniform assets/coffee.png /tmp/coffee_box.npy --size 15,5 --mode reflect,wrap --dtype float64
+  gpix filter uniform assets/coffee.png /tmp/coffee_shifted.npy --size 9 --origin 4,-4";
+
+pub(crate) const CORRELATE: &str = "\
+Examples:
+  gpix filter correlate assets/coffee.png /tmp/coffee_sobel.npy --kernel assets/sobel_x.npy
+  gpix filter correlate assets/coffee.png /tmp/coffee_sobel.npy --kernel assets/sobel_x.npy --mode constant --cval 0 --method direct";
+
+pub(crate) const CONVOLVE: &str = "\
+Examples:
+  gpix filter convolve assets/coffee.png /tmp/coffee_conv.npy --kernel assets/sobel_x.npy
+  gpix filter convolve assets/coffee.png /tmp/coffee_conv.npy --kernel assets/sobel_x.npy --mode nearest --origin 1,0";
+
+pub(crate) const GAUSSIAN: &str = "\
+Examples:
+  gpix filter gaussian assets/coffee.png /tmp/coffee_blur.png --sigma 3
+  gpix filter gaussian assets/coffee.png /tmp/coffee_dx.npy --sigma 2 --order 0,1 --dtype float64
+  gpix filter gaussian assets/coffee.png /tmp/coffee_blur.npy --sigma 4,1 --radius 6 --mode mirror";
+
+pub(crate) const GAUSSIAN_LAPLACE: &str = "\
+Examples:
+  gpix filter gaussian-laplace assets/coffee.png /tmp/coffee_log.npy --sigma 2
+  gpix filter gaussian-laplace assets/coffee.png /tmp/coffee_log.npy --sigma 1.5,3 --mode nearest";
+
+pub(crate) const GAUSSIAN_GRADIENT_MAGNITUDE: &str = "\
+Examples:
+  gpix filter gaussian-gradient-magnitude assets/coffee.png /tmp/coffee_ggm.npy --sigma 2
+  gpix filter gaussian-gradient-magnitude assets/coffee.png /tmp/coffee_ggm.png --sigma 1 --truncate 3";
+
+pub(crate) const DOG: &str = "\
+Examples:
+  gpix filter dog assets/coffee.png /tmp/coffee_dog.npy --sigma1 1
+  gpix filter dog assets/coffee.png /tmp/coffee_dog.npy --sigma1 1 --sigma2 4 --mode reflect";
+
+pub(crate) const GABOR: &str = "\
+Examples:
+  gpix filter gabor assets/coffee.png /tmp/coffee_gabor.npy --frequency 0.2 --theta 0.785 --part magnitude
+  gpix filter gabor assets/coffee.png /tmp/coffee_gabor.npy --frequency 0.1 --bandwidth 1.5";
+
+pub(crate) const STATS: &str = "\
+Examples:
+  gpix stats assets/coffee.png --size 15 --mean /tmp/coffee_mean.npy --var /tmp/coffee_var.npy
+  gpix stats assets/coffee.png --size 7,21 --std /tmp/coffee_std.npy --mode nearest";
+
+pub(crate) const DEVICES: &str = "\
+Examples:
+  gpix devices
+  gpix -v devices";
+
+pub(crate) const BENCH: &str = "\
+Examples:
+  gpix bench quantize --size 1000x1000 --colors 16,256 --devices cpu --runs 3
+  gpix bench filter --size 1000x1000 --cases uniform,stats --devices cpu --runs 3 --json /tmp/bench_filter.json";
+
+pub(crate) const BENCH_QUANTIZE: &str = "\
+Examples:
+  gpix bench quantize --size 1000x1000 --colors 16,256 --devices cpu --runs 3
+  gpix bench quantize --size 500x500 --colors 4096 --images smooth --devices cpu --runs 1 --json /tmp/bench_quantize.json";
+
+pub(crate) const BENCH_LABEL_MEAN: &str = "\
+Examples:
+  gpix bench label-mean --size 1000x1000 --labels 1000 --devices cpu --runs 3
+  gpix bench label-mean --size 500x500 --labels 100,10000 --images u8 --devices cpu --runs 1 --json /tmp/bench_labels.json";
+
+pub(crate) const BENCH_FILTER: &str = "\
+Examples:
+  gpix bench filter --size 1000x1000 --cases uniform,stats --devices cpu --runs 3
+  gpix bench filter --size 500x500 --cases gabor,random15 --devices cpu --runs 1 --json /tmp/bench_filter.json";
+
+pub(crate) const BENCH_DIFF: &str = "\
+Examples:
+  gpix bench diff --size 1000x1000 --devices cpu --runs 3
+  gpix bench diff --size 500x500 --cases gradient --devices cpu --runs 1 --json /tmp/bench_diff.json";
