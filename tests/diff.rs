@@ -684,3 +684,42 @@ fn bad_coordinates_are_errors() {
         .to_string();
     assert!(e.contains("compact"), "{e}");
 }
+
+/// A coordinate axis of one position (not differentiated, or interior-only)
+/// is accepted on every device, as on the CPU.
+#[test]
+fn one_position_coordinate_axes_work_everywhere() {
+    let data: Vec<f64> = (0..5).map(|i| f64::from(i * i)).collect();
+    let (c1, c5) = ([2.0f64], [0.0f64, 1.0, 3.0, 4.0, 7.0]);
+    // numpy.gradient(np.arange(5.0)**2, c5)
+    let want = [1.0, 7.0 / 6.0, 23.0 / 6.0, 13.0 / 3.0, 7.0 / 3.0];
+    let mut devices = vec![Device::Cpu];
+    devices.extend(gpu_devices(5, 1));
+    for device in devices {
+        let column = ImageView::new(&data, 5, 1, 1).unwrap();
+        let o = GradientOptions {
+            coordinates: [Some(Coordinates::F64(&c5)), Some(Coordinates::F64(&c1))],
+            ..GradientOptions::default()
+        };
+        let mut dy = vec![0.0; 5];
+        let out = GradientOut {
+            dy: Some(&mut dy),
+            ..GradientOut::default()
+        };
+        gradient_into(&device, column, &o, out).unwrap();
+        for (a, b) in dy.iter().zip(want) {
+            assert!((a - b).abs() <= 1e-5, "{device:?}: {a} vs {b}");
+        }
+        let row = ImageView::new(&data, 1, 5, 1).unwrap();
+        let o = GradientOptions {
+            coordinates: [Some(Coordinates::F64(&c1)), Some(Coordinates::F64(&c5))],
+            interior_only: true,
+            ..GradientOptions::default()
+        };
+        let g = gradient(&device, row, &o).unwrap();
+        assert!(
+            g.dx.data().iter().all(|v| *v == 0.0),
+            "{device:?}: a 1-row frame is all border"
+        );
+    }
+}

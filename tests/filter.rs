@@ -1058,3 +1058,20 @@ fn border_errors_are_clear() {
     .to_string();
     assert!(e.contains("origin"), "{e}");
 }
+
+/// scipy's uniform_filter skips axes of size ≤ 1, origin and all.
+#[test]
+fn origins_on_unit_axes_are_ignored_as_scipy() {
+    let data: Vec<f64> = (0..30).map(|i| f64::from(i * 7 % 11)).collect();
+    let image = ImageView::new(&data, 5, 6, 1).unwrap();
+    for (device, _) in devices(6, 1, 2) {
+        for size in [[1, 5], [0, 5]] {
+            let shifted = gpix::Border::from(BoundaryMode::Reflect).with_origin([1, -2]);
+            let plain = gpix::Border::from(BoundaryMode::Reflect).with_origin([0, -2]);
+            assert_eq!(
+                uniform_filter(&device, image, size, shifted).unwrap(),
+                uniform_filter(&device, image, size, plain).unwrap()
+            );
+        }
+    }
+}

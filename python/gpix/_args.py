@@ -69,7 +69,8 @@ def border_pair(modes, origins, axes, ndim, a, sizes=None):
         full_m[ax] = modes[i]
         skipped = sizes is not None and sizes[i] <= 1
         full_o[ax] = 0 if skipped else int(origins[i])
-    pair = [a, a + 1] if a is not None else []
+    # A 1-D array (a is None) is filtered along its one axis, the x of the pair.
+    pair = [a, a + 1] if a is not None else [0]
     if any(o != 0 for ax, o in enumerate(full_o) if ax not in pair):
         raise ValueError("invalid origin: an axis without a window takes origin 0")
     if a is None:

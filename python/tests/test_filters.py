@@ -111,6 +111,15 @@ def test_origins_match_scipy(rng, device, origin):
                  ndi.uniform_filter(stack, size, origin=o), device)
 
 
+def test_origin_on_1d_arrays(rng):
+    x = rng.standard_normal(20)
+    assert_close(gpix.uniform_filter(x, 3, origin=1), ndi.uniform_filter(x, 3, origin=1))
+    assert_close(gpix.correlate(x, [1.0, 2.0, 3.0, 4.0], origin=1), ndi.correlate(x, [1.0, 2.0, 3.0, 4.0], origin=1))
+    # scipy skips axes of size 1, origin and all.
+    y = rng.standard_normal((8, 9))
+    assert_close(gpix.uniform_filter(y, (1, 5), origin=(1, -2)), ndi.uniform_filter(y, (1, 5), origin=(1, -2)))
+
+
 @pytest.mark.parametrize("modes", [("reflect", "wrap"), ("constant", "nearest"), ("mirror", "constant")])
 def test_per_axis_modes_match_scipy(rng, device, modes):
     x = rng.standard_normal((13, 16))

@@ -240,6 +240,21 @@ fn parse_spacing(s: &str) -> Result<[f64; 2], String> {
     }
 }
 
+/// The input of a difference command: as every array command's, but
+/// float16 is written back as float16 (numpy.gradient keeps it; gpix
+/// computes it in float32).
+fn open_diff_input(
+    common: &Common,
+    phases: &mut Phases<'_>,
+    input: &Path,
+    options: &DiffOptions,
+    outputs: &[&Path],
+) -> anyhow::Result<(Input, Device)> {
+    let (mut input, device) = open_input(common, phases, input, options.floats(), outputs)?;
+    input.keep_half = true;
+    Ok((input, device))
+}
+
 /// The outputs that were given.
 fn given(paths: &[&Option<PathBuf>]) -> Vec<PathBuf> {
     paths.iter().filter_map(|p| (*p).clone()).collect()
@@ -290,15 +305,7 @@ pub(crate) fn run_gradient(common: &Common, args: &GradientArgs) -> anyhow::Resu
     }
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
-    let (mut input, device) = open_input(
-        common,
-        &mut phases,
-        &args.input,
-        args.options.floats(),
-        &given,
-    )?;
-    // numpy.gradient keeps float16 (gpix computes it in float32).
-    input.keep_half = true;
+    let (input, device) = open_diff_input(common, &mut phases, &args.input, &args.options, &given)?;
     let (values, value_bytes) = input.values();
     let work = gpix::route::Work::gradient(values, value_bytes, given.len() as u64);
     let device = common.route(device, &work);
@@ -369,15 +376,7 @@ pub(crate) fn run_hessian(common: &Common, args: &HessianArgs) -> anyhow::Result
     }
     let given: Vec<&Path> = given.iter().map(PathBuf::as_path).collect();
     let mut phases = Phases::new(common);
-    let (mut input, device) = open_input(
-        common,
-        &mut phases,
-        &args.input,
-        args.options.floats(),
-        &given,
-    )?;
-    // numpy.gradient keeps float16 (gpix computes it in float32).
-    input.keep_half = true;
+    let (input, device) = open_diff_input(common, &mut phases, &args.input, &args.options, &given)?;
     let (values, value_bytes) = input.values();
     let work = gpix::route::Work::hessian(values, value_bytes, given.len() as u64);
     let device = common.route(device, &work);

@@ -195,7 +195,9 @@ fn coefficients(
     let mut flags = 0;
     let mut spacing = o.spacing;
     for (k, (axis, n)) in coords.iter().zip([h, w]).enumerate() {
-        let Some(axis) = axis else {
+        // An axis of one position has no differences (it is only ever
+        // zeroed or not differentiated).
+        let Some(axis) = axis.as_ref().filter(|_| n >= 2) else {
             table.extend(std::iter::repeat_n([0.0; 4], n));
             continue;
         };

@@ -96,6 +96,14 @@ fn window(size: [usize; 2]) -> [usize; 2] {
     size.map(|s| s.max(1))
 }
 
+/// The window and anchor of a box filter: scipy's `uniform_filter` skips
+/// an axis whose size is at most 1, origin and all.
+fn box_window(size: [usize; 2], border: &Border) -> Result<([usize; 2], [usize; 2])> {
+    let size = window(size);
+    let origin = [0, 1].map(|k| if size[k] > 1 { border.origin[k] } else { 0 });
+    Ok((size, border.with_origin(origin).anchor(size)?))
+}
+
 /// Fails before allocating when the buffers each CPU worker keeps would
 /// exceed the memory limit: `per_worker` values of `value_bytes` each
 /// (`None`: the count overflowed), times the number of workers.
@@ -198,8 +206,7 @@ pub fn uniform_filter_reference<T: FilterValue>(
     border: impl Into<Border>,
 ) -> Result<Image<f64>> {
     let border = border.into();
-    let size = window(size);
-    let anchor = border.anchor(size)?;
+    let (size, anchor) = box_window(size, &border)?;
     let mut out = vec![0f64; image.data().len()];
     let n = (size[0] * size[1]) as f64;
     windows(image, size, (anchor, border.modes), |i, v| {
@@ -219,8 +226,7 @@ pub fn local_stats_reference<T: FilterValue>(
     border: impl Into<Border>,
 ) -> Result<(Image<f64>, Image<f64>)> {
     let border = border.into();
-    let size = window(size);
-    let anchor = border.anchor(size)?;
+    let (size, anchor) = box_window(size, &border)?;
     let mut mean = vec![0f64; image.data().len()];
     let mut var = vec![0f64; image.data().len()];
     let n = (size[0] * size[1]) as f64;
@@ -280,8 +286,7 @@ pub fn uniform_filter_into<T: FilterValue>(
     out: &mut [T],
 ) -> Result<FilterInfo> {
     let border = border.into();
-    let size = window(size);
-    let anchor = border.anchor(size)?;
+    let (size, anchor) = box_window(size, &border)?;
     let modes = border.modes;
     check_out(&image, out.len(), "the output")?;
     check_box_scratch(&image, size)?;
@@ -412,8 +417,7 @@ pub fn local_stats_into<T: FilterValue>(
     out: StatsOut<'_, T>,
 ) -> Result<FilterInfo> {
     let border = border.into();
-    let size = window(size);
-    let anchor = border.anchor(size)?;
+    let (size, anchor) = box_window(size, &border)?;
     let modes = border.modes;
     for o in [&out.mean, &out.var, &out.std].into_iter().flatten() {
         check_out(&image, o.len(), "an output")?;

@@ -1,0 +1,175 @@
+"""Draws the performance charts in docs/img/ from benchmark JSON, as plain
+SVG (no plotting library needed).
+
+Run from the repository root:   python3 docs/plots.py
+Inputs:  docs/e2e.json            (python3 docs/e2e.py: gpix beside the peers, end to end)
+         docs/bench/*.json        (bash docs/bench.sh: `gpix bench … --json`)
+Outputs: docs/img/e2e.svg         gpix vs the fastest peer per job, file to file
+         docs/img/palette_k.svg   palette time against K (16 … 65536), per device
+         docs/img/size.svg        time against image size (1000² … 12000²), per op
+"""
+import glob
+import json
+import math
+import os
+from html import escape
+
+DOCS = os.path.dirname(os.path.abspath(__file__))
+IMG = os.path.join(DOCS, "img")
+COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+FONT = 'font-family="sans-serif" font-size="12"'
+
+
+class Svg:
+    def __init__(self, width, height):
+        self.width, self.height, self.parts = width, height, []
+
+    def add(self, s):
+        self.parts.append(s)
+
+    def text(self, x, y, s, anchor="start", size=12, weight="normal", colour="#222"):
+        self.add(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" '
+                 f'font-weight="{weight}" fill="{colour}">{escape(s)}</text>')
+
+    def line(self, x1, y1, x2, y2, colour="#ccc", width=1, dash=None):
+        d = f' stroke-dasharray="{dash}"' if dash else ""
+        self.add(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
+                 f'stroke-width="{width}"{d}/>')
+
+    def rect(self, x, y, w, h, colour):
+        self.add(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0.5):.1f}" height="{h:.1f}" fill="{colour}"/>')
+
+    def polyline(self, points, colour):
+        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        self.add(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for x, y in points:
+            self.add(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>')
+
+    def save(self, name):
+        body = "\n".join(self.parts)
+        svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" height="{self.height}" '
+               f'viewBox="0 0 {self.width} {self.height}" {FONT}>\n'
+               f'<rect width="100%" height="100%" fill="white"/>\n{body}\n</svg>\n')
+        path = os.path.join(IMG, name)
+        with open(path, "w") as f:
+            f.write(svg)
+        print("wrote", os.path.relpath(path))
+
+
+def log_ticks(lo, hi):
+    """Powers of ten (and 2×, 5×) between lo and hi."""
+    ticks = []
+    for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
+        for m in (1, 2, 5):
+            v = m * 10.0**e
+            if lo <= v <= hi:
+                ticks.append(v)
+    return ticks
+
+
+def fmt_ms(v):
+    return f"{v:.0f} ms" if v >= 10 else f"{v:.1f} ms"
+
+
+def e2e_chart():
+    """One row per job: gpix's bar and the fastest peer's, log scale."""
+    path = os.path.join(DOCS, "e2e.json")
+    if not os.path.exists(path):
+        return
+    data = json.load(open(path))
+    rows = data["rows"]
+    left, right, top, row_h = 300, 140, 50, 34
+    width, height = 900, top + row_h * len(rows) + 60
+    svg = Svg(width, height)
+    svg.text(20, 24, f"End to end, file in → file out: gpix vs the fastest peer (median of {data['runs']}, "
+             f"{data['when']}, CPU)", size=14, weight="bold")
+    all_ms = [r["gpix_ms"] for r in rows] + [min(p["ms"] for p in r["peers"]) for r in rows]
+    lo, hi = min(all_ms) / 2, max(all_ms) * 1.5
+    x = lambda v: left + (width - left - right) * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+    for t in log_ticks(lo, hi):
+        svg.line(x(t), top - 6, x(t), height - 40, dash="2,3")
+        svg.text(x(t), height - 24, fmt_ms(t), anchor="middle", size=10, colour="#666")
+    for i, r in enumerate(rows):
+        y = top + i * row_h
+        peer = min(r["peers"], key=lambda p: p["ms"])
+        svg.text(left - 8, y + 13, r["job"], anchor="end", size=11)
+        svg.text(left - 8, y + 26, peer["peer"], anchor="end", size=10, colour="#888")
+        svg.rect(left, y + 3, x(r["gpix_ms"]) - left, 12, COLOURS[0])
+        svg.rect(left, y + 17, x(peer["ms"]) - left, 12, "#aaa")
+        ratio = peer["ms"] / r["gpix_ms"]
+        svg.text(max(x(r["gpix_ms"]), x(peer["ms"])) + 6, y + 20,
+                 f"{fmt_ms(r['gpix_ms'])} vs {fmt_ms(peer['ms'])}: {ratio:.1f}×", size=10)
+    svg.rect(left, height - 14, 10, 10, COLOURS[0])
+    svg.text(left + 14, height - 5, "gpix", size=10)
+    svg.rect(left + 60, height - 14, 10, 10, "#aaa")
+    svg.text(left + 74, height - 5, "fastest peer (numpy/scipy/OpenCV/Pillow/numba)", size=10)
+    svg.save("e2e.svg")
+
+
+def bench_rows(pattern):
+    rows = []
+    for path in sorted(glob.glob(os.path.join(DOCS, "bench", pattern))):
+        rows.extend(json.load(open(path)))
+    return rows
+
+
+def line_chart(name, title, series, xlabel, xfmt):
+    """series: {label: [(x, ms), …]} on log–log axes."""
+    if not series:
+        return
+    width, height, left, right, top, bottom = 760, 420, 70, 170, 40, 50
+    xs = [p[0] for s in series.values() for p in s]
+    ys = [p[1] for s in series.values() for p in s]
+    xlo, xhi = min(xs) / 1.2, max(xs) * 1.2
+    ylo, yhi = min(ys) / 1.5, max(ys) * 1.5
+    px = lambda v: left + (width - left - right) * (math.log10(v) - math.log10(xlo)) / (math.log10(xhi) - math.log10(xlo))
+    py = lambda v: height - bottom - (height - top - bottom) * (math.log10(v) - math.log10(ylo)) / (math.log10(yhi) - math.log10(ylo))
+    svg = Svg(width, height)
+    svg.text(20, 24, title, size=14, weight="bold")
+    for t in log_ticks(ylo, yhi):
+        svg.line(left, py(t), width - right, py(t), dash="2,3")
+        svg.text(left - 6, py(t) + 4, fmt_ms(t), anchor="end", size=10, colour="#666")
+    for t in sorted(set(xs)):
+        svg.line(px(t), top, px(t), height - bottom, dash="2,3")
+        svg.text(px(t), height - bottom + 16, xfmt(t), anchor="middle", size=10, colour="#666")
+    svg.text((left + width - right) / 2, height - 12, xlabel, anchor="middle", size=11)
+    for i, (label, pts) in enumerate(series.items()):
+        colour = COLOURS[i % len(COLOURS)]
+        pts = sorted(pts)
+        svg.polyline([(px(a), py(b)) for a, b in pts], colour)
+        svg.rect(width - right + 14, top + 10 + 20 * i, 10, 10, colour)
+        svg.text(width - right + 28, top + 19 + 20 * i, label, size=11)
+    svg.save(name)
+
+
+def palette_chart():
+    rows = [r for r in bench_rows("quantize_k.json") if r["op"] == "quantize"]
+    if not rows:
+        return
+    series = {}
+    for r in rows:
+        series.setdefault(f"{r['device']} ({r['image']})", []).append((r["k"], r["median_ms"]))
+    h, w = rows[0]["height"], rows[0]["width"]
+    line_chart("palette_k.svg", f"Nearest-palette quantization, {h}×{w} RGB: time against K",
+               series, "palette size K", lambda v: f"{int(v)}")
+
+
+def size_chart():
+    names = {"filter": "uniform 15×15 (f32)", "diff": "gradient dy+dx (f64)",
+             "quantize": "quantize K=256 (RGB)", "label-mean": "label-mean 10⁴ labels (f32 RGB)"}
+    series = {}
+    for pattern in ("filter_*.json", "diff_*.json", "quantize_[0-9]*.json", "label_mean_*.json"):
+        for r in bench_rows(pattern):
+            if r["device"] != "cpu":
+                continue
+            mpx = r["height"] * r["width"] / 1e6
+            series.setdefault(names.get(r["op"], r["op"]) + ", cpu", []).append((mpx, r["median_ms"]))
+    line_chart("size.svg", "Time against image size (gpix bench, CPU path)", series,
+               "megapixels (1000² … 12000²)", lambda v: f"{v:g}")
+
+
+if __name__ == "__main__":
+    os.makedirs(IMG, exist_ok=True)
+    e2e_chart()
+    palette_chart()
+    size_chart()
