@@ -4,7 +4,9 @@ SVG (no plotting library needed).
 Run from the repository root:   python3 docs/plots.py
 Inputs:  docs/e2e.json            (python3 docs/e2e.py: gpix beside the peers, end to end)
          docs/bench/*.json        (bash docs/bench.sh: `gpix bench … --json`)
+         docs/kernels.json        (the kernels alone beside the peers, from the dated sittings it names)
 Outputs: docs/img/e2e.svg         gpix vs the fastest peer per job, file to file
+         docs/img/kernels.svg     the same for the kernels alone (outputs preallocated)
          docs/img/palette_k.svg   palette time against K (16 … 65536), per device
          docs/img/size.svg        time against image size (1000² … 12000²), per op
 """
@@ -72,17 +74,26 @@ def fmt_ms(v):
 
 
 def e2e_chart():
-    """One row per job: gpix's bar and the fastest peer's, log scale."""
     path = os.path.join(DOCS, "e2e.json")
-    if not os.path.exists(path):
-        return
-    data = json.load(open(path))
-    rows = data["rows"]
+    if os.path.exists(path):
+        data = json.load(open(path))
+        bars_chart("e2e.svg", data["rows"], f"End to end, file in → file out: gpix vs the fastest peer "
+                   f"(median of {data['runs']}, {data['when']}, CPU)")
+
+
+def kernels_chart():
+    path = os.path.join(DOCS, "kernels.json")
+    if os.path.exists(path):
+        bars_chart("kernels.svg", json.load(open(path))["rows"],
+                   "The kernels alone, outputs preallocated: gpix vs the fastest peer (CPU, dates in docs/kernels.json)")
+
+
+def bars_chart(name, rows, title):
+    """One row per job: gpix's bar and the fastest peer's, log scale."""
     left, right, top, row_h = 300, 140, 50, 34
     width, height = 900, top + row_h * len(rows) + 60
     svg = Svg(width, height)
-    svg.text(20, 24, f"End to end, file in → file out: gpix vs the fastest peer (median of {data['runs']}, "
-             f"{data['when']}, CPU)", size=14, weight="bold")
+    svg.text(20, 24, title, size=13, weight="bold")
     all_ms = [r["gpix_ms"] for r in rows] + [min(p["ms"] for p in r["peers"]) for r in rows]
     lo, hi = min(all_ms) / 2, max(all_ms) * 1.5
     x = lambda v: left + (width - left - right) * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
@@ -103,7 +114,7 @@ def e2e_chart():
     svg.text(left + 14, height - 5, "gpix", size=10)
     svg.rect(left + 60, height - 14, 10, 10, "#aaa")
     svg.text(left + 74, height - 5, "fastest peer (numpy/scipy/OpenCV/Pillow/numba)", size=10)
-    svg.save("e2e.svg")
+    svg.save(name)
 
 
 def bench_rows(pattern):
@@ -171,5 +182,6 @@ def size_chart():
 if __name__ == "__main__":
     os.makedirs(IMG, exist_ok=True)
     e2e_chart()
+    kernels_chart()
     palette_chart()
     size_chart()
