@@ -131,25 +131,12 @@ fn scalar_spacing(c: &AxisCoords, path: &Path) -> anyhow::Result<f64> {
 fn read_coords(path: &Path) -> anyhow::Result<(AxisCoords, Vec<usize>)> {
     use gpix::io::npy::{self, read_npy, NpyData};
     let a = read_npy(path, io::max_bytes())?;
-    #[allow(clippy::cast_precision_loss)] // numpy's astype(float64) rounds the same
     let coords = match a.data {
-        NpyData::F64(v) => AxisCoords::F64(v),
         NpyData::F32(v) => AxisCoords::F32(v),
         // numpy would compute float16 coefficients; float32 ones are closer.
         NpyData::F16(v) => AxisCoords::F32(npy::widen_f16(&v)),
-        NpyData::U8(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
-        NpyData::U16(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
-        NpyData::U32(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
-        NpyData::U64(v) => AxisCoords::F64(v.into_iter().map(|x| x as f64).collect()),
-        NpyData::I8(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
-        NpyData::I16(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
-        NpyData::I32(v) => AxisCoords::F64(v.into_iter().map(f64::from).collect()),
-        NpyData::I64(v) => AxisCoords::F64(v.into_iter().map(|x| x as f64).collect()),
-        other => anyhow::bail!(
-            "{}: coordinates of dtype {} are not supported",
-            path.display(),
-            other.dtype().name()
-        ),
+        // float64 kept; integers become float64, as numpy converts them.
+        other => AxisCoords::F64(other.into_f64()),
     };
     debug_assert_eq!(coords.len(), a.shape.iter().product::<usize>());
     Ok((coords, a.shape))

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
-use gpix::io::npy::{read_npy, NpyData, NpyElement};
+use gpix::io::npy::{read_npy, NpyElement};
 use gpix::io::{self, Staged};
 use gpix::route::Work;
 use gpix::{BoundaryMode, Device, FilterInfo, FilterValue, Image, ImageView, Kernel, StatsOut};
@@ -490,24 +490,7 @@ fn read_kernel(path: &Path) -> anyhow::Result<Kernel> {
             a.shape
         );
     };
-    let weights: Vec<f64> = match a.data {
-        NpyData::F16(v) => v.into_iter().map(f64::from).collect(),
-        NpyData::F32(v) => v.into_iter().map(f64::from).collect(),
-        NpyData::F64(v) => v,
-        NpyData::U8(v) => v.into_iter().map(f64::from).collect(),
-        NpyData::U16(v) => v.into_iter().map(f64::from).collect(),
-        NpyData::U32(v) => v.into_iter().map(f64::from).collect(),
-        NpyData::U64(v) => v.into_iter().map(|x| x as f64).collect(),
-        NpyData::I8(v) => v.into_iter().map(f64::from).collect(),
-        NpyData::I16(v) => v.into_iter().map(f64::from).collect(),
-        NpyData::I32(v) => v.into_iter().map(f64::from).collect(),
-        NpyData::I64(v) => v.into_iter().map(|x| x as f64).collect(),
-        other => bail!(
-            "{}: unsupported dtype {}",
-            path.display(),
-            other.dtype().name()
-        ),
-    };
+    let weights = a.data.into_f64();
     Kernel::new(ky, kx, weights).with_context(|| path.display().to_string())
 }
 

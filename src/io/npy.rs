@@ -186,6 +186,26 @@ impl NpyData {
         }
     }
 
+    /// The values as float64, as numpy's `astype(np.float64)` converts them
+    /// (64-bit integers rounded to nearest).
+    #[must_use]
+    #[allow(clippy::cast_precision_loss)]
+    pub fn into_f64(self) -> Vec<f64> {
+        match self {
+            Self::U8(v) => v.into_iter().map(f64::from).collect(),
+            Self::U16(v) => v.into_iter().map(f64::from).collect(),
+            Self::U32(v) => v.into_iter().map(f64::from).collect(),
+            Self::U64(v) => v.into_iter().map(|x| x as f64).collect(),
+            Self::I8(v) => v.into_iter().map(f64::from).collect(),
+            Self::I16(v) => v.into_iter().map(f64::from).collect(),
+            Self::I32(v) => v.into_iter().map(f64::from).collect(),
+            Self::I64(v) => v.into_iter().map(|x| x as f64).collect(),
+            Self::F16(v) => v.into_iter().map(f64::from).collect(),
+            Self::F32(v) => v.into_iter().map(f64::from).collect(),
+            Self::F64(v) => v,
+        }
+    }
+
     /// Whether there are no values (some axis has length 0).
     #[must_use]
     pub fn is_empty(&self) -> bool {

@@ -248,7 +248,7 @@ fn read_npy_palette(path: &Path) -> Result<ParsedPalette> {
     };
     check_count(path, k)?;
     let eight_bit = matches!(array.data, NpyData::U8(_));
-    let values = npy_values_f64(&array.data);
+    let values = array.data.into_f64();
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
         return Err(Error::format(
             path,
@@ -262,24 +262,6 @@ fn read_npy_palette(path: &Path) -> Result<ParsedPalette> {
         lines: Vec::new(),
         eight_bit,
     })
-}
-
-fn npy_values_f64(data: &NpyData) -> Vec<f64> {
-    match data {
-        NpyData::U8(v) => v.iter().map(|&x| f64::from(x)).collect(),
-        NpyData::U16(v) => v.iter().map(|&x| f64::from(x)).collect(),
-        NpyData::U32(v) => v.iter().map(|&x| f64::from(x)).collect(),
-        NpyData::U64(v) => v.iter().map(|&x| x as f64).collect(),
-        NpyData::I8(v) => v.iter().map(|&x| f64::from(x)).collect(),
-        NpyData::I16(v) => v.iter().map(|&x| f64::from(x)).collect(),
-        NpyData::I32(v) => v.iter().map(|&x| f64::from(x)).collect(),
-        NpyData::I64(v) => v.iter().map(|&x| x as f64).collect(),
-        NpyData::F16(v) => v.iter().map(|&x| f64::from(x)).collect(),
-        NpyData::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
-        NpyData::F64(v) => v.clone(),
-        #[allow(unreachable_patterns)]
-        _ => Vec::new(),
-    }
 }
 
 fn read_image_palette(path: &Path) -> Result<ParsedPalette> {

@@ -109,9 +109,9 @@ impl CoordAxis {
         data_f64: bool,
         name: &str,
     ) -> Result<Self> {
-        let len = match coords {
-            Coordinates::F64(x) => x.len(),
-            Coordinates::F32(x) => x.len(),
+        let (len, finite) = match coords {
+            Coordinates::F64(x) => (x.len(), x.iter().all(|v| v.is_finite())),
+            Coordinates::F32(x) => (x.len(), x.iter().all(|v| v.is_finite())),
         };
         if len != n {
             return Err(Error::invalid(format!(
@@ -119,10 +119,6 @@ impl CoordAxis {
                  (numpy: they must match the length of the corresponding dimension)"
             )));
         }
-        let finite = match coords {
-            Coordinates::F64(x) => x.iter().all(|v| v.is_finite()),
-            Coordinates::F32(x) => x.iter().all(|v| v.is_finite()),
-        };
         if !finite {
             return Err(Error::invalid(format!(
                 "coordinates along {name} must be finite"

@@ -269,9 +269,9 @@ pub fn uniform_filter<T: FilterValue>(
     size: [usize; 2],
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    uniform_filter_into(device, image, size, border, out.data_mut())?;
-    Ok(out)
+    allocated(&image, |out| {
+        uniform_filter_into(device, image, size, border, out)
+    })
 }
 
 /// [`uniform_filter`] into a caller-owned buffer of `image.data().len()` values.
@@ -645,9 +645,9 @@ pub fn correlate<T: FilterValue>(
     kernel: &Kernel,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    correlate_into(device, image, kernel, border, out.data_mut())?;
-    Ok(out)
+    allocated(&image, |out| {
+        correlate_into(device, image, kernel, border, out)
+    })
 }
 
 /// [`correlate`] into a caller-owned buffer.
@@ -693,9 +693,9 @@ pub fn convolve<T: FilterValue>(
     kernel: &Kernel,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    convolve_into(device, image, kernel, border, out.data_mut())?;
-    Ok(out)
+    allocated(&image, |out| {
+        convolve_into(device, image, kernel, border, out)
+    })
 }
 
 /// [`convolve`] into a caller-owned buffer.
@@ -742,9 +742,9 @@ pub fn gaussian_filter<T: FilterValue>(
     truncate: f64,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    gaussian_filter_into(device, image, sigma, truncate, border, out.data_mut())?;
-    Ok(out)
+    allocated(&image, |out| {
+        gaussian_filter_into(device, image, sigma, truncate, border, out)
+    })
 }
 
 /// [`gaussian_filter`] into a caller-owned buffer.
@@ -899,6 +899,15 @@ impl Gaussian {
         Ok(info)
     }
 
+    /// The `order`-th derivatives along rows and along columns, for the
+    /// Laplace and gradient magnitude (which take smoothing Gaussians only).
+    fn derivative_pair(&self, what: &str, order: u32) -> Result<[Self; 2]> {
+        Ok([
+            self.derivative(what, [order, 0])?,
+            self.derivative(what, [0, order])?,
+        ])
+    }
+
     /// The same with derivative orders `order`, for the composite filters
     /// (which take smoothing Gaussians only).
     fn derivative(&self, what: &str, order: [u32; 2]) -> Result<Self> {
@@ -934,9 +943,9 @@ pub fn gaussian_filter_with<T: FilterValue>(
     gaussian: &Gaussian,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    gaussian_filter_with_into(device, image, gaussian, border, out.data_mut())?;
-    Ok(out)
+    allocated(&image, |out| {
+        gaussian_filter_with_into(device, image, gaussian, border, out)
+    })
 }
 
 /// [`gaussian_filter_with`] into a caller-owned buffer.
@@ -970,9 +979,9 @@ pub fn gaussian_laplace<T: FilterValue>(
     gaussian: &Gaussian,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    gaussian_laplace_into(device, image, gaussian, border, out.data_mut())?;
-    Ok(out)
+    allocated(&image, |out| {
+        gaussian_laplace_into(device, image, gaussian, border, out)
+    })
 }
 
 /// [`gaussian_laplace`] into a caller-owned buffer.
@@ -987,9 +996,7 @@ pub fn gaussian_laplace_into<T: FilterValue>(
     border: impl Into<Border>,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let what = "gaussian_laplace";
-    let rows = gaussian.derivative(what, [2, 0])?;
-    let cols = gaussian.derivative(what, [0, 2])?;
+    let [rows, cols] = gaussian.derivative_pair("gaussian_laplace", 2)?;
     two_passes(
         device,
         image,
@@ -1011,9 +1018,9 @@ pub fn gaussian_gradient_magnitude<T: FilterValue>(
     gaussian: &Gaussian,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    gaussian_gradient_magnitude_into(device, image, gaussian, border, out.data_mut())?;
-    Ok(out)
+    allocated(&image, |out| {
+        gaussian_gradient_magnitude_into(device, image, gaussian, border, out)
+    })
 }
 
 /// [`gaussian_gradient_magnitude`] into a caller-owned buffer.
@@ -1028,9 +1035,7 @@ pub fn gaussian_gradient_magnitude_into<T: FilterValue>(
     border: impl Into<Border>,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let what = "gaussian_gradient_magnitude";
-    let rows = gaussian.derivative(what, [1, 0])?;
-    let cols = gaussian.derivative(what, [0, 1])?;
+    let [rows, cols] = gaussian.derivative_pair("gaussian_gradient_magnitude", 1)?;
     // scipy: out = ∂y·∂y, out += ∂x·∂x, √out, in the array's type.
     two_passes(
         device,
@@ -1058,9 +1063,9 @@ pub fn difference_of_gaussians<T: FilterValue>(
     high: &Gaussian,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    difference_of_gaussians_into(device, image, low, high, border, out.data_mut())?;
-    Ok(out)
+    allocated(&image, |out| {
+        difference_of_gaussians_into(device, image, low, high, border, out)
+    })
 }
 
 /// [`difference_of_gaussians`] into a caller-owned buffer.
@@ -1158,6 +1163,16 @@ fn per_term(border: Border) -> [Border; 2] {
         modes: [m, m],
         ..border
     })
+}
+
+/// A new output the size of `image`, filled by an `_into` variant.
+fn allocated<T: FilterValue>(
+    image: &ImageView<'_, T>,
+    fill: impl FnOnce(&mut [T]) -> Result<FilterInfo>,
+) -> Result<Image<T>> {
+    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
+    fill(out.data_mut())?;
+    Ok(out)
 }
 
 /// Filters `image` with `first` into `out` and `second` into scratch (each
