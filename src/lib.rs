@@ -56,7 +56,10 @@ pub use ops::filter::{
     uniform_filter_into, uniform_filter_reference, Border, BoundaryMode, CorrelationMethod,
     FilterInfo, FilterValue, Gaussian, Kernel, LocalStats, StatsOut, MAX_GAUSSIAN_ORDER,
 };
-pub use ops::kmeans::{kmeans_levels, kmeans_palette, GreyWeights, KMeansOptions};
+pub use ops::kmeans::{
+    kmeans_levels, kmeans_palette, refine_palette, refined_levels, refined_palette, GreyWeights,
+    KMeansOptions, REFINE_PASSES,
+};
 pub use ops::label_mean::{
     describe_label_mean, label_mean_image, label_mean_image_into, label_mean_image_reference,
     label_means, label_sums, label_sums_reference, labels_to_u32, labels_to_u32_into, LabelTable,

@@ -103,7 +103,7 @@ fn float_grey_npy_matches_numpy_golden() {
 }
 
 #[test]
-fn median_cut_writes_an_indexed_png_and_its_palette() {
+fn default_palette_writes_an_indexed_png_and_its_palette() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("q.png");
     let pal = dir.path().join("p.gpl");
@@ -400,8 +400,8 @@ fn bench_runs_every_image_kind_and_devices_agree() {
 #[test]
 fn large_rgb_png_counted_while_decoding_gives_the_library_palette() {
     // Over 2^21 pixels, so the CLI counts colours band by band (23 bands
-    // here) as the PNG decodes; the palette must be the library's median cut
-    // of the whole image.
+    // here) as the PNG decodes; the palette must be the library's (refined
+    // or plain median cut) of the whole image.
     let (w, h) = (1500u32, 1500u32);
     let mut s = 1u64;
     let img = image::RgbImage::from_fn(w, h, |x, y| {
@@ -418,29 +418,39 @@ fn large_rgb_png_counted_while_decoding_gives_the_library_palette() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("big.png");
     img.save(&input).unwrap();
-    let pal = dir.path().join("p.npy");
-    let run = gpix()
-        .args(["quantize", "--device", "cpu", "--colors", "64", "-v"])
-        .args(["--decode-band-pixels", "100000"])
-        .arg(&input)
-        .arg(dir.path().join("q.png"))
-        .arg("--palette-out")
-        .arg(&pal)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("colours counted while decoding"),
-        "{stderr}"
-    );
     let view = gpix::ImageView::new(img.as_raw(), h as usize, w as usize, 3).unwrap();
-    let expected =
-        gpix::ops::median_cut::median_cut(&gpix::ops::median_cut::histogram_u8(view), 64).unwrap();
-    let (shape, written) = npy_u8(&pal);
-    assert_eq!(shape, [64, 3]);
-    let expected: Vec<u8> = expected.values().iter().map(|&v| v as u8).collect();
-    assert_eq!(written, expected);
+    let hist = gpix::ops::median_cut::histogram_u8(view);
+    let plain = gpix::ops::median_cut::median_cut(&hist, 64).unwrap();
+    let refined =
+        gpix::refined_palette(&hist, 64, gpix::GreyWeights::Distinct, &gpix::Device::Cpu).unwrap();
+    assert_ne!(plain, refined);
+    // The default (refined) and plain median cut, both from the counts.
+    for (method, expected) in [(None, refined), (Some("median-cut"), plain)] {
+        let pal = dir.path().join("p.npy");
+        let mut cmd = gpix();
+        cmd.args(["quantize", "--device", "cpu", "--colors", "64", "-v"])
+            .args(["--decode-band-pixels", "100000"]);
+        if let Some(m) = method {
+            cmd.args(["--method", m]);
+        }
+        let run = cmd
+            .arg(&input)
+            .arg(dir.path().join("q.png"))
+            .arg("--palette-out")
+            .arg(&pal)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("colours counted while decoding"),
+            "{stderr}"
+        );
+        let (shape, written) = npy_u8(&pal);
+        assert_eq!(shape, [expected.len(), 3], "{method:?}");
+        let expected: Vec<u8> = expected.values().iter().map(|&v| v as u8).collect();
+        assert_eq!(written, expected, "{method:?}");
+    }
 }
 
 #[test]
@@ -482,7 +492,7 @@ fn images_over_the_byte_limit_are_refused_by_both_readers() {
 /// `--weights pixels` gives a flat background its own level; the default
 /// (distinct values) spreads the levels over the values present.
 #[test]
-fn grey_kmeans_weights_are_chosen_by_flag() {
+fn grey_weights_are_chosen_by_flag() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("grey.npy");
     let data: Vec<u8> = (0..10_000u32)
@@ -495,37 +505,39 @@ fn grey_kmeans_weights_are_chosen_by_flag() {
         })
         .collect();
     gpix::io::npy::write_npy(std::fs::File::create(&input).unwrap(), &[100, 100], &data).unwrap();
-    let mut lowest = Vec::new();
-    for weights in [None, Some("distinct"), Some("pixels")] {
-        let pal = dir.path().join("levels.txt");
-        let mut cmd = gpix();
-        cmd.args([
-            "quantize",
-            "--colors",
-            "2",
-            "--method",
-            "kmeans",
-            "--palette-out",
-        ])
-        .arg(&pal)
-        .arg(&input)
-        .arg(dir.path().join("out.npy"));
-        if let Some(w) = weights {
-            cmd.args(["--weights", w]);
+    // k-means and the default (refined) method count values alike.
+    for method in [Some("kmeans"), None] {
+        let mut lowest = Vec::new();
+        for weights in [None, Some("distinct"), Some("pixels")] {
+            let pal = dir.path().join("levels.txt");
+            let mut cmd = gpix();
+            cmd.args(["quantize", "--colors", "2", "--palette-out"])
+                .arg(&pal)
+                .arg(&input)
+                .arg(dir.path().join("out.npy"));
+            if let Some(m) = method {
+                cmd.args(["--method", m]);
+            }
+            if let Some(w) = weights {
+                cmd.args(["--weights", w]);
+            }
+            cmd.assert().success();
+            let text = std::fs::read_to_string(&pal).unwrap();
+            let first: f64 = text
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                .and_then(|l| l.split_whitespace().next())
+                .unwrap()
+                .parse()
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
+            lowest.push(first);
         }
-        cmd.assert().success();
-        let text = std::fs::read_to_string(&pal).unwrap();
-        let first: f64 = text
-            .lines()
-            .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .and_then(|l| l.split_whitespace().next())
-            .unwrap()
-            .parse()
-            .unwrap_or_else(|e| panic!("{text}: {e}"));
-        lowest.push(first);
+        assert_eq!(lowest[0], lowest[1], "{method:?}");
+        assert!(
+            lowest[1] > 30.0 && lowest[2] < 10.0,
+            "{method:?}: {lowest:?}"
+        );
     }
-    assert_eq!(lowest[0], lowest[1]);
-    assert!(lowest[1] > 30.0 && lowest[2] < 10.0, "{lowest:?}");
 }
 
 /// `--dither`: Floyd–Steinberg is deterministic and differs from the plain

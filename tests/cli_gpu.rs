@@ -70,7 +70,7 @@ fn has(stderr: &str, line: &str) {
 }
 
 #[test]
-fn median_cut_quantize_on_the_gpu_is_the_cpu_result() {
+fn default_quantize_on_the_gpu_is_the_cpu_result() {
     if !have_gpu() {
         return;
     }
@@ -105,7 +105,11 @@ fn median_cut_quantize_on_the_gpu_is_the_cpu_result() {
     assert_eq!(std::fs::read(&g).unwrap(), std::fs::read(&c).unwrap());
     assert_eq!(std::fs::read(&gi).unwrap(), std::fs::read(&ci).unwrap());
     has(&err, "route: gpu (quantize: --device gpu)");
-    has(&err, "palette: median cut over the colour histogram, cpu");
+    has(
+        &err,
+        "palette: balanced median cut refined by k-means passes over the colour histogram: \
+         assignment gpu (exact)",
+    );
     has(&err, "quantize: gpu, exact integer distances");
     has(&err, "pipeline cache:");
 }

@@ -250,11 +250,13 @@ fn options_that_cannot_apply_are_usage_errors() {
             s(&out),
             "--colors",
             "4",
+            "--method",
+            "median-cut",
             "--weights",
             "pixels",
         ],
         d,
-        "--weights applies to --method kmeans only",
+        "--weights applies to --method kmeans or refined only",
         2,
     );
     fails(

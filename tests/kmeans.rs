@@ -4,7 +4,11 @@
 
 mod common;
 
-use gpix::{kmeans_levels, kmeans_palette, Device, GreyWeights, ImageView, KMeansOptions};
+use gpix::ops::median_cut::{median_cut_balanced, Histogram};
+use gpix::{
+    kmeans_levels, kmeans_palette, refine_palette, refined_palette, Device, GreyWeights, ImageView,
+    KMeansOptions, Palette, REFINE_PASSES,
+};
 use proptest::prelude::*;
 
 fn image_strategy() -> impl Strategy<Value = (usize, usize, usize, Vec<u8>)> {
@@ -229,4 +233,147 @@ fn equal_counts_make_both_weightings_agree() {
             "K={k}"
         );
     }
+}
+
+/// The definition of a Lloyd pass over a histogram: brute-force nearest
+/// colour (squared distance, ties to the lowest index), rounded-half-up
+/// means weighted by counts, empty clusters kept; stop when nothing moves
+/// or after `max_iter` assignments; then the colours that kept pixels,
+/// sorted, without duplicates.
+fn naive_lloyd(hist: &Histogram, start: &Palette, max_iter: usize) -> Palette {
+    let c = hist.channels;
+    let n = hist.counts.len();
+    let mut pal: Vec<u64> = start.values().iter().map(|&v| u64::from(v)).collect();
+    let k = start.len();
+    let mut iter = 0;
+    loop {
+        let mut counts = vec![0u128; k];
+        let mut sums = vec![0u128; k * c];
+        for i in 0..n {
+            let p = &hist.colors[i * c..(i + 1) * c];
+            let dist = |j: usize| -> u64 {
+                (0..c)
+                    .map(|ch| (u64::from(p[ch])).abs_diff(pal[j * c + ch]).pow(2))
+                    .sum()
+            };
+            let best = (0..k).min_by_key(|&j| (dist(j), j)).unwrap();
+            counts[best] += u128::from(hist.counts[i]);
+            for ch in 0..c {
+                sums[best * c + ch] += u128::from(hist.counts[i]) * u128::from(p[ch]);
+            }
+        }
+        iter += 1;
+        let mut next = pal.clone();
+        for j in 0..k {
+            if counts[j] > 0 {
+                for ch in 0..c {
+                    next[j * c + ch] =
+                        ((2 * sums[j * c + ch] + counts[j]) / (2 * counts[j])) as u64;
+                }
+            }
+        }
+        if next == pal || iter >= max_iter {
+            let mut kept: Vec<Vec<u16>> = (0..k)
+                .filter(|&j| counts[j] > 0)
+                .map(|j| pal[j * c..(j + 1) * c].iter().map(|&v| v as u16).collect())
+                .collect();
+            kept.sort_unstable();
+            kept.dedup();
+            return Palette::new(c, kept.concat()).unwrap();
+        }
+        pal = next;
+    }
+}
+
+/// A histogram of `n` distinct random colours (`c` channels below `limit`)
+/// with counts 1..=50, sorted as the counting functions return them.
+fn random_histogram(n: usize, c: usize, limit: u32, seed: u64) -> Histogram {
+    let mut rng = gpix::synth::Rng::new(seed);
+    let mut colours: Vec<Vec<u16>> = (0..n)
+        .map(|_| {
+            (0..c)
+                .map(|_| (rng.next_u64() % u64::from(limit)) as u16)
+                .collect()
+        })
+        .collect();
+    colours.sort_unstable();
+    colours.dedup();
+    let counts = colours.iter().map(|_| 1 + rng.next_u64() % 50).collect();
+    Histogram {
+        channels: c,
+        colors: colours.concat(),
+        counts,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    /// The default palette is the definition's Lloyd passes from the
+    /// balanced median cut, on the CPU and the GPU, 8-bit and 16-bit values,
+    /// 1–4 channels.
+    #[test]
+    fn refined_palette_is_lloyd_from_the_balanced_cut(
+        n in 1usize..300,
+        c in 1usize..=4,
+        wide in any::<bool>(),
+        k in 1usize..=20,
+        seed in any::<u64>(),
+    ) {
+        let hist = random_histogram(n, c, if wide { 65536 } else { 256 }, seed);
+        let start = median_cut_balanced(&hist, k).unwrap();
+        prop_assert!(start.len() <= k);
+        if c > 1 {
+            let refined = refined_palette(&hist, k, GreyWeights::Distinct, &Device::Cpu).unwrap();
+            prop_assert_eq!(&refined, &naive_lloyd(&hist, &start, REFINE_PASSES));
+            #[cfg(feature = "gpu")]
+            if let Some(ctx) = common::gpu() {
+                let gpu = refined_palette(&hist, k, GreyWeights::Distinct, &Device::Gpu(ctx)).unwrap();
+                prop_assert_eq!(&gpu, &refined);
+            }
+        } else {
+            // Greyscale refines in 1-D: ascending levels within the values.
+            for weights in [GreyWeights::Distinct, GreyWeights::Pixels] {
+                let levels = refined_palette(&hist, k, weights, &Device::Cpu).unwrap();
+                let v = levels.values();
+                prop_assert!(!v.is_empty() && v.len() <= k);
+                prop_assert!(v.windows(2).all(|w| w[0] < w[1]));
+                prop_assert!(v[0] >= hist.colors[0] && v[v.len() - 1] <= hist.colors[n.min(hist.colors.len()) - 1]);
+            }
+        }
+        for max_iter in [1, 3] {
+            let cpu = refine_palette(&hist, start.clone(), max_iter, &Device::Cpu).unwrap();
+            prop_assert_eq!(&cpu, &naive_lloyd(&hist, &start, max_iter));
+        }
+    }
+}
+
+/// Histograms longer than one row of the assignment's view (4096 points)
+/// are split into full rows and a short one: every point still gets its
+/// nearest colour, for byte and 16-bit points.
+#[test]
+fn refinement_over_many_rows_matches_the_definition() {
+    for (limit, seed) in [(256, 5), (65536, 6)] {
+        let hist = random_histogram(9000, 3, limit, seed);
+        assert!(hist.counts.len() > 2 * 4096);
+        let start = median_cut_balanced(&hist, 40).unwrap();
+        let refined = refine_palette(&hist, start.clone(), 4, &Device::Cpu).unwrap();
+        assert_eq!(refined, naive_lloyd(&hist, &start, 4));
+        #[cfg(feature = "gpu")]
+        if let Some(ctx) = common::gpu() {
+            let gpu = refine_palette(&hist, start.clone(), 4, &Device::Gpu(ctx)).unwrap();
+            assert_eq!(gpu, refined);
+        }
+    }
+}
+
+#[test]
+fn refinement_rejects_mismatched_histograms() {
+    let hist = random_histogram(10, 3, 256, 1);
+    let grey = Palette::new(1, vec![3]).unwrap();
+    assert!(refine_palette(&hist, grey, 3, &Device::Cpu).is_err());
+    let empty = Histogram::empty(3);
+    let palette = Palette::new(3, vec![1, 2, 3]).unwrap();
+    assert!(refine_palette(&empty, palette, 3, &Device::Cpu).is_err());
+    assert!(refined_palette(&empty, 4, GreyWeights::Distinct, &Device::Cpu).is_err());
 }

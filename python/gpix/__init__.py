@@ -868,17 +868,20 @@ def nearest_palette(image, palette, output=None, *, device=None, dither="none", 
     return target.finish()
 
 
-def quantize(image, colors=256, method="median-cut", seed=0, *, palette=None, max_iter=50, weights=None, dither="none", dither_strength=1.0, output=None, device=None):
+def quantize(image, colors=256, method="refined", seed=0, *, palette=None, max_iter=50, weights=None, dither="none", dither_strength=1.0, output=None, device=None):
     """Palette quantization: ``(indices, palette)``.
 
     The palette is ``palette`` when given, else built from the image by
-    ``method``: 'median-cut' (deterministic, over the colour histogram) or
+    ``method``: 'refined' (the default: a median cut that weighs pixel mass
+    as well as error, refined by up to 12 k-means passes over the colour
+    histogram; above libimagequant's PSNR and CIEDE2000 on photographs, and
+    deterministic), 'median-cut' (plain median cut, the fastest) or
     'kmeans' (k-means++ seeded by ``seed``, at most ``max_iter`` Lloyd
-    steps). For greyscale k-means, ``weights`` says what is counted:
-    'distinct' (the default: each distinct value once, so a dominant value cannot take
-    most levels: masks, plots, sparse data) or 'pixels' (least squared
-    error over the pixels: best PSNR on photographs); colour k-means always
-    weights by pixels. Integer images get (K, C) colours of their dtype, float images
+    steps). For greyscale images, 'refined' and 'kmeans' count values as
+    ``weights`` says: 'distinct' (the default: each distinct value once, so
+    a dominant value cannot take most levels: masks, plots, sparse data) or
+    'pixels' (least squared error over the pixels: best PSNR on
+    photographs); colour palettes always weight by pixels. Integer images get (K, C) colours of their dtype, float images
     ascending grey levels. Then every pixel's nearest colour, exactly.
     ``palette[indices]`` is the quantized image.
 
@@ -897,7 +900,7 @@ def quantize(image, colors=256, method="median-cut", seed=0, *, palette=None, ma
         else:
             raise TypeError(f"image must be uint8, uint16 or float, not {x.dtype}")
         if weights is not None and x.ndim == 3 and x.shape[2] > 1:
-            raise ValueError("weights applies to greyscale images (colour k-means weights every colour by its pixel count)")
+            raise ValueError("weights applies to greyscale images (colour palettes weight every colour by its pixel count)")
         weights = "distinct" if weights is None else weights
         if weights not in ("distinct", "pixels"):
             raise ValueError(f"weights must be 'distinct' or 'pixels', not {weights!r}")
@@ -935,17 +938,18 @@ def colour_counts(image):
     return colors, counts
 
 
-def median_cut(colors, counts, colors_wanted=256):
+def median_cut(colors, counts, colors_wanted=256, method="median-cut", weights="distinct"):
     """Median cut over a colour histogram (:func:`colour_counts`' output, or
-    merged counts): the (K, C) palette ``quantize(method='median-cut')``
-    builds from an image with that histogram.
+    merged counts): the (K, C) palette ``quantize(method=method)`` builds
+    from an image with that histogram, for ``method`` 'median-cut' or
+    'refined' (``weights`` as in :func:`quantize`, greyscale only).
 
     >>> gpix.median_cut([[0], [10], [200]], [5, 5, 1], 2).ravel().tolist()
     [5, 200]"""
     colors = np.asarray(colors)
     dtype = colors.dtype if colors.dtype in (np.uint8, np.uint16) else np.dtype(np.uint16)
     c16 = c_array(colors.reshape(len(colors), -1), np.uint16)
-    return _gpix.median_cut(c16, c_array(counts, np.uint64), int(colors_wanted)).astype(dtype)
+    return _gpix.median_cut(c16, c_array(counts, np.uint64), int(colors_wanted), method, weights).astype(dtype)
 
 
 def devices():

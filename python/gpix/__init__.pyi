@@ -167,15 +167,26 @@ def hessian_eigvals(
 ) -> Tuple[np.ndarray, np.ndarray]: ...
 def label_mean(image: npt.ArrayLike, labels: npt.ArrayLike, output: Output = None, *, device: Device = None) -> np.ndarray: ...
 def label_table(image: npt.ArrayLike, labels: npt.ArrayLike, *, device: Device = None) -> LabelTable: ...
-def nearest_palette(image: npt.ArrayLike, palette: npt.ArrayLike, output: Optional[np.ndarray] = None, *, device: Device = None) -> np.ndarray: ...
+def nearest_palette(
+    image: npt.ArrayLike,
+    palette: npt.ArrayLike,
+    output: Optional[np.ndarray] = None,
+    *,
+    device: Device = None,
+    dither: Literal["none", "floyd-steinberg", "ordered"] = "none",
+    dither_strength: float = 1.0,
+) -> np.ndarray: ...
 def quantize(
     image: npt.ArrayLike,
     colors: int = 256,
-    method: Literal["median-cut", "kmeans"] = "median-cut",
+    method: Literal["refined", "median-cut", "kmeans"] = "refined",
     seed: int = 0,
     *,
     palette: Optional[npt.ArrayLike] = None,
     max_iter: int = 50,
+    weights: Optional[Literal["distinct", "pixels"]] = None,
+    dither: Literal["none", "floyd-steinberg", "ordered"] = "none",
+    dither_strength: float = 1.0,
     output: Optional[np.ndarray] = None,
     device: Device = None,
 ) -> Tuple[np.ndarray, np.ndarray]: ...
@@ -183,4 +194,10 @@ def devices() -> list[dict]: ...
 def describe_device(device: Device = "auto") -> str: ...
 def imread(path: Union[str, "os.PathLike[str]"]) -> np.ndarray: ...
 def colour_counts(image: npt.ArrayLike) -> Tuple[np.ndarray, np.ndarray]: ...
-def median_cut(colors: npt.ArrayLike, counts: npt.ArrayLike, colors_wanted: int = 256) -> np.ndarray: ...
+def median_cut(
+    colors: npt.ArrayLike,
+    counts: npt.ArrayLike,
+    colors_wanted: int = 256,
+    method: Literal["median-cut", "refined"] = "median-cut",
+    weights: Literal["distinct", "pixels"] = "distinct",
+) -> np.ndarray: ...

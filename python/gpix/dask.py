@@ -311,25 +311,26 @@ def _indices(block, palette, device):
     return gpix.nearest_palette(block, palette, device=device)
 
 
-def quantize(image, colors=256, method="median-cut", *, palette=None, device=None):
+def quantize(image, colors=256, method="refined", *, palette=None, device=None):
     """:func:`gpix.quantize` over chunks: ``(indices, palette)``, a dask
-    array and a ``dask.delayed`` palette. Median cut runs on the colour
-    counts of every chunk merged (the whole image's histogram), so the
-    palette is the whole-array call's; then each chunk's nearest colours.
-    uint8/uint16 images; k-means over chunks is not offered yet."""
+    array and a ``dask.delayed`` palette. The palette ('refined', the
+    default, or 'median-cut') is built from the colour counts of every chunk
+    merged (the whole image's histogram), so it is the whole-array call's;
+    then each chunk's nearest colours. uint8/uint16 images; k-means over
+    chunks is not offered yet."""
     x = da.asarray(image)
     if palette is not None and not dask.is_dask_collection(palette):
         palette = np.asarray(palette)
     if palette is None:
-        if method not in ("median-cut", "median_cut"):
-            raise NotImplementedError("gpix.dask.quantize builds palettes by median cut only (k-means: not yet)")
+        if method not in ("refined", "median-cut", "median_cut"):
+            raise NotImplementedError("gpix.dask.quantize builds palettes by 'refined' or 'median-cut' only (k-means: not yet)")
         if x.dtype not in (np.uint8, np.uint16):
             raise TypeError(f"image must be uint8 or uint16, not {x.dtype}")
         if x.ndim == 3:
             x = x.rechunk({2: -1})
         parts = [dask.delayed(gpix.colour_counts)(b) for b in x.to_delayed().ravel()]
         merged = _count_tree(parts)
-        palette = dask.delayed(lambda m: gpix.median_cut(m[0], m[1], colors).astype(x.dtype))(merged)
+        palette = dask.delayed(lambda m: gpix.median_cut(m[0], m[1], colors, method).astype(x.dtype))(merged)
         if x.ndim == 2:
             palette = dask.delayed(lambda p: p[:, 0])(palette)
     k = len(palette) if isinstance(palette, np.ndarray) else colors

@@ -1168,16 +1168,9 @@ fn build_palette<'py>(
     weights: &str,
     device: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let weights = match weights {
-        "distinct" => gpix::GreyWeights::Distinct,
-        "pixels" => gpix::GreyWeights::Pixels,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "unknown weights '{other}' (expected 'distinct' or 'pixels')"
-            )))
-        }
-    };
+    let weights = grey_weights(weights)?;
     let method = match method {
+        "refined" => PaletteMethod::Refined { weights },
         "median-cut" | "median_cut" | "mediancut" => PaletteMethod::MedianCut,
         "kmeans" | "k-means" => PaletteMethod::KMeans {
             seed,
@@ -1186,7 +1179,7 @@ fn build_palette<'py>(
         },
         other => {
             return Err(PyValueError::new_err(format!(
-                "unknown method '{other}' (expected 'median-cut' or 'kmeans')"
+                "unknown method '{other}' (expected 'refined', 'median-cut' or 'kmeans')"
             )))
         }
     };
@@ -1281,14 +1274,18 @@ fn colour_counts<'py>(
     }
 }
 
-/// median_cut(colors, counts, k) -> (K, C) palette: median cut over a colour
-/// histogram (colors (N, C) uint16, distinct and ascending; counts uint64).
+/// median_cut(colors, counts, k, method, weights) -> (K, C) palette: median
+/// cut ('median-cut') or the default refined palette ('refined') over a
+/// colour histogram (colors (N, C) uint16, distinct and ascending; counts
+/// uint64).
 #[pyfunction]
 fn median_cut<'py>(
     py: Python<'py>,
     colors: PyReadonlyArray2<'py, u16>,
     counts: numpy::PyReadonlyArray1<'py, u64>,
     k: usize,
+    method: &str,
+    weights: &str,
 ) -> PyResult<Bound<'py, PyArray2<u16>>> {
     let channels = colors.shape()[1];
     let hist = gpix::ops::median_cut::Histogram {
@@ -1299,12 +1296,38 @@ fn median_cut<'py>(
     if hist.colors.len() != hist.counts.len() * channels {
         return Err(PyValueError::new_err("one count per colour"));
     }
+    let weights = grey_weights(weights)?;
+    let refined = match method {
+        "refined" => true,
+        "median-cut" | "median_cut" | "mediancut" => false,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown method '{other}' (expected 'refined' or 'median-cut')"
+            )))
+        }
+    };
     let palette = py
-        .detach(|| gpix::ops::median_cut::median_cut(&hist, k))
+        .detach(|| {
+            if refined {
+                gpix::refined_palette(&hist, k, weights, &gpix::Device::Cpu)
+            } else {
+                gpix::ops::median_cut::median_cut(&hist, k)
+            }
+        })
         .map_err(py_err)?;
     let a = Array2::from_shape_vec((palette.len(), channels), palette.values().to_vec())
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(a.into_pyarray(py))
+}
+
+fn grey_weights(weights: &str) -> PyResult<gpix::GreyWeights> {
+    match weights {
+        "distinct" => Ok(gpix::GreyWeights::Distinct),
+        "pixels" => Ok(gpix::GreyWeights::Pixels),
+        other => Err(PyValueError::new_err(format!(
+            "unknown weights '{other}' (expected 'distinct' or 'pixels')"
+        ))),
+    }
 }
 
 /// devices() -> list of dicts, one per wgpu adapter.

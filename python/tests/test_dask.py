@@ -123,3 +123,5 @@ def test_quantize_uses_the_whole_images_palette(client, data):
     want_indices, want_palette = gpix.quantize(img, colors=64)
     assert np.array_equal(palette.compute(), want_palette)
     assert np.array_equal(indices.compute(), want_indices)
+    _, plain = gd.quantize(dimg, colors=64, method="median-cut")
+    assert np.array_equal(plain.compute(), gpix.quantize(img, colors=64, method="median-cut")[1])

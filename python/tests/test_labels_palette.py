@@ -115,7 +115,7 @@ def test_nearest_palette_other_kinds(rng):
         gpix.nearest_palette(u16.astype(np.int32), p16)
 
 
-@pytest.mark.parametrize("method", ["median-cut", "kmeans"])
+@pytest.mark.parametrize("method", ["refined", "median-cut", "kmeans"])
 def test_quantize(rng, method):
     image = rng.integers(0, 256, (40, 50, 3)).astype(np.uint8)
     indices, palette = gpix.quantize(image, colors=16, method=method, seed=3)
@@ -131,20 +131,36 @@ def test_quantize(rng, method):
         gpix.quantize(image, colors=0)
 
 
-def test_grey_kmeans_weights():
+@pytest.mark.parametrize("method", ["kmeans", "refined"])
+def test_grey_weights(method):
     # 90 % zeros, the rest spread over 1..255: counted per pixel, the zeros
     # get a level of their own; counted once, they do not.
     i = np.arange(10_000)
     grey = np.where(i % 10 == 0, 1 + (i // 10) % 255, 0).astype(np.uint8).reshape(100, 100)
-    _, distinct = gpix.quantize(grey, colors=2, method="kmeans")
-    _, pixels = gpix.quantize(grey, colors=2, method="kmeans", weights="pixels")
+    _, distinct = gpix.quantize(grey, colors=2, method=method)
+    _, pixels = gpix.quantize(grey, colors=2, method=method, weights="pixels")
     assert distinct[0] > 30 and pixels[0] < 10
-    _, explicit = gpix.quantize(grey, colors=2, method="kmeans", weights="distinct")
+    _, explicit = gpix.quantize(grey, colors=2, method=method, weights="distinct")
     np.testing.assert_array_equal(explicit, distinct)
     with pytest.raises(ValueError, match="greyscale"):
-        gpix.quantize(np.zeros((4, 4, 3), np.uint8), colors=2, method="kmeans", weights="pixels")
+        gpix.quantize(np.zeros((4, 4, 3), np.uint8), colors=2, method=method, weights="pixels")
     with pytest.raises(ValueError, match="weights"):
-        gpix.quantize(grey, colors=2, method="kmeans", weights="all")
+        gpix.quantize(grey, colors=2, method=method, weights="all")
+
+
+@pytest.mark.parametrize("method", ["refined", "median-cut"])
+def test_palette_from_counts_is_the_images_palette(rng, method):
+    # What gpix.dask merges chunk counts into: the whole image's palette.
+    image = (rng.integers(0, 40, (60, 70, 3)) * 6).astype(np.uint8)
+    colors, counts = gpix.colour_counts(image)
+    _, palette = gpix.quantize(image, colors=32, method=method)
+    np.testing.assert_array_equal(gpix.median_cut(colors, counts, 32, method=method), palette)
+    grey = image[..., 0]
+    colors, counts = gpix.colour_counts(grey)
+    _, levels = gpix.quantize(grey, colors=5, method=method)
+    np.testing.assert_array_equal(gpix.median_cut(colors, counts, 5, method=method)[:, 0], levels)
+    with pytest.raises(ValueError, match="method"):
+        gpix.median_cut(colors, counts, 5, method="kmeans")
 
 
 def test_dithering():

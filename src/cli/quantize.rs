@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use gpix::io::{self, AnyPalette, ImageFormat, PaletteSource, Staged};
+use gpix::ops::kmeans::refined_palette;
 use gpix::ops::median_cut::{median_cut, RgbCounter};
 use gpix::ops::quantize::{
     build_palette, describe_build, describe_indices, paint, quantize_indices_dithered, IndexMap,
@@ -33,7 +34,7 @@ pub(crate) struct QuantizeArgs {
     /// Build a palette of at most K colours from the image instead (1..=65536).
     #[arg(long, value_name = "K", value_parser = parse_colors)]
     colors: Option<usize>,
-    /// How to build the palette with --colors [default: median-cut].
+    /// How to build the palette with --colors [default: refined].
     #[arg(long, value_enum, conflicts_with = "palette")]
     method: Option<Method>,
     /// Seed of k-means++ seeding (--method kmeans): the same seed gives the
@@ -43,9 +44,9 @@ pub(crate) struct QuantizeArgs {
     /// Most k-means iterations (--method kmeans) [default: 50].
     #[arg(long, conflicts_with = "palette", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     max_iter: Option<u64>,
-    /// What greyscale k-means counts (--method kmeans on 1-channel images;
-    /// colour k-means always weights each colour by its pixel count)
-    /// [default: distinct].
+    /// What greyscale k-means and refinement count (--method kmeans or
+    /// refined on 1-channel images; colour images always weight each colour
+    /// by its pixel count) [default: distinct].
     #[arg(long, value_enum, conflicts_with = "palette")]
     weights: Option<Weights>,
     /// How pixels are mapped to the palette: none (each pixel's exact
@@ -92,7 +93,11 @@ enum Weights {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Method {
-    /// Median cut over the colour histogram.
+    /// Median cut weighing pixel mass as well as error, refined by up to 12
+    /// k-means passes over the colour histogram: the best quality for its
+    /// time (above libimagequant's PSNR and CIEDE2000 on photographs)
+    Refined,
+    /// Plain median cut over the colour histogram: the fastest.
     MedianCut,
     /// k-means with k-means++ seeding.
     Kmeans,
@@ -103,7 +108,7 @@ fn grey_weights(weights: Option<Weights>, c: usize) -> anyhow::Result<GreyWeight
     match weights {
         Some(_) if c > 1 => Err(Usage(format!(
             "--weights applies to greyscale images; this one has {c} channels \
-             (colour k-means always weights each colour by its pixel count)"
+             (colour palettes always weight each colour by its pixel count)"
         ))
         .into()),
         Some(Weights::Pixels) => Ok(GreyWeights::Pixels),
@@ -122,11 +127,15 @@ fn parse_colors(s: &str) -> Result<usize, String> {
 }
 
 pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
-    if !matches!(args.method, Some(Method::Kmeans)) {
+    let kmeans = matches!(args.method, Some(Method::Kmeans));
+    let grey_refinement = kmeans || matches!(args.method, None | Some(Method::Refined));
+    if args.weights.is_some() && !grey_refinement {
+        return Err(Usage("--weights applies to --method kmeans or refined only".into()).into());
+    }
+    if !kmeans {
         if let Some(flag) = [
             ("--seed", args.seed.is_some()),
             ("--max-iter", args.max_iter.is_some()),
-            ("--weights", args.weights.is_some()),
         ]
         .into_iter()
         .find_map(|(flag, given)| given.then_some(flag))
@@ -156,7 +165,7 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
     ));
     check_image_output(&image, &args.output)?;
     if counted.is_some() {
-        common.say("colours counted while decoding (median cut)");
+        common.say("colours counted while decoding");
     }
     phases.done("decode");
     common.say_device(&device);
@@ -169,7 +178,10 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
     let palette = match (&args.palette, args.colors) {
         (Some(path), _) => PaletteSource::read(path)?.for_image(&image)?,
         (None, Some(k)) => {
-            let method = match args.method.unwrap_or(Method::MedianCut) {
+            let method = match args.method.unwrap_or(Method::Refined) {
+                Method::Refined => PaletteMethod::Refined {
+                    weights: grey_weights(args.weights, c)?,
+                },
                 Method::MedianCut => PaletteMethod::MedianCut,
                 Method::Kmeans => PaletteMethod::KMeans {
                     seed: args.seed.unwrap_or(0),
@@ -181,9 +193,12 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
                 "palette: {}",
                 describe_build(&image, method, &device)
             ));
-            let built = match counted {
-                Some(counter) => median_cut(&counter.finish(), k).map(AnyPalette::Colors),
-                None => build_palette(&image, k, method, &device),
+            let built = match (counted, method) {
+                (Some(counter), PaletteMethod::Refined { weights }) => {
+                    refined_palette(&counter.finish(), k, weights, &device).map(AnyPalette::Colors)
+                }
+                (Some(counter), _) => median_cut(&counter.finish(), k).map(AnyPalette::Colors),
+                (None, _) => build_palette(&image, k, method, &device),
             };
             built.with_context(|| args.input.display().to_string())?
         }
@@ -238,6 +253,7 @@ fn quantize_work(image: &AnyImage, k: usize) -> gpix::route::Work {
 /// colours are counted band by band while the rest decodes (decoding is
 /// serial, so this uses an otherwise idle core); the counts come back too.
 fn read_input(args: &QuantizeArgs) -> anyhow::Result<(AnyImage, Option<RgbCounter>)> {
+    // Median cut (plain or refined) starts from the colour histogram.
     let median_cut = args.palette.is_none() && !matches!(args.method, Some(Method::Kmeans));
     if !median_cut {
         return Ok((io::read_image(&args.input)?, None));

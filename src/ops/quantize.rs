@@ -6,7 +6,10 @@ use crate::array::{AnyImage, Image, ImageView};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::io::AnyPalette;
-use crate::ops::kmeans::{kmeans_levels, kmeans_palette, GreyWeights, KMeansOptions};
+use crate::ops::kmeans::{
+    finite_values, kmeans_levels, kmeans_palette, refined_levels, refined_palette, GreyWeights,
+    KMeansOptions,
+};
 use crate::ops::median_cut::{histogram_u16, histogram_u8, median_cut, median_cut_levels};
 use crate::ops::palette::{
     apply_levels_into, apply_palette_into, dither_palette_into, nearest_level_into_with_progress,
@@ -17,7 +20,19 @@ use crate::palette::Palette;
 /// How to build a palette from the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaletteMethod {
-    /// Median cut over the colour histogram (greyscale: over distinct values).
+    /// The default: median cut that weighs pixel mass as well as error
+    /// ([`crate::ops::median_cut::median_cut_balanced`]), refined by up to
+    /// 12 Lloyd passes over the colour histogram
+    /// ([`crate::ops::kmeans::refined_palette`]): above libimagequant's PSNR
+    /// and CIEDE2000 on photographs without dithering (docs/QUANTIZE_QUALITY.md).
+    /// Greyscale images refine in 1-D, counting values as `weights` says.
+    Refined {
+        /// What greyscale refinement counts (colour images weight by pixels).
+        weights: GreyWeights,
+    },
+    /// Plain median cut over the colour histogram (greyscale float: over
+    /// distinct values): the box of largest squared error is cut at the
+    /// median of its widest channel.
     MedianCut,
     /// k-means with k-means++ seeding.
     KMeans {
@@ -80,18 +95,19 @@ pub fn build_colors<T: PaletteValue>(
     method: PaletteMethod,
     device: &Device,
 ) -> Result<Palette> {
+    let histogram = || -> Result<_> {
+        let (h, w, c) = (image.height(), image.width(), image.channels());
+        // `T` is u8 or u16 (the only PaletteValue types), so the cast
+        // reinterprets the same values.
+        Ok(if T::BITS == 8 {
+            histogram_u8(ImageView::new(bytemuck::cast_slice(image.data()), h, w, c)?)
+        } else {
+            histogram_u16(ImageView::new(bytemuck::cast_slice(image.data()), h, w, c)?)
+        })
+    };
     match method {
-        PaletteMethod::MedianCut => {
-            let (h, w, c) = (image.height(), image.width(), image.channels());
-            // `T` is u8 or u16 (the only PaletteValue types), so the cast
-            // reinterprets the same values.
-            let hist = if T::BITS == 8 {
-                histogram_u8(ImageView::new(bytemuck::cast_slice(image.data()), h, w, c)?)
-            } else {
-                histogram_u16(ImageView::new(bytemuck::cast_slice(image.data()), h, w, c)?)
-            };
-            median_cut(&hist, k)
-        }
+        PaletteMethod::Refined { weights } => refined_palette(&histogram()?, k, weights, device),
+        PaletteMethod::MedianCut => median_cut(&histogram()?, k),
         PaletteMethod::KMeans {
             seed,
             max_iter,
@@ -109,27 +125,39 @@ pub fn build_colors<T: PaletteValue>(
 }
 
 /// Where and how [`build_palette`] runs for this image, method and device,
-/// as `gpix quantize -v` says it: only colour k-means uses a GPU.
+/// as `gpix quantize -v` says it: only the passes of colour k-means and of
+/// the default's refinement use a GPU.
 #[must_use]
 pub fn describe_build(image: &AnyImage, method: PaletteMethod, device: &Device) -> String {
     let (_, _, c) = image.shape();
     let float = matches!(image, AnyImage::F32(_) | AnyImage::F64(_));
+    let grey = float || c == 1;
+    let counted = |weights: GreyWeights| match weights {
+        GreyWeights::Distinct => "distinct values, each once",
+        GreyWeights::Pixels => "values weighted by pixel count",
+    };
+    // Colour refinement and k-means assign on the device, sum on the host.
+    let passes = if device.is_cpu() {
+        ", cpu"
+    } else {
+        ": assignment gpu (exact), cluster sums and centroid update cpu"
+    };
     match method {
+        PaletteMethod::Refined { weights } if grey => format!(
+            "median cut refined by k-means passes over the {}, cpu",
+            counted(weights)
+        ),
+        PaletteMethod::Refined { .. } => {
+            format!(
+                "balanced median cut refined by k-means passes over the colour histogram{passes}"
+            )
+        }
         PaletteMethod::MedianCut if float => "median cut over the values, cpu".into(),
         PaletteMethod::MedianCut => "median cut over the colour histogram, cpu".into(),
-        PaletteMethod::KMeans { weights, .. } if float || c == 1 => {
-            let what = match weights {
-                GreyWeights::Distinct => "distinct values, each once",
-                GreyWeights::Pixels => "values weighted by pixel count",
-            };
-            format!("k-means over the {what}, cpu")
+        PaletteMethod::KMeans { weights, .. } if grey => {
+            format!("k-means over the {}, cpu", counted(weights))
         }
-        PaletteMethod::KMeans { .. } if device.is_cpu() => {
-            "k-means over the colour histogram, cpu".into()
-        }
-        PaletteMethod::KMeans { .. } => {
-            "k-means over the colour histogram: assignment gpu (exact), cluster sums and centroid update cpu".into()
-        }
+        PaletteMethod::KMeans { .. } => format!("k-means over the colour histogram{passes}"),
     }
 }
 
@@ -162,15 +190,8 @@ pub fn build_levels<T: GreyFloat>(
 ) -> Result<crate::Levels> {
     check_float_grey(&image)?;
     match method {
-        PaletteMethod::MedianCut => {
-            let values: Vec<f64> = image
-                .data()
-                .iter()
-                .map(|v| v.to_f64())
-                .filter(|v| v.is_finite())
-                .collect();
-            median_cut_levels(&values, k)
-        }
+        PaletteMethod::Refined { weights } => refined_levels(image, k, weights),
+        PaletteMethod::MedianCut => median_cut_levels(&finite_values(image), k),
         PaletteMethod::KMeans {
             seed,
             max_iter,
