@@ -876,7 +876,8 @@ def quantize(image, colors=256, method="refined", seed=0, *, palette=None, max_i
     as well as error, refined by up to 12 k-means passes over the colour
     histogram; above libimagequant's PSNR and CIEDE2000 on photographs, and
     deterministic), 'median-cut' (plain median cut, the fastest) or
-    'kmeans' (k-means++ seeded by ``seed``, at most ``max_iter`` Lloyd
+    'kmeans' (seeds drawn as in k-means++, ∝ pixels × distance^1.1, from
+    ``seed``; at most ``max_iter`` Lloyd
     steps). For greyscale images, 'refined' and 'kmeans' count values as
     ``weights`` says: 'distinct' (the default: each distinct value once, so
     a dominant value cannot take most levels: masks, plots, sparse data) or

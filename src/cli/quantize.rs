@@ -37,7 +37,7 @@ pub(crate) struct QuantizeArgs {
     /// How to build the palette with --colors [default: refined].
     #[arg(long, value_enum, conflicts_with = "palette")]
     method: Option<Method>,
-    /// Seed of k-means++ seeding (--method kmeans): the same seed gives the
+    /// Seed of the k-means seeding (--method kmeans): the same seed gives the
     /// same palette [default: 0].
     #[arg(long, conflicts_with = "palette")]
     seed: Option<u64>,
@@ -99,7 +99,8 @@ enum Method {
     Refined,
     /// Plain median cut over the colour histogram: the fastest.
     MedianCut,
-    /// k-means with k-means++ seeding.
+    /// k-means: seeds drawn as in k-means++ (∝ pixels × distance^1.1), then
+    /// Lloyd iterations over the colour histogram
     Kmeans,
 }
 
