@@ -350,13 +350,15 @@ proptest! {
 
 /// Histograms longer than one row of the assignment's view (4096 points)
 /// are split into full rows and a short one: every point still gets its
-/// nearest colour, for byte and 16-bit points.
+/// nearest colour, for byte and 16-bit points (enough point-colour pairs
+/// for the candidate grid rather than a scan of the palette).
 #[test]
 fn refinement_over_many_rows_matches_the_definition() {
     for (limit, seed) in [(256, 5), (65536, 6)] {
         let hist = random_histogram(9000, 3, limit, seed);
         assert!(hist.counts.len() > 2 * 4096);
-        let start = median_cut_balanced(&hist, 40).unwrap();
+        let start = median_cut_balanced(&hist, 300).unwrap();
+        assert!(hist.counts.len() * start.len() > 1 << 20);
         let refined = refine_palette(&hist, start.clone(), 4, &Device::Cpu).unwrap();
         assert_eq!(refined, naive_lloyd(&hist, &start, 4));
         #[cfg(feature = "gpu")]

@@ -893,6 +893,8 @@ def quantize(image, colors=256, method="refined", seed=0, *, palette=None, max_i
            [220, 220,   5]], dtype=uint8)
     """
     x = np.asarray(image)
+    if palette is not None and weights is not None:
+        raise ValueError("weights applies when the palette is built from the image, not with palette=")
     if palette is None:
         if x.dtype.kind == "f":
             xf = float_input(x).reshape(x.shape[0], x.shape[1], -1)

@@ -146,6 +146,8 @@ def test_grey_weights(method):
         gpix.quantize(np.zeros((4, 4, 3), np.uint8), colors=2, method=method, weights="pixels")
     with pytest.raises(ValueError, match="weights"):
         gpix.quantize(grey, colors=2, method=method, weights="all")
+    with pytest.raises(ValueError, match="palette="):
+        gpix.quantize(grey, palette=[0, 128, 255], weights="pixels")
 
 
 @pytest.mark.parametrize("method", ["refined", "median-cut"])

@@ -31,7 +31,9 @@ use crate::ops::label_sums::{label_sums_cpu, LabelSums};
 use crate::ops::median_cut::{
     histogram_u16, histogram_u8, median_cut_balanced, median_cut_levels, Histogram,
 };
-use crate::ops::palette::{cpu::nearest_palette_cpu, GreyFloat, PaletteValue};
+use crate::ops::palette::{
+    cpu::nearest_palette_cpu, nearest_palette_reference, GreyFloat, PaletteValue,
+};
 use crate::palette::{Levels, Palette, MAX_PALETTE_LEN};
 use crate::synth::Rng;
 
@@ -479,9 +481,43 @@ impl<'a> HistogramSteps<'a> {
     }
 }
 
-/// Nearest palette colour of each of `points` (`c` values each), through
-/// the image kernel on rows of [`POINTS_PER_ROW`] points and a last short row.
+/// Below this many point-colour pairs a pass scans the whole palette: the
+/// candidate grid's set-up (≈ 14 ms for 4 channels, whatever K) would cost
+/// more than the distances.
+const BRUTE_FORCE_PAIRS: usize = 1 << 20;
+
+/// Nearest palette colour of each of `points` (`c` values each), ties to
+/// the lowest index: by scanning the palette when that is cheap, else
+/// through the image kernel on rows of [`POINTS_PER_ROW`] points and a last
+/// short row.
 fn assign_points<T: PaletteValue>(
+    points: &[T],
+    c: usize,
+    palette: &Palette,
+    labels: &mut [u16],
+) -> Result<()> {
+    if labels.len().saturating_mul(palette.len()) <= BRUTE_FORCE_PAIRS {
+        scan_points(points, c, palette, labels)
+    } else {
+        grid_points(points, c, palette, labels)
+    }
+}
+
+/// [`assign_points`] by the definition: every point against every colour.
+fn scan_points<T: PaletteValue>(
+    points: &[T],
+    c: usize,
+    palette: &Palette,
+    labels: &mut [u16],
+) -> Result<()> {
+    let view = ImageView::new(points, 1, labels.len(), c)?;
+    let nearest: Vec<u16> = nearest_palette_reference(view, palette)?;
+    labels.copy_from_slice(&nearest);
+    Ok(())
+}
+
+/// [`assign_points`] through the candidate grid of the image kernel.
+fn grid_points<T: PaletteValue>(
     points: &[T],
     c: usize,
     palette: &Palette,
@@ -737,6 +773,36 @@ fn interval_bounds(values: &[f64], centres: &[f64]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scanning_and_the_grid_assign_alike() {
+        let mut rng = Rng::new(9);
+        for (c, limit, k) in [
+            (1, 256, 5),
+            (3, 256, 7),
+            (3, 65536, 300),
+            (4, 256, 40),
+            (2, 65536, 1),
+        ] {
+            let n = 2 * POINTS_PER_ROW + 77;
+            let points: Vec<u16> = (0..n * c)
+                .map(|_| (rng.next_u64() % limit) as u16)
+                .collect();
+            let colours: Vec<u16> = (0..k * c)
+                .map(|_| (rng.next_u64() % limit) as u16)
+                .collect();
+            let palette = Palette::new(c, colours).unwrap();
+            let (mut scanned, mut gridded) = (vec![0u16; n], vec![0u16; n]);
+            scan_points(&points, c, &palette, &mut scanned).unwrap();
+            grid_points(&points, c, &palette, &mut gridded).unwrap();
+            assert_eq!(scanned, gridded, "{c} channels, K {k}");
+            if limit == 256 {
+                let bytes: Vec<u8> = points.iter().map(|&v| v as u8).collect();
+                grid_points(&bytes, c, &palette, &mut gridded).unwrap();
+                assert_eq!(scanned, gridded, "{c} channels, K {k}, bytes");
+            }
+        }
+    }
 
     #[test]
     fn splitmix_is_fixed() {
