@@ -379,3 +379,112 @@ fn refinement_rejects_mismatched_histograms() {
     assert!(refine_palette(&empty, palette, 3, &Device::Cpu).is_err());
     assert!(refined_palette(&empty, 4, GreyWeights::Distinct, &Device::Cpu).is_err());
 }
+
+/// The definition of the greyscale passes: values to their nearest level
+/// (ties to the lower), levels to the rounded-half-up mean of their values
+/// (each once, or weighted by pixels), at most `passes` updates, then the
+/// levels that kept values.
+fn naive_grey_lloyd(
+    values: &[(u16, u64)],
+    start: &[u16],
+    passes: usize,
+    by_pixels: bool,
+) -> Vec<u16> {
+    let mut levels: Vec<u64> = start.iter().map(|&v| u64::from(v)).collect();
+    levels.sort_unstable();
+    let assign = |levels: &[u64]| -> Vec<usize> {
+        (values.iter())
+            .map(|&(v, _)| {
+                (0..levels.len())
+                    .min_by_key(|&j| (u64::from(v).abs_diff(levels[j]), j))
+                    .unwrap()
+            })
+            .collect()
+    };
+    for _ in 0..passes {
+        let owner = assign(&levels);
+        let mut next = levels.clone();
+        for (j, level) in next.iter_mut().enumerate() {
+            let (mut sum, mut weight) = (0u64, 0u64);
+            for (&(v, n), _) in values.iter().zip(&owner).filter(|(_, &o)| o == j) {
+                let w = if by_pixels { n } else { 1 };
+                sum += u64::from(v) * w;
+                weight += w;
+            }
+            if weight > 0 {
+                *level = (2 * sum + weight) / (2 * weight);
+            }
+        }
+        if next == levels {
+            break;
+        }
+        levels = next;
+    }
+    let owner = assign(&levels);
+    let mut kept: Vec<u16> = (0..levels.len())
+        .filter(|j| owner.contains(j))
+        .map(|j| levels[j] as u16)
+        .collect();
+    kept.sort_unstable();
+    kept.dedup();
+    kept
+}
+
+proptest! {
+    /// Greyscale refinement is the definition's 1-D passes from the
+    /// balanced cut, whatever order, repeats and empty counts the
+    /// histogram has.
+    #[test]
+    fn grey_refinement_is_lloyd_in_one_dimension(
+        raw in prop::collection::vec((0u16..400, 0u64..30), 1..60),
+        k in 1usize..=8,
+        by_pixels in any::<bool>(),
+    ) {
+        prop_assume!(raw.iter().any(|&(_, n)| n > 0));
+        let hist = Histogram {
+            channels: 1,
+            colors: raw.iter().map(|&(v, _)| v).collect(),
+            counts: raw.iter().map(|&(_, n)| n).collect(),
+        };
+        let mut merged: Vec<(u16, u64)> = Vec::new();
+        let mut sorted: Vec<(u16, u64)> = raw.iter().copied().filter(|&(_, n)| n > 0).collect();
+        sorted.sort_unstable();
+        for (v, n) in sorted {
+            match merged.last_mut() {
+                Some(last) if last.0 == v => last.1 += n,
+                _ => merged.push((v, n)),
+            }
+        }
+        let weights = if by_pixels { GreyWeights::Pixels } else { GreyWeights::Distinct };
+        let got = refined_palette(&hist, k, weights, &Device::Cpu).unwrap();
+        let start = median_cut_balanced(&hist, k).unwrap();
+        let want = naive_grey_lloyd(&merged, start.values(), REFINE_PASSES, by_pixels);
+        prop_assert_eq!(got.values(), &want[..]);
+    }
+}
+
+#[test]
+fn malformed_histograms_are_errors_not_panics() {
+    let palette = Palette::new(3, vec![0; 300 * 3]).unwrap();
+    let short_counts = Histogram {
+        channels: 3,
+        colors: vec![7; 15_000],
+        counts: vec![1; 4_000],
+    };
+    assert!(refine_palette(&short_counts, palette.clone(), 3, &Device::Cpu).is_err());
+    assert!(refined_palette(&short_counts, 8, GreyWeights::Distinct, &Device::Cpu).is_err());
+    let no_pixels = Histogram {
+        channels: 3,
+        colors: vec![1, 2, 3],
+        counts: vec![0],
+    };
+    let one = Palette::new(3, vec![1, 2, 3]).unwrap();
+    assert!(refine_palette(&no_pixels, one.clone(), 3, &Device::Cpu).is_err());
+    let huge = Histogram {
+        channels: 3,
+        colors: vec![0, 0, 0, 255, 255, 255],
+        counts: vec![1 << 62, 1 << 62],
+    };
+    assert!(refine_palette(&huge, one, 3, &Device::Cpu).is_err());
+    assert!(refined_palette(&huge, 2, GreyWeights::Distinct, &Device::Cpu).is_err());
+}

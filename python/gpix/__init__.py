@@ -876,8 +876,8 @@ def quantize(image, colors=256, method="refined", seed=0, *, palette=None, max_i
     as well as error, refined by up to 12 k-means passes over the colour
     histogram; above libimagequant's PSNR and CIEDE2000 on photographs, and
     deterministic), 'median-cut' (plain median cut, the fastest) or
-    'kmeans' (seeds drawn as in k-means++, ∝ pixels × distance^1.1, from
-    ``seed``; at most ``max_iter`` Lloyd
+    'kmeans' (seeds drawn as in k-means++ from ``seed``, colour seeds
+    ∝ pixels × distance^1.1; at most ``max_iter`` Lloyd
     steps). For greyscale images, 'refined' and 'kmeans' count values as
     ``weights`` says: 'distinct' (the default: each distinct value once, so
     a dominant value cannot take most levels: masks, plots, sparse data) or
@@ -902,6 +902,8 @@ def quantize(image, colors=256, method="refined", seed=0, *, palette=None, max_i
             xf = c_array(x).reshape(x.shape[0], x.shape[1], -1)
         else:
             raise TypeError(f"image must be uint8, uint16 or float, not {x.dtype}")
+        if weights is not None and method not in ("refined", "kmeans", "k-means"):
+            raise ValueError(f"weights applies to method='refined' or 'kmeans', not {method!r}")
         if weights is not None and x.ndim == 3 and x.shape[2] > 1:
             raise ValueError("weights applies to greyscale images (colour palettes weight every colour by its pixel count)")
         weights = "distinct" if weights is None else weights
@@ -952,6 +954,8 @@ def median_cut(colors, counts, colors_wanted=256, method="median-cut", weights="
     colors = np.asarray(colors)
     dtype = colors.dtype if colors.dtype in (np.uint8, np.uint16) else np.dtype(np.uint16)
     c16 = c_array(colors.reshape(len(colors), -1), np.uint16)
+    if weights != "distinct" and (method != "refined" or c16.shape[1] != 1):
+        raise ValueError("weights applies to greyscale histograms with method='refined'")
     return _gpix.median_cut(c16, c_array(counts, np.uint64), int(colors_wanted), method, weights).astype(dtype)
 
 

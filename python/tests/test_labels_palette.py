@@ -148,6 +148,8 @@ def test_grey_weights(method):
         gpix.quantize(grey, colors=2, method=method, weights="all")
     with pytest.raises(ValueError, match="palette="):
         gpix.quantize(grey, palette=[0, 128, 255], weights="pixels")
+    with pytest.raises(ValueError, match="median-cut"):
+        gpix.quantize(grey, colors=2, method="median-cut", weights="pixels")
 
 
 @pytest.mark.parametrize("method", ["refined", "median-cut"])
@@ -163,6 +165,12 @@ def test_palette_from_counts_is_the_images_palette(rng, method):
     np.testing.assert_array_equal(gpix.median_cut(colors, counts, 5, method=method)[:, 0], levels)
     with pytest.raises(ValueError, match="method"):
         gpix.median_cut(colors, counts, 5, method="kmeans")
+    with pytest.raises(ValueError, match="greyscale"):
+        gpix.median_cut(colors, counts, 5, method="median-cut", weights="pixels")
+    # Hand-made counts: unsorted, repeated and empty values are the image's.
+    pixels = gpix.median_cut(colors, counts, 5, method="refined", weights="pixels")
+    shuffled = np.r_[colors[::-1], colors[:1]], np.r_[counts[::-1], [0]]
+    np.testing.assert_array_equal(gpix.median_cut(*shuffled, 5, method="refined", weights="pixels"), pixels)
 
 
 def test_dithering():

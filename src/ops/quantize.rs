@@ -25,7 +25,9 @@ pub enum PaletteMethod {
     /// 12 Lloyd passes over the colour histogram
     /// ([`crate::ops::kmeans::refined_palette`]): above libimagequant's PSNR
     /// and CIEDE2000 on photographs without dithering (docs/QUANTIZE_QUALITY.md).
-    /// Greyscale images refine in 1-D, counting values as `weights` says.
+    /// Greyscale images refine in 1-D, counting values as `weights` says;
+    /// float images start from plain median cut over their distinct values
+    /// ([`crate::ops::kmeans::refined_levels`]).
     Refined {
         /// What greyscale refinement counts (colour images weight by pixels).
         weights: GreyWeights,
@@ -34,9 +36,11 @@ pub enum PaletteMethod {
     /// distinct values): the box of largest squared error is cut at the
     /// median of its widest channel.
     MedianCut,
-    /// k-means with k-means++ seeding.
+    /// k-means: seeds drawn as in k-means++ (colour seeds ∝ pixels ×
+    /// distance^1.1, see [`crate::ops::kmeans::COLOUR_SEED_POWER`]), then
+    /// Lloyd iterations.
     KMeans {
-        /// Seed of the k-means++ draw.
+        /// Seed of the seeding draw.
         seed: u64,
         /// Most Lloyd iterations.
         max_iter: usize,

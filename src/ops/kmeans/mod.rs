@@ -294,7 +294,36 @@ pub fn refine_palette(
             palette.channels()
         )));
     }
+    check_histogram(hist)?;
     lloyd(hist, palette, max_iter, device)
+}
+
+/// Most pixels a refined histogram may count: the cluster sums (count ×
+/// value, u64) cannot wrap below this. Images never come near it; only
+/// hand-made counts can.
+const MAX_REFINE_PIXELS: u64 = 1 << 47;
+
+/// A histogram the Lloyd passes can take: one count per colour, some pixels,
+/// and few enough that the sums cannot wrap.
+fn check_histogram(hist: &Histogram) -> Result<()> {
+    if hist.colors.len() != hist.counts.len() * hist.channels {
+        return Err(Error::invalid(format!(
+            "a histogram needs one count per colour: {} values of {} channels, {} counts",
+            hist.colors.len(),
+            hist.channels,
+            hist.counts.len()
+        )));
+    }
+    let pixels = hist.counts.iter().try_fold(0u64, |n, &c| n.checked_add(c));
+    match pixels {
+        Some(0) => Err(Error::invalid(
+            "cannot build a palette from a histogram with no pixels",
+        )),
+        Some(n) if n <= MAX_REFINE_PIXELS => Ok(()),
+        _ => Err(Error::invalid(
+            "the histogram counts more than 2^47 pixels; refining sums them exactly in 64 bits",
+        )),
+    }
 }
 
 fn lloyd(
@@ -360,11 +389,11 @@ pub fn refined_palette(
     device: &Device,
 ) -> Result<Palette> {
     let start = median_cut_balanced(hist, k)?;
+    check_histogram(hist)?;
     if hist.channels != 1 {
         return lloyd(hist, start, REFINE_PASSES, device);
     }
-    let values: Vec<f64> = hist.colors.iter().map(|&v| f64::from(v)).collect();
-    let counts: Vec<f64> = hist.counts.iter().map(|&n| n as f64).collect();
+    let (values, counts) = grey_counts(hist);
     let weights = (weights == GreyWeights::Pixels).then_some(counts.as_slice());
     let levels = lloyd_1d(
         &values,
@@ -374,6 +403,30 @@ pub fn refined_palette(
         |sum, count| (sum / count).round(),
     );
     Palette::new(1, levels.iter().map(|&l| l as u16).collect())
+}
+
+/// The values of a 1-channel histogram that have pixels, ascending and
+/// distinct (counts of repeated values merged), with their counts: what the
+/// 1-D passes need whatever order a caller's histogram is in.
+fn grey_counts(hist: &Histogram) -> (Vec<f64>, Vec<f64>) {
+    let mut pairs: Vec<(u16, u64)> = (hist.colors.iter().copied())
+        .zip(hist.counts.iter().copied())
+        .filter(|&(_, n)| n > 0)
+        .collect();
+    pairs.sort_unstable();
+    let mut values: Vec<f64> = Vec::with_capacity(pairs.len());
+    let mut counts: Vec<f64> = Vec::with_capacity(pairs.len());
+    for (i, &(v, n)) in pairs.iter().enumerate() {
+        if i > 0 && pairs[i - 1].0 == v {
+            if let Some(last) = counts.last_mut() {
+                *last += n as f64;
+            }
+        } else {
+            values.push(f64::from(v));
+            counts.push(n as f64);
+        }
+    }
+    (values, counts)
 }
 
 /// The default levels (`PaletteMethod::Refined`) of a float greyscale
