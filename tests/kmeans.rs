@@ -328,8 +328,12 @@ proptest! {
             prop_assert_eq!(&refined, &naive_lloyd(&hist, &start, REFINE_PASSES));
             #[cfg(feature = "gpu")]
             if let Some(ctx) = common::gpu() {
-                let gpu = refined_palette(&hist, k, GreyWeights::Distinct, &Device::Gpu(ctx)).unwrap();
+                let gpu = refined_palette(&hist, k, GreyWeights::Distinct, &Device::Gpu(ctx.clone())).unwrap();
                 prop_assert_eq!(&gpu, &refined);
+                // A tiny band budget: the points go up in many dispatches.
+                let tiny = Device::Gpu(ctx.with_band_budget((14 * c + 8) as u64));
+                let banded = refined_palette(&hist, k, GreyWeights::Distinct, &tiny).unwrap();
+                prop_assert_eq!(&banded, &refined);
             }
         } else {
             // Greyscale refines in 1-D: ascending levels within the values.

@@ -129,8 +129,9 @@ fn parse_colors(s: &str) -> Result<usize, String> {
 
 pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
     let kmeans = matches!(args.method, Some(Method::Kmeans));
-    let grey_refinement = kmeans || matches!(args.method, None | Some(Method::Refined));
-    if args.weights.is_some() && !grey_refinement {
+    // --weights says what the greyscale passes of k-means and refined count.
+    let has_grey_passes = kmeans || matches!(args.method, None | Some(Method::Refined));
+    if args.weights.is_some() && !has_grey_passes {
         return Err(Usage("--weights applies to --method kmeans or refined only".into()).into());
     }
     if !kmeans {
