@@ -382,6 +382,25 @@ fn refinement_rejects_mismatched_histograms() {
     let palette = Palette::new(3, vec![1, 2, 3]).unwrap();
     assert!(refine_palette(&empty, palette, 3, &Device::Cpu).is_err());
     assert!(refined_palette(&empty, 4, GreyWeights::Distinct, &Device::Cpu).is_err());
+    // Histogram methods by name; k-means needs the image.
+    use gpix::ops::quantize::{palette_from_histogram, PaletteMethod};
+    let refined = PaletteMethod::Refined {
+        weights: GreyWeights::Distinct,
+    };
+    assert_eq!(
+        palette_from_histogram(&hist, 4, refined, &Device::Cpu).unwrap(),
+        refined_palette(&hist, 4, GreyWeights::Distinct, &Device::Cpu).unwrap()
+    );
+    assert_eq!(
+        palette_from_histogram(&hist, 4, PaletteMethod::MedianCut, &Device::Cpu).unwrap(),
+        gpix::ops::median_cut::median_cut(&hist, 4).unwrap()
+    );
+    let kmeans = PaletteMethod::KMeans {
+        seed: 0,
+        max_iter: 5,
+        weights: GreyWeights::Distinct,
+    };
+    assert!(palette_from_histogram(&hist, 4, kmeans, &Device::Cpu).is_err());
 }
 
 /// The definition of the greyscale passes: values to their nearest level

@@ -1296,10 +1296,11 @@ fn median_cut<'py>(
     if hist.colors.len() != hist.counts.len() * channels {
         return Err(PyValueError::new_err("one count per colour"));
     }
-    let weights = grey_weights(weights)?;
-    let refined = match method {
-        "refined" => true,
-        "median-cut" | "median_cut" | "mediancut" => false,
+    let method = match method {
+        "refined" => PaletteMethod::Refined {
+            weights: grey_weights(weights)?,
+        },
+        "median-cut" | "median_cut" | "mediancut" => PaletteMethod::MedianCut,
         other => {
             return Err(PyValueError::new_err(format!(
                 "unknown method '{other}' (expected 'refined' or 'median-cut')"
@@ -1308,11 +1309,7 @@ fn median_cut<'py>(
     };
     let palette = py
         .detach(|| {
-            if refined {
-                gpix::refined_palette(&hist, k, weights, &gpix::Device::Cpu)
-            } else {
-                gpix::ops::median_cut::median_cut(&hist, k)
-            }
+            gpix::ops::quantize::palette_from_histogram(&hist, k, method, &gpix::Device::Cpu)
         })
         .map_err(py_err)?;
     let a = Array2::from_shape_vec((palette.len(), channels), palette.values().to_vec())

@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use gpix::io::{self, AnyPalette, ImageFormat, PaletteSource, Staged};
-use gpix::ops::kmeans::refined_palette;
-use gpix::ops::median_cut::{median_cut, RgbCounter};
+use gpix::ops::median_cut::RgbCounter;
 use gpix::ops::quantize::{
-    build_palette, describe_build, describe_indices, paint, quantize_indices_dithered, IndexMap,
-    PaletteMethod,
+    build_palette, describe_build, describe_indices, paint, palette_from_histogram,
+    quantize_indices_dithered, IndexMap, PaletteMethod,
 };
 use gpix::{AnyImage, Device, Dither, GreyWeights, MAX_PALETTE_LEN};
 
@@ -195,12 +194,10 @@ pub(crate) fn run(common: &Common, args: &QuantizeArgs) -> anyhow::Result<()> {
                 "palette: {}",
                 describe_build(&image, method, &device)
             ));
-            let built = match (counted, method) {
-                (Some(counter), PaletteMethod::Refined { weights }) => {
-                    refined_palette(&counter.finish(), k, weights, &device).map(AnyPalette::Colors)
-                }
-                (Some(counter), _) => median_cut(&counter.finish(), k).map(AnyPalette::Colors),
-                (None, _) => build_palette(&image, k, method, &device),
+            let built = match counted {
+                Some(counter) => palette_from_histogram(&counter.finish(), k, method, &device)
+                    .map(AnyPalette::Colors),
+                None => build_palette(&image, k, method, &device),
             };
             built.with_context(|| args.input.display().to_string())?
         }

@@ -10,7 +10,9 @@ use crate::ops::kmeans::{
     finite_values, kmeans_levels, kmeans_palette, refined_levels, refined_palette, GreyWeights,
     KMeansOptions,
 };
-use crate::ops::median_cut::{histogram_u16, histogram_u8, median_cut, median_cut_levels};
+use crate::ops::median_cut::{
+    histogram_u16, histogram_u8, median_cut, median_cut_levels, Histogram,
+};
 use crate::ops::palette::{
     apply_levels_into, apply_palette_into, dither_palette_into, nearest_level_into_with_progress,
     nearest_palette_into_with_progress, Dither, GreyFloat, PaletteIndex, PaletteValue, Progress,
@@ -110,8 +112,9 @@ pub fn build_colors<T: PaletteValue>(
         })
     };
     match method {
-        PaletteMethod::Refined { weights } => refined_palette(&histogram()?, k, weights, device),
-        PaletteMethod::MedianCut => median_cut(&histogram()?, k),
+        PaletteMethod::Refined { .. } | PaletteMethod::MedianCut => {
+            palette_from_histogram(&histogram()?, k, method, device)
+        }
         PaletteMethod::KMeans {
             seed,
             max_iter,
@@ -125,6 +128,29 @@ pub fn build_colors<T: PaletteValue>(
             };
             kmeans_palette(image, &options, device)
         }
+    }
+}
+
+/// A palette of at most `k` colours from a colour histogram, by a method
+/// that works on one: [`PaletteMethod::Refined`] or
+/// [`PaletteMethod::MedianCut`]. What [`build_colors`] does after counting
+/// (the CLI counts while decoding; Python and Dask merge counts).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for [`PaletteMethod::KMeans`] (it seeds from
+/// the image's pixels), and as [`median_cut`] / [`refined_palette`].
+pub fn palette_from_histogram(
+    hist: &Histogram,
+    k: usize,
+    method: PaletteMethod,
+    device: &Device,
+) -> Result<Palette> {
+    match method {
+        PaletteMethod::Refined { weights } => refined_palette(hist, k, weights, device),
+        PaletteMethod::MedianCut => median_cut(hist, k),
+        PaletteMethod::KMeans { .. } => Err(Error::invalid(
+            "k-means seeds from the image's pixels: it cannot start from a histogram",
+        )),
     }
 }
 
