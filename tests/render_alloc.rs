@@ -186,6 +186,11 @@ fn recorded_frames_allocate_no_more_than_wgpu_itself() {
     let mut enc = new_encoder();
     frame(&mut enc);
     ctx.queue().submit([enc.finish()]);
+    // Wait for it: lavapipe compiles and runs it on its own thread, and a
+    // process that exits meanwhile can crash in LLVM's torn-down state.
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .expect("the first frame ran");
 
     // The same recording by hand: 1 + 2 + 1 + 2 dispatches and a clear.
     let (pipeline, group) = baseline_pipeline(&ctx);
