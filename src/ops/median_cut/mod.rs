@@ -14,11 +14,14 @@
 //!
 //! - When a pixel packs into at most 24 bits (8-bit images with 1–3 channels,
 //!   16-bit greyscale) and the image is large enough to pay for it, every
-//!   possible colour gets a `u32` counter in a dense table. Rows are split into
+//!   possible colour gets a counter in a dense table. Rows are split into
 //!   one band per thread, each band counts into its own table (no atomics, so
 //!   a flat background costs no contention), and the tables are summed in one
-//!   parallel scan that emits the colours already sorted. A 24-bit table is
-//!   64 MiB, so at most 8 of them are used at once.
+//!   parallel scan that emits the colours already sorted. The 24-bit (RGB)
+//!   tables hold `u8` counters and list the colours whose counter wrapped
+//!   (256 pixels each): 16 MiB a table, a quarter of the fresh memory of
+//!   `u32` counters, which costs more to fault in than the counting (see
+//!   [`RgbTable`]); at most 8 are used at once.
 //!   Chunks whose colours look like noise are grouped by red first so the
 //!   increments stay in cache.
 //! - Otherwise each band counts packed `u64` keys in a hash map (runs of equal
@@ -126,11 +129,12 @@ pub fn histogram_u16(image: ImageView<'_, u16>) -> Histogram {
 // Histogram internals
 // ---------------------------------------------------------------------------
 
-/// The most 64 MiB (24-bit) count tables alive at once; beyond this many
+/// The most 16 MiB (24-bit) count tables alive at once; beyond this many
 /// threads the extra memory buys little and could exhaust a large machine.
 const MAX_BIG_TABLES: usize = 8;
 
-/// A 24-bit dense table costs ~25 ms to fault in and scan whatever the image,
+/// A 24-bit dense table costs ~25 ms to fault in and scan whatever the image
+/// (measured with `u32` counters, 4 times today's 16 MiB),
 /// so smaller images use the hash map (measured at 1448×1448 on 2 cores:
 /// 5 ms against 26 ms for a photo-like image, 40 ms against 41 ms when noisy).
 const BIG_DENSE_MIN_PIXELS: usize = 1 << 21;
@@ -208,10 +212,10 @@ fn band_count(pixels: usize) -> usize {
 }
 
 /// Whether a 24-bit dense table is the right tool for an RGB `u8` image of
-/// `pixels` pixels: large enough to amortise the table, and small enough that
-/// [`MAX_BIG_TABLES`] tables of `u32` counters cannot wrap.
+/// `pixels` pixels: large enough to amortise the table (its counters count
+/// any number of pixels).
 fn prefer_big_dense(pixels: usize) -> bool {
-    pixels >= BIG_DENSE_MIN_PIXELS && pixels.div_ceil(MAX_BAND_PIXELS) <= MAX_BIG_TABLES
+    pixels >= BIG_DENSE_MIN_PIXELS
 }
 
 /// Dense-table histogram for pixels of `C` channels of `bits` bits with
@@ -234,23 +238,64 @@ fn dense_small<T: Sample, const C: usize>(data: &[T], bits: u32) -> Histogram {
     sum_tables(&tables, C, bits)
 }
 
-/// Dense-table histogram of RGB `u8` pixels: one 2^24-counter (64 MiB) table
-/// per band. The caller checks [`prefer_big_dense`].
+/// Dense-table histogram of RGB `u8` pixels: one [`RgbTable`] per band. The
+/// caller checks [`prefer_big_dense`].
 fn dense_rgb(data: &[u8]) -> Histogram {
     let pixels = data.len() / 3;
-    let bands = band_count(pixels)
-        .min(MAX_BIG_TABLES)
-        .max(pixels.div_ceil(MAX_BAND_PIXELS));
+    let bands = band_count(pixels).min(MAX_BIG_TABLES);
     let band_len = pixels.div_ceil(bands).max(1) * 3;
-    let tables: Vec<Vec<u32>> = data.par_chunks(band_len).map(count_rgb_band).collect();
-    sum_tables(&tables, 3, 8)
+    let tables: Vec<RgbTable> = data.par_chunks(band_len).map(count_rgb_band).collect();
+    sum_rgb_tables(&tables)
+}
+
+/// Counters for every 8-bit RGB colour: a byte each, plus the colours whose
+/// counter wrapped past 255, each entry 256 more pixels of that colour (one
+/// push per 256 pixels at most, so a flat image's list stays a 256th of its
+/// pixels). A quarter of the memory of `u32` counters matters more than the
+/// wraps: a fresh table's first touch (zeroing pages, and on a VM the host
+/// backing them) costs more than counting a 4000² photo into it
+/// (`gpix quantize --colors 256` on a 4000² photo, 2-vCPU VM: palette phase
+/// median 281 ms with `u32` counters, 197 ms with `u16`, 180 ms with `u8`).
+struct RgbTable {
+    counts: Vec<u8>,
+    wrapped: Vec<u32>,
+}
+
+impl std::fmt::Debug for RgbTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the 2^24 counters.
+        f.debug_struct("RgbTable")
+            .field("wrapped", &self.wrapped.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RgbTable {
+    fn new() -> Self {
+        Self {
+            counts: vec![0; 1 << 24],
+            wrapped: Vec::new(),
+        }
+    }
+
+    /// One more pixel of the colour `key` (red in the high bits).
+    #[inline(always)]
+    fn add(counts: &mut [u8], wrapped: &mut Vec<u32>, key: usize) {
+        // In bounds: keys are 24-bit and the table has 2^24 counters.
+        let n = counts[key].wrapping_add(1);
+        counts[key] = n;
+        if n == 0 {
+            wrapped.push(key as u32);
+        }
+    }
 }
 
 /// Pixels per chunk of [`count_rgb_band`]; each chunk picks its own method.
-/// Large, because a grouped chunk streams the whole 64 MiB table through the
-/// cache once: at 2^24 pixels that is 4 bytes of table traffic per pixel
-/// (at 2^20 it was 64, and took 1.8 s of the 12000² noisy histogram's 2.6 s
-/// of thread time). The grouped scratch is 2 bytes per pixel: 32 MiB.
+/// Large, because a grouped chunk streams the whole table through the cache
+/// once: at 2^24 pixels that is a byte of table traffic per pixel (with
+/// 64 MiB of `u32` counters at 2^20 it was 64, and took 1.8 s of the 12000²
+/// noisy histogram's 2.6 s of thread time). The grouped scratch is 2 bytes
+/// per pixel: 32 MiB.
 const RGB_CHUNK: usize = 1 << 24;
 
 /// Pixels sampled (evenly spaced) from a chunk to estimate how many distinct
@@ -261,7 +306,7 @@ const RGB_SAMPLE: usize = 1 << 11;
 /// when incremented directly (64 Ki colours touch up to 4 MiB of table lines).
 const CACHED_COLOURS: usize = 1 << 16;
 
-/// Counts one band of RGB `u8` pixels into a fresh 2^24-counter table.
+/// Counts one band of RGB `u8` pixels into a fresh table.
 ///
 /// Incrementing the table directly is fastest when a chunk of neighbouring
 /// pixels uses few enough colours that their counters stay in cache (photos,
@@ -269,17 +314,17 @@ const CACHED_COLOURS: usize = 1 << 16;
 /// cache and the TLB, so such chunks are first grouped by red, which confines
 /// each group's increments to one 256 KiB slice of the table. Either way the
 /// counts are the same; only the speed differs.
-fn count_rgb_band(band: &[u8]) -> Vec<u32> {
-    let mut table = vec![0u32; 1 << 24];
+fn count_rgb_band(band: &[u8]) -> RgbTable {
+    let mut table = RgbTable::new();
     count_rgb_chunks(band, &mut table, &mut Vec::new(), &mut Vec::new());
     table
 }
 
-/// Counts RGB `u8` pixels into `table` (2^24 long), chunk by chunk with the
-/// method each chunk suits. `sample` and `grouped` are scratch space.
+/// Counts RGB `u8` pixels into `table`, chunk by chunk with the method each
+/// chunk suits. `sample` and `grouped` are scratch space.
 fn count_rgb_chunks(
     pixels: &[u8],
-    table: &mut [u32],
+    table: &mut RgbTable,
     sample: &mut Vec<u64>,
     grouped: &mut Vec<u16>,
 ) {
@@ -287,8 +332,16 @@ fn count_rgb_chunks(
         if many_colours(chunk, sample) {
             count_rgb_grouped(chunk, table, grouped);
         } else {
-            count_direct::<u8, 3>(chunk, 8, table);
+            count_rgb_direct(chunk, table);
         }
+    }
+}
+
+/// Adds each RGB `u8` pixel of `pixels` to its counter.
+fn count_rgb_direct(pixels: &[u8], table: &mut RgbTable) {
+    let RgbTable { counts, wrapped } = table;
+    for px in pixels.chunks_exact(3) {
+        RgbTable::add(counts, wrapped, pack(px, 8) as usize);
     }
 }
 
@@ -311,21 +364,18 @@ fn count_rgb_chunks(
 /// ```
 #[derive(Debug, Default)]
 pub struct RgbCounter {
-    /// 2^24-counter tables, each counting at most [`MAX_BAND_PIXELS`] pixels
-    /// so that its `u32` counters cannot wrap.
-    tables: Vec<Vec<u32>>,
-    /// Pixels counted in the last table.
-    in_last: usize,
+    /// Made on the first [`RgbCounter::add`].
+    table: Option<RgbTable>,
     sample: Vec<u64>,
     grouped: Vec<u16>,
 }
 
 impl RgbCounter {
     /// Pieces of about this many pixels count fastest: smaller ones stream
-    /// the 64 MiB table through the cache more often when grouped.
+    /// the table through the cache more often when grouped.
     pub const PIECE_PIXELS: usize = RGB_CHUNK;
 
-    /// A counter with nothing counted. Its table (64 MiB) is allocated on
+    /// A counter with nothing counted. Its table (16 MiB) is allocated on
     /// the first [`RgbCounter::add`].
     #[must_use]
     pub fn new() -> Self {
@@ -342,28 +392,21 @@ impl RgbCounter {
     /// Counts the RGB pixels of `pixels` (3 values each; a trailing partial
     /// pixel is ignored).
     pub fn add(&mut self, pixels: &[u8]) {
-        let mut rest = &pixels[..pixels.len() / 3 * 3];
-        while !rest.is_empty() {
-            if self.tables.is_empty() || self.in_last == MAX_BAND_PIXELS {
-                self.tables.push(vec![0u32; 1 << 24]);
-                self.in_last = 0;
-            }
-            let take = (MAX_BAND_PIXELS - self.in_last).min(rest.len() / 3);
-            let (now, later) = rest.split_at(take * 3);
-            let table = self.tables.last_mut().expect("pushed above");
-            count_rgb_chunks(now, table, &mut self.sample, &mut self.grouped);
-            self.in_last += take;
-            rest = later;
+        let pixels = &pixels[..pixels.len() / 3 * 3];
+        if pixels.is_empty() {
+            return;
         }
+        let table = self.table.get_or_insert_with(RgbTable::new);
+        count_rgb_chunks(pixels, table, &mut self.sample, &mut self.grouped);
     }
 
     /// The histogram of everything counted.
     #[must_use]
     pub fn finish(self) -> Histogram {
-        if self.tables.is_empty() {
-            return Histogram::empty(3);
+        match self.table {
+            Some(table) => sum_rgb_tables(std::slice::from_ref(&table)),
+            None => Histogram::empty(3),
         }
-        sum_tables(&self.tables, 3, 8)
     }
 }
 
@@ -397,8 +440,8 @@ fn count_direct<T: Sample, const C: usize>(pixels: &[T], bits: u32, table: &mut 
 
 /// Counts RGB `u8` pixels by red value: a counting sort of their green-blue
 /// pairs into `grouped` (scratch space), then one pass per red value over its
-/// 65536-counter slice of `table` (2^24 long).
-fn count_rgb_grouped(pixels: &[u8], table: &mut [u32], grouped: &mut Vec<u16>) {
+/// 65536-counter slice of `table`.
+fn count_rgb_grouped(pixels: &[u8], table: &mut RgbTable, grouped: &mut Vec<u16>) {
     grouped.clear();
     grouped.resize(pixels.len() / 3, 0);
     let mut starts = [0usize; 257];
@@ -415,10 +458,10 @@ fn count_rgb_grouped(pixels: &[u8], table: &mut [u32], grouped: &mut Vec<u16>) {
         grouped[*at] = u16::from(px[1]) << 8 | u16::from(px[2]);
         *at += 1;
     }
-    for (red, slice) in table.chunks_exact_mut(1 << 16).enumerate().take(256) {
+    let RgbTable { counts, wrapped } = table;
+    for red in 0..256 {
         for &green_blue in &grouped[starts[red]..starts[red + 1]] {
-            let slot = &mut slice[usize::from(green_blue)];
-            *slot = slot.wrapping_add(1);
+            RgbTable::add(counts, wrapped, red << 16 | usize::from(green_blue));
         }
     }
 }
@@ -444,6 +487,38 @@ fn sum_tables(tables: &[Vec<u32>], channels: usize, bits: u32) -> Histogram {
         })
         .collect();
     concat_parts(parts, channels)
+}
+
+/// Sums RGB band tables like [`sum_tables`], adding 256 pixels for each
+/// time a colour's counter wrapped.
+fn sum_rgb_tables(tables: &[RgbTable]) -> Histogram {
+    let mut wrapped: Vec<u32> = tables
+        .iter()
+        .flat_map(|t| t.wrapped.iter().copied())
+        .collect();
+    wrapped.sort_unstable();
+    let parts: Vec<(Vec<u16>, Vec<u64>)> = (0..(1usize << 24) / SCAN_BLOCK)
+        .into_par_iter()
+        .map(|block| {
+            let keys = block * SCAN_BLOCK..(block + 1) * SCAN_BLOCK;
+            let first = wrapped.partition_point(|&k| (k as usize) < keys.start);
+            let mut wraps = wrapped[first..].iter().peekable();
+            let mut colors = Vec::new();
+            let mut counts = Vec::new();
+            for key in keys {
+                let mut n: u64 = tables.iter().map(|t| u64::from(t.counts[key])).sum();
+                while wraps.next_if(|&&k| k as usize == key).is_some() {
+                    n += 1 << 8;
+                }
+                if n > 0 {
+                    push_unpacked(&mut colors, key as u64, 3, 8);
+                    counts.push(n);
+                }
+            }
+            (colors, counts)
+        })
+        .collect();
+    concat_parts(parts, 3)
 }
 
 /// Joins per-block results, kept in block order.
@@ -1677,7 +1752,7 @@ mod tests {
     }
 
     proptest! {
-        // Each case allocates and scans a 64 MiB table.
+        // Each case allocates and scans a 16 MiB table.
         #![proptest_config(ProptestConfig::with_cases(32))]
 
         #[test]
@@ -1830,6 +1905,37 @@ mod tests {
             assert_eq!(hist, hashed_impl(&data, 3, 8));
             assert_eq!(hist.pixels(), (h * w) as u64);
         }
+    }
+
+    #[test]
+    fn rgb_counters_that_wrap_still_count_exactly() {
+        // At and around the counters' wrap, directly and grouped by red.
+        for n in [255usize, 256, 257, 3 << 8, 65536, 65537] {
+            let data = [1u8, 2, 3].repeat(n);
+            let mut direct = RgbTable::new();
+            count_rgb_direct(&data, &mut direct);
+            let mut grouped = RgbTable::new();
+            count_rgb_grouped(&data, &mut grouped, &mut Vec::new());
+            for table in [direct, grouped] {
+                let hist = sum_rgb_tables(&[table]);
+                assert_eq!((hist.colors, hist.counts), (vec![1, 2, 3], vec![n as u64]));
+            }
+        }
+        // An image one colour nearly fills (its counter wraps thousands of times) with
+        // others sprinkled in: the whole-image path, and piece by piece.
+        let (h, w) = (1100, 1907);
+        let mut data = vec![7u8; h * w * 3];
+        for (i, px) in data.chunks_exact_mut(3).enumerate().step_by(97) {
+            px.copy_from_slice(&[(i % 251) as u8, (i / 251 % 256) as u8, 3]);
+        }
+        let expected = naive(&data, 3);
+        assert!(expected.counts.iter().any(|&n| n > 7000 << 8));
+        assert_eq!(histogram_u8(view(&data, h, w, 3)), expected);
+        let mut counter = RgbCounter::new();
+        for piece in data.chunks(3 * 100_003) {
+            counter.add(piece);
+        }
+        assert_eq!(counter.finish(), expected);
     }
 
     #[test]
