@@ -143,7 +143,7 @@ const BIG_DENSE_MIN_PIXELS: usize = 1 << 21;
 /// than it saves.
 const MIN_BAND_PIXELS: usize = 1 << 16;
 
-/// Table entries summed per parallel task in [`sum_tables`].
+/// Table entries summed per parallel task in [`sum_tables`] and [`sum_rgb_tables`].
 const SCAN_BLOCK: usize = 1 << 16;
 
 /// Largest band that `u32` counters can count without wrapping.
@@ -312,7 +312,7 @@ const CACHED_COLOURS: usize = 1 << 16;
 /// pixels uses few enough colours that their counters stay in cache (photos,
 /// drawings). When it does not (noise), nearly every increment misses the
 /// cache and the TLB, so such chunks are first grouped by red, which confines
-/// each group's increments to one 256 KiB slice of the table. Either way the
+/// each group's increments to one 64 KiB slice of the table. Either way the
 /// counts are the same; only the speed differs.
 fn count_rgb_band(band: &[u8]) -> RgbTable {
     let mut table = RgbTable::new();
@@ -1936,6 +1936,50 @@ mod tests {
             counter.add(piece);
         }
         assert_eq!(counter.finish(), expected);
+    }
+
+    #[test]
+    fn wraps_on_several_colours_and_tables_sum_exactly() {
+        // Noise (counted grouped by red) with four colours common enough to
+        // wrap ~20 times each, on keys at the table's ends and a block edge.
+        let (h, w) = (1100, 1907);
+        let mut data = image_u8(h, w, 3, 256, 31);
+        let special = [[0u8, 0, 0], [0, 255, 255], [1, 0, 0], [255, 255, 255]];
+        for (i, px) in data.chunks_exact_mut(3).enumerate().step_by(101) {
+            px.copy_from_slice(&special[i / 101 % 4]);
+        }
+        assert!(many_colours(&data, &mut Vec::new()));
+        let expected = naive(&data, 3);
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("thread pool");
+            assert_eq!(
+                pool.install(|| histogram_u8(view(&data, h, w, 3))),
+                expected
+            );
+        }
+        let mut counter = RgbCounter::new();
+        for piece in data.chunks(3 * 100_003) {
+            counter.add(piece);
+        }
+        assert_eq!(counter.finish(), expected);
+        // Tables counted directly, grouped and mixed, summed together.
+        let keys = [[0u8, 0, 0], [0, 255, 255], [1, 0, 0], [255, 255, 255]];
+        let pixels: Vec<u8> = keys
+            .iter()
+            .zip([255, 256, 257, 513])
+            .flat_map(|(px, n)| px.repeat(n))
+            .collect();
+        let (mut a, mut b, mut c) = (RgbTable::new(), RgbTable::new(), RgbTable::new());
+        count_rgb_direct(&pixels, &mut a);
+        count_rgb_grouped(&pixels, &mut b, &mut Vec::new());
+        let half = pixels.len() / 6 * 3;
+        count_rgb_direct(&pixels[..half], &mut c);
+        count_rgb_grouped(&pixels[half..], &mut c, &mut Vec::new());
+        let thrice: Vec<u8> = pixels.repeat(3);
+        assert_eq!(sum_rgb_tables(&[a, b, c]), naive(&thrice, 3));
     }
 
     #[test]
