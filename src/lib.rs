@@ -67,8 +67,9 @@ pub use ops::label_mean::{
 };
 pub use ops::palette::{
     apply_levels_into, apply_palette_into, bayer_offsets, dither_palette, dither_palette_into,
-    nearest_level, nearest_level_into, nearest_level_into_with_progress, nearest_level_reference,
-    nearest_palette, nearest_palette_into, nearest_palette_into_with_progress,
-    nearest_palette_reference, Dither, GreyFloat, PaletteIndex, PaletteValue, Progress,
+    dither_palette_into_with_progress, nearest_level, nearest_level_into,
+    nearest_level_into_with_progress, nearest_level_reference, nearest_palette,
+    nearest_palette_into, nearest_palette_into_with_progress, nearest_palette_reference, Dither,
+    GreyFloat, PaletteIndex, PaletteValue, Progress,
 };
 pub use palette::{Levels, Palette, MAX_PALETTE_LEN};

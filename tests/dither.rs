@@ -250,3 +250,40 @@ fn bad_strengths_and_float_images_are_errors() {
     .unwrap_err();
     assert!(e.to_string().contains("8- and 16-bit"), "{e}");
 }
+
+/// Every method reports its rows (the CLI's progress bar): counts never go
+/// back and end at the image's height, on every device; the indices are
+/// those of the call without progress.
+#[test]
+fn dithering_reports_progress_in_rows() {
+    use std::sync::Mutex;
+    let (h, w) = (37, 23);
+    let image = gpix::synth::uniform_rgb(h, w, 5);
+    let palette = Palette::new(3, vec![0, 0, 0, 255, 0, 0, 30, 200, 90, 255, 255, 255]).unwrap();
+    let methods = [
+        Dither::None,
+        Dither::FloydSteinberg,
+        Dither::Ordered { strength: 1.0 },
+    ];
+    for device in devices(w, 3, 1) {
+        for dither in methods {
+            let seen = Mutex::new(Vec::new());
+            let mut out = vec![0u8; h * w];
+            gpix::dither_palette_into_with_progress(
+                image.view(),
+                &palette,
+                dither,
+                &device,
+                &mut out,
+                &|done, total| seen.lock().unwrap().push((done, total)),
+            )
+            .unwrap();
+            let seen = seen.into_inner().unwrap();
+            assert_eq!(seen.last(), Some(&(h, h)), "{dither:?} on {device:?}");
+            assert!(seen.iter().all(|&(_, total)| total == h));
+            assert!(seen.windows(2).all(|p| p[0].0 <= p[1].0), "{seen:?}");
+            let plain: Vec<u8> = dither_palette(image.view(), &palette, dither, &device).unwrap();
+            assert_eq!(out, plain);
+        }
+    }
+}

@@ -14,8 +14,9 @@ use crate::ops::median_cut::{
     histogram_u16, histogram_u8, median_cut, median_cut_levels, Histogram,
 };
 use crate::ops::palette::{
-    apply_levels_into, apply_palette_into, dither_palette_into, nearest_level_into_with_progress,
-    nearest_palette_into_with_progress, Dither, GreyFloat, PaletteIndex, PaletteValue, Progress,
+    apply_levels_into, apply_palette_into, dither_palette_into_with_progress,
+    nearest_level_into_with_progress, nearest_palette_into_with_progress, Dither, GreyFloat,
+    PaletteIndex, PaletteValue, Progress,
 };
 use crate::palette::Palette;
 
@@ -298,10 +299,10 @@ fn indices_into<I: PaletteIndex>(
     if dither != Dither::None {
         return match (image, palette) {
             (AnyImage::U8(i), AnyPalette::Colors(p)) => {
-                dither_palette_into(i.view(), p, dither, device, out)
+                dither_palette_into_with_progress(i.view(), p, dither, device, out, progress)
             }
             (AnyImage::U16(i), AnyPalette::Colors(p)) => {
-                dither_palette_into(i.view(), p, dither, device, out)
+                dither_palette_into_with_progress(i.view(), p, dither, device, out, progress)
             }
             _ => Err(Error::invalid(
                 "dithering applies to 8- and 16-bit images, not float ones",

@@ -16,8 +16,8 @@
 //!
 //! Alpha (the last channel of grey+alpha and RGBA images) is never dithered.
 
-use super::{check_out_len, check_palette, cpu::PixelSearch, nearest_palette_into, PaletteIndex};
-use super::{PaletteValue, Progress};
+use super::{check_out_len, check_palette, cpu::PixelSearch, nearest_palette_into_with_progress};
+use super::{PaletteIndex, PaletteValue, Progress};
 use crate::array::ImageView;
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -98,20 +98,36 @@ pub fn dither_palette_into<T: PaletteValue, I: PaletteIndex>(
     device: &Device,
     out: &mut [I],
 ) -> Result<()> {
+    dither_palette_into_with_progress(image, palette, dither, device, out, &|_, _| {})
+}
+
+/// [`dither_palette_into`], reporting progress in rows (Floyd–Steinberg is
+/// one thread in row order: a 12000² image takes seconds).
+///
+/// # Errors
+/// As [`dither_palette_into`].
+pub fn dither_palette_into_with_progress<T: PaletteValue, I: PaletteIndex>(
+    image: ImageView<'_, T>,
+    palette: &Palette,
+    dither: Dither,
+    device: &Device,
+    out: &mut [I],
+    progress: Progress<'_>,
+) -> Result<()> {
     dither.check()?;
     check_palette::<T, I>(image.channels(), palette)?;
     check_out_len(out.len(), image.pixels())?;
     match dither {
-        Dither::None => nearest_palette_into(image, palette, device, out),
+        Dither::None => nearest_palette_into_with_progress(image, palette, device, out, progress),
         Dither::FloydSteinberg => {
-            floyd_steinberg(image, palette, out, &|_, _| {});
+            floyd_steinberg(image, palette, out, progress);
             Ok(())
         }
         Dither::Ordered { strength } => {
             let offsets = bayer_offsets(palette, T::BITS, strength);
             let shifted = ordered_input(image, &offsets);
             let view = ImageView::new(&shifted, image.height(), image.width(), image.channels())?;
-            nearest_palette_into(view, palette, device, out)
+            nearest_palette_into_with_progress(view, palette, device, out, progress)
         }
     }
 }

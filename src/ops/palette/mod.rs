@@ -21,7 +21,9 @@ use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::palette::{Levels, Palette};
 
-pub use dither::{bayer_offsets, dither_palette, dither_palette_into, Dither};
+pub use dither::{
+    bayer_offsets, dither_palette, dither_palette_into, dither_palette_into_with_progress, Dither,
+};
 
 /// Integer pixel values the palette kernels take: `u8` and `u16`.
 pub trait PaletteValue: Element + Into<u16> {
