@@ -166,9 +166,11 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     return target.finish()
 
 
-def local_stats(input, size=3, mode="reflect", cval=0.0, *, axes=None, stats=("mean", "var", "std"), out=None, device=None):
+def local_stats(input, size=3, mode="reflect", cval=0.0, origin=0, *, axes=None, stats=("mean", "var", "std"), out=None,
+                device=None):
     """Local mean, population variance and standard deviation over ``size``
-    windows (the windows of :func:`uniform_filter`), in one pass.
+    windows (the windows of :func:`uniform_filter`, ``origin`` included), in
+    one pass.
 
     The variance is computed from sums of ``x - K`` with ``K`` a sample mean,
     in float64 on the CPU: no cancellation for data on a large offset, never
@@ -186,7 +188,7 @@ def local_stats(input, size=3, mode="reflect", cval=0.0, *, axes=None, stats=("m
         raise ValueError(f"stats must name some of 'mean', 'var', 'std', not {stats}")
     if out is not None and len(out) != len(stats):
         raise ValueError(f"out has {len(out)} arrays for {len(stats)} stats")
-    fast = _local_stats_2d(input, size, mode, cval, axes, stats, out, device)
+    fast = _local_stats_2d(input, size, mode, cval, origin, axes, stats, out, device)
     if fast is not None:
         return fast
     x = np.asarray(input)
@@ -197,22 +199,23 @@ def local_stats(input, size=3, mode="reflect", cval=0.0, *, axes=None, stats=("m
     # scipy: size 0 (or 1) along an axis filters nothing along it.
     sizes = [max(s, 1) for s in sizes]
     modes = modes_of(mode, len(axes))
+    origins = origins_of(origin, len(axes))
     a, full = _filter_axes(x, axes, sizes)
-    mode, _ = border_pair(modes, [0] * len(axes), axes, x.ndim, a)
+    mode, origin = border_pair(modes, origins, axes, x.ndim, a, sizes)
     xf = float_input(x)
     targets = {}
     for i, name in enumerate(stats):
         given = None if out is None else out[i]
         targets[name] = Target(given, x.shape, xf.dtype, [x, xf], default_dtype(x.dtype), name)
     native = [as4(targets[n].native, a) if n in targets else None for n in ("mean", "var", "std")]
-    _gpix.local_stats(as4(xf, a), *native, pair_of(full, a, 1), mode, float(cval), device_of(device))
+    _gpix.local_stats(as4(xf, a), *native, pair_of(full, a, 1), mode, float(cval), device_of(device), origin)
     return LocalStats(*(targets[n].finish() if n in targets else None for n in ("mean", "var", "std")))
 
 
-def _local_stats_2d(x, size, mode, cval, axes, stats, out, device):
+def _local_stats_2d(x, size, mode, cval, origin, axes, stats, out, device):
     """local_stats' common call without the general layout work (None when
     the call is not that)."""
-    m = _fast_mode(mode, 0, axes)
+    m = _fast_mode(mode, origin, axes)
     if m is None or type(size) is not int or size < 1 or not _is_plain_2d(x):
         return None
     found = {}

@@ -41,6 +41,7 @@ def local_stats(
     size: Union[int, Sequence[int]] = 3,
     mode: Mode = "reflect",
     cval: float = 0.0,
+    origin: Union[int, Sequence[int]] = 0,
     *,
     axes: Optional[Union[int, Sequence[int]]] = None,
     stats: Union[str, Sequence[str]] = ("mean", "var", "std"),

@@ -129,18 +129,20 @@ def gaussian_filter(input, sigma, order=0, mode="reflect", cval=0.0, truncate=4.
     return _overlap(x, block, depth, mode, _out_dtype(x), axes)
 
 
-def local_stats(input, size=3, mode="reflect", cval=0.0, *, axes=None, stats=("mean", "var", "std"), device=None):
+def local_stats(input, size=3, mode="reflect", cval=0.0, origin=0, *, axes=None, stats=("mean", "var", "std"),
+                device=None):
     """:func:`gpix.local_stats` chunk by chunk: a ``gpix.LocalStats`` of
     dask arrays (None where not asked for)."""
     x = da.asarray(input)
     stats = (stats,) if isinstance(stats, str) else tuple(stats)
     sizes = per_axis(size, len(axes_of(axes, x.ndim)), "size")
-    depth = _window_depth(x, axes, sizes)
+    depth = _window_depth(x, axes, sizes, origin)
     result = {}
     for name in stats:
 
         def block(b, name=name):
-            return getattr(gpix.local_stats(b, size, mode=mode, cval=cval, axes=axes, stats=(name,), device=device), name)
+            s = gpix.local_stats(b, size, mode=mode, cval=cval, origin=origin, axes=axes, stats=(name,), device=device)
+            return getattr(s, name)
 
         result[name] = _overlap(x, block, depth, mode, _out_dtype(x), axes)
     return gpix.LocalStats(*(result.get(n) for n in ("mean", "var", "std")))

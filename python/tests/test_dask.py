@@ -77,6 +77,9 @@ def test_gaussian_and_stats(client, data):
     assert s.std is None
     assert_close(s.mean.compute(), want.mean)
     assert_close(s.var.compute(), want.var)
+    # Shifted windows across chunk edges.
+    s = gd.local_stats(d, (7, 8), mode="reflect", origin=(2, -3), stats="var")
+    assert_close(s.var.compute(), gpix.local_stats(x, (7, 8), mode="reflect", origin=(2, -3)).var)
 
 
 def test_channels_last(client, data):

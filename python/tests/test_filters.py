@@ -111,6 +111,31 @@ def test_origins_match_scipy(rng, device, origin):
                  ndi.uniform_filter(stack, size, origin=o), device)
 
 
+@pytest.mark.parametrize("origin", [0, 2, -1, (1, -2), (-2, 1), (3, 0)])
+def test_local_stats_origins_match_scipy(rng, device, origin):
+    # The windows of uniform_filter with the same origin; an origin scipy
+    # refuses for the window is refused too.
+    x = rng.standard_normal((14, 17))
+    for size in [(5, 4), 5]:
+        try:
+            mean = ndi.uniform_filter(x, size, origin=origin, mode="wrap")
+        except ValueError:
+            with pytest.raises(ValueError):
+                gpix.local_stats(x, size, mode="wrap", origin=origin, device=device)
+            continue
+        s = gpix.local_stats(x, size, mode="wrap", origin=origin, device=device)
+        var = ndi.uniform_filter(x * x, size, origin=origin, mode="wrap") - mean * mean
+        assert_close(s.mean, mean, device)
+        tol = 1e-12 if device == "cpu" else 1e-4
+        assert np.max(np.abs(s.var - var)) <= tol
+        # A stack through the general path: the window over the last two axes.
+        stack = np.stack([x, -x])
+        o = (0, origin, origin) if np.isscalar(origin) else (0,) + tuple(origin)
+        got = gpix.local_stats(stack, (1,) + (size if isinstance(size, tuple) else (size, size)), mode="wrap",
+                               origin=o, stats="mean", device=device)
+        assert_close(got.mean[1], -mean, device)
+
+
 def test_origin_on_1d_arrays(rng):
     x = rng.standard_normal(20)
     assert_close(gpix.uniform_filter(x, 3, origin=1), ndi.uniform_filter(x, 3, origin=1))
