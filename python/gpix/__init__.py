@@ -17,6 +17,8 @@ array([0.33333333, 1.        , 2.        , 2.66666667])
 
 from collections import namedtuple
 
+import operator
+
 import numpy as np
 
 from . import _gpix
@@ -46,6 +48,13 @@ __all__ = [
     "correlate",
     "convolve",
     "gaussian_filter",
+    "correlate1d",
+    "convolve1d",
+    "uniform_filter1d",
+    "gaussian_filter1d",
+    "sobel",
+    "prewitt",
+    "laplace",
     "gaussian_gradient_magnitude",
     "gaussian_laplace",
     "gabor",
@@ -418,6 +427,152 @@ def _gaussian(input, sigma, order, output, mode, cval, truncate, radius, axes, d
     if absolute:
         # scipy: √(d·d), the magnitude of the one derivative.
         np.abs(target.native, out=target.native)
+    return target.finish()
+
+
+def _axis_of(axis, ndim):
+    """numpy's one ``axis``, negatives wrapped (ValueError when out of range)."""
+    return axes_of([axis], ndim)[0]
+
+
+def _weights_1d(weights):
+    w = np.asarray(weights)
+    if w.ndim != 1 or w.shape[0] < 1:
+        raise RuntimeError("no filter weights given")
+    return w
+
+
+def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, device=None):
+    """scipy.ndimage.correlate1d: :func:`correlate` along one ``axis`` with
+    1-D ``weights``.
+
+    >>> gpix.correlate1d([2.0, 8, 0, 4, 1, 9, 9, 0], [1, 3])
+    array([ 8., 26.,  8., 12.,  7., 28., 36.,  9.])
+    """
+    x = np.asarray(input)
+    w = _weights_1d(weights)
+    return correlate(x, w, output, mode, cval, origin, axes=(_axis_of(axis, x.ndim),), device=device)
+
+
+def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, device=None):
+    """scipy.ndimage.convolve1d: :func:`convolve` along one ``axis`` with
+    1-D ``weights``.
+
+    >>> gpix.convolve1d([2.0, 8, 0, 4, 1, 9, 9, 0], [1, 3])
+    array([14., 24.,  4., 13., 12., 36., 27.,  0.])
+    """
+    x = np.asarray(input)
+    w = _weights_1d(weights)
+    return convolve(x, w, output, mode, cval, origin, axes=(_axis_of(axis, x.ndim),), device=device)
+
+
+def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, device=None):
+    """scipy.ndimage.uniform_filter1d: the running mean of ``size`` values
+    along one ``axis``.
+
+    >>> gpix.uniform_filter1d([2.0, 8, 0, 4, 1, 9, 9, 0], size=3)
+    array([4.        , 3.33333333, 4.        , 1.66666667, 4.66666667,
+           6.33333333, 6.        , 3.        ])
+    """
+    x = np.asarray(input)
+    if operator.index(size) < 1:
+        raise RuntimeError("incorrect filter size")
+    return uniform_filter(x, size, output, mode, cval, origin, axes=(_axis_of(axis, x.ndim),), device=device)
+
+
+def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *,
+                      radius=None, device=None):
+    """scipy.ndimage.gaussian_filter1d: :func:`gaussian_filter` along one
+    ``axis`` (``order`` 0–3 takes that derivative of the Gaussian).
+
+    >>> gpix.gaussian_filter1d([1.0, 2, 3, 4, 5], 1).round(4)
+    array([1.427 , 2.0678, 3.    , 3.9322, 4.573 ])
+    """
+    x = np.asarray(input)
+    return gaussian_filter(x, sigma, order, output, mode, cval, truncate, radius=radius,
+                           axes=(_axis_of(axis, x.ndim),), device=device)
+
+
+def _derivative_then_smooth(input, axis, output, mode, cval, device, derivative, smooth):
+    """scipy's sobel and prewitt: ``derivative`` along ``axis``, then
+    ``smooth`` along every other axis, each pass applying its axis's mode to
+    the previous pass's result. A 2-D array with one mode other than
+    constant is one separable correlation (its rank-1 kernel runs as two
+    passes): the same numbers, since such modes commute with filtering along
+    the other axis; scipy's constant border pads the intermediate with
+    ``cval``, so constant modes run as the chain."""
+    x = np.asarray(input)
+    axis = _axis_of(axis, x.ndim)
+    modes = [mode] * x.ndim if isinstance(mode, str) else list(mode)
+    if len(modes) != x.ndim:
+        raise RuntimeError("sequence argument must have length equal to input rank")
+    if x.ndim == 2 and modes[0] == modes[1] and modes[0] not in ("constant", "grid-constant"):
+        pair = [smooth, smooth]
+        pair[axis] = derivative
+        return correlate(x, np.outer(*pair), output, modes[0], cval, device=device)
+    out = correlate1d(x, derivative, axis, output, modes[axis], cval, device=device)
+    for other in (a for a in range(x.ndim) if a != axis):
+        out = correlate1d(out, smooth, other, out, modes[other], cval, device=device)
+    return out
+
+
+def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, device=None):
+    """scipy.ndimage.sobel: the derivative ``[-1, 0, 1]`` along ``axis``,
+    smoothed by ``[1, 2, 1]`` along every other axis. Integer inputs give
+    float64 (scipy keeps the integer type, and uint8 wraps around).
+
+    >>> gpix.sobel(np.float32([[0, 0, 1, 1]] * 3), axis=1)
+    array([[0., 4., 4., 0.],
+           [0., 4., 4., 0.],
+           [0., 4., 4., 0.]], dtype=float32)
+    """
+    return _derivative_then_smooth(input, axis, output, mode, cval, device, [-1.0, 0.0, 1.0], [1.0, 2.0, 1.0])
+
+
+def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, device=None):
+    """scipy.ndimage.prewitt: as :func:`sobel` with ``[1, 1, 1]`` smoothing.
+
+    >>> gpix.prewitt(np.float32([[0, 0, 1, 1]] * 3), axis=1)
+    array([[0., 3., 3., 0.],
+           [0., 3., 3., 0.],
+           [0., 3., 3., 0.]], dtype=float32)
+    """
+    return _derivative_then_smooth(input, axis, output, mode, cval, device, [-1.0, 0.0, 1.0], [1.0, 1.0, 1.0])
+
+
+def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, device=None):
+    """scipy.ndimage.laplace: the sum over ``axes`` of second differences
+    ``[1, -2, 1]``. Over the two axes of an image with one mode it is a
+    single 3×3 correlation, computed in float64 and rounded once.
+
+    >>> gpix.laplace(np.float64([[0, 0, 0], [0, 1, 0], [0, 0, 0]]), mode="constant")
+    array([[ 0.,  1.,  0.],
+           [ 1., -4.,  1.],
+           [ 0.,  1.,  0.]])
+    """
+    x = np.asarray(input)
+    axes = axes_of(axes, x.ndim)
+    modes = [mode] * len(axes) if isinstance(mode, str) else list(mode)
+    if len(modes) != len(axes):
+        raise RuntimeError("sequence argument must have length equal to input rank")
+    if not axes:
+        return _copy_into(x, output)
+    second = np.array([1.0, -2.0, 1.0])
+    if len(axes) == 2 and abs(axes[0] - axes[1]) == 1 and modes[0] == modes[1]:
+        cross = np.zeros((3, 3))
+        cross[1] += second
+        cross[:, 1] += second
+        return correlate(x, cross, output, modes[0], cval, axes=sorted(axes), device=device)
+    out = correlate1d(x, second, axes[0], output, modes[0], cval, device=device)
+    for ax, m in zip(axes[1:], modes[1:]):
+        out += correlate1d(x, second, ax, out.dtype, m, cval, device=device)
+    return out
+
+
+def _copy_into(x, output):
+    """``x`` written to ``output`` (or a new array of gpix's default dtype)."""
+    target = Target(output, x.shape, default_dtype(x.dtype), [x], default_dtype(x.dtype))
+    target.native[...] = x
     return target.finish()
 
 

@@ -85,6 +85,79 @@ def gaussian_filter(
     axes: Optional[Union[int, Sequence[int]]] = None,
     device: Device = None,
 ) -> np.ndarray: ...
+def correlate1d(
+    input: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    axis: int = -1,
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    origin: int = 0,
+    *,
+    device: Device = None,
+) -> np.ndarray: ...
+def convolve1d(
+    input: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    axis: int = -1,
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    origin: int = 0,
+    *,
+    device: Device = None,
+) -> np.ndarray: ...
+def uniform_filter1d(
+    input: npt.ArrayLike,
+    size: int,
+    axis: int = -1,
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    origin: int = 0,
+    *,
+    device: Device = None,
+) -> np.ndarray: ...
+def gaussian_filter1d(
+    input: npt.ArrayLike,
+    sigma: float,
+    axis: int = -1,
+    order: int = 0,
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    truncate: float = 4.0,
+    *,
+    radius: Optional[int] = None,
+    device: Device = None,
+) -> np.ndarray: ...
+def sobel(
+    input: npt.ArrayLike,
+    axis: int = -1,
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    *,
+    device: Device = None,
+) -> np.ndarray: ...
+def prewitt(
+    input: npt.ArrayLike,
+    axis: int = -1,
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    *,
+    device: Device = None,
+) -> np.ndarray: ...
+def laplace(
+    input: npt.ArrayLike,
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    *,
+    axes: Optional[Union[int, Sequence[int]]] = None,
+    device: Device = None,
+) -> np.ndarray: ...
 def gaussian_laplace(
     input: npt.ArrayLike,
     sigma: Union[float, Sequence[float]],

@@ -34,6 +34,13 @@ __all__ = [
     "correlate",
     "convolve",
     "gaussian_filter",
+    "correlate1d",
+    "convolve1d",
+    "uniform_filter1d",
+    "gaussian_filter1d",
+    "sobel",
+    "prewitt",
+    "laplace",
     "local_stats",
     "gradient",
     "hessian",
@@ -127,6 +134,73 @@ def gaussian_filter(input, sigma, order=0, mode="reflect", cval=0.0, truncate=4.
         return gpix.gaussian_filter(b, sigma, order=order, mode=mode, cval=cval, truncate=truncate, axes=axes, device=device)
 
     return _overlap(x, block, depth, mode, _out_dtype(x), axes)
+
+
+def _along(x, axis, width, origin, mode, func):
+    """``func`` per chunk with the halo of a ``width`` window along one axis."""
+    ax = axes_of([axis], x.ndim)[0]
+    depth = _window_depth(x, [ax], [width], origin)
+    return _overlap(x, func, depth, mode, _out_dtype(x), [ax])
+
+
+def correlate1d(input, weights, axis=-1, mode="reflect", cval=0.0, origin=0, *, device=None):
+    """:func:`gpix.correlate1d` chunk by chunk."""
+    x = da.asarray(input)
+    w = np.asarray(weights)
+    return _along(x, axis, len(w) + 1, origin, mode,
+                  lambda b: gpix.correlate1d(b, w, axis, mode=mode, cval=cval, origin=origin, device=device))
+
+
+def convolve1d(input, weights, axis=-1, mode="reflect", cval=0.0, origin=0, *, device=None):
+    """:func:`gpix.convolve1d` chunk by chunk."""
+    x = da.asarray(input)
+    w = np.asarray(weights)
+    return _along(x, axis, len(w) + 1, origin, mode,
+                  lambda b: gpix.convolve1d(b, w, axis, mode=mode, cval=cval, origin=origin, device=device))
+
+
+def uniform_filter1d(input, size, axis=-1, mode="reflect", cval=0.0, origin=0, *, device=None):
+    """:func:`gpix.uniform_filter1d` chunk by chunk."""
+    x = da.asarray(input)
+    return _along(x, axis, size, origin, mode,
+                  lambda b: gpix.uniform_filter1d(b, size, axis, mode=mode, cval=cval, origin=origin, device=device))
+
+
+def gaussian_filter1d(input, sigma, axis=-1, order=0, mode="reflect", cval=0.0, truncate=4.0, *, radius=None,
+                      device=None):
+    """:func:`gpix.gaussian_filter1d` chunk by chunk."""
+    x = da.asarray(input)
+    r = int(truncate * float(sigma) + 0.5) if radius is None else int(radius)
+
+    def block(b):
+        return gpix.gaussian_filter1d(b, sigma, axis, order, mode=mode, cval=cval, truncate=truncate, radius=radius,
+                                      device=device)
+
+    return _along(x, axis, 2 * r + 1, 0, mode, block)
+
+
+def _three_wide(input, mode, axes, func):
+    """``func`` per chunk with a one-element halo along ``axes`` (3-wide
+    windows: sobel, prewitt, laplace)."""
+    x = da.asarray(input)
+    listed = axes_of(axes, x.ndim)
+    depth = _window_depth(x, listed, [3] * len(listed))
+    return _overlap(x, func, depth, mode, _out_dtype(x), listed)
+
+
+def sobel(input, axis=-1, mode="reflect", cval=0.0, *, device=None):
+    """:func:`gpix.sobel` chunk by chunk."""
+    return _three_wide(input, mode, None, lambda b: gpix.sobel(b, axis, mode=mode, cval=cval, device=device))
+
+
+def prewitt(input, axis=-1, mode="reflect", cval=0.0, *, device=None):
+    """:func:`gpix.prewitt` chunk by chunk."""
+    return _three_wide(input, mode, None, lambda b: gpix.prewitt(b, axis, mode=mode, cval=cval, device=device))
+
+
+def laplace(input, mode="reflect", cval=0.0, *, axes=None, device=None):
+    """:func:`gpix.laplace` chunk by chunk."""
+    return _three_wide(input, mode, axes, lambda b: gpix.laplace(b, mode=mode, cval=cval, axes=axes, device=device))
 
 
 def local_stats(input, size=3, mode="reflect", cval=0.0, origin=0, *, axes=None, stats=("mean", "var", "std"),

@@ -128,3 +128,20 @@ def test_quantize_uses_the_whole_images_palette(client, data):
     assert np.array_equal(indices.compute(), want_indices)
     _, plain = gd.quantize(dimg, colors=64, method="median-cut")
     assert np.array_equal(plain.compute(), gpix.quantize(img, colors=64, method="median-cut")[1])
+
+
+@pytest.mark.parametrize("mode", ["reflect", "wrap", "constant"])
+def test_one_axis_and_edge_filters(client, data, mode):
+    d, x = data["f32"]
+    w = [1.0, -3.0, 2.0, 0.5]
+    for axis in [0, 1]:
+        assert_close(gd.correlate1d(d, w, axis, mode=mode, origin=1).compute(),
+                     gpix.correlate1d(x, w, axis, mode=mode, origin=1))
+        assert_close(gd.convolve1d(d, w, axis, mode=mode, origin=-1).compute(),
+                     gpix.convolve1d(x, w, axis, mode=mode, origin=-1))
+        assert_close(gd.uniform_filter1d(d, 9, axis, mode=mode).compute(), gpix.uniform_filter1d(x, 9, axis, mode=mode))
+        assert_close(gd.gaussian_filter1d(d, 3.0, axis, order=1, mode=mode).compute(),
+                     gpix.gaussian_filter1d(x, 3.0, axis, order=1, mode=mode))
+        assert_close(gd.sobel(d, axis, mode=mode).compute(), gpix.sobel(x, axis, mode=mode))
+        assert_close(gd.prewitt(d, axis, mode=mode).compute(), gpix.prewitt(x, axis, mode=mode))
+    assert_close(gd.laplace(d, mode=mode).compute(), gpix.laplace(x, mode=mode))

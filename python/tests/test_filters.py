@@ -312,3 +312,79 @@ def test_local_stats_match_a_two_pass_variance(rng, device, dtype):
         assert_close(s.std, np.sqrt(s.var.astype(np.float64)).astype(dtype), device)
     only = gpix.local_stats(x, 3, stats=("var",))
     assert only.mean is None and only.std is None and only.var is not None
+
+
+@pytest.mark.parametrize("mode", MODES + ["grid-constant"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_axis_filters_match_scipy(rng, device, mode, dtype):
+    x = rng.standard_normal((13, 17)).astype(dtype)
+    stack = rng.standard_normal((3, 8, 11)).astype(dtype)
+    w = [1.0, 3.0, -2.0, 0.5]
+    for arr in [x, stack, x[0]]:
+        for axis in range(-1, arr.ndim):
+            for origin in [0, 1, -2]:
+                for f, g in [(gpix.correlate1d, ndi.correlate1d), (gpix.convolve1d, ndi.convolve1d)]:
+                    got = f(arr, w, axis, mode=mode, cval=0.5, origin=origin, device=device)
+                    assert got.dtype == arr.dtype
+                    assert_close(got, g(arr, w, axis, mode=mode, cval=0.5, origin=origin), device)
+                assert_close(gpix.uniform_filter1d(arr, 4, axis, mode=mode, cval=0.5, origin=origin, device=device),
+                             ndi.uniform_filter1d(arr, 4, axis, mode=mode, cval=0.5, origin=origin), device)
+            for order in range(4):
+                assert_close(gpix.gaussian_filter1d(arr, 1.5, axis, order, mode=mode, cval=0.5, device=device),
+                             ndi.gaussian_filter1d(arr, 1.5, axis, order, mode=mode, cval=0.5), device)
+            assert_close(gpix.gaussian_filter1d(arr, 2.0, axis, radius=2, mode=mode, device=device),
+                         ndi.gaussian_filter1d(arr, 2.0, axis, radius=2, mode=mode), device)
+
+
+@pytest.mark.parametrize("mode", MODES + ["grid-constant", ("wrap", "nearest")])
+def test_sobel_prewitt_laplace_match_scipy(rng, device, mode):
+    # 2-D with one mode is a single correlation, constant borders and mode
+    # pairs chain 1-D passes as scipy does; stacks chain over every axis.
+    x = rng.standard_normal((19, 23))
+    for f, g in [(gpix.sobel, ndi.sobel), (gpix.prewitt, ndi.prewitt)]:
+        for axis in [0, 1, -1]:
+            assert_close(f(x, axis, mode=mode, cval=0.75, device=device), g(x, axis, mode=mode, cval=0.75), device)
+        if isinstance(mode, str):
+            stack = rng.standard_normal((3, 9, 10)).astype(np.float32)
+            for axis in range(3):
+                got = f(stack, axis, mode=mode, cval=0.75, device=device)
+                assert got.dtype == np.float32
+                assert_close(got, g(stack, axis, mode=mode, cval=0.75), device)
+    assert_close(gpix.laplace(x, mode=mode, cval=0.75, device=device), ndi.laplace(x, mode=mode, cval=0.75), device)
+    if isinstance(mode, str):
+        stack = rng.standard_normal((3, 9, 10))
+        for axes in [None, (1, 2), (2, 1), (0, 2), (0,)]:
+            assert_close(gpix.laplace(stack, mode=mode, axes=axes, device=device),
+                         ndi.laplace(stack, mode=mode, axes=axes), device)
+
+
+def test_sobel_family_outputs_and_errors(rng):
+    # Integers give float64 (scipy keeps uint8 and wraps around); output=
+    # an integer dtype rounds each pass as scipy does; in place works.
+    img = rng.integers(0, 256, (12, 15)).astype(np.uint8)
+    got = gpix.sobel(img)
+    assert got.dtype == np.float64
+    assert_close(got, ndi.sobel(img.astype(np.float64)))
+    as_int = gpix.sobel(img, output=np.int32)
+    assert as_int.dtype == np.int32
+    np.testing.assert_array_equal(as_int, ndi.sobel(img.astype(np.int32)))
+    np.testing.assert_array_equal(gpix.laplace(img, output=np.int16), ndi.laplace(img.astype(np.int16)))
+    x = rng.standard_normal((10, 11))
+    want = ndi.prewitt(x, 0, mode="constant")
+    same = x.copy()
+    assert gpix.prewitt(same, 0, output=same, mode="constant") is same
+    assert_close(same, want)
+    out = np.empty_like(x)
+    assert gpix.correlate1d(x, [1, 2], 0, output=out) is out
+    assert_close(out, ndi.correlate1d(x, [1, 2], 0))
+    assert_close(gpix.laplace(x, axes=()), x)
+    with pytest.raises(ValueError):
+        gpix.sobel(x, axis=2)
+    with pytest.raises(RuntimeError):
+        gpix.correlate1d(x, [])
+    with pytest.raises(RuntimeError):
+        gpix.correlate1d(x, [[1.0, 2.0]])
+    with pytest.raises(RuntimeError):
+        gpix.uniform_filter1d(x, 0)
+    with pytest.raises(RuntimeError):
+        gpix.sobel(x, mode=("wrap",))
