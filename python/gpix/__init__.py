@@ -435,11 +435,13 @@ def _axis_of(axis, ndim):
     return axes_of([axis], ndim)[0]
 
 
-def _weights_1d(weights):
+def _along_axis(f, input, weights, axis, output, mode, cval, origin, device):
+    """``f`` (correlate or convolve) with 1-D ``weights`` along one axis."""
+    x = np.asarray(input)
     w = np.asarray(weights)
     if w.ndim != 1 or w.shape[0] < 1:
         raise RuntimeError("no filter weights given")
-    return w
+    return f(x, w, output, mode, cval, origin, axes=(_axis_of(axis, x.ndim),), device=device)
 
 
 def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, device=None):
@@ -449,9 +451,7 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     >>> gpix.correlate1d([2.0, 8, 0, 4, 1, 9, 9, 0], [1, 3])
     array([ 8., 26.,  8., 12.,  7., 28., 36.,  9.])
     """
-    x = np.asarray(input)
-    w = _weights_1d(weights)
-    return correlate(x, w, output, mode, cval, origin, axes=(_axis_of(axis, x.ndim),), device=device)
+    return _along_axis(correlate, input, weights, axis, output, mode, cval, origin, device)
 
 
 def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, device=None):
@@ -461,9 +461,7 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     >>> gpix.convolve1d([2.0, 8, 0, 4, 1, 9, 9, 0], [1, 3])
     array([14., 24.,  4., 13., 12., 36., 27.,  0.])
     """
-    x = np.asarray(input)
-    w = _weights_1d(weights)
-    return convolve(x, w, output, mode, cval, origin, axes=(_axis_of(axis, x.ndim),), device=device)
+    return _along_axis(convolve, input, weights, axis, output, mode, cval, origin, device)
 
 
 def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, device=None):
