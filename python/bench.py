@@ -178,6 +178,18 @@ def rows(runs, quick):
     yield (f"local_stats mean + var 15x15, {n}² float32", *paired_ms(gp_stats, cv_stats, runs),
            "cv2.boxFilter + sqrBoxFilter (+ mean², subtract)", "")
 
+    def cv_sobel():
+        cv2.Sobel(x, cv2.CV_32F, 0, 1, dst=out, ksize=3, borderType=reflect)
+
+    yield (f"sobel (axis 0), {n}² float32", *paired_ms(lambda: gpix.sobel(x, 0, output=out), cv_sobel, runs),
+           "cv2.Sobel(dst=)", "")
+
+    def cv_laplace():
+        cv2.Laplacian(x, cv2.CV_32F, dst=out, ksize=1, borderType=reflect)
+
+    yield (f"laplace, {n}² float32", *paired_ms(lambda: gpix.laplace(x, output=out), cv_laplace, runs),
+           "cv2.Laplacian(ksize=1, dst=)", "")
+
     gradient_into, label_mean_into = numba_peers()
     f = rng.random((n, n))
     dy, dx = np.empty_like(f), np.empty_like(f)
