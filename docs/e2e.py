@@ -1,7 +1,7 @@
 """End to end, file to file: each `gpix` command beside the fastest peer doing
 the same whole job in a warm Python process (np.load -> op -> np.save).
 
-    pip install numpy scipy numba opencv-python-headless scikit-image pillow
+    pip install numpy scipy numba opencv-python-headless scikit-image pillow imagequant
     cargo build --release
     python3 docs/e2e.py                      # every case, median of 5
     python3 docs/e2e.py --only uniform,gradient --runs 7 --json e2e.json
@@ -19,7 +19,9 @@ box, local-variance and kernel filters (cv2.sepFilter2D given the Gabor's
 rank-1 factors by hand), the numba fused loops for the finite differences
 (interior only: an easier job than numpy.gradient's edges) and for the
 label means; for the palette, the exact numba loop and Pillow's approximate
-colour cache (a different, inexact job, for context).
+colour cache (a different, inexact job, for context); for building a palette
+and mapping to it, libimagequant (`pip install imagequant`) and Pillow's
+median cut (quality compared in docs/QUANTIZE_QUALITY.md).
 """
 import argparse
 import json
@@ -147,6 +149,22 @@ def peers(inp, d):
         q = Image.fromarray(img).quantize(palette=p, dither=Image.Dither.NONE)
         np.save(out("qp.npy"), pal[np.asarray(q)])
 
+    def build_pillow():
+        from PIL import Image
+
+        img = load(inp["rgb"])
+        np.save(out("qb.npy"), np.asarray(Image.fromarray(img).quantize(256).convert("RGB")))
+
+    def build_liq():
+        import imagequant
+
+        img = load(inp["rgb"])
+        h, w, _ = img.shape
+        rgba = np.dstack([img, np.full((h, w), 255, np.uint8)]).tobytes()
+        idx, pal = imagequant.quantize_raw_rgba_bytes(rgba, w, h, dithering_level=0.0, max_colors=256)
+        pal = np.array(pal, np.uint8).reshape(-1, 4)[:, :3]
+        np.save(out("qb.npy"), pal[np.frombuffer(idx, np.uint8)].reshape(h, w, 3))
+
     return {
         "uniform": [("cv2.boxFilter", uniform)],
         "stats": [("cv2.boxFilter + sqrBoxFilter", stats)],
@@ -161,6 +179,10 @@ def peers(inp, d):
         "quantize": [
             ("numba loop (exact)", quantize_numba),
             ("Pillow quantize (approximate)", quantize_pillow),
+        ],
+        "quantize-build": [
+            ("libimagequant 2.15 (imagequant)", build_liq),
+            ("Pillow quantize(256) (median cut, approximate mapping)", build_pillow),
         ],
     }
 
@@ -188,6 +210,8 @@ def gpix_commands(inp, d):
                        ["label-mean", inp["rgbf"], inp["labels"], o("lm.npy")]),
         "quantize": ("quantize 4000² RGB, 256-colour palette",
                      ["quantize", inp["rgb"], o("q.npy"), "--palette", inp["pal"]]),
+        "quantize-build": ("quantize 4000² RGB, 256-colour palette built",
+                           ["quantize", inp["rgb"], o("qb.npy"), "--colors", "256"]),
     }
 
 
