@@ -48,13 +48,14 @@ pub use ops::diff::{
 pub use ops::filter::{
     boundary_index, convolve, convolve_into, convolve_reference, convolve_with, correlate,
     correlate_into, correlate_reference, correlate_with, difference_of_gaussians,
-    difference_of_gaussians_into, gabor_kernel, gabor_sigma_from_bandwidth,
-    gaussian_derivative_kernel1d, gaussian_filter, gaussian_filter_into, gaussian_filter_reference,
-    gaussian_filter_with, gaussian_filter_with_into, gaussian_gradient_magnitude,
-    gaussian_gradient_magnitude_into, gaussian_kernel, gaussian_kernel1d, gaussian_laplace,
-    gaussian_laplace_into, local_stats, local_stats_into, local_stats_reference, uniform_filter,
-    uniform_filter_into, uniform_filter_reference, Border, BoundaryMode, CorrelationMethod,
-    FilterInfo, FilterValue, Gaussian, Kernel, LocalStats, StatsOut, MAX_GAUSSIAN_ORDER,
+    difference_of_gaussians_into, edge_filter, edge_filter_into, edge_filter_reference,
+    gabor_kernel, gabor_sigma_from_bandwidth, gaussian_derivative_kernel1d, gaussian_filter,
+    gaussian_filter_into, gaussian_filter_reference, gaussian_filter_with,
+    gaussian_filter_with_into, gaussian_gradient_magnitude, gaussian_gradient_magnitude_into,
+    gaussian_kernel, gaussian_kernel1d, gaussian_laplace, gaussian_laplace_into, local_stats,
+    local_stats_into, local_stats_reference, uniform_filter, uniform_filter_into,
+    uniform_filter_reference, Border, BoundaryMode, CorrelationMethod, EdgeFilter, FilterInfo,
+    FilterValue, Gaussian, Kernel, LocalStats, StatsOut, MAX_GAUSSIAN_ORDER,
 };
 pub use ops::kmeans::{
     kmeans_levels, kmeans_palette, refine_palette, refined_levels, refined_palette, GreyWeights,

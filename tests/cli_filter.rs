@@ -839,3 +839,95 @@ fn dtype_chooses_the_float_type_of_float_inputs() {
     ]);
     assert_eq!(dtype_of(&out), "float32");
 }
+
+/// `gpix filter sobel / prewitt / laplace` give scipy.ndimage's numbers
+/// (golden files: each channel's 2-D array) for every mode, one per axis
+/// too, on the CPU and the GPU; an origin is refused, nothing written.
+#[test]
+fn edge_filters_match_scipy_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out.npy");
+    let x = golden("input");
+    let mut devices = vec![("cpu", 1e-12)];
+    if common::gpu().is_some() {
+        devices.push(("gpu", 2e-5));
+    }
+    let modes = ["reflect", "mirror", "nearest", "wrap", "constant"];
+    for (device, tol) in devices {
+        let filter = |op: &str, extra: &[&str], want: &str| {
+            let args = [
+                "--device",
+                device,
+                "filter",
+                op,
+                s(&x),
+                s(&out),
+                "--cval",
+                "0.5",
+            ];
+            run(&[&args[..], extra].concat());
+            assert_close(&out, &golden(want), tol);
+        };
+        for mode in modes {
+            for axis in ["0", "1"] {
+                for op in ["sobel", "prewitt"] {
+                    filter(
+                        op,
+                        &["--axis", axis, "--mode", mode],
+                        &format!("{op}{axis}_{mode}"),
+                    );
+                }
+            }
+            filter(
+                "laplace",
+                &["--mode", mode],
+                &format!("edge_laplace_{mode}"),
+            );
+        }
+        for (my, mx) in [
+            ("reflect", "wrap"),
+            ("constant", "nearest"),
+            ("mirror", "constant"),
+            ("wrap", "constant"),
+        ] {
+            let pair = format!("{my},{mx}");
+            filter(
+                "sobel",
+                &["--axis", "1", "--mode", &pair],
+                &format!("sobel1_modes_{my}_{mx}"),
+            );
+            filter(
+                "laplace",
+                &["--mode", &pair],
+                &format!("edge_laplace_modes_{my}_{mx}"),
+            );
+        }
+    }
+    fails(
+        &[
+            "filter",
+            "laplace",
+            s(&x),
+            s(&d.join("new.npy")),
+            "--origin",
+            "1",
+        ],
+        d,
+        "--origin",
+        2,
+    );
+    fails(
+        &[
+            "filter",
+            "sobel",
+            s(&x),
+            s(&d.join("new.npy")),
+            "--axis",
+            "2",
+        ],
+        d,
+        "axis",
+        2,
+    );
+}

@@ -1075,3 +1075,89 @@ fn origins_on_unit_axes_are_ignored_as_scipy() {
         }
     }
 }
+
+fn edge_filter_strategy() -> impl Strategy<Value = gpix::EdgeFilter> {
+    prop_oneof![
+        (0usize..2).prop_map(|axis| gpix::EdgeFilter::Sobel { axis }),
+        (0usize..2).prop_map(|axis| gpix::EdgeFilter::Prewitt { axis }),
+        Just(gpix::EdgeFilter::Laplace),
+    ]
+}
+
+fn check_edges<T: FilterValue>(
+    case: &Case,
+    filter: gpix::EdgeFilter,
+    border: gpix::Border,
+    cast: impl Fn(f64) -> T,
+    cpu_tol: f64,
+) {
+    let (h, w, c, values, _, _) = case;
+    let data: Vec<T> = values.iter().map(|&v| cast(v)).collect();
+    let image = ImageView::new(&data, *h, *w, *c).unwrap();
+    let want = gpix::edge_filter_reference(image, filter, border).unwrap();
+    // Weights' absolute sums: at most 8 (sobel 2·4, laplace 8).
+    let s = 8.0 * scale(values, border.modes[0]).max(scale(values, border.modes[1]));
+    for (device, is_gpu) in devices_for(*w, *c, 1, 3) {
+        let got = gpix::edge_filter(&device, image, filter, border).unwrap();
+        let tol = if is_gpu > 0.0 { 1e-5 * s } else { cpu_tol * s };
+        for (i, (&a, &b)) in got.data().iter().zip(want.data()).enumerate() {
+            assert!(
+                close(a.to_f64(), b, tol),
+                "{device:?} {filter:?} {border:?} value {i}: {} vs {b}",
+                a.to_f64()
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    /// scipy's sobel, prewitt and laplace ≡ their definition (scipy's 1-D
+    /// passes, each padding the previous result) for one mode or one per
+    /// axis, constant included (where sobel and prewitt run two passes),
+    /// f32 and f64, on every device.
+    #[test]
+    fn edge_filters_agree(case in case(), filter in edge_filter_strategy(), other in mode_strategy()) {
+        let mode = case.5;
+        // A constant border every time: sobel and prewitt run two passes there.
+        let constant = gpix::Border::per_axis(BoundaryMode::Constant(1.25), other.with_cval(1.25));
+        for border in [gpix::Border::from(mode), gpix::Border::per_axis(mode, other.with_cval(mode.cval())), constant] {
+            check_edges(&case, filter, border, |v| v, 1e-13);
+            check_edges(&case, filter, border, |v| v as f32, 2e-6);
+        }
+    }
+}
+
+/// The constant border really is scipy's: the derivative padded with cval,
+/// not the image (scipy.ndimage.sobel(x, 1, mode='constant', cval=2) of a
+/// 1×3 row [1, 2, 4] is [4, 10, 4]: derivatives [0, 3, 0] smoothed along y
+/// with cval 2 above and below; a 3×3 kernel over the padded image would
+/// give [0, 12, 0]). Axis 2 and origins are refused.
+#[test]
+fn edge_filters_match_scipy_at_the_border() {
+    let data = [1.0f64, 2.0, 4.0];
+    let image = ImageView::new(&data, 1, 3, 1).unwrap();
+    let sobel_x = gpix::EdgeFilter::Sobel { axis: 1 };
+    let got = gpix::edge_filter(&Device::Cpu, image, sobel_x, BoundaryMode::Constant(2.0)).unwrap();
+    assert_eq!(got.data(), [4.0, 10.0, 4.0]);
+    let lap = gpix::edge_filter(
+        &Device::Cpu,
+        image,
+        gpix::EdgeFilter::Laplace,
+        BoundaryMode::Nearest,
+    )
+    .unwrap();
+    assert_eq!(lap.data(), [1.0, 1.0, -2.0]);
+    let e = gpix::edge_filter(
+        &Device::Cpu,
+        image,
+        gpix::EdgeFilter::Prewitt { axis: 2 },
+        BoundaryMode::Reflect,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("axis 2"), "{e}");
+    let shifted = gpix::Border::from(BoundaryMode::Reflect).with_origin([1, 0]);
+    let e = gpix::edge_filter(&Device::Cpu, image, gpix::EdgeFilter::Laplace, shifted).unwrap_err();
+    assert!(e.to_string().contains("origin"), "{e}");
+}

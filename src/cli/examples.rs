@@ -78,6 +78,21 @@ Examples:
   gpix filter gabor assets/coffee.png /tmp/coffee_gabor.npy --frequency 0.2 --theta 0.785 --part magnitude
   gpix filter gabor assets/coffee.png /tmp/coffee_gabor.npy --frequency 0.1 --bandwidth 1.5";
 
+pub(crate) const SOBEL: &str = "\
+Examples:
+  gpix filter sobel assets/coffee.png /tmp/coffee_sobel_x.npy --axis 1
+  gpix filter sobel assets/coffee.png /tmp/coffee_sobel_y.npy --axis 0 --mode constant --cval 0";
+
+pub(crate) const PREWITT: &str = "\
+Examples:
+  gpix filter prewitt assets/coffee.png /tmp/coffee_prewitt_x.npy --axis 1
+  gpix filter prewitt assets/coffee.png /tmp/coffee_prewitt_y.npy --axis 0 --mode nearest";
+
+pub(crate) const LAPLACE: &str = "\
+Examples:
+  gpix filter laplace assets/coffee.png /tmp/coffee_laplace.npy
+  gpix filter laplace assets/coffee.png /tmp/coffee_laplace.npy --mode wrap,nearest --dtype float64";
+
 pub(crate) const STATS: &str = "\
 Examples:
   gpix stats assets/coffee.png --size 15 --mean /tmp/coffee_mean.npy --var /tmp/coffee_var.npy

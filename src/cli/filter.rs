@@ -8,7 +8,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use gpix::io::npy::{read_npy, NpyElement};
 use gpix::io::{self, Staged};
 use gpix::route::Work;
-use gpix::{BoundaryMode, Device, FilterInfo, FilterValue, Image, ImageView, Kernel, StatsOut};
+use gpix::{
+    BoundaryMode, Device, EdgeFilter, FilterInfo, FilterValue, Image, ImageView, Kernel, StatsOut,
+};
 
 use super::arrays::{open_input, stage_output, stage_outputs, Dtype, FloatChoice, Floats, Input};
 use super::{Common, Phases, Usage};
@@ -43,6 +45,17 @@ pub(crate) enum FilterCommand {
     /// skimage.filters.gabor: convolution with skimage's gabor_kernel.
     #[command(after_help = super::examples::GABOR)]
     Gabor(GaborArgs),
+    /// scipy.ndimage.sobel: the derivative [-1, 0, 1] along --axis smoothed
+    /// by [1, 2, 1] along the other, per channel.
+    #[command(after_help = super::examples::SOBEL)]
+    Sobel(EdgeArgs),
+    /// scipy.ndimage.prewitt: as sobel with [1, 1, 1] smoothing.
+    #[command(after_help = super::examples::PREWITT)]
+    Prewitt(EdgeArgs),
+    /// scipy.ndimage.laplace: the sum of second differences [1, -2, 1] along
+    /// rows and columns, per channel.
+    #[command(after_help = super::examples::LAPLACE)]
+    Laplace(LaplaceArgs),
 }
 
 /// Input, output and border handling shared by every filter.
@@ -62,8 +75,8 @@ pub(crate) struct FilterIo {
 #[derive(Args, Debug)]
 pub(crate) struct Border {
     /// Border mode, as scipy.ndimage names them: one, or Y,X for one per
-    /// axis (uniform, gaussian family, stats; scipy's correlate and convolve
-    /// take one) [default: reflect; dog: nearest, as skimage's
+    /// axis (uniform, gaussian family, sobel, prewitt, laplace, stats;
+    /// scipy's correlate and convolve take one) [default: reflect; dog: nearest, as skimage's
     /// difference_of_gaussians].
     #[arg(long, value_enum, value_delimiter = ',', num_args = 1)]
     mode: Option<Vec<ModeArg>>,
@@ -288,6 +301,22 @@ pub(crate) struct GaborArgs {
     part: Part,
 }
 
+#[derive(Args, Debug)]
+pub(crate) struct EdgeArgs {
+    #[command(flatten)]
+    io: FilterIo,
+    /// The derivative's axis: 0 (rows: responds to horizontal edges) or 1
+    /// (columns: vertical edges), as scipy's axis on a 2-D image.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
+    axis: u8,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct LaplaceArgs {
+    #[command(flatten)]
+    io: FilterIo,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Part {
     Real,
@@ -389,6 +418,7 @@ enum Op {
     GaussianGradientMagnitude(gpix::Gaussian),
     Dog(gpix::Gaussian, gpix::Gaussian),
     Gabor(Kernel, Kernel, Part),
+    Edge(EdgeFilter),
 }
 
 fn apply<T: FilterValue>(
@@ -412,6 +442,7 @@ fn apply<T: FilterValue>(
         Op::Dog(low, high) => {
             gpix::difference_of_gaussians_into(device, image, low, high, mode, out.data_mut())?
         }
+        Op::Edge(filter) => gpix::edge_filter_into(device, image, *filter, mode, out.data_mut())?,
         Op::Gabor(re, im, part) => {
             let kernel = match part {
                 Part::Imag => im,
@@ -456,6 +487,7 @@ fn filter_work(op: &Op, input: &Input) -> Work {
             };
             Work::correlate("gabor", values, value_bytes, dims(re), parts)
         }
+        Op::Edge(filter) => Work::correlate(filter.name(), values, value_bytes, [3, 3], 1),
     }
 }
 
@@ -538,6 +570,19 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
                 gpix::gabor_kernel(a.frequency, a.theta, sigma_x, sigma_y, a.n_stds, a.offset)?;
             (&a.io, Op::Gabor(re, im, a.part))
         }
+        FilterCommand::Sobel(a) => (
+            &a.io,
+            Op::Edge(EdgeFilter::Sobel {
+                axis: a.axis.into(),
+            }),
+        ),
+        FilterCommand::Prewitt(a) => (
+            &a.io,
+            Op::Edge(EdgeFilter::Prewitt {
+                axis: a.axis.into(),
+            }),
+        ),
+        FilterCommand::Laplace(a) => (&a.io, Op::Edge(EdgeFilter::Laplace)),
     };
     let mut phases = Phases::new(common);
     let (input, device) = open_input(
@@ -555,8 +600,8 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
     if mode.origin != [0, 0] && !matches!(op, Op::Uniform(_) | Op::Correlate(..) | Op::Convolve(..))
     {
         return Err(Usage(
-            "--origin is for uniform, correlate and convolve (scipy's gaussian filters and skimage's \
-             gabor and difference_of_gaussians take none)"
+            "--origin is for uniform, correlate and convolve (scipy's gaussian filters, sobel, \
+             prewitt and laplace and skimage's gabor and difference_of_gaussians take none)"
                 .into(),
         )
         .into());

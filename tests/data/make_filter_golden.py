@@ -35,7 +35,11 @@ Needs numpy, scipy and scikit-image. Writes tests/data/filter/*.npy:
   gaussian_modes_<my>_<mx>.npy    gaussian_filter, sigma=(1.5, 0.8, 0), order=(1, 2, 0), truncate=3,
       mode=[my, mx, 'reflect']
   laplace_modes_<my>_<mx>.npy     gaussian_laplace per channel, sigma=(1.5, 0.8), mode=[my, mx]
-Constant mode uses cval = 0.5 everywhere.
+  sobel<axis>_<mode>.npy / prewitt<axis>_<mode>.npy / edge_laplace_<mode>.npy
+      scipy.ndimage.sobel / prewitt (axis 0 or 1) / laplace per channel (2-D)
+  sobel1_modes_<my>_<mx>.npy / edge_laplace_modes_<my>_<mx>.npy   the same with mode=[my, mx]
+Constant mode uses cval = 0.5 everywhere. `python3 tests/data/make_filter_golden.py edges`
+writes the edge filters' files only.
 """
 import numpy as np
 import scipy.ndimage as ndi
@@ -125,5 +129,24 @@ def main():
             x[:, :, c], sigma=(1.5, 0.8), mode=[my, mx], cval=CVAL, truncate=3.0) for c in range(2)], axis=2))
 
 
+def edges():
+    x = np.load(f"{OUT}/input.npy")
+    per_channel = lambda f: np.stack([f(x[:, :, c]) for c in range(x.shape[2])], axis=2)  # noqa: E731
+    for mode in MODES:
+        for axis in (0, 1):
+            save(f"sobel{axis}_{mode}", per_channel(lambda a: ndi.sobel(a, axis, mode=mode, cval=CVAL)))
+            save(f"prewitt{axis}_{mode}", per_channel(lambda a: ndi.prewitt(a, axis, mode=mode, cval=CVAL)))
+        save(f"edge_laplace_{mode}", per_channel(lambda a: ndi.laplace(a, mode=mode, cval=CVAL)))
+    for my, mx in MODE_PAIRS:
+        save(f"sobel1_modes_{my}_{mx}", per_channel(lambda a: ndi.sobel(a, 1, mode=[my, mx], cval=CVAL)))
+        save(f"edge_laplace_modes_{my}_{mx}", per_channel(lambda a: ndi.laplace(a, mode=[my, mx], cval=CVAL)))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:] == ["edges"]:
+        edges()
+    else:
+        main()
+        edges()

@@ -12,6 +12,7 @@
 mod boundary;
 mod box_cpu;
 mod correlate;
+mod edges;
 mod fft;
 mod fir;
 #[cfg(feature = "gpu")]
@@ -19,6 +20,7 @@ pub(crate) mod gpu;
 mod kernel;
 
 pub use boundary::{boundary_index, Border, BoundaryMode};
+pub use edges::{edge_filter, edge_filter_into, edge_filter_reference, EdgeFilter};
 pub use kernel::{
     gabor_kernel, gabor_sigma_from_bandwidth, gaussian_derivative_kernel1d, gaussian_kernel1d,
     Kernel, MAX_GAUSSIAN_ORDER,
