@@ -25,6 +25,16 @@ fn assert_close(got: &Path, want: &Path, tol: f64) {
     }
 }
 
+/// `--device` values with the tolerance against scipy's float64 goldens:
+/// the CPU, and the GPU (f32) where there is one.
+fn devices() -> Vec<(&'static str, f64)> {
+    let mut devices = vec![("cpu", 1e-12)];
+    if common::gpu().is_some() {
+        devices.push(("gpu", 2e-5));
+    }
+    devices
+}
+
 #[test]
 fn filters_match_scipy_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
@@ -526,10 +536,7 @@ fn empty_arrays_give_empty_results() {
 fn size_zero_filters_nothing_along_that_axis() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.npy");
-    let mut devices = vec![("cpu", 1e-12)];
-    if common::gpu().is_some() {
-        devices.push(("gpu", 2e-5));
-    }
+    let devices = devices();
     for (device, tol) in devices {
         for mode in ["reflect", "mirror", "nearest", "wrap", "constant"] {
             run(&[
@@ -613,10 +620,7 @@ fn origins_and_per_axis_modes_match_scipy() {
     let out = d.join("out.npy");
     let x = golden("input");
     let kernel = golden("kernel_4x6");
-    let mut devices = vec![("cpu", 1e-12)];
-    if common::gpu().is_some() {
-        devices.push(("gpu", 2e-5));
-    }
+    let devices = devices();
     for (device, tol) in devices {
         for (oy, ox) in [(-2, 1), (2, -2), (1, 0), (-1, -1)] {
             let origin = format!("{oy},{ox}");
@@ -849,10 +853,7 @@ fn edge_filters_match_scipy_through_the_cli() {
     let d = dir.path();
     let out = d.join("out.npy");
     let x = golden("input");
-    let mut devices = vec![("cpu", 1e-12)];
-    if common::gpu().is_some() {
-        devices.push(("gpu", 2e-5));
-    }
+    let devices = devices();
     let modes = ["reflect", "mirror", "nearest", "wrap", "constant"];
     for (device, tol) in devices {
         let filter = |op: &str, extra: &[&str], want: &str| {
