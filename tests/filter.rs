@@ -1133,7 +1133,7 @@ proptest! {
 /// not the image (scipy.ndimage.sobel(x, 1, mode='constant', cval=2) of a
 /// 1×3 row [1, 2, 4] is [4, 10, 4]: derivatives [0, 3, 0] smoothed along y
 /// with cval 2 above and below; a 3×3 kernel over the padded image would
-/// give [0, 12, 0]). Axis 2 and origins are refused.
+/// give [0, 6, 0]). Axis 2 and origins are refused.
 #[test]
 fn edge_filters_match_scipy_at_the_border() {
     let data = [1.0f64, 2.0, 4.0];

@@ -431,8 +431,15 @@ def _gaussian(input, sigma, order, output, mode, cval, truncate, radius, axes, d
 
 
 def _axis_of(axis, ndim):
-    """numpy's one ``axis``, negatives wrapped (ValueError when out of range)."""
-    return axes_of([axis], ndim)[0]
+    """numpy's one ``axis``, negatives wrapped; numpy's AxisError (a
+    ValueError and an IndexError) when out of range, as scipy raises."""
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise _AxisError(axis, ndim)
+    return axis % ndim
+
+
+_AxisError = getattr(np, "exceptions", np).AxisError
 
 
 def _along_axis(f, input, weights, axis, output, mode, cval, origin, device):
@@ -508,10 +515,12 @@ def _derivative_then_smooth(input, axis, output, mode, cval, device, derivative,
         pair = [smooth, smooth]
         pair[axis] = derivative
         return correlate(x, np.outer(*pair), output, modes[0], cval, device=device)
-    out = correlate1d(x, derivative, axis, output, modes[axis], cval, device=device)
+    # The passes stay in the float type (an integer output= would round and
+    # clip the derivative before it is smoothed); the result is cast once.
+    out = correlate1d(x, derivative, axis, None, modes[axis], cval, device=device)
     for other in (a for a in range(x.ndim) if a != axis):
         out = correlate1d(out, smooth, other, out, modes[other], cval, device=device)
-    return out
+    return _copy_into(out, output, x)
 
 
 def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, device=None):
@@ -561,16 +570,24 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, device=N
         cross[1] += second
         cross[:, 1] += second
         return correlate(x, cross, output, modes[0], cval, axes=sorted(axes), device=device)
-    out = correlate1d(x, second, axes[0], output, modes[0], cval, device=device)
+    # Summed in the float type from the untouched input, cast once (also
+    # when output= is the input: scipy's second pass would read its own
+    # first pass there).
+    out = correlate1d(x, second, axes[0], None, modes[0], cval, device=device)
     for ax, m in zip(axes[1:], modes[1:]):
-        out += correlate1d(x, second, ax, out.dtype, m, cval, device=device)
-    return out
+        out += correlate1d(x, second, ax, None, m, cval, device=device)
+    return _copy_into(out, output, x)
 
 
-def _copy_into(x, output):
-    """``x`` written to ``output`` (or a new array of gpix's default dtype)."""
-    target = Target(output, x.shape, default_dtype(x.dtype), [x], default_dtype(x.dtype))
-    target.native[...] = x
+def _copy_into(values, output, like=None):
+    """``values`` written to ``output``, or returned as a new array of
+    gpix's default dtype for ``like`` (the input; ``values`` itself when
+    None): an integer output is rounded and clipped once."""
+    like = values if like is None else np.asarray(like)
+    if output is None and values is not like and values.dtype == default_dtype(like.dtype):
+        return values
+    target = Target(output, values.shape, values.dtype, [values, like], default_dtype(like.dtype))
+    target.native[...] = values
     return target.finish()
 
 

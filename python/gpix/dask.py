@@ -70,6 +70,12 @@ def _out_dtype(x):
 
 def _overlap(x, func, depth, mode, dtype, axes=None):
     depth = {ax: int(d) for ax, d in enumerate(depth)}
+    # A halo as long as the axis: that axis in one chunk instead (dask
+    # refuses such depths; gpix then sees the axis whole, every mode exact).
+    whole = [ax for ax, d in depth.items() if d and d >= x.shape[ax]]
+    if whole:
+        x = x.rechunk({ax: -1 for ax in whole})
+        depth.update({ax: 0 for ax in whole})
     if all(d == 0 for d in depth.values()):
         return x.map_blocks(func, dtype=dtype, meta=np.empty((0,) * x.ndim, dtype))
     return x.map_overlap(func, depth=depth, boundary=_boundary(mode, axes, x.ndim), trim=True, dtype=dtype,

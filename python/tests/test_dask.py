@@ -145,3 +145,14 @@ def test_one_axis_and_edge_filters(client, data, mode):
         assert_close(gd.sobel(d, axis, mode=mode).compute(), gpix.sobel(x, axis, mode=mode))
         assert_close(gd.prewitt(d, axis, mode=mode).compute(), gpix.prewitt(x, axis, mode=mode))
     assert_close(gd.laplace(d, mode=mode).compute(), gpix.laplace(x, mode=mode))
+
+
+def test_halos_longer_than_an_axis():
+    # The axis is taken whole instead (dask refuses such halos).
+    x = np.random.default_rng(3).random((10, 20))
+    d = da.from_array(x, chunks=(5, 10))
+    for mode in ["reflect", "wrap"]:
+        assert_close(gd.gaussian_filter1d(d, 3, axis=0, mode=mode).compute(scheduler="threads"),
+                     gpix.gaussian_filter1d(x, 3, axis=0, mode=mode))
+        assert_close(gd.gaussian_filter(d, 4.0, mode=mode).compute(scheduler="threads"),
+                     gpix.gaussian_filter(x, 4.0, mode=mode))
