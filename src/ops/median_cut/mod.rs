@@ -143,7 +143,7 @@ const BIG_DENSE_MIN_PIXELS: usize = 1 << 21;
 /// than it saves.
 const MIN_BAND_PIXELS: usize = 1 << 16;
 
-/// Table entries summed per parallel task in [`sum_tables`] and [`sum_rgb_tables`].
+/// Table entries summed per parallel task in [`nonzero_counts`].
 const SCAN_BLOCK: usize = 1 << 16;
 
 /// Largest band that `u32` counters can count without wrapping.
@@ -470,23 +470,9 @@ fn count_rgb_grouped(pixels: &[u8], table: &mut RgbTable, grouped: &mut Vec<u16>
 /// (hence colour) order.
 fn sum_tables(tables: &[Vec<u32>], channels: usize, bits: u32) -> Histogram {
     let table_len = tables.first().map_or(0, Vec::len);
-    let parts: Vec<(Vec<u16>, Vec<u64>)> = (0..table_len.div_ceil(SCAN_BLOCK))
-        .into_par_iter()
-        .map(|block| {
-            let keys = block * SCAN_BLOCK..((block + 1) * SCAN_BLOCK).min(table_len);
-            let mut colors = Vec::new();
-            let mut counts = Vec::new();
-            for key in keys {
-                let n: u64 = tables.iter().map(|t| u64::from(t[key])).sum();
-                if n > 0 {
-                    push_unpacked(&mut colors, key as u64, channels, bits);
-                    counts.push(n);
-                }
-            }
-            (colors, counts)
-        })
-        .collect();
-    concat_parts(parts, channels)
+    nonzero_counts(table_len, channels, bits, |_| {
+        |key| tables.iter().map(|t| u64::from(t[key])).sum()
+    })
 }
 
 /// Sums RGB band tables like [`sum_tables`], adding 256 pixels for each
@@ -497,28 +483,46 @@ fn sum_rgb_tables(tables: &[RgbTable]) -> Histogram {
         .flat_map(|t| t.wrapped.iter().copied())
         .collect();
     wrapped.sort_unstable();
-    let parts: Vec<(Vec<u16>, Vec<u64>)> = (0..(1usize << 24) / SCAN_BLOCK)
+    nonzero_counts(1 << 24, 3, 8, |keys| {
+        let first = wrapped.partition_point(|&k| (k as usize) < keys.start);
+        let mut wraps = wrapped[first..].iter().peekable();
+        move |key| {
+            let mut n: u64 = tables.iter().map(|t| u64::from(t.counts[key])).sum();
+            while wraps.next_if(|&&k| k as usize == key).is_some() {
+                n += 1 << 8;
+            }
+            n
+        }
+    })
+}
+
+/// The keys `0..table_len` with a non-zero count, in key (hence colour)
+/// order, scanned in parallel blocks of [`SCAN_BLOCK`]: `counter(block)`
+/// gives the count of each key of the block, asked in ascending order.
+fn nonzero_counts<F: FnMut(usize) -> u64>(
+    table_len: usize,
+    channels: usize,
+    bits: u32,
+    counter: impl Fn(Range<usize>) -> F + Sync,
+) -> Histogram {
+    let parts: Vec<(Vec<u16>, Vec<u64>)> = (0..table_len.div_ceil(SCAN_BLOCK))
         .into_par_iter()
         .map(|block| {
-            let keys = block * SCAN_BLOCK..(block + 1) * SCAN_BLOCK;
-            let first = wrapped.partition_point(|&k| (k as usize) < keys.start);
-            let mut wraps = wrapped[first..].iter().peekable();
+            let keys = block * SCAN_BLOCK..((block + 1) * SCAN_BLOCK).min(table_len);
+            let mut count = counter(keys.clone());
             let mut colors = Vec::new();
             let mut counts = Vec::new();
             for key in keys {
-                let mut n: u64 = tables.iter().map(|t| u64::from(t.counts[key])).sum();
-                while wraps.next_if(|&&k| k as usize == key).is_some() {
-                    n += 1 << 8;
-                }
+                let n = count(key);
                 if n > 0 {
-                    push_unpacked(&mut colors, key as u64, 3, 8);
+                    push_unpacked(&mut colors, key as u64, channels, bits);
                     counts.push(n);
                 }
             }
             (colors, counts)
         })
         .collect();
-    concat_parts(parts, 3)
+    concat_parts(parts, channels)
 }
 
 /// Joins per-block results, kept in block order.
