@@ -536,8 +536,7 @@ fn empty_arrays_give_empty_results() {
 fn size_zero_filters_nothing_along_that_axis() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.npy");
-    let devices = devices();
-    for (device, tol) in devices {
+    for (device, tol) in devices() {
         for mode in ["reflect", "mirror", "nearest", "wrap", "constant"] {
             run(&[
                 "--device",
@@ -620,8 +619,7 @@ fn origins_and_per_axis_modes_match_scipy() {
     let out = d.join("out.npy");
     let x = golden("input");
     let kernel = golden("kernel_4x6");
-    let devices = devices();
-    for (device, tol) in devices {
+    for (device, tol) in devices() {
         for (oy, ox) in [(-2, 1), (2, -2), (1, 0), (-1, -1)] {
             let origin = format!("{oy},{ox}");
             let args = [
@@ -853,9 +851,8 @@ fn edge_filters_match_scipy_through_the_cli() {
     let d = dir.path();
     let out = d.join("out.npy");
     let x = golden("input");
-    let devices = devices();
     let modes = ["reflect", "mirror", "nearest", "wrap", "constant"];
-    for (device, tol) in devices {
+    for (device, tol) in devices() {
         let filter = |op: &str, extra: &[&str], want: &str| {
             let args = [
                 "--device",
