@@ -5,6 +5,9 @@
 // from where the mode says, or filled with cval), so the kernels apply the
 // mode along x only, with `boundary_index` from boundary.wgsl (prepended).
 //
+// With REDUCE 1 or 2 the same passes keep each window's minimum or maximum
+// instead of its sum (exact: no rounding).
+//
 // `rows` pass: for each input row, channel and x, the sums over the nx
 // window along x of each feature of the value: F = 1 (the value, box
 // filter) or F = 2 (v − K and (v − K)², local variance). A workgroup of 256
@@ -41,6 +44,9 @@ override ACCUMULATE: bool = false;
 // false only in a test that shows the compensation matters (plain sums
 // must fail the bound that compensated ones meet).
 override COMPENSATE: bool = true;
+// 0: window sums; 1: window minima, 2: window maxima (F = 1, unweighted;
+// minimum_filter / maximum_filter).
+override REDUCE: u32 = 0u;
 
 const WG_X: u32 = 256u;
 const CHUNK: u32 = 256u;
@@ -102,6 +108,14 @@ fn kahan(acc: vec2<f32>, v: f32) -> vec2<f32> {
     return vec2<f32>(t, opaque(t - acc.x) - y);
 }
 
+// The running extremum with `v` (`first`: the window's first value).
+fn extremum(acc: f32, v: f32, first: bool) -> f32 {
+    if first {
+        return v;
+    }
+    return select(min(acc, v), max(acc, v), REDUCE == 2u);
+}
+
 @compute @workgroup_size(256)
 fn rows(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -120,6 +134,7 @@ fn rows(
     let row_base = r * params.w;
     var acc0 = vec2<f32>(0.0);
     var acc1 = vec2<f32>(0.0);
+    var ext = 0.0;
     for (var j0 = 0u; j0 < params.nx; j0 += CHUNK) {
         let taps = min(CHUNK, params.nx - j0);
         // Load positions x0 - left + j0 + t, t < WG_X + taps - 1.
@@ -136,7 +151,10 @@ fn rows(
             tile1[t] = d * d;
         }
         workgroupBarrier();
-        for (var j = 0u; j < taps; j++) {
+        for (var j = 0u; j < taps && REDUCE != 0u; j++) {
+            ext = extremum(ext, tile0[lx + j], j0 + j == 0u);
+        }
+        for (var j = 0u; j < taps && REDUCE == 0u; j++) {
             let wj = select(1.0, wx[j0 + j], WEIGHTED);
             acc0 = kahan(acc0, wj * tile0[lx + j]);
             if FEATURES == 2u {
@@ -148,7 +166,7 @@ fn rows(
     let x = x0 + lx;
     if valid && x < params.w {
         let e = ((row_base + x) * params.c + ch) * FEATURES;
-        xs[e] = acc0.x;
+        xs[e] = select(acc0.x, ext, REDUCE != 0u);
         if FEATURES == 2u {
             xs[e + 1u] = acc1.x;
         }
@@ -172,6 +190,7 @@ fn cols(
     let y = y0 + lid.y;
     var acc0 = vec2<f32>(0.0);
     var acc1 = vec2<f32>(0.0);
+    var ext = 0.0;
     for (var i0 = 0u; i0 < params.ny; i0 += CHUNK_Y) {
         let taps = min(CHUNK_Y, params.ny - i0);
         // Rows y0 + i0 + t, t < TILE + taps - 1, of columns x0..x0+16.
@@ -190,7 +209,10 @@ fn cols(
             ytile1[t * TILE + lid.x] = b;
         }
         workgroupBarrier();
-        for (var i = 0u; i < taps; i++) {
+        for (var i = 0u; i < taps && REDUCE != 0u; i++) {
+            ext = extremum(ext, ytile0[(lid.y + i) * TILE + lid.x], i0 + i == 0u);
+        }
+        for (var i = 0u; i < taps && REDUCE == 0u; i++) {
             let wi = select(1.0, wy[i0 + i], WEIGHTED);
             acc0 = kahan(acc0, wi * ytile0[(lid.y + i) * TILE + lid.x]);
             if FEATURES == 2u {
@@ -203,6 +225,10 @@ fn cols(
         return;
     }
     let o = (y * params.w + x) * params.c + ch;
+    if REDUCE != 0u {
+        out[o] = ext;
+        return;
+    }
     if FEATURES == 1u {
         let v = acc0.x * params.inv_n;
         out[o] = select(v, out[o] + v, ACCUMULATE);

@@ -9,7 +9,9 @@
 //! - [`label_sums`] / [`label_mean_image`]: per-label counts, sums and means
 //!   of a segmentation, exact, and every pixel painted with its label's mean.
 //! - [`uniform_filter`] / [`local_stats`]: scipy.ndimage's box filter and
-//!   local mean / variance / std, with its [`BoundaryMode`]s.
+//!   local mean / variance / std, with its [`BoundaryMode`]s;
+//!   [`minimum_filter`] / [`maximum_filter`]: its box minimum and maximum
+//!   (grey erosion and dilation), exact.
 //! - [`gradient`] / [`hessian`]: numpy.gradient's finite differences (and
 //!   the gradient applied twice), fused, bit for bit numpy's in float64.
 //! - [`render`]: the kernels as compute passes recorded into your own wgpu
@@ -49,13 +51,15 @@ pub use ops::filter::{
     boundary_index, convolve, convolve_into, convolve_reference, convolve_with, correlate,
     correlate_into, correlate_reference, correlate_with, difference_of_gaussians,
     difference_of_gaussians_into, edge_filter, edge_filter_into, edge_filter_reference,
-    gabor_kernel, gabor_sigma_from_bandwidth, gaussian_derivative_kernel1d, gaussian_filter,
+    extremum_filter, extremum_filter_into, extremum_filter_reference, gabor_kernel,
+    gabor_sigma_from_bandwidth, gaussian_derivative_kernel1d, gaussian_filter,
     gaussian_filter_into, gaussian_filter_reference, gaussian_filter_with,
     gaussian_filter_with_into, gaussian_gradient_magnitude, gaussian_gradient_magnitude_into,
     gaussian_kernel, gaussian_kernel1d, gaussian_laplace, gaussian_laplace_into, local_stats,
-    local_stats_into, local_stats_reference, uniform_filter, uniform_filter_into,
-    uniform_filter_reference, Border, BoundaryMode, CorrelationMethod, EdgeFilter, FilterInfo,
-    FilterValue, Gaussian, Kernel, LocalStats, StatsOut, MAX_GAUSSIAN_ORDER,
+    local_stats_into, local_stats_reference, maximum_filter, minimum_filter, uniform_filter,
+    uniform_filter_into, uniform_filter_reference, Border, BoundaryMode, CorrelationMethod,
+    EdgeFilter, Extremum, FilterInfo, FilterValue, Gaussian, Kernel, LocalStats, StatsOut,
+    MAX_GAUSSIAN_ORDER,
 };
 pub use ops::kmeans::{
     kmeans_levels, kmeans_palette, refine_palette, refined_levels, refined_palette, GreyWeights,

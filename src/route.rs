@@ -126,6 +126,14 @@ impl Work {
         Self::stencil("uniform", values, value_bytes, 1, (nx + ny) as f64, 1.8)
     }
 
+    /// `minimum_filter` / `maximum_filter` with an `ny × nx` window (van
+    /// Herk on the CPU: three comparisons per value and pass whatever the
+    /// window; the GPU passes compare every tap).
+    #[must_use]
+    pub fn extremum(op: &'static str, values: u64, value_bytes: u64, [ny, nx]: [usize; 2]) -> Self {
+        Self::stencil(op, values, value_bytes, 1, (nx + ny) as f64 / 2.0, 2.0)
+    }
+
     /// `local_stats` writing `outputs` of mean / var / std.
     #[must_use]
     pub fn stats(values: u64, value_bytes: u64, [ny, nx]: [usize; 2], outputs: u64) -> Self {

@@ -1161,3 +1161,144 @@ fn edge_filters_match_scipy_at_the_border() {
     let e = gpix::edge_filter(&Device::Cpu, image, gpix::EdgeFilter::Laplace, shifted).unwrap_err();
     assert!(e.to_string().contains("origin"), "{e}");
 }
+
+/// Every device's minimum or maximum filter equals the reference exactly
+/// (after rounding the reference to the device's precision: f32 on a GPU).
+fn check_extremum<T: FilterValue>(
+    case: &Case,
+    kind: gpix::Extremum,
+    border: gpix::Border,
+    cast: impl Fn(f64) -> T,
+) {
+    let (h, w, c, values, size, _) = case;
+    let data: Vec<T> = values.iter().map(|&v| cast(v)).collect();
+    let image = ImageView::new(&data, *h, *w, *c).unwrap();
+    let want = gpix::extremum_filter_reference(image, kind, *size, border).unwrap();
+    for (device, is_gpu) in devices_for(*w, *c, 1, size[0]) {
+        let got = gpix::extremum_filter(&device, image, kind, *size, border).unwrap();
+        for (i, (&a, &b)) in got.data().iter().zip(want.data()).enumerate() {
+            let b = if is_gpu > 0.0 {
+                f64::from(b as f32)
+            } else {
+                T::from_f64(b).to_f64()
+            };
+            assert_eq!(
+                a.to_f64(),
+                b,
+                "{device:?} {kind:?} {size:?} {border:?} value {i}"
+            );
+        }
+    }
+}
+
+fn extremum_strategy() -> impl Strategy<Value = gpix::Extremum> {
+    prop_oneof![Just(gpix::Extremum::Minimum), Just(gpix::Extremum::Maximum)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    /// scipy's minimum_filter and maximum_filter: reference ≡ CPU ≡ GPU ≡
+    /// GPU in bands of a few rows, exactly, for one mode, one per axis
+    /// (constants of their own: the corners read the x constant), any valid
+    /// origin, windows from 1×1 to wider than the array, f32 and f64.
+    #[test]
+    fn extremum_filters_agree(
+        case in case(),
+        kind in extremum_strategy(),
+        other in mode_strategy(),
+        shift in [0.0f64..1.0, 0.0f64..1.0],
+    ) {
+        let size = case.4;
+        // Any origin in scipy's range -(n/2) ..= (n-1)/2.
+        let origin = [0, 1].map(|k| {
+            let n = size[k] as isize;
+            let span = (n - 1) / 2 + n / 2;
+            (shift[k] * (span + 1) as f64) as isize % (span + 1) - n / 2
+        });
+        let own_constants = gpix::Border::per_axis(BoundaryMode::Constant(-1500.0), BoundaryMode::Constant(1500.5));
+        for border in [
+            gpix::Border::from(case.5).with_origin(origin),
+            gpix::Border::per_axis(case.5, other),
+            gpix::Border::per_axis(other, case.5).with_origin(origin),
+            own_constants,
+        ] {
+            check_extremum(&case, kind, border, |v| v);
+            check_extremum(&case, kind, border, |v| v as f32);
+        }
+    }
+}
+
+/// scipy's own numbers, NaNs skipped (scipy's result depends on where they
+/// are: it gives [nan, nan, 1, nan] below), each axis's constant read.
+#[test]
+fn extremum_filters_match_scipy() {
+    // scipy.ndimage.maximum_filter(a, size=3, mode='reflect'),
+    // minimum_filter(a, size=(1, 2), mode='constant', cval=-1)
+    let a = [1.0f64, 5.0, 2.0, 0.0, 3.0, 4.0, 7.0, 6.0, 8.0];
+    let image = ImageView::new(&a, 3, 3, 1).unwrap();
+    let max = gpix::maximum_filter(&Device::Cpu, image, [3, 3], BoundaryMode::Reflect).unwrap();
+    assert_eq!(max.data(), [5.0, 5.0, 5.0, 7.0, 8.0, 8.0, 7.0, 8.0, 8.0]);
+    let min =
+        gpix::minimum_filter(&Device::Cpu, image, [1, 2], BoundaryMode::Constant(-1.0)).unwrap();
+    assert_eq!(min.data(), [-1.0, 1.0, 2.0, -1.0, 0.0, 3.0, -1.0, 6.0, 6.0]);
+    let nan = [f32::NAN, 1.0, f32::NAN, f32::NAN];
+    let row = ImageView::new(&nan, 1, 4, 1).unwrap();
+    let got = gpix::maximum_filter(&Device::Cpu, row, [1, 2], BoundaryMode::Nearest).unwrap();
+    assert!(got.data()[0].is_nan());
+    assert_eq!(&got.data()[1..3], [1.0, 1.0]);
+    assert!(got.data()[3].is_nan());
+    let corner = gpix::Border::per_axis(BoundaryMode::Constant(9.0), BoundaryMode::Constant(-9.0));
+    let one = [0.0f64];
+    let got = gpix::maximum_filter(
+        &Device::Cpu,
+        ImageView::new(&one, 1, 1, 1).unwrap(),
+        [3, 3],
+        corner,
+    )
+    .unwrap();
+    assert_eq!(got.data(), [9.0]);
+    let got = gpix::minimum_filter(
+        &Device::Cpu,
+        ImageView::new(&one, 1, 1, 1).unwrap(),
+        [3, 3],
+        corner,
+    )
+    .unwrap();
+    assert_eq!(got.data(), [-9.0]);
+    let bad = gpix::Border::from(BoundaryMode::Reflect).with_origin([0, 2]);
+    let e = gpix::maximum_filter(&Device::Cpu, image, [3, 3], bad).unwrap_err();
+    assert!(e.to_string().contains("origin"), "{e}");
+}
+
+/// Windows longer than the doubling sweeps take (van Herk's blocks) on
+/// both axes, over several channels, and one wider than the array.
+#[test]
+fn long_extremum_windows_agree() {
+    let mut state = 7u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    for (h, w, c, size) in [
+        (3, 300, 2, [1, 150]),
+        (300, 3, 1, [200, 1]),
+        (140, 150, 1, [130, 257]),
+    ] {
+        let data: Vec<f64> = (0..h * w * c).map(|_| next()).collect();
+        let image = ImageView::new(&data, h, w, c).unwrap();
+        for kind in [gpix::Extremum::Minimum, gpix::Extremum::Maximum] {
+            for mode in [
+                BoundaryMode::Reflect,
+                BoundaryMode::Wrap,
+                BoundaryMode::Constant(0.75),
+            ] {
+                let want = gpix::extremum_filter_reference(image, kind, size, mode).unwrap();
+                let got = gpix::extremum_filter(&Device::Cpu, image, kind, size, mode).unwrap();
+                assert_eq!(got.data(), want.data(), "{kind:?} {size:?} {mode:?}");
+            }
+        }
+    }
+}

@@ -45,6 +45,8 @@ __version__ = _gpix.__version__
 
 __all__ = [
     "uniform_filter",
+    "minimum_filter",
+    "maximum_filter",
     "correlate",
     "convolve",
     "gaussian_filter",
@@ -172,6 +174,75 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     target = Target(output, x.shape, xf.dtype, [x, xf], default_dtype(x.dtype))
     _gpix.uniform_filter(as4(xf, a), as4(target.native, a), pair_of(full, a, 1), mode, float(cval), device_of(device),
                          origin)
+    return target.finish()
+
+
+def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+                   device=None):
+    """scipy.ndimage.minimum_filter over a rectangular ``size`` window (grey
+    erosion by a flat box); ``footprint`` may be given if all ones.
+
+    Exact on every device: each result is one of the inputs (or ``cval``).
+    The output keeps the input's dtype (integers are compared as float64:
+    exact up to 2**53). NaNs are skipped on the CPU; on a GPU a window
+    holding one gives an unspecified value. As ``uniform_filter``, the
+    window may be wider than 1 along at most two adjacent axes.
+
+    >>> gpix.minimum_filter(np.array([[3, 1, 4, 1, 5]], np.uint8), size=(1, 3))
+    array([[1, 1, 1, 1, 1]], dtype=uint8)
+    """
+    return _extremum(input, size, footprint, output, mode, cval, origin, axes, device, False)
+
+
+def maximum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+                   device=None):
+    """scipy.ndimage.maximum_filter over a rectangular ``size`` window (grey
+    dilation by a flat box); as :func:`minimum_filter` otherwise.
+
+    >>> gpix.maximum_filter(np.array([[3, 1, 4, 1, 5]], np.uint8), size=(1, 3))
+    array([[3, 4, 4, 5, 5]], dtype=uint8)
+    """
+    return _extremum(input, size, footprint, output, mode, cval, origin, axes, device, True)
+
+
+def _box_of(size, footprint, n_axes):
+    """The window sizes of a ``size`` or an all-ones ``footprint``."""
+    if footprint is not None:
+        f = np.asarray(footprint)
+        if f.ndim != n_axes:
+            raise RuntimeError("footprint array has incorrect shape.")
+        if not f.all():
+            raise NotImplementedError(
+                "gpix: only rectangular windows (size=, or a footprint of all ones); "
+                "scipy.ndimage runs other footprints")
+        return list(f.shape)
+    if size is None:
+        raise RuntimeError("no footprint provided")
+    sizes = per_axis(size, n_axes, "size")
+    if any(s < 0 for s in sizes):
+        raise RuntimeError("incorrect filter size")
+    return [max(s, 1) for s in sizes]
+
+
+def _extremum(input, size, footprint, output, mode, cval, origin, axes, device, maximum):
+    m = _fast_mode(mode, origin, axes)
+    if m is not None and footprint is None and type(size) is int and size >= 1:
+        o = _plain_2d(input, output)
+        if o is not None:
+            _gpix.extremum_filter(_as4(input), _as4(o), maximum, (size, size), m, float(cval), device_of(device))
+            return o
+    x = np.asarray(input)
+    axes = axes_of(axes, x.ndim)
+    sizes = _box_of(size, footprint, len(axes))
+    modes = modes_of(mode, len(axes))
+    origins = origins_of(origin, len(axes))
+    a, full = _filter_axes(x, axes, sizes)
+    mode, origin = border_pair(modes, origins, axes, x.ndim, a, sizes)
+    xf = float_input(x)
+    # Every result is an input value: the input's dtype holds it exactly.
+    target = Target(output, x.shape, xf.dtype, [x, xf], x.dtype)
+    _gpix.extremum_filter(as4(xf, a), as4(target.native, a), maximum, pair_of(full, a, 1), mode, float(cval),
+                          device_of(device), origin)
     return target.finish()
 
 

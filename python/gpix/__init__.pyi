@@ -36,6 +36,30 @@ def uniform_filter(
     axes: Optional[Union[int, Sequence[int]]] = None,
     device: Device = None,
 ) -> np.ndarray: ...
+def minimum_filter(
+    input: npt.ArrayLike,
+    size: Optional[Union[int, Sequence[int]]] = None,
+    footprint: Optional[npt.ArrayLike] = None,
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    origin: Union[int, Sequence[int]] = 0,
+    *,
+    axes: Optional[Union[int, Sequence[int]]] = None,
+    device: Device = None,
+) -> np.ndarray: ...
+def maximum_filter(
+    input: npt.ArrayLike,
+    size: Optional[Union[int, Sequence[int]]] = None,
+    footprint: Optional[npt.ArrayLike] = None,
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    origin: Union[int, Sequence[int]] = 0,
+    *,
+    axes: Optional[Union[int, Sequence[int]]] = None,
+    device: Device = None,
+) -> np.ndarray: ...
 def local_stats(
     input: npt.ArrayLike,
     size: Union[int, Sequence[int]] = 3,

@@ -31,6 +31,8 @@ except ImportError as e:  # pragma: no cover - the message is the point
 
 __all__ = [
     "uniform_filter",
+    "minimum_filter",
+    "maximum_filter",
     "correlate",
     "convolve",
     "gaussian_filter",
@@ -103,6 +105,30 @@ def uniform_filter(input, size=3, mode="reflect", cval=0.0, origin=0, *, axes=No
         return gpix.uniform_filter(b, size, mode=mode, cval=cval, origin=origin, axes=axes, device=device)
 
     return _overlap(x, block, depth, mode, _out_dtype(x), axes)
+
+
+def minimum_filter(input, size=None, footprint=None, mode="reflect", cval=0.0, origin=0, *, axes=None, device=None):
+    """:func:`gpix.minimum_filter` chunk by chunk."""
+    return _extremum(gpix.minimum_filter, input, size, footprint, mode, cval, origin, axes, device)
+
+
+def maximum_filter(input, size=None, footprint=None, mode="reflect", cval=0.0, origin=0, *, axes=None, device=None):
+    """:func:`gpix.maximum_filter` chunk by chunk."""
+    return _extremum(gpix.maximum_filter, input, size, footprint, mode, cval, origin, axes, device)
+
+
+def _extremum(f, input, size, footprint, mode, cval, origin, axes, device):
+    x = da.asarray(input)
+    n = len(axes_of(axes, x.ndim))
+    if size is None and footprint is None:
+        raise RuntimeError("no footprint provided")
+    sizes = list(np.shape(footprint)) if footprint is not None else per_axis(size, n, "size")
+    depth = _window_depth(x, axes, sizes, origin)
+
+    def block(b):
+        return f(b, size, footprint, mode=mode, cval=cval, origin=origin, axes=axes, device=device)
+
+    return _overlap(x, block, depth, mode, x.dtype, axes)
 
 
 def _correlate(input, weights, mode, cval, origin, axes, device, method, flip):

@@ -263,6 +263,66 @@ fn values_of(shape: &[usize]) -> u64 {
 }
 
 #[allow(clippy::too_many_arguments)]
+fn extremum_t<T: FilterValue + NpElement>(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    kind: gpix::Extremum,
+    size: [usize; 2],
+    mode: Border,
+    device: &str,
+) -> PyResult<()> {
+    let input = Input::<T>::new(x, "input")?;
+    let dims = dims4(input.array.as_untyped())?;
+    let mut output = Output::<T>::new(out, &input.shape, "output")?;
+    let device = pick(device, || {
+        Work::extremum(
+            kind.name(),
+            values_of(&input.shape),
+            size_of::<T>() as u64,
+            size,
+        )
+    })?;
+    let (data, out) = (input.slice()?, output.slice()?);
+    detach(py, data.len(), || {
+        per_layer(data, dims, [Some(out)], &mut |v, [o]| {
+            gpix::extremum_filter_into(&device, v, kind, size, mode, o.expect("output"))?;
+            Ok(())
+        })
+    })
+    .map_err(py_err)
+}
+
+/// extremum_filter(x, out, maximum, size, mode, cval, device, origin=(0, 0)):
+/// scipy's minimum_filter (maximum false) or maximum_filter; x and out 4-D
+/// (layers, height, width, channels), float32 or float64; mode one name or "y,x".
+#[pyfunction]
+#[pyo3(signature = (x, out, maximum, size, mode, cval, device, origin=(0, 0)))]
+#[allow(clippy::too_many_arguments)]
+fn extremum_filter(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    maximum: bool,
+    size: (usize, usize),
+    mode: &str,
+    cval: f64,
+    device: &str,
+    origin: (isize, isize),
+) -> PyResult<()> {
+    let mode = mode_of(mode, cval, origin)?;
+    let kind = if maximum {
+        gpix::Extremum::Maximum
+    } else {
+        gpix::Extremum::Minimum
+    };
+    on_float!(
+        x,
+        extremum_t(py, x, out, kind, [size.0, size.1], mode, device)
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
 fn uniform_t<T: FilterValue + NpElement>(
     py: Python<'_>,
     x: &Bound<'_, PyAny>,
@@ -1363,6 +1423,7 @@ fn describe_device(py: Python<'_>, device: &str) -> PyResult<String> {
 #[pymodule]
 fn _gpix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(uniform_filter, m)?)?;
+    m.add_function(wrap_pyfunction!(extremum_filter, m)?)?;
     m.add_function(wrap_pyfunction!(local_stats, m)?)?;
     m.add_function(wrap_pyfunction!(correlate, m)?)?;
     m.add_function(wrap_pyfunction!(gaussian_filter, m)?)?;

@@ -53,6 +53,17 @@ def test_filters_match_the_whole_array_call(client, data, mode):
     assert_close(got, gpix.convolve(x, w, mode=mode))
 
 
+@pytest.mark.parametrize("mode", ["reflect", "wrap", "constant"])
+def test_minimum_and_maximum_filters(client, data, mode):
+    d, x = data["f32"]
+    got = gd.maximum_filter(d, (15, 9), mode=mode, cval=0.25, origin=(3, -2)).compute()
+    np.testing.assert_array_equal(got, gpix.maximum_filter(x, (15, 9), mode=mode, cval=0.25, origin=(3, -2)))
+    d, x = data["rgb"]
+    got = gd.minimum_filter(d, (5, 5, 1), mode=mode).compute()
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(got, gpix.minimum_filter(x, (5, 5, 1), mode=mode))
+
+
 def test_origins_and_per_axis_modes(client, data):
     d, x = data["f32"]
     for mode, origin in [(["reflect", "wrap"], (2, -3)), (["wrap", "constant"], 0), ("nearest", (-1, 1))]:

@@ -24,6 +24,52 @@ def test_uniform_filter_matches_scipy(rng, device, shape, dtype, mode):
         assert_close(got, want, device)
 
 
+def assert_exact(got, want, device):
+    """Equal to scipy's; on a GPU float64 results are their float32 rounding."""
+    if device == "gpu" and want.dtype == np.float64:
+        want = want.astype(np.float32).astype(np.float64)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16])
+@pytest.mark.parametrize("mode", MODES)
+def test_minimum_and_maximum_filters_match_scipy_exactly(rng, device, shape, dtype, mode):
+    x = (rng.standard_normal(shape) * 50).astype(dtype)
+    for size in [1, 2, 3, (4, 1), (3, 6), (15, 15)]:
+        for ours, theirs in [(gpix.minimum_filter, ndi.minimum_filter), (gpix.maximum_filter, ndi.maximum_filter)]:
+            got = ours(x, size, mode=mode, cval=3, device=device)
+            want = theirs(x, size, mode=mode, cval=3)
+            assert got.dtype == x.dtype
+            assert_exact(got, want, device)
+
+
+def test_minimum_and_maximum_filter_options(rng, device):
+    x = rng.standard_normal((23, 31))
+    for mode, origin in [(["reflect", "wrap"], (2, -3)), (["constant", "nearest"], 0), ("mirror", (-1, 1))]:
+        got = gpix.maximum_filter(x, (7, 8), mode=mode, cval=0.5, origin=origin, device=device)
+        assert_exact(got, ndi.maximum_filter(x, (7, 8), mode=mode, cval=0.5, origin=origin), device)
+    got = gpix.minimum_filter(x, footprint=np.ones((3, 5), bool), device=device)
+    assert_exact(got, ndi.minimum_filter(x, footprint=np.ones((3, 5), bool)), device)
+    stack = rng.random((4, 20, 17)).astype(np.float32)
+    got = gpix.maximum_filter(stack, 5, axes=(1, 2), device=device)
+    np.testing.assert_array_equal(got, ndi.maximum_filter(stack, (1, 5, 5)))
+    hwc = rng.integers(0, 256, (20, 17, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(gpix.minimum_filter(hwc, (3, 5, 1), device=device),
+                                  ndi.minimum_filter(hwc, (3, 5, 1)))
+    out = np.empty(x.shape, np.float32)
+    assert gpix.maximum_filter(x, 3, output=out, device=device) is out
+    np.testing.assert_array_equal(out, ndi.maximum_filter(x, 3).astype(np.float32))
+    mask = rng.random((30, 30)) > 0.9
+    np.testing.assert_array_equal(gpix.maximum_filter(mask, 3, device=device), ndi.maximum_filter(mask, 3))
+    with pytest.raises(NotImplementedError):
+        gpix.maximum_filter(x, footprint=[[0, 1, 0], [1, 1, 1], [0, 1, 0]])
+    with pytest.raises(RuntimeError):
+        gpix.maximum_filter(x)
+    with pytest.raises(ValueError):
+        gpix.maximum_filter(x, 3, origin=2)
+
+
 def test_uniform_filter_layouts(rng):
     hwc = rng.random((20, 17, 3))
     assert_close(gpix.uniform_filter(hwc, (3, 5, 1)), ndi.uniform_filter(hwc, (3, 5, 1)))

@@ -42,6 +42,16 @@ Examples:
   gpix filter uniform assets/coffee.png /tmp/coffee_box.npy --size 15,5 --mode reflect,wrap --dtype float64
   gpix filter uniform assets/coffee.png /tmp/coffee_shifted.npy --size 9 --origin 4,-4";
 
+pub(crate) const MINIMUM: &str = "\
+Examples:
+  gpix filter minimum assets/coffee.png /tmp/coffee_eroded.png --size 9
+  gpix filter minimum assets/coffee.png /tmp/coffee_min.npy --size 3,15 --mode constant --cval 0";
+
+pub(crate) const MAXIMUM: &str = "\
+Examples:
+  gpix filter maximum assets/coffee.png /tmp/coffee_dilated.png --size 9
+  gpix filter maximum assets/coffee.png /tmp/coffee_max.npy --size 5 --mode nearest --dtype float64";
+
 pub(crate) const CORRELATE: &str = "\
 Examples:
   gpix filter correlate assets/coffee.png /tmp/coffee_sobel.npy --kernel assets/sobel_x.npy

@@ -20,6 +20,14 @@ pub(crate) enum FilterCommand {
     /// scipy.ndimage.uniform_filter: the mean of each NY×NX window.
     #[command(after_help = super::examples::UNIFORM)]
     Uniform(UniformArgs),
+    /// scipy.ndimage.minimum_filter: the smallest value of each NY×NX
+    /// window (grey erosion by a flat box), exact.
+    #[command(after_help = super::examples::MINIMUM)]
+    Minimum(UniformArgs),
+    /// scipy.ndimage.maximum_filter: the largest value of each NY×NX
+    /// window (grey dilation by a flat box), exact.
+    #[command(after_help = super::examples::MAXIMUM)]
+    Maximum(UniformArgs),
     /// scipy.ndimage.correlate with a 2-D kernel from a .npy file.
     #[command(after_help = super::examples::CORRELATE)]
     Correlate(KernelArgs),
@@ -75,7 +83,8 @@ pub(crate) struct FilterIo {
 #[derive(Args, Debug)]
 pub(crate) struct Border {
     /// Border mode, as scipy.ndimage names them: one, or Y,X for one per
-    /// axis (uniform, gaussian family, sobel, prewitt, laplace, stats;
+    /// axis (uniform, minimum, maximum, gaussian family, sobel, prewitt,
+    /// laplace, stats;
     /// scipy's correlate and convolve take one) [default: reflect; dog: nearest, as skimage's
     /// difference_of_gaussians].
     #[arg(long, value_enum, value_delimiter = ',', num_args = 1)]
@@ -83,7 +92,7 @@ pub(crate) struct Border {
     /// scipy's origin: N or NY,NX. The window's anchor moves from n/2 to
     /// n/2 + origin along each axis (positive values shift the window
     /// towards lower indices); valid while -(n//2) <= origin <= (n-1)//2.
-    /// uniform, correlate, convolve and stats (scipy's gaussian_filter
+    /// uniform, minimum, maximum, correlate, convolve and stats (scipy's gaussian_filter
     /// takes none).
     #[arg(long, value_parser = parse_origin, allow_hyphen_values = true)]
     origin: Option<[isize; 2]>,
@@ -411,6 +420,7 @@ fn parse_sigma(s: &str) -> Result<[f64; 2], String> {
 /// One filter of the `filter` command.
 enum Op {
     Uniform([usize; 2]),
+    Extremum(gpix::Extremum, [usize; 2]),
     Correlate(Kernel, gpix::CorrelationMethod),
     Convolve(Kernel, gpix::CorrelationMethod),
     Gaussian(gpix::Gaussian),
@@ -430,6 +440,9 @@ fn apply<T: FilterValue>(
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
     let info = match op {
         Op::Uniform(size) => gpix::uniform_filter_into(device, image, *size, mode, out.data_mut())?,
+        Op::Extremum(kind, size) => {
+            gpix::extremum_filter_into(device, image, *kind, *size, mode, out.data_mut())?
+        }
         Op::Correlate(k, m) => gpix::correlate_with(device, image, k, mode, *m, out.data_mut())?,
         Op::Convolve(k, m) => gpix::convolve_with(device, image, k, mode, *m, out.data_mut())?,
         Op::Gaussian(g) => gpix::gaussian_filter_with_into(device, image, g, mode, out.data_mut())?,
@@ -472,6 +485,7 @@ fn filter_work(op: &Op, input: &Input) -> Work {
     let dims = |k: &Kernel| [k.height(), k.width()];
     match op {
         Op::Uniform(size) => Work::uniform(values, value_bytes, *size),
+        Op::Extremum(kind, size) => Work::extremum(kind.name(), values, value_bytes, *size),
         Op::Correlate(k, _) => Work::correlate("correlate", values, value_bytes, dims(k), 1),
         Op::Convolve(k, _) => Work::correlate("convolve", values, value_bytes, dims(k), 1),
         Op::Gaussian(g) => gaussian_work(values, value_bytes, g),
@@ -536,6 +550,8 @@ fn checked(g: gpix::Gaussian) -> anyhow::Result<gpix::Gaussian> {
 pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
     let (io_args, op) = match cmd {
         FilterCommand::Uniform(a) => (&a.io, Op::Uniform(a.size)),
+        FilterCommand::Minimum(a) => (&a.io, Op::Extremum(gpix::Extremum::Minimum, a.size)),
+        FilterCommand::Maximum(a) => (&a.io, Op::Extremum(gpix::Extremum::Maximum, a.size)),
         FilterCommand::Correlate(a) => (
             &a.io,
             Op::Correlate(read_kernel(&a.kernel)?, a.method.into()),
@@ -597,11 +613,16 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
         Op::Dog(..) => io_args.border.border_or(ModeArg::Nearest)?,
         _ => io_args.border.border()?,
     };
-    if mode.origin != [0, 0] && !matches!(op, Op::Uniform(_) | Op::Correlate(..) | Op::Convolve(..))
+    if mode.origin != [0, 0]
+        && !matches!(
+            op,
+            Op::Uniform(_) | Op::Extremum(..) | Op::Correlate(..) | Op::Convolve(..)
+        )
     {
         return Err(Usage(
-            "--origin is for uniform, correlate and convolve (scipy's gaussian filters, sobel, \
-             prewitt and laplace and skimage's gabor and difference_of_gaussians take none)"
+            "--origin is for uniform, minimum, maximum, correlate and convolve (scipy's \
+             gaussian filters, sobel, prewitt and laplace and skimage's gabor and \
+             difference_of_gaussians take none)"
                 .into(),
         )
         .into());

@@ -53,7 +53,12 @@ enum Job<'a> {
     Separable(&'a [(Vec<f64>, Vec<f64>)]),
     /// Every tap.
     Direct(&'a [f64]),
+    /// Window minima (`false`) or maxima (`true`) of the values.
+    Extremum(bool),
 }
+
+/// The shader's `REDUCE`: window sums.
+const SUM: u32 = 0;
 
 fn pipeline(
     ctx: &GpuContext,
@@ -62,10 +67,20 @@ fn pipeline(
     weighted: bool,
     accumulate: bool,
 ) -> Result<Arc<wgpu::ComputePipeline>> {
+    reduce_pipeline(ctx, entry, (features, weighted, accumulate), SUM)
+}
+
+/// A pass whose windows reduce by `reduce` (0 sum, 1 minimum, 2 maximum).
+fn reduce_pipeline(
+    ctx: &GpuContext,
+    entry: &str,
+    (features, weighted, accumulate): (u32, bool, bool),
+    reduce: u32,
+) -> Result<Arc<wgpu::ComputePipeline>> {
     let compensate = ctx.compensated_sums();
     ctx.pipeline(
         &format!(
-            "gpix.filter.{entry}.f{features}w{}a{}k{}",
+            "gpix.filter.{entry}.f{features}w{}a{}k{}r{reduce}",
             u8::from(weighted),
             u8::from(accumulate),
             u8::from(compensate)
@@ -77,6 +92,7 @@ fn pipeline(
             ("WEIGHTED", f64::from(u8::from(weighted))),
             ("ACCUMULATE", f64::from(u8::from(accumulate))),
             ("COMPENSATE", f64::from(u8::from(compensate))),
+            ("REDUCE", f64::from(reduce)),
         ],
     )
 }
@@ -147,6 +163,47 @@ pub(super) fn uniform<T: FilterValue>(
     })?;
     Ok(FilterInfo {
         method: method::<T>("two separable box passes"),
+    })
+}
+
+/// Minimum or maximum filter on the GPU: exact (each output is one of
+/// the f32-rounded inputs, and rounding keeps order).
+pub(super) fn extremum<T: FilterValue>(
+    ctx: &GpuContext,
+    image: ImageView<'_, T>,
+    kind: super::Extremum,
+    size: [usize; 2],
+    (center, modes): ([usize; 2], [BoundaryMode; 2]),
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let row_len = image.width() * image.channels();
+    let job = Job::Extremum(kind == super::Extremum::Maximum);
+    ctx.checked(kind.name(), || {
+        run(
+            ctx,
+            image,
+            size,
+            center,
+            modes,
+            &job,
+            &[true],
+            |rows, bytes| {
+                to_out(&mut out[rows.start * row_len..rows.end * row_len], bytes);
+            },
+        )
+    })?;
+    let what = format!(
+        "two separable passes of window extrema, {}x{}",
+        size[0], size[1]
+    );
+    Ok(FilterInfo {
+        method: if T::IS_F64 {
+            format!(
+                "{what} on the GPU in f32 (float64 input: the f32 rounding of the exact result)"
+            )
+        } else {
+            format!("{what} on the GPU (f32, exact)")
+        },
     })
 }
 
@@ -469,6 +526,16 @@ fn run<T: FilterValue>(
                 let (wxi, wyi) = (add_weights(wx), add_weights(wy));
                 passes.push((pipeline(ctx, "rows", 1, true, false)?, PassKind::Rows(wxi)));
                 passes.push((pipeline(ctx, "cols", 1, true, n > 0)?, PassKind::Cols(wyi)));
+            }
+        }
+        Job::Extremum(max) => {
+            let one = add_weights(&[1.0]);
+            let reduce = if *max { 2 } else { 1 };
+            for (entry, kind) in [("rows", PassKind::Rows(one)), ("cols", PassKind::Cols(one))] {
+                passes.push((
+                    reduce_pipeline(ctx, entry, (1, false, false), reduce)?,
+                    kind,
+                ));
             }
         }
         Job::Direct(w2d) => {

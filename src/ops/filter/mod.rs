@@ -13,6 +13,7 @@ mod boundary;
 mod box_cpu;
 mod correlate;
 mod edges;
+mod extremum;
 mod fft;
 mod fir;
 #[cfg(feature = "gpu")]
@@ -21,6 +22,10 @@ mod kernel;
 
 pub use boundary::{boundary_index, Border, BoundaryMode};
 pub use edges::{edge_filter, edge_filter_into, edge_filter_reference, EdgeFilter};
+pub use extremum::{
+    extremum_filter, extremum_filter_into, extremum_filter_reference, maximum_filter,
+    minimum_filter, Extremum,
+};
 pub use kernel::{
     gabor_kernel, gabor_sigma_from_bandwidth, gaussian_derivative_kernel1d, gaussian_kernel1d,
     Kernel, MAX_GAUSSIAN_ORDER,
@@ -49,6 +54,10 @@ pub trait FilterValue:
     /// `self · b + c`, fused.
     #[doc(hidden)]
     fn fused(self, b: Self, c: Self) -> Self;
+    /// The larger (`MAX`) or smaller of `self` and `b`, a NaN losing to any
+    /// number (IEEE maxNum / minNum, which vectorise).
+    #[doc(hidden)]
+    fn extremum<const MAX: bool>(self, b: Self) -> Self;
     /// True for `f64` (the GPU computes in f32 and says so).
     const IS_F64: bool;
 }
@@ -64,6 +73,14 @@ impl FilterValue for f32 {
     fn fused(self, b: Self, c: Self) -> Self {
         self.mul_add(b, c)
     }
+    #[inline(always)]
+    fn extremum<const MAX: bool>(self, b: Self) -> Self {
+        if MAX {
+            self.max(b)
+        } else {
+            self.min(b)
+        }
+    }
     const IS_F64: bool = false;
 }
 
@@ -77,6 +94,14 @@ impl FilterValue for f64 {
     #[inline(always)]
     fn fused(self, b: Self, c: Self) -> Self {
         self.mul_add(b, c)
+    }
+    #[inline(always)]
+    fn extremum<const MAX: bool>(self, b: Self) -> Self {
+        if MAX {
+            self.max(b)
+        } else {
+            self.min(b)
+        }
     }
     const IS_F64: bool = true;
 }

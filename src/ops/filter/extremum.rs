@@ -1,0 +1,469 @@
+//! scipy.ndimage's `minimum_filter` and `maximum_filter` with a rectangular
+//! window (grey erosion and dilation by a flat box).
+//!
+//! A box's extremum is separable: the rows' extrema along x, then those
+//! rows' extrema along y, as scipy's 1-D passes (y first in scipy; the order
+//! does not change the result, see [`extremum_filter_into`]). Each pass is
+//! van Herk / Gil–Werman: the line is cut into blocks of the window length,
+//! a running extremum forwards and one backwards inside each block, and
+//! every window is the extremum of one backward and one forward value, so
+//! the cost is three comparisons per value whatever the window size. The
+//! result is always one of the inputs (or the constant), so every path is
+//! exact, the GPU's included (f32 rounding is monotonic).
+
+use rayon::prelude::*;
+
+use super::{boundary_index, FilterValue};
+use super::{box_window, check_out, check_scratch, windows, Border, BoundaryMode, FilterInfo};
+use crate::array::{Image, ImageView};
+use crate::device::Device;
+use crate::error::Result;
+
+/// Which extremum a window keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Extremum {
+    /// `scipy.ndimage.minimum_filter` (grey erosion by a flat box).
+    Minimum,
+    /// `scipy.ndimage.maximum_filter` (grey dilation by a flat box).
+    Maximum,
+}
+
+impl Extremum {
+    /// scipy's name of the filter.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Minimum => "minimum filter",
+            Self::Maximum => "maximum filter",
+        }
+    }
+}
+
+/// Output rows per piece of work: the y pass reads `ny − 1` more rows than
+/// it writes, so pieces grow with the window to keep that overhead small.
+fn piece_rows(ny: usize) -> usize {
+    64.max(4 * ny)
+}
+
+/// `scipy.ndimage.minimum_filter(image, size=(ny, nx), mode=…, origin=…)`
+/// or `maximum_filter` over the first two axes of each channel.
+///
+/// ```
+/// use gpix::{extremum_filter, BoundaryMode, Device, Extremum, ImageView};
+/// let image = [3.0f32, 1.0, 4.0, 1.0, 5.0];
+/// let view = ImageView::new(&image, 1, 5, 1)?;
+/// let out = extremum_filter(&Device::Cpu, view, Extremum::Maximum, [1, 3], BoundaryMode::Reflect)?;
+/// assert_eq!(out.data(), [3.0, 4.0, 4.0, 5.0, 5.0]);
+/// # Ok::<(), gpix::Error>(())
+/// ```
+///
+/// A size of 0 or 1 along an axis means no filtering along it (scipy's
+/// rule). `border`: a [`BoundaryMode`], or a [`Border`] with one mode per
+/// axis and scipy's `origin`. NaNs are skipped on the CPU (a window of NaNs
+/// only gives NaN); on a GPU a window holding a NaN gives an unspecified
+/// value (WGSL leaves `min`/`max` of NaN to the driver).
+///
+/// # Errors
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for an origin
+/// outside scipy's rule; [`Error::Gpu`](crate::Error::Gpu) if a GPU kernel
+/// fails; [`Error::TooLarge`](crate::Error::TooLarge) if the scratch rows
+/// would exceed the memory limit.
+pub fn extremum_filter<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    kind: Extremum,
+    size: [usize; 2],
+    border: impl Into<Border>,
+) -> Result<Image<T>> {
+    super::allocated(&image, |out| {
+        extremum_filter_into(device, image, kind, size, border, out)
+    })
+}
+
+/// [`extremum_filter`] with [`Extremum::Minimum`]: scipy's `minimum_filter`.
+///
+/// # Errors
+/// As [`extremum_filter`].
+pub fn minimum_filter<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    size: [usize; 2],
+    border: impl Into<Border>,
+) -> Result<Image<T>> {
+    extremum_filter(device, image, Extremum::Minimum, size, border)
+}
+
+/// [`extremum_filter`] with [`Extremum::Maximum`]: scipy's `maximum_filter`.
+///
+/// # Errors
+/// As [`extremum_filter`].
+pub fn maximum_filter<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    size: [usize; 2],
+    border: impl Into<Border>,
+) -> Result<Image<T>> {
+    extremum_filter(device, image, Extremum::Maximum, size, border)
+}
+
+/// [`extremum_filter`] into a caller-owned buffer of `image.data().len()`
+/// values.
+///
+/// With one constant per axis, a window reaching outside along y reads the
+/// y constant and along x the x constant (which one a corner reads never
+/// matters: a window holding a corner holds both edges beside it).
+///
+/// # Errors
+/// As [`extremum_filter`], and [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+/// for a wrong `out` length.
+pub fn extremum_filter_into<T: FilterValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    kind: Extremum,
+    size: [usize; 2],
+    border: impl Into<Border>,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let border = border.into();
+    let (size, anchor) = box_window(size, &border)?;
+    check_out(&image, out.len(), "the output")?;
+    let row_len = image.width() * image.channels();
+    let rows = (piece_rows(size[0]) + size[0]) as u128;
+    // Per worker: the pass rows (two buffers of `rows`) and one extended row.
+    let per_worker = (rows * 2 + 2)
+        .checked_mul(row_len as u128)
+        .and_then(|v| v.checked_add(((image.width() + size[1]) * image.channels() * 2) as u128));
+    check_scratch(
+        &format!(
+            "a {}x{} {} over rows of {row_len} values",
+            size[0],
+            size[1],
+            kind.name()
+        ),
+        per_worker,
+        size_of::<T>(),
+    )?;
+    match device {
+        Device::Cpu => {
+            extremum_cpu(image, kind, size, (anchor, border.modes), out);
+            Ok(FilterInfo {
+                method: format!(
+                    "van Herk running extrema, {}x{} window (exact)",
+                    size[0], size[1]
+                ),
+            })
+        }
+        #[cfg(feature = "gpu")]
+        Device::Gpu(ctx) => {
+            super::gpu::extremum(ctx, image, kind, size, (anchor, border.modes), out)
+        }
+    }
+}
+
+/// The definition of [`extremum_filter`]: each window's extremum, read value
+/// by value through the boundary modes, in f64.
+///
+/// # Errors
+/// As [`extremum_filter`] for the origin.
+pub fn extremum_filter_reference<T: FilterValue>(
+    image: ImageView<'_, T>,
+    kind: Extremum,
+    size: [usize; 2],
+    border: impl Into<Border>,
+) -> Result<Image<f64>> {
+    let border = border.into();
+    let (size, anchor) = box_window(size, &border)?;
+    let mut out = vec![0f64; image.data().len()];
+    windows(image, size, (anchor, border.modes), |i, v| {
+        out[i] = match kind {
+            Extremum::Minimum => v.iter().copied().reduce(pick::<f64, false>),
+            Extremum::Maximum => v.iter().copied().reduce(pick::<f64, true>),
+        }
+        .unwrap_or(0.0);
+    });
+    Image::from_vec(out, image.height(), image.width(), image.channels())
+}
+
+/// The kept one of `a` and `b` (`MAX`: the larger); a NaN loses to any
+/// number, so windows skip NaNs.
+#[inline(always)]
+fn pick<T: FilterValue, const MAX: bool>(a: T, b: T) -> T {
+    a.extremum::<MAX>(b)
+}
+
+/// Lanes per step of the sweeps: fixed-size groups the compiler turns into
+/// vector compares (a plain zipped loop stayed scalar).
+const GROUP: usize = 8;
+
+/// `dst[i] = pick(a[i], b[i])` (all three the same length).
+#[inline(always)]
+fn pick_into<T: FilterValue, const MAX: bool>(dst: &mut [T], a: &[T], b: &[T]) {
+    let (a, b) = (&a[..dst.len()], &b[..dst.len()]);
+    let mut d = dst.chunks_exact_mut(GROUP);
+    let (mut ag, mut bg) = (a.chunks_exact(GROUP), b.chunks_exact(GROUP));
+    for ((d, a), b) in (&mut d).zip(&mut ag).zip(&mut bg) {
+        for k in 0..GROUP {
+            d[k] = pick::<T, MAX>(a[k], b[k]);
+        }
+    }
+    for ((d, &a), &b) in d
+        .into_remainder()
+        .iter_mut()
+        .zip(ag.remainder())
+        .zip(bg.remainder())
+    {
+        *d = pick::<T, MAX>(a, b);
+    }
+}
+
+/// `dst[i] = pick(dst[i], b[i])` over `dst`'s length.
+#[inline(always)]
+fn pick_assign<T: FilterValue, const MAX: bool>(dst: &mut [T], b: &[T]) {
+    let b = &b[..dst.len()];
+    let mut d = dst.chunks_exact_mut(GROUP);
+    let mut bg = b.chunks_exact(GROUP);
+    for (d, b) in (&mut d).zip(&mut bg) {
+        for k in 0..GROUP {
+            d[k] = pick::<T, MAX>(d[k], b[k]);
+        }
+    }
+    for (d, &b) in d.into_remainder().iter_mut().zip(bg.remainder()) {
+        *d = pick::<T, MAX>(*d, b);
+    }
+}
+
+/// The CPU path: pieces of output rows in parallel, each the x pass of its
+/// input rows (halo included) and the y pass of those.
+fn extremum_cpu<T: FilterValue>(
+    image: ImageView<'_, T>,
+    kind: Extremum,
+    size: [usize; 2],
+    (anchor, modes): ([usize; 2], [BoundaryMode; 2]),
+    out: &mut [T],
+) {
+    let (h, w, c) = (image.height(), image.width(), image.channels());
+    let row_len = w * c;
+    if h == 0 || row_len == 0 {
+        return;
+    }
+    // A few blocks per thread, each cut into pieces that reuse one scratch
+    // (fresh scratch per piece would pay its page faults again).
+    let piece = piece_rows(size[0]).min(h);
+    let blocks = (rayon::current_num_threads() * 2).clamp(1, h.div_ceil(piece));
+    let block_rows = h.div_ceil(blocks).div_ceil(piece) * piece;
+    out.par_chunks_mut(block_rows * row_len)
+        .enumerate()
+        .for_each(|(b, block)| {
+            let mut scratch = Scratch::default();
+            for (p, out) in block.chunks_mut(piece * row_len).enumerate() {
+                let first = b * block_rows + p * piece;
+                let rows = first..first + out.len() / row_len;
+                let at = (anchor, modes);
+                match kind {
+                    Extremum::Minimum => {
+                        piece_extrema::<T, false>(image, size, at, rows, out, &mut scratch);
+                    }
+                    Extremum::Maximum => {
+                        piece_extrema::<T, true>(image, size, at, rows, out, &mut scratch);
+                    }
+                }
+            }
+        });
+}
+
+/// A worker's reused buffers.
+#[derive(Default)]
+struct Scratch<T> {
+    /// The rows of the x pass (the y pass's input).
+    xs: Vec<T>,
+    forward: Vec<T>,
+    backward: Vec<T>,
+    /// One row extended by the x mode.
+    ext: Vec<T>,
+}
+
+fn piece_extrema<T: FilterValue, const MAX: bool>(
+    image: ImageView<'_, T>,
+    [ny, nx]: [usize; 2],
+    ([top, left], [mode_y, mode_x]): ([usize; 2], [BoundaryMode; 2]),
+    rows: std::ops::Range<usize>,
+    out: &mut [T],
+    s: &mut Scratch<T>,
+) {
+    let (h, w, c) = (image.height(), image.width(), image.channels());
+    let row_len = w * c;
+    let rows_in = rows.len() + ny - 1;
+    s.xs.resize(rows_in * row_len, T::default());
+    let cval_y = T::from_f64(mode_y.cval());
+    for (t, xs_row) in s.xs.chunks_exact_mut(row_len).enumerate() {
+        let y = rows.start as i64 - top as i64 + t as i64;
+        let source = boundary_index(y, h, mode_y).map(|y| &image.data()[y * row_len..][..row_len]);
+        extend_row(source, cval_y, (w, c), (nx, left), mode_x, &mut s.ext);
+        if nx > DOUBLING_MAX {
+            running_extrema::<T, MAX>(&s.ext, nx, c, xs_row, [&mut s.forward, &mut s.backward]);
+        } else {
+            doubling_row::<T, MAX>(&mut s.ext, &mut s.forward, nx, c, xs_row);
+        }
+    }
+    if ny > DOUBLING_MAX {
+        running_extrema::<T, MAX>(&s.xs, ny, row_len, out, [&mut s.forward, &mut s.backward]);
+    } else {
+        doubling_rows::<T, MAX>(&mut s.xs, ny, row_len, out);
+    }
+}
+
+/// Windows up to this long take the doubling passes (⌈log2 n⌉ + 1
+/// comparisons per value, each a vectorised sweep); longer ones van Herk's
+/// three (a dependent chain when a position holds few lanes).
+const DOUBLING_MAX: usize = 128;
+
+/// The largest power of two `p ≤ n` (n ≥ 1).
+fn power_below(n: usize) -> usize {
+    1 << n.ilog2()
+}
+
+/// Window extrema of `win` positions of `lanes` values along `ext` into
+/// `out`, by doubling: after a sweep every position holds the extremum of
+/// the next `p` positions, `p` doubling each sweep up to the power of two
+/// `p ≤ win`; a window is then the extremum of two overlapping `p`-runs.
+/// `ext` is overwritten (it and `tmp` take turns).
+fn doubling_row<T: FilterValue, const MAX: bool>(
+    ext: &mut Vec<T>,
+    tmp: &mut Vec<T>,
+    win: usize,
+    lanes: usize,
+    out: &mut [T],
+) {
+    let top = power_below(win);
+    tmp.resize(ext.len(), T::default());
+    let mut p = 1;
+    while p < top {
+        let shift = p * lanes;
+        let n = ext.len() - shift;
+        pick_into::<T, MAX>(&mut tmp[..n], &ext[..n], &ext[shift..]);
+        std::mem::swap(ext, tmp);
+        ext.truncate(n);
+        p *= 2;
+    }
+    let (shift, n) = ((win - top) * lanes, out.len());
+    pick_into::<T, MAX>(out, &ext[..n], &ext[shift..shift + n]);
+}
+
+/// Bytes of each row a y sweep works on at a time: a piece's rows of one
+/// strip stay in the core's L2 through all the sweeps.
+const STRIP_BYTES: usize = 4096;
+
+/// As [`doubling_row`] down the rows of `rows` (each `row_len` values) into
+/// the `out` rows, in place, strip by strip of columns: row `i` takes row
+/// `i + p`, which is still the previous sweep's.
+fn doubling_rows<T: FilterValue, const MAX: bool>(
+    rows: &mut [T],
+    win: usize,
+    row_len: usize,
+    out: &mut [T],
+) {
+    let top = power_below(win);
+    let n_in = rows.len() / row_len;
+    let n_out = out.len() / row_len;
+    let strip = (STRIP_BYTES / size_of::<T>()).max(GROUP);
+    for x0 in (0..row_len).step_by(strip) {
+        let lanes = x0..(x0 + strip).min(row_len);
+        let mut n = n_in;
+        let mut p = 1;
+        while p < top {
+            n -= p;
+            for i in 0..n {
+                let (head, tail) = rows.split_at_mut((i + p) * row_len);
+                let row = &mut head[i * row_len..(i + 1) * row_len];
+                pick_assign::<T, MAX>(&mut row[lanes.clone()], &tail[lanes.clone()]);
+            }
+            p *= 2;
+        }
+        let shift = win - top;
+        for i in 0..n_out {
+            let (a, b) = (i * row_len, (i + shift) * row_len);
+            let o = &mut out[a..a + row_len][lanes.clone()];
+            pick_into::<T, MAX>(
+                o,
+                &rows[a..a + row_len][lanes.clone()],
+                &rows[b..b + row_len][lanes.clone()],
+            );
+        }
+    }
+}
+
+/// `row` (or a row of `cval_y` where the y mode reads its constant) extended
+/// by the x mode to `w + nx − 1` positions of `c` values, `left` of them
+/// before the first column.
+fn extend_row<T: FilterValue>(
+    row: Option<&[T]>,
+    cval_y: T,
+    (w, c): (usize, usize),
+    (nx, left): (usize, usize),
+    mode_x: BoundaryMode,
+    ext: &mut Vec<T>,
+) {
+    ext.clear();
+    let cval_x = T::from_f64(mode_x.cval());
+    let border = |ext: &mut Vec<T>, xe: usize| match (
+        boundary_index(xe as i64 - left as i64, w, mode_x),
+        row,
+    ) {
+        (None, _) => ext.extend(std::iter::repeat_n(cval_x, c)),
+        (Some(_), None) => ext.extend(std::iter::repeat_n(cval_y, c)),
+        (Some(x), Some(row)) => ext.extend_from_slice(&row[x * c..(x + 1) * c]),
+    };
+    for xe in 0..left {
+        border(ext, xe);
+    }
+    match row {
+        Some(row) => ext.extend_from_slice(row),
+        None => ext.extend(std::iter::repeat_n(cval_y, w * c)),
+    }
+    for xe in left + w..w + nx - 1 {
+        border(ext, xe);
+    }
+}
+
+/// Window extrema of `win` positions along a line of positions holding
+/// `lanes` values each: `out[x] = pick over ext[x .. x + win]` for the
+/// `out.len() / lanes` windows (van Herk / Gil–Werman: blocks of `win`
+/// positions, a forward running extremum from each block's start and a
+/// backward one from its end; a window is one backward value and one
+/// forward value).
+fn running_extrema<T: FilterValue, const MAX: bool>(
+    ext: &[T],
+    win: usize,
+    lanes: usize,
+    out: &mut [T],
+    [forward, backward]: [&mut Vec<T>; 2],
+) {
+    if win == 1 {
+        out.copy_from_slice(&ext[..out.len()]);
+        return;
+    }
+    forward.clear();
+    forward.extend_from_slice(ext);
+    backward.clear();
+    backward.extend_from_slice(ext);
+    for block in forward.chunks_mut(win * lanes) {
+        for p in 1..block.len() / lanes {
+            let (done, rest) = block.split_at_mut(p * lanes);
+            for (f, &q) in rest[..lanes].iter_mut().zip(&done[(p - 1) * lanes..]) {
+                *f = pick::<T, MAX>(*f, q);
+            }
+        }
+    }
+    for block in backward.chunks_mut(win * lanes) {
+        for p in (0..block.len() / lanes - 1).rev() {
+            let (head, next) = block.split_at_mut((p + 1) * lanes);
+            for (b, &q) in head[p * lanes..].iter_mut().zip(&next[..lanes]) {
+                *b = pick::<T, MAX>(*b, q);
+            }
+        }
+    }
+    let ahead = (win - 1) * lanes;
+    for ((o, &b), &f) in out.iter_mut().zip(backward.iter()).zip(&forward[ahead..]) {
+        *o = pick::<T, MAX>(b, f);
+    }
+}
