@@ -190,6 +190,15 @@ def rows(runs, quick):
     yield (f"laplace, {n}² float32", *paired_ms(lambda: gpix.laplace(x, output=out), cv_laplace, runs),
            "cv2.Laplacian(ksize=1, dst=)", "")
 
+    square = np.ones((15, 15), np.uint8)
+
+    def cv_dilate():
+        cv2.dilate(x, square, dst=out, borderType=reflect)
+
+    yield (f"maximum_filter 15x15, {n}² float32",
+           *paired_ms(lambda: gpix.maximum_filter(x, 15, output=out), cv_dilate, runs),
+           "cv2.dilate(15×15 ones, dst=)", "")
+
     gradient_into, label_mean_into = numba_peers()
     f = rng.random((n, n))
     dy, dx = np.empty_like(f), np.empty_like(f)

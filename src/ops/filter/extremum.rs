@@ -176,19 +176,33 @@ pub fn extremum_filter_reference<T: FilterValue>(
     let mut out = vec![0f64; image.data().len()];
     windows(image, size, (anchor, border.modes), |i, v| {
         out[i] = match kind {
-            Extremum::Minimum => v.iter().copied().reduce(pick::<f64, false>),
-            Extremum::Maximum => v.iter().copied().reduce(pick::<f64, true>),
+            Extremum::Minimum => v.iter().copied().reduce(pick::<f64, false, true>),
+            Extremum::Maximum => v.iter().copied().reduce(pick::<f64, true, true>),
         }
         .unwrap_or(0.0);
     });
     Image::from_vec(out, image.height(), image.width(), image.channels())
 }
 
-/// The kept one of `a` and `b` (`MAX`: the larger); a NaN loses to any
-/// number, so windows skip NaNs.
+/// The kept one of `a` and `b` (`MAX`: the larger). `SAFE`: a NaN loses
+/// to any number, so windows skip NaNs; else NaNs must not occur.
 #[inline(always)]
-fn pick<T: FilterValue, const MAX: bool>(a: T, b: T) -> T {
-    a.extremum::<MAX>(b)
+fn pick<T: FilterValue, const MAX: bool, const SAFE: bool>(a: T, b: T) -> T {
+    if SAFE {
+        a.extremum::<MAX>(b)
+    } else if MAX {
+        // A plain compare and select: one vector max instruction (maxNum's
+        // NaN handling kept the sweeps scalar); only for lines without NaN.
+        if b > a {
+            b
+        } else {
+            a
+        }
+    } else if b < a {
+        b
+    } else {
+        a
+    }
 }
 
 /// Lanes per step of the sweeps: fixed-size groups the compiler turns into
@@ -197,13 +211,13 @@ const GROUP: usize = 8;
 
 /// `dst[i] = pick(a[i], b[i])` (all three the same length).
 #[inline(always)]
-fn pick_into<T: FilterValue, const MAX: bool>(dst: &mut [T], a: &[T], b: &[T]) {
+fn pick_into<T: FilterValue, const MAX: bool, const SAFE: bool>(dst: &mut [T], a: &[T], b: &[T]) {
     let (a, b) = (&a[..dst.len()], &b[..dst.len()]);
     let mut d = dst.chunks_exact_mut(GROUP);
     let (mut ag, mut bg) = (a.chunks_exact(GROUP), b.chunks_exact(GROUP));
     for ((d, a), b) in (&mut d).zip(&mut ag).zip(&mut bg) {
         for k in 0..GROUP {
-            d[k] = pick::<T, MAX>(a[k], b[k]);
+            d[k] = pick::<T, MAX, SAFE>(a[k], b[k]);
         }
     }
     for ((d, &a), &b) in d
@@ -212,23 +226,23 @@ fn pick_into<T: FilterValue, const MAX: bool>(dst: &mut [T], a: &[T], b: &[T]) {
         .zip(ag.remainder())
         .zip(bg.remainder())
     {
-        *d = pick::<T, MAX>(a, b);
+        *d = pick::<T, MAX, SAFE>(a, b);
     }
 }
 
 /// `dst[i] = pick(dst[i], b[i])` over `dst`'s length.
 #[inline(always)]
-fn pick_assign<T: FilterValue, const MAX: bool>(dst: &mut [T], b: &[T]) {
+fn pick_assign<T: FilterValue, const MAX: bool, const SAFE: bool>(dst: &mut [T], b: &[T]) {
     let b = &b[..dst.len()];
     let mut d = dst.chunks_exact_mut(GROUP);
     let mut bg = b.chunks_exact(GROUP);
     for (d, b) in (&mut d).zip(&mut bg) {
         for k in 0..GROUP {
-            d[k] = pick::<T, MAX>(d[k], b[k]);
+            d[k] = pick::<T, MAX, SAFE>(d[k], b[k]);
         }
     }
     for (d, &b) in d.into_remainder().iter_mut().zip(bg.remainder()) {
-        *d = pick::<T, MAX>(*d, b);
+        *d = pick::<T, MAX, SAFE>(*d, b);
     }
 }
 
@@ -254,7 +268,7 @@ fn extremum_cpu<T: FilterValue>(
     out.par_chunks_mut(block_rows * row_len)
         .enumerate()
         .for_each(|(b, block)| {
-            let mut scratch = Scratch::default();
+            let mut scratch = Scratch::<T>::take();
             for (p, out) in block.chunks_mut(piece * row_len).enumerate() {
                 let first = b * block_rows + p * piece;
                 let rows = first..first + out.len() / row_len;
@@ -268,6 +282,7 @@ fn extremum_cpu<T: FilterValue>(
                     }
                 }
             }
+            scratch.give_back();
         });
 }
 
@@ -282,7 +297,72 @@ struct Scratch<T> {
     ext: Vec<T>,
 }
 
+/// Scratch up to this many bytes stays with its thread between calls
+/// (fresh buffers would pay their first-touch page faults on every call).
+const KEEP_BYTES: usize = 16 << 20;
+
+thread_local! {
+    static KEPT: std::cell::RefCell<Option<Box<dyn std::any::Any>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl<T: FilterValue> Scratch<T> {
+    /// This thread's kept scratch of `T`, or a new one.
+    fn take() -> Self {
+        KEPT.with(|k| k.borrow_mut().take())
+            .and_then(|b| b.downcast::<Self>().ok())
+            .map_or_else(Self::default, |b| *b)
+    }
+
+    /// Keeps the buffers for this thread's next call, unless large.
+    fn give_back(self) {
+        let values = [&self.xs, &self.forward, &self.backward, &self.ext]
+            .iter()
+            .map(|v| v.capacity())
+            .sum::<usize>();
+        if values * size_of::<T>() <= KEEP_BYTES {
+            KEPT.with(|k| *k.borrow_mut() = Some(Box::new(self)));
+        }
+    }
+}
+
 fn piece_extrema<T: FilterValue, const MAX: bool>(
+    image: ImageView<'_, T>,
+    size: [usize; 2],
+    at: ([usize; 2], [BoundaryMode; 2]),
+    rows: std::ops::Range<usize>,
+    out: &mut [T],
+    s: &mut Scratch<T>,
+) {
+    // The fast compares only where no NaN can reach them: the piece's
+    // source rows (and the constants) hold none.
+    if piece_has_nan(image, size[0], at, &rows) {
+        piece_passes::<T, MAX, true>(image, size, at, rows, out, s);
+    } else {
+        piece_passes::<T, MAX, false>(image, size, at, rows, out, s);
+    }
+}
+
+/// Whether any value a piece reads (its rows with their halo, the
+/// constants) is NaN.
+fn piece_has_nan<T: FilterValue>(
+    image: ImageView<'_, T>,
+    ny: usize,
+    ([top, _], modes): ([usize; 2], [BoundaryMode; 2]),
+    rows: &std::ops::Range<usize>,
+) -> bool {
+    let row_len = image.width() * image.channels();
+    #[allow(clippy::eq_op)] // `v != v`: v is NaN
+    let nan_in = |values: &[T]| values.iter().fold(false, |any, &v| any | (v != v));
+    modes.iter().any(|m| m.cval().is_nan())
+        || (0..rows.len() + ny - 1).any(|t| {
+            let y = rows.start as i64 - top as i64 + t as i64;
+            boundary_index(y, image.height(), modes[0])
+                .is_some_and(|y| nan_in(&image.data()[y * row_len..][..row_len]))
+        })
+}
+
+fn piece_passes<T: FilterValue, const MAX: bool, const SAFE: bool>(
     image: ImageView<'_, T>,
     [ny, nx]: [usize; 2],
     ([top, left], [mode_y, mode_x]): ([usize; 2], [BoundaryMode; 2]),
@@ -300,15 +380,21 @@ fn piece_extrema<T: FilterValue, const MAX: bool>(
         let source = boundary_index(y, h, mode_y).map(|y| &image.data()[y * row_len..][..row_len]);
         extend_row(source, cval_y, (w, c), (nx, left), mode_x, &mut s.ext);
         if nx > DOUBLING_MAX {
-            running_extrema::<T, MAX>(&s.ext, nx, c, xs_row, [&mut s.forward, &mut s.backward]);
+            running_extrema::<T, MAX, SAFE>(
+                &s.ext,
+                nx,
+                c,
+                xs_row,
+                [&mut s.forward, &mut s.backward],
+            );
         } else {
-            doubling_row::<T, MAX>(&mut s.ext, &mut s.forward, nx, c, xs_row);
+            doubling_row::<T, MAX, SAFE>(&mut s.ext, &mut s.forward, nx, c, xs_row);
         }
     }
     if ny > DOUBLING_MAX {
-        running_extrema::<T, MAX>(&s.xs, ny, row_len, out, [&mut s.forward, &mut s.backward]);
+        running_extrema::<T, MAX, SAFE>(&s.xs, ny, row_len, out, [&mut s.forward, &mut s.backward]);
     } else {
-        doubling_rows::<T, MAX>(&mut s.xs, ny, row_len, out);
+        doubling_rows::<T, MAX, SAFE>(&mut s.xs, ny, row_len, out);
     }
 }
 
@@ -327,7 +413,7 @@ fn power_below(n: usize) -> usize {
 /// the next `p` positions, `p` doubling each sweep up to the power of two
 /// `p ≤ win`; a window is then the extremum of two overlapping `p`-runs.
 /// `ext` is overwritten (it and `tmp` take turns).
-fn doubling_row<T: FilterValue, const MAX: bool>(
+fn doubling_row<T: FilterValue, const MAX: bool, const SAFE: bool>(
     ext: &mut Vec<T>,
     tmp: &mut Vec<T>,
     win: usize,
@@ -340,13 +426,13 @@ fn doubling_row<T: FilterValue, const MAX: bool>(
     while p < top {
         let shift = p * lanes;
         let n = ext.len() - shift;
-        pick_into::<T, MAX>(&mut tmp[..n], &ext[..n], &ext[shift..]);
+        pick_into::<T, MAX, SAFE>(&mut tmp[..n], &ext[..n], &ext[shift..]);
         std::mem::swap(ext, tmp);
         ext.truncate(n);
         p *= 2;
     }
     let (shift, n) = ((win - top) * lanes, out.len());
-    pick_into::<T, MAX>(out, &ext[..n], &ext[shift..shift + n]);
+    pick_into::<T, MAX, SAFE>(out, &ext[..n], &ext[shift..shift + n]);
 }
 
 /// Bytes of each row a y sweep works on at a time: a piece's rows of one
@@ -356,7 +442,7 @@ const STRIP_BYTES: usize = 4096;
 /// As [`doubling_row`] down the rows of `rows` (each `row_len` values) into
 /// the `out` rows, in place, strip by strip of columns: row `i` takes row
 /// `i + p`, which is still the previous sweep's.
-fn doubling_rows<T: FilterValue, const MAX: bool>(
+fn doubling_rows<T: FilterValue, const MAX: bool, const SAFE: bool>(
     rows: &mut [T],
     win: usize,
     row_len: usize,
@@ -375,7 +461,7 @@ fn doubling_rows<T: FilterValue, const MAX: bool>(
             for i in 0..n {
                 let (head, tail) = rows.split_at_mut((i + p) * row_len);
                 let row = &mut head[i * row_len..(i + 1) * row_len];
-                pick_assign::<T, MAX>(&mut row[lanes.clone()], &tail[lanes.clone()]);
+                pick_assign::<T, MAX, SAFE>(&mut row[lanes.clone()], &tail[lanes.clone()]);
             }
             p *= 2;
         }
@@ -383,7 +469,7 @@ fn doubling_rows<T: FilterValue, const MAX: bool>(
         for i in 0..n_out {
             let (a, b) = (i * row_len, (i + shift) * row_len);
             let o = &mut out[a..a + row_len][lanes.clone()];
-            pick_into::<T, MAX>(
+            pick_into::<T, MAX, SAFE>(
                 o,
                 &rows[a..a + row_len][lanes.clone()],
                 &rows[b..b + row_len][lanes.clone()],
@@ -431,7 +517,7 @@ fn extend_row<T: FilterValue>(
 /// positions, a forward running extremum from each block's start and a
 /// backward one from its end; a window is one backward value and one
 /// forward value).
-fn running_extrema<T: FilterValue, const MAX: bool>(
+fn running_extrema<T: FilterValue, const MAX: bool, const SAFE: bool>(
     ext: &[T],
     win: usize,
     lanes: usize,
@@ -450,7 +536,7 @@ fn running_extrema<T: FilterValue, const MAX: bool>(
         for p in 1..block.len() / lanes {
             let (done, rest) = block.split_at_mut(p * lanes);
             for (f, &q) in rest[..lanes].iter_mut().zip(&done[(p - 1) * lanes..]) {
-                *f = pick::<T, MAX>(*f, q);
+                *f = pick::<T, MAX, SAFE>(*f, q);
             }
         }
     }
@@ -458,12 +544,12 @@ fn running_extrema<T: FilterValue, const MAX: bool>(
         for p in (0..block.len() / lanes - 1).rev() {
             let (head, next) = block.split_at_mut((p + 1) * lanes);
             for (b, &q) in head[p * lanes..].iter_mut().zip(&next[..lanes]) {
-                *b = pick::<T, MAX>(*b, q);
+                *b = pick::<T, MAX, SAFE>(*b, q);
             }
         }
     }
     let ahead = (win - 1) * lanes;
     for ((o, &b), &f) in out.iter_mut().zip(backward.iter()).zip(&forward[ahead..]) {
-        *o = pick::<T, MAX>(b, f);
+        *o = pick::<T, MAX, SAFE>(b, f);
     }
 }
