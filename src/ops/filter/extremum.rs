@@ -42,7 +42,7 @@ impl Extremum {
 /// Output rows per piece of work: the y pass reads `ny − 1` more rows than
 /// it writes, so pieces grow with the window to keep that overhead small.
 fn piece_rows(ny: usize) -> usize {
-    64.max(4 * ny)
+    128.max(4 * ny)
 }
 
 /// `scipy.ndimage.minimum_filter(image, size=(ny, nx), mode=…, origin=…)`
@@ -209,6 +209,12 @@ fn pick<T: FilterValue, const MAX: bool, const SAFE: bool>(a: T, b: T) -> T {
 /// vector compares (a plain zipped loop stayed scalar).
 const GROUP: usize = 8;
 
+/// A `GROUP`-long chunk as an array.
+#[inline(always)]
+fn group<T: FilterValue>(chunk: &[T]) -> [T; GROUP] {
+    chunk.try_into().expect("a chunk of GROUP values")
+}
+
 /// `dst[i] = pick(a[i], b[i])` (all three the same length).
 #[inline(always)]
 fn pick_into<T: FilterValue, const MAX: bool, const SAFE: bool>(dst: &mut [T], a: &[T], b: &[T]) {
@@ -216,9 +222,10 @@ fn pick_into<T: FilterValue, const MAX: bool, const SAFE: bool>(dst: &mut [T], a
     let mut d = dst.chunks_exact_mut(GROUP);
     let (mut ag, mut bg) = (a.chunks_exact(GROUP), b.chunks_exact(GROUP));
     for ((d, a), b) in (&mut d).zip(&mut ag).zip(&mut bg) {
-        for k in 0..GROUP {
-            d[k] = pick::<T, MAX, SAFE>(a[k], b[k]);
-        }
+        let (a, b): ([T; GROUP], [T; GROUP]) = (group(a), group(b));
+        d.copy_from_slice(&std::array::from_fn::<T, GROUP, _>(|k| {
+            pick::<T, MAX, SAFE>(a[k], b[k])
+        }));
     }
     for ((d, &a), &b) in d
         .into_remainder()
@@ -237,9 +244,11 @@ fn pick_assign<T: FilterValue, const MAX: bool, const SAFE: bool>(dst: &mut [T],
     let mut d = dst.chunks_exact_mut(GROUP);
     let mut bg = b.chunks_exact(GROUP);
     for (d, b) in (&mut d).zip(&mut bg) {
-        for k in 0..GROUP {
-            d[k] = pick::<T, MAX, SAFE>(d[k], b[k]);
-        }
+        // Every load before any store, so the group becomes vector code.
+        let (a, b): ([T; GROUP], [T; GROUP]) = (group(d), group(b));
+        d.copy_from_slice(&std::array::from_fn::<T, GROUP, _>(|k| {
+            pick::<T, MAX, SAFE>(a[k], b[k])
+        }));
     }
     for (d, &b) in d.into_remainder().iter_mut().zip(bg.remainder()) {
         *d = pick::<T, MAX, SAFE>(*d, b);
@@ -328,42 +337,6 @@ impl<T: FilterValue> Scratch<T> {
 
 fn piece_extrema<T: FilterValue, const MAX: bool>(
     image: ImageView<'_, T>,
-    size: [usize; 2],
-    at: ([usize; 2], [BoundaryMode; 2]),
-    rows: std::ops::Range<usize>,
-    out: &mut [T],
-    s: &mut Scratch<T>,
-) {
-    // The fast compares only where no NaN can reach them: the piece's
-    // source rows (and the constants) hold none.
-    if piece_has_nan(image, size[0], at, &rows) {
-        piece_passes::<T, MAX, true>(image, size, at, rows, out, s);
-    } else {
-        piece_passes::<T, MAX, false>(image, size, at, rows, out, s);
-    }
-}
-
-/// Whether any value a piece reads (its rows with their halo, the
-/// constants) is NaN.
-fn piece_has_nan<T: FilterValue>(
-    image: ImageView<'_, T>,
-    ny: usize,
-    ([top, _], modes): ([usize; 2], [BoundaryMode; 2]),
-    rows: &std::ops::Range<usize>,
-) -> bool {
-    let row_len = image.width() * image.channels();
-    #[allow(clippy::eq_op)] // `v != v`: v is NaN
-    let nan_in = |values: &[T]| values.iter().fold(false, |any, &v| any | (v != v));
-    modes.iter().any(|m| m.cval().is_nan())
-        || (0..rows.len() + ny - 1).any(|t| {
-            let y = rows.start as i64 - top as i64 + t as i64;
-            boundary_index(y, image.height(), modes[0])
-                .is_some_and(|y| nan_in(&image.data()[y * row_len..][..row_len]))
-        })
-}
-
-fn piece_passes<T: FilterValue, const MAX: bool, const SAFE: bool>(
-    image: ImageView<'_, T>,
     [ny, nx]: [usize; 2],
     ([top, left], [mode_y, mode_x]): ([usize; 2], [BoundaryMode; 2]),
     rows: std::ops::Range<usize>,
@@ -375,26 +348,62 @@ fn piece_passes<T: FilterValue, const MAX: bool, const SAFE: bool>(
     let rows_in = rows.len() + ny - 1;
     s.xs.resize(rows_in * row_len, T::default());
     let cval_y = T::from_f64(mode_y.cval());
+    // The fast compares only where no NaN can reach them: each extended
+    // row is checked while it is in L1; the y pass takes the NaN-aware
+    // compares if any row held one.
+    let mut any_nan = false;
     for (t, xs_row) in s.xs.chunks_exact_mut(row_len).enumerate() {
         let y = rows.start as i64 - top as i64 + t as i64;
         let source = boundary_index(y, h, mode_y).map(|y| &image.data()[y * row_len..][..row_len]);
         extend_row(source, cval_y, (w, c), (nx, left), mode_x, &mut s.ext);
-        if nx > DOUBLING_MAX {
-            running_extrema::<T, MAX, SAFE>(
-                &s.ext,
-                nx,
-                c,
-                xs_row,
-                [&mut s.forward, &mut s.backward],
-            );
+        let nan = has_nan(&s.ext);
+        any_nan |= nan;
+        let buffers = (&mut s.ext, [&mut s.forward, &mut s.backward]);
+        if nan {
+            row_pass::<T, MAX, true>(buffers, nx, c, xs_row);
         } else {
-            doubling_row::<T, MAX, SAFE>(&mut s.ext, &mut s.forward, nx, c, xs_row);
+            row_pass::<T, MAX, false>(buffers, nx, c, xs_row);
         }
     }
-    if ny > DOUBLING_MAX {
-        running_extrema::<T, MAX, SAFE>(&s.xs, ny, row_len, out, [&mut s.forward, &mut s.backward]);
+    let buffers = (&mut s.xs, [&mut s.forward, &mut s.backward]);
+    if any_nan {
+        column_pass::<T, MAX, true>(buffers, ny, row_len, out);
     } else {
-        doubling_rows::<T, MAX, SAFE>(&mut s.xs, ny, row_len, out);
+        column_pass::<T, MAX, false>(buffers, ny, row_len, out);
+    }
+}
+
+/// Whether `values` holds a NaN (vectorised: no early exit).
+fn has_nan<T: FilterValue>(values: &[T]) -> bool {
+    #[allow(clippy::eq_op)] // `v != v`: v is NaN
+    values.iter().fold(false, |any, &v| any | (v != v))
+}
+
+/// The x pass of one extended row into `out`.
+fn row_pass<T: FilterValue, const MAX: bool, const SAFE: bool>(
+    (ext, [forward, backward]): (&mut Vec<T>, [&mut Vec<T>; 2]),
+    nx: usize,
+    c: usize,
+    out: &mut [T],
+) {
+    if nx > DOUBLING_MAX {
+        running_extrema::<T, MAX, SAFE>(ext, nx, c, out, [forward, backward]);
+    } else {
+        doubling_row::<T, MAX, SAFE>(ext, forward, nx, c, out);
+    }
+}
+
+/// The y pass of a piece's x-pass rows into its output rows.
+fn column_pass<T: FilterValue, const MAX: bool, const SAFE: bool>(
+    (xs, [forward, backward]): (&mut Vec<T>, [&mut Vec<T>; 2]),
+    ny: usize,
+    row_len: usize,
+    out: &mut [T],
+) {
+    if ny > DOUBLING_MAX {
+        running_extrema::<T, MAX, SAFE>(xs, ny, row_len, out, [forward, backward]);
+    } else {
+        doubling_rows::<T, MAX, SAFE>(xs, ny, row_len, out);
     }
 }
 
