@@ -93,6 +93,12 @@ def peers(inp, d):
         x = load(inp["f32"])
         np.save(out("u.npy"), cv2.boxFilter(x, -1, (15, 15), borderType=R))
 
+    square = np.ones((15, 15), np.uint8)
+
+    def maximum():
+        x = load(inp["f32"])
+        np.save(out("mx.npy"), cv2.dilate(x, square, borderType=R))
+
     def stats():
         x = load(inp["f32"])
         m = cv2.boxFilter(x, -1, (15, 15), borderType=R)
@@ -168,6 +174,7 @@ def peers(inp, d):
     return {
         "uniform": [("cv2.boxFilter", uniform)],
         "stats": [("cv2.boxFilter + sqrBoxFilter", stats)],
+        "maximum": [("cv2.dilate", maximum)],
         "gabor": [("cv2.sepFilter2D, factors by hand", gabor)],
         "random15": [("cv2.filter2D", correlate("k15"))],
         "random31": [("cv2.filter2D", correlate("k31"))],
@@ -192,6 +199,8 @@ def gpix_commands(inp, d):
     gabor = ["--frequency", "0.15", "--theta", str(np.pi / 2), "--sigma-x", "5", "--sigma-y", "5"]
     return {
         "uniform": ("uniform 15×15, 5000² f32", ["filter", "uniform", inp["f32"], o("u.npy"), "--size", "15"]),
+        "maximum": ("maximum filter 15×15, 5000² f32",
+                    ["filter", "maximum", inp["f32"], o("mx.npy"), "--size", "15"]),
         "stats": ("local mean + var 15×15, 5000² f32",
                   ["stats", inp["f32"], "--size", "15", "--mean", o("m.npy"), "--var", o("v.npy")]),
         "gabor": ("Gabor 31×31 (σ 5, θ π/2), 5000² f32", ["filter", "gabor", inp["f32"], o("g.npy")] + gabor),

@@ -66,11 +66,12 @@ pub(crate) struct FilterBench {
     /// Cases: uniform (15×15), stats (15×15 mean+var+std), layers (3×3 box
     /// on 16 layers), gabor and gabor31 (the real part of
     /// gabor_kernel(0.15, θ = π/2, σ = 5), 15×15 and 31×31: separable),
-    /// random15 and random31 (full-rank random kernels).
+    /// random15 and random31 (full-rank random kernels), maximum and
+    /// minimum (15×15 maximum_filter / minimum_filter).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "uniform,stats,layers,gabor,gabor31,random15,random31"
+        default_value = "uniform,stats,layers,gabor,gabor31,random15,random31,maximum"
     )]
     cases: Vec<String>,
     #[command(flatten)]
@@ -512,11 +513,12 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
     let mut records = Vec::new();
     for case in &args.cases {
         let (channels, size) = match case.as_str() {
-            "uniform" | "stats" | "gabor" | "random15" => (1, 15),
+            "uniform" | "stats" | "gabor" | "random15" | "maximum" | "minimum" => (1, 15),
             "gabor31" | "random31" => (1, 31),
             "layers" => (16, 3),
             other => bail!(
-                "unknown filter case '{other}' (uniform, stats, layers, gabor, gabor31, random15, random31)"
+                "unknown filter case '{other}' (uniform, stats, layers, gabor, gabor31, random15, \
+                 random31, maximum, minimum)"
             ),
         };
         let kernel = bench_kernel(case, size)?;
@@ -542,6 +544,18 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
                         std: Some(&mut std),
                     };
                     local_stats_into(device, image.view(), [size, size], mode, outs)?;
+                    Ok(())
+                })?
+            } else if let Some(kind) = extremum_case(case) {
+                timed(args.run.runs, device, args.run.phases, || {
+                    gpix::extremum_filter_into(
+                        device,
+                        image.view(),
+                        kind,
+                        [size, size],
+                        mode,
+                        &mut out,
+                    )?;
                     Ok(())
                 })?
             } else if let Some(k) = &kernel {
@@ -661,6 +675,15 @@ fn diff(common: &Common, args: &DiffBench) -> anyhow::Result<()> {
         }
     }
     finish(&records, args.run.json.as_ref(), h, w)
+}
+
+/// The extremum of a maximum / minimum filter case.
+fn extremum_case(case: &str) -> Option<gpix::Extremum> {
+    match case {
+        "maximum" => Some(gpix::Extremum::Maximum),
+        "minimum" => Some(gpix::Extremum::Minimum),
+        _ => None,
+    }
 }
 
 /// The kernel of a convolution case (`None` for box cases).
