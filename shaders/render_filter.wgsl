@@ -17,8 +17,14 @@
 //   3 mid      storage array<f32>, CHANNELS per texel: rows write, cols read
 //              (read_write in both: one declaration serves both entries)
 //   4 output   storage texture or buffer, cols
+//
+// With REDUCE 1 or 2 each pass keeps its window's minimum or maximum per
+// channel instead (a box's extremum is separable, cval included).
 
 override CHANNELS: u32 = 4u;
+// 0: weighted sums; 1: window minima, 2: window maxima (minimum_filter /
+// maximum_filter: the weights are unused, the passes are exact).
+override REDUCE: u32 = 0u;
 
 struct Params {
     taps_x: u32,
@@ -38,6 +44,17 @@ fn size() -> vec2<i32> {
 
 @group(0) @binding(3) var<storage, read_write> mid: array<f32>;
 
+// One tap: `acc + w · v`, or the running extremum (`first`: the first tap).
+fn reduce(acc: vec4<f32>, w: f32, v: vec4<f32>, first: bool) -> vec4<f32> {
+    if REDUCE == 0u {
+        return fma(vec4<f32>(w), v, acc);
+    }
+    if first {
+        return v;
+    }
+    return select(min(acc, v), max(acc, v), REDUCE == 2u);
+}
+
 @compute @workgroup_size(16, 16)
 fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     let n = size();
@@ -52,7 +69,7 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
         if xi != OUTSIDE {
             v = load_value(vec2<i32>(xi, p.y));
         }
-        acc = fma(vec4<f32>(weights[j]), v, acc);
+        acc = reduce(acc, weights[j], v, j == 0u);
     }
     let base = (u32(p.y) * u32(n.x) + u32(p.x)) * CHANNELS;
     for (var c = 0u; c < CHANNELS; c++) {
@@ -77,7 +94,7 @@ fn cols(@builtin(global_invocation_id) gid: vec3<u32>) {
                 v[c] = mid[base + c];
             }
         }
-        acc = fma(vec4<f32>(weights[params.taps_x + i]), v, acc);
+        acc = reduce(acc, weights[params.taps_x + i], v, i == 0u);
     }
     if CHANNELS == 1u {
         acc = vec4<f32>(acc.x, 0.0, 0.0, 1.0);

@@ -1,10 +1,11 @@
-//! [`FilterPass`]: scipy's uniform and gaussian filters on the caller's device.
+//! [`FilterPass`]: scipy's uniform, gaussian, minimum and maximum filters on
+//! the caller's device.
 
 use super::cache::{record, Binding, Cache, Created, Frames, Held, Step};
 use super::io::{input_wgsl, output_wgsl, Surface};
 use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
-use crate::ops::filter::{gaussian_kernel1d, BoundaryMode};
+use crate::ops::filter::{gaussian_kernel1d, BoundaryMode, Extremum};
 
 pub(super) const HEAD: &str = concat!(
     include_str!("../../shaders/boundary.wgsl"),
@@ -26,8 +27,9 @@ struct Params {
 }
 
 /// A separable filter of a texture: [`FilterPass::uniform`] (scipy's
-/// `uniform_filter`) or [`FilterPass::gaussian`] (`gaussian_filter`), with
-/// scipy's boundary modes. Values as in the [module docs](super): 0–1 for
+/// `uniform_filter`), [`FilterPass::gaussian`] (`gaussian_filter`) or
+/// [`FilterPass::extremum`] (`minimum_filter` / `maximum_filter`: erosion
+/// and dilation by a box), with scipy's boundary modes. Values as in the [module docs](super): 0–1 for
 /// 8-bit textures; `cval` of [`BoundaryMode::Constant`] in the same units.
 /// One-channel inputs write `(v, 0, 0, 1)` to four-channel outputs;
 /// four-channel inputs write their first channel to `R32Float`.
@@ -40,6 +42,8 @@ pub struct FilterPass {
     /// The intermediate rows result and its size in bytes.
     mid: Option<(u64, wgpu::Buffer)>,
     frames: Frames,
+    /// The shader's REDUCE: 0 weighted sums, 1 minima, 2 maxima.
+    reduce: u32,
 }
 
 impl FilterPass {
@@ -61,6 +65,40 @@ impl FilterPass {
         let wy = vec![1.0 / size[0] as f64; size[0]];
         let wx = vec![1.0 / size[1] as f64; size[1]];
         Self::separable(device, &wy, &wx, mode, space)
+    }
+
+    /// scipy's `minimum_filter` or `maximum_filter(size=(size[0], size[1]),
+    /// mode=…)`: each channel's extremum over the window (grey erosion or
+    /// dilation by a flat box), exact in the texture's units.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a zero or over-long size.
+    pub fn extremum(
+        device: &wgpu::Device,
+        kind: Extremum,
+        size: [usize; 2],
+        mode: BoundaryMode,
+        space: ColorSpace,
+    ) -> Result<Self> {
+        if size.contains(&0) {
+            return Err(Error::invalid(format!(
+                "a {} size must be at least 1",
+                kind.name()
+            )));
+        }
+        // The weights only size the windows.
+        let mut pass = Self::separable(
+            device,
+            &vec![1.0; size[0]],
+            &vec![1.0; size[1]],
+            mode,
+            space,
+        )?;
+        pass.reduce = match kind {
+            Extremum::Minimum => 1,
+            Extremum::Maximum => 2,
+        };
+        Ok(pass)
     }
 
     /// scipy's `gaussian_filter(sigma=(sigma[0], sigma[1]), truncate=…, mode=…)`.
@@ -126,6 +164,7 @@ impl FilterPass {
             weights,
             mid: None,
             frames: Frames::default(),
+            reduce: 0,
         })
     }
 
@@ -168,8 +207,9 @@ impl FilterPass {
             return Ok(());
         }
         let mid = self.mid_buffer(bytes);
-        let constants = format.constants(format.channels, false);
-        let variant = format!("{}.{}", input.tag(), format.tag());
+        let mut constants = format.constants(format.channels, false);
+        constants.push(("REDUCE", f64::from(self.reduce)));
+        let variant = format!("{}.{}.r{}", input.tag(), format.tag(), self.reduce);
         let input_decl = input_wgsl(input.kind(), 0)?;
         let rows_key = format!("gpix.render.filter.rows.{variant}");
         let rows = self.cache.pipeline(
