@@ -58,8 +58,8 @@ pub use ops::filter::{
     gaussian_kernel, gaussian_kernel1d, gaussian_laplace, gaussian_laplace_into, local_stats,
     local_stats_into, local_stats_reference, maximum_filter, minimum_filter, uniform_filter,
     uniform_filter_into, uniform_filter_reference, Border, BoundaryMode, CorrelationMethod,
-    EdgeFilter, Extremum, FilterInfo, FilterValue, Gaussian, Kernel, LocalStats, StatsOut,
-    MAX_GAUSSIAN_ORDER,
+    EdgeFilter, Extremum, ExtremumValue, FilterInfo, FilterValue, Gaussian, Kernel, LocalStats,
+    StatsOut, MAX_GAUSSIAN_ORDER,
 };
 pub use ops::kmeans::{
     kmeans_levels, kmeans_palette, refine_palette, refined_levels, refined_palette, GreyWeights,

@@ -1164,7 +1164,7 @@ fn edge_filters_match_scipy_at_the_border() {
 
 /// Every device's minimum or maximum filter equals the reference exactly
 /// (after rounding the reference to the device's precision: f32 on a GPU).
-fn check_extremum<T: FilterValue>(
+fn check_extremum<T: FilterValue + gpix::ExtremumValue>(
     case: &Case,
     kind: gpix::Extremum,
     border: gpix::Border,
@@ -1339,4 +1339,62 @@ fn extremum_filters_skip_nans() {
             }
         }
     }
+}
+
+fn check_int_extremum<T: gpix::ExtremumValue>(
+    (h, w, c): (usize, usize, usize),
+    data: &[T],
+    kind: gpix::Extremum,
+    size: [usize; 2],
+    border: gpix::Border,
+) {
+    let image = ImageView::new(data, h, w, c).unwrap();
+    let want = gpix::extremum_filter_reference(image, kind, size, border).unwrap();
+    for (device, _) in devices_for(w, c, 1, size[0]) {
+        let got = gpix::extremum_filter(&device, image, kind, size, border).unwrap();
+        let got: Vec<f64> = got.data().iter().map(|&v| v.into_f64()).collect();
+        assert_eq!(got, want.data(), "{device:?} {kind:?} {size:?} {border:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    /// u8, u16 and i16 images keep their type: reference ≡ CPU ≡ GPU
+    /// (through f32) ≡ GPU in bands, exactly, integer constants included.
+    #[test]
+    fn integer_extremum_filters_agree(
+        (h, w, c) in (0usize..=9, 0usize..=9, 1usize..=4),
+        seed in any::<u64>(),
+        size in [1usize..=12, 1usize..=12],
+        kind in extremum_strategy(),
+        mode in mode_strategy(),
+        cval in -300i32..300,
+    ) {
+        let mode = match mode { BoundaryMode::Constant(_) => BoundaryMode::Constant(f64::from(cval.clamp(0, 255))), m => m };
+        let mut rng = gpix::synth::Rng::new(seed);
+        let n = h * w * c;
+        let bytes: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
+        let words: Vec<u16> = (0..n).map(|_| rng.next_u64() as u16).collect();
+        let signed: Vec<i16> = (0..n).map(|_| rng.next_u64() as i16).collect();
+        check_int_extremum((h, w, c), &bytes, kind, size, mode.into());
+        check_int_extremum((h, w, c), &words, kind, size, mode.into());
+        let signed_mode = match mode { BoundaryMode::Constant(_) => BoundaryMode::Constant(f64::from(cval)), m => m };
+        check_int_extremum((h, w, c), &signed, kind, size, gpix::Border::per_axis(signed_mode, BoundaryMode::Wrap));
+    }
+}
+
+/// A constant the integer type cannot hold is refused, naming it.
+#[test]
+fn integer_extremum_filters_refuse_foreign_constants() {
+    let data = [1u8, 2, 3, 4];
+    let image = ImageView::new(&data, 2, 2, 1).unwrap();
+    for cval in [0.5, -1.0, 256.0] {
+        let e = gpix::maximum_filter(&Device::Cpu, image, [3, 3], BoundaryMode::Constant(cval))
+            .unwrap_err();
+        assert!(e.to_string().contains("not a uint8 value"), "{e}");
+    }
+    let got =
+        gpix::maximum_filter(&Device::Cpu, image, [3, 3], BoundaryMode::Constant(255.0)).unwrap();
+    assert_eq!(got.data(), [255; 4]);
 }

@@ -183,8 +183,9 @@ def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect"
     erosion by a flat box); ``footprint`` may be given if all ones.
 
     Exact on every device: each result is one of the inputs (or ``cval``).
-    The output keeps the input's dtype (integers are compared as float64:
-    exact up to 2**53). NaNs are skipped on the CPU; on a GPU a window
+    The output keeps the input's dtype; uint8, uint16, int16 and bool are
+    filtered as they are, other integers (and a ``cval`` the dtype cannot
+    hold, which scipy compares as given) as float64, exact up to 2**53. NaNs are skipped on the CPU; on a GPU a window
     holding one gives an unspecified value. As ``uniform_filter``, the
     window may be wider than 1 along at most two adjacent axes.
 
@@ -238,12 +239,44 @@ def _extremum(input, size, footprint, output, mode, cval, origin, axes, device, 
     origins = origins_of(origin, len(axes))
     a, full = _filter_axes(x, axes, sizes)
     mode, origin = border_pair(modes, origins, axes, x.ndim, a, sizes)
-    xf = float_input(x)
+    xf, cval = _extremum_input(x, cval)
+    target = Target(output, x.shape, x.dtype if x.dtype.kind in "biu" else xf.dtype, [x, xf], x.dtype)
+    if xf.dtype.kind == "f" and x.dtype.kind in "biu":
+        # Integers through float64: scipy compares with cval as given, then
+        # converts as C does (truncating; 300 wraps to 44 in uint8).
+        r = np.empty(x.shape, np.float64)
+        _gpix.extremum_filter(as4(xf, a), as4(r, a), maximum, pair_of(full, a, 1), mode, cval, device_of(device),
+                              origin)
+        with np.errstate(invalid="ignore", over="ignore"):
+            np.copyto(target.native, r.astype(np.int64).astype(x.dtype) if x.dtype != np.bool_ else r != 0,
+                      casting="unsafe")
+        return target.finish()
     # Every result is an input value: the input's dtype holds it exactly.
-    target = Target(output, x.shape, xf.dtype, [x, xf], x.dtype)
-    _gpix.extremum_filter(as4(xf, a), as4(target.native, a), maximum, pair_of(full, a, 1), mode, float(cval),
+    native = target.native.view(np.uint8) if target.native.dtype == np.bool_ else target.native
+    _gpix.extremum_filter(as4(xf, a), as4(native, a), maximum, pair_of(full, a, 1), mode, cval,
                           device_of(device), origin)
     return target.finish()
+
+
+_NATIVE_INTS = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.int16))
+
+
+def _extremum_input(x, cval):
+    """The array the native filter reads: uint8, uint16 and int16 as they
+    are when ``cval`` is one of the dtype's values (bool as uint8 when it is
+    0 or 1); else as ``float_input`` (scipy compares with the constant as
+    given, then casts the result: -1 is below every uint8 for a maximum and
+    becomes 255 for a minimum)."""
+    cval = float(cval)
+    native = x.dtype in _NATIVE_INTS or x.dtype == np.bool_
+    if native and cval.is_integer():
+        if x.dtype == np.bool_ and cval in (0.0, 1.0):
+            return c_array(x).view(np.uint8), cval
+        if x.dtype != np.bool_:
+            info = np.iinfo(x.dtype)
+            if info.min <= cval <= info.max:
+                return c_array(x), cval
+    return float_input(x), cval
 
 
 def local_stats(input, size=3, mode="reflect", cval=0.0, origin=0, *, axes=None, stats=("mean", "var", "std"), out=None,

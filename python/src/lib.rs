@@ -184,7 +184,7 @@ type LayerOp<'a, T, const N: usize> =
 /// Runs `op` on every `(height, width, channels)` layer of a 4-D input with
 /// the matching layer of each output (once on the empty array when there
 /// are no values, so arguments are still checked).
-fn per_layer<T: FilterValue, const N: usize>(
+fn per_layer<T: gpix::Element, const N: usize>(
     data: &[T],
     [layers, h, w, c]: [usize; 4],
     outs: [Option<&mut [T]>; N],
@@ -263,7 +263,7 @@ fn values_of(shape: &[usize]) -> u64 {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn extremum_t<T: FilterValue + NpElement>(
+fn extremum_t<T: gpix::ExtremumValue + NpElement>(
     py: Python<'_>,
     x: &Bound<'_, PyAny>,
     out: &Bound<'_, PyAny>,
@@ -295,7 +295,8 @@ fn extremum_t<T: FilterValue + NpElement>(
 
 /// extremum_filter(x, out, maximum, size, mode, cval, device, origin=(0, 0)):
 /// scipy's minimum_filter (maximum false) or maximum_filter; x and out 4-D
-/// (layers, height, width, channels), float32 or float64; mode one name or "y,x".
+/// (layers, height, width, channels) of one dtype: uint8, uint16, int16,
+/// float32 or float64; mode one name or "y,x".
 #[pyfunction]
 #[pyo3(signature = (x, out, maximum, size, mode, cval, device, origin=(0, 0)))]
 #[allow(clippy::too_many_arguments)]
@@ -316,10 +317,16 @@ fn extremum_filter(
     } else {
         gpix::Extremum::Minimum
     };
-    on_float!(
-        x,
-        extremum_t(py, x, out, kind, [size.0, size.1], mode, device)
-    )
+    let size = [size.0, size.1];
+    if dtype_is::<u8>(x) {
+        extremum_t::<u8>(py, x, out, kind, size, mode, device)
+    } else if dtype_is::<u16>(x) {
+        extremum_t::<u16>(py, x, out, kind, size, mode, device)
+    } else if dtype_is::<i16>(x) {
+        extremum_t::<i16>(py, x, out, kind, size, mode, device)
+    } else {
+        on_float!(x, extremum_t(py, x, out, kind, size, mode, device))
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -32,7 +32,7 @@ def assert_exact(got, want, device):
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.uint16, np.int16])
 @pytest.mark.parametrize("mode", MODES)
 def test_minimum_and_maximum_filters_match_scipy_exactly(rng, device, shape, dtype, mode):
     x = (rng.standard_normal(shape) * 50).astype(dtype)
@@ -42,6 +42,21 @@ def test_minimum_and_maximum_filters_match_scipy_exactly(rng, device, shape, dty
             want = theirs(x, size, mode=mode, cval=3)
             assert got.dtype == x.dtype
             assert_exact(got, want, device)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.int32, np.int64, bool])
+def test_minimum_and_maximum_filters_keep_integer_types_and_scipys_constants(rng, device, dtype):
+    """uint8, uint16, int16 and bool run natively; a constant the dtype
+    cannot hold is compared as given and the result converted as scipy's C
+    cast does (300 -> 44 for uint8, 2.7 -> 2)."""
+    x = rng.integers(-40, 300, (17, 23)).astype(dtype)
+    cvals = [0, 1, 255] if dtype is bool else [300, -1, 0.5, 2.7, 255, 0, 2, -70000.5]
+    for cval in cvals:
+        for ours, theirs in [(gpix.minimum_filter, ndi.minimum_filter), (gpix.maximum_filter, ndi.maximum_filter)]:
+            got = ours(x, (2, 5), mode="constant", cval=cval, device=device)
+            want = theirs(x, (2, 5), mode="constant", cval=cval)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
 
 
 def test_minimum_and_maximum_filter_options(rng, device):

@@ -431,7 +431,7 @@ enum Op {
     Edge(EdgeFilter),
 }
 
-fn apply<T: FilterValue>(
+fn apply<T: FilterValue + gpix::ExtremumValue>(
     device: &Device,
     op: &Op,
     image: ImageView<'_, T>,

@@ -15,8 +15,10 @@ use rayon::prelude::*;
 
 use super::{boundary_index, FilterValue};
 use super::{box_window, check_out, check_scratch, windows, Border, BoundaryMode, FilterInfo};
+use crate::array::Element;
 use crate::array::{Image, ImageView};
 use crate::device::Device;
+use crate::error::Error;
 use crate::error::Result;
 
 /// Which extremum a window keeps.
@@ -38,6 +40,118 @@ impl Extremum {
         }
     }
 }
+
+/// Element types the minimum and maximum filters take: `f32`, `f64`, and
+/// the integers an `f32` holds exactly (`u8`, `u16`, `i16`), kept as they
+/// are (every result is one of the inputs or the constant).
+pub trait ExtremumValue: Element {
+    /// The value in f64.
+    fn into_f64(self) -> f64;
+    /// `v` as this type: floats rounded, integers only when `v` is one.
+    fn from_cval(v: f64) -> Option<Self>;
+    /// The larger (`MAX`) or smaller of `self` and `b`; a NaN loses to any
+    /// number (IEEE maxNum / minNum).
+    #[doc(hidden)]
+    fn extremum<const MAX: bool>(self, b: Self) -> Self;
+    /// Whether this is a NaN.
+    #[doc(hidden)]
+    fn is_nan(self) -> bool;
+    /// The GPU path (f32 on the device: exact for these types' values).
+    #[doc(hidden)]
+    #[cfg(feature = "gpu")]
+    fn on_gpu(
+        ctx: &crate::GpuContext,
+        image: ImageView<'_, Self>,
+        kind: Extremum,
+        size: [usize; 2],
+        at: ([usize; 2], [BoundaryMode; 2]),
+        out: &mut [Self],
+    ) -> Result<FilterInfo>;
+}
+
+macro_rules! float_extremum {
+    ($($t:ty),*) => {$(
+        impl ExtremumValue for $t {
+            fn into_f64(self) -> f64 {
+                FilterValue::to_f64(self)
+            }
+            fn from_cval(v: f64) -> Option<Self> {
+                Some(<$t as FilterValue>::from_f64(v))
+            }
+            #[inline(always)]
+            fn extremum<const MAX: bool>(self, b: Self) -> Self {
+                if MAX {
+                    self.max(b)
+                } else {
+                    self.min(b)
+                }
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+            #[cfg(feature = "gpu")]
+            fn on_gpu(
+                ctx: &crate::GpuContext,
+                image: ImageView<'_, Self>,
+                kind: Extremum,
+                size: [usize; 2],
+                at: ([usize; 2], [BoundaryMode; 2]),
+                out: &mut [Self],
+            ) -> Result<FilterInfo> {
+                super::gpu::extremum(ctx, image, kind, size, at, out)
+            }
+        }
+    )*};
+}
+
+macro_rules! int_extremum {
+    ($($t:ty),*) => {$(
+        impl ExtremumValue for $t {
+            fn into_f64(self) -> f64 {
+                f64::from(self)
+            }
+            fn from_cval(v: f64) -> Option<Self> {
+                let fits = v.fract() == 0.0 && v >= f64::from(<$t>::MIN) && v <= f64::from(<$t>::MAX);
+                fits.then_some(v as $t)
+            }
+            #[inline(always)]
+            fn extremum<const MAX: bool>(self, b: Self) -> Self {
+                if MAX {
+                    self.max(b)
+                } else {
+                    self.min(b)
+                }
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                false
+            }
+            #[cfg(feature = "gpu")]
+            fn on_gpu(
+                ctx: &crate::GpuContext,
+                image: ImageView<'_, Self>,
+                kind: Extremum,
+                size: [usize; 2],
+                at: ([usize; 2], [BoundaryMode; 2]),
+                out: &mut [Self],
+            ) -> Result<FilterInfo> {
+                // Through f32, which holds every value of the type.
+                let values: Vec<f32> = image.data().iter().map(|&v| f32::from(v)).collect();
+                let view = ImageView::new(&values, image.height(), image.width(), image.channels())?;
+                let mut floats = vec![0f32; out.len()];
+                let info = super::gpu::extremum(ctx, view, kind, size, at, &mut floats)?;
+                for (o, f) in out.iter_mut().zip(floats) {
+                    *o = f as $t;
+                }
+                Ok(info)
+            }
+        }
+    )*};
+}
+
+float_extremum!(f32, f64);
+int_extremum!(u8, u16, i16);
 
 /// Output rows per piece of work: the y pass reads `ny − 1` more rows than
 /// it writes, so pieces grow with the window to keep that overhead small.
@@ -68,23 +182,23 @@ fn piece_rows(ny: usize) -> usize {
 /// outside scipy's rule; [`Error::Gpu`](crate::Error::Gpu) if a GPU kernel
 /// fails; [`Error::TooLarge`](crate::Error::TooLarge) if the scratch rows
 /// would exceed the memory limit.
-pub fn extremum_filter<T: FilterValue>(
+pub fn extremum_filter<T: ExtremumValue>(
     device: &Device,
     image: ImageView<'_, T>,
     kind: Extremum,
     size: [usize; 2],
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    super::allocated(&image, |out| {
-        extremum_filter_into(device, image, kind, size, border, out)
-    })
+    let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
+    extremum_filter_into(device, image, kind, size, border, out.data_mut())?;
+    Ok(out)
 }
 
 /// [`extremum_filter`] with [`Extremum::Minimum`]: scipy's `minimum_filter`.
 ///
 /// # Errors
 /// As [`extremum_filter`].
-pub fn minimum_filter<T: FilterValue>(
+pub fn minimum_filter<T: ExtremumValue>(
     device: &Device,
     image: ImageView<'_, T>,
     size: [usize; 2],
@@ -97,7 +211,7 @@ pub fn minimum_filter<T: FilterValue>(
 ///
 /// # Errors
 /// As [`extremum_filter`].
-pub fn maximum_filter<T: FilterValue>(
+pub fn maximum_filter<T: ExtremumValue>(
     device: &Device,
     image: ImageView<'_, T>,
     size: [usize; 2],
@@ -116,7 +230,7 @@ pub fn maximum_filter<T: FilterValue>(
 /// # Errors
 /// As [`extremum_filter`], and [`Error::InvalidArgument`](crate::Error::InvalidArgument)
 /// for a wrong `out` length.
-pub fn extremum_filter_into<T: FilterValue>(
+pub fn extremum_filter_into<T: ExtremumValue>(
     device: &Device,
     image: ImageView<'_, T>,
     kind: Extremum,
@@ -127,6 +241,7 @@ pub fn extremum_filter_into<T: FilterValue>(
     let border = border.into();
     let (size, anchor) = box_window(size, &border)?;
     check_out(&image, out.len(), "the output")?;
+    check_cval::<T>(&border)?;
     let row_len = image.width() * image.channels();
     let rows = (piece_rows(size[0]) + size[0]) as u128;
     // Per worker: the pass rows (two buffers of `rows`) and one extended row.
@@ -154,9 +269,7 @@ pub fn extremum_filter_into<T: FilterValue>(
             })
         }
         #[cfg(feature = "gpu")]
-        Device::Gpu(ctx) => {
-            super::gpu::extremum(ctx, image, kind, size, (anchor, border.modes), out)
-        }
+        Device::Gpu(ctx) => T::on_gpu(ctx, image, kind, size, (anchor, border.modes), out),
     }
 }
 
@@ -165,7 +278,7 @@ pub fn extremum_filter_into<T: FilterValue>(
 ///
 /// # Errors
 /// As [`extremum_filter`] for the origin.
-pub fn extremum_filter_reference<T: FilterValue>(
+pub fn extremum_filter_reference<T: ExtremumValue>(
     image: ImageView<'_, T>,
     kind: Extremum,
     size: [usize; 2],
@@ -173,21 +286,45 @@ pub fn extremum_filter_reference<T: FilterValue>(
 ) -> Result<Image<f64>> {
     let border = border.into();
     let (size, anchor) = box_window(size, &border)?;
-    let mut out = vec![0f64; image.data().len()];
-    windows(image, size, (anchor, border.modes), |i, v| {
-        out[i] = match kind {
-            Extremum::Minimum => v.iter().copied().reduce(pick::<f64, false, true>),
-            Extremum::Maximum => v.iter().copied().reduce(pick::<f64, true, true>),
+    check_cval::<T>(&border)?;
+    let values: Vec<f64> = image.data().iter().map(|&v| v.into_f64()).collect();
+    let (h, w, c) = (image.height(), image.width(), image.channels());
+    let mut out = vec![0f64; values.len()];
+    windows(
+        ImageView::new(&values, h, w, c)?,
+        size,
+        (anchor, border.modes),
+        |i, v| {
+            out[i] = match kind {
+                Extremum::Minimum => v.iter().copied().reduce(pick::<f64, false, true>),
+                Extremum::Maximum => v.iter().copied().reduce(pick::<f64, true, true>),
+            }
+            .unwrap_or(0.0);
+        },
+    );
+    Image::from_vec(out, h, w, c)
+}
+
+/// The constants of `border` must be values of `T` (the filters keep the
+/// input's type).
+fn check_cval<T: ExtremumValue>(border: &Border) -> Result<()> {
+    for mode in border.modes {
+        if let BoundaryMode::Constant(v) = mode {
+            if T::from_cval(v).is_none() {
+                return Err(Error::invalid(format!(
+                    "cval {v} is not a {} value (minimum and maximum filters keep the input's type)",
+                    T::NAME
+                )));
+            }
         }
-        .unwrap_or(0.0);
-    });
-    Image::from_vec(out, image.height(), image.width(), image.channels())
+    }
+    Ok(())
 }
 
 /// The kept one of `a` and `b` (`MAX`: the larger). `SAFE`: a NaN loses
 /// to any number, so windows skip NaNs; else NaNs must not occur.
 #[inline(always)]
-fn pick<T: FilterValue, const MAX: bool, const SAFE: bool>(a: T, b: T) -> T {
+fn pick<T: ExtremumValue, const MAX: bool, const SAFE: bool>(a: T, b: T) -> T {
     if SAFE {
         a.extremum::<MAX>(b)
     } else if MAX {
@@ -211,13 +348,13 @@ const GROUP: usize = 8;
 
 /// A `GROUP`-long chunk as an array.
 #[inline(always)]
-fn group<T: FilterValue>(chunk: &[T]) -> [T; GROUP] {
+fn group<T: ExtremumValue>(chunk: &[T]) -> [T; GROUP] {
     chunk.try_into().expect("a chunk of GROUP values")
 }
 
 /// `dst[i] = pick(a[i], b[i])` (all three the same length).
 #[inline(always)]
-fn pick_into<T: FilterValue, const MAX: bool, const SAFE: bool>(dst: &mut [T], a: &[T], b: &[T]) {
+fn pick_into<T: ExtremumValue, const MAX: bool, const SAFE: bool>(dst: &mut [T], a: &[T], b: &[T]) {
     let (a, b) = (&a[..dst.len()], &b[..dst.len()]);
     let mut d = dst.chunks_exact_mut(GROUP);
     let (mut ag, mut bg) = (a.chunks_exact(GROUP), b.chunks_exact(GROUP));
@@ -239,7 +376,7 @@ fn pick_into<T: FilterValue, const MAX: bool, const SAFE: bool>(dst: &mut [T], a
 
 /// `dst[i] = pick(dst[i], b[i])` over `dst`'s length.
 #[inline(always)]
-fn pick_assign<T: FilterValue, const MAX: bool, const SAFE: bool>(dst: &mut [T], b: &[T]) {
+fn pick_assign<T: ExtremumValue, const MAX: bool, const SAFE: bool>(dst: &mut [T], b: &[T]) {
     let b = &b[..dst.len()];
     let mut d = dst.chunks_exact_mut(GROUP);
     let mut bg = b.chunks_exact(GROUP);
@@ -257,7 +394,7 @@ fn pick_assign<T: FilterValue, const MAX: bool, const SAFE: bool>(dst: &mut [T],
 
 /// The CPU path: pieces of output rows in parallel, each the x pass of its
 /// input rows (halo included) and the y pass of those.
-fn extremum_cpu<T: FilterValue>(
+fn extremum_cpu<T: ExtremumValue>(
     image: ImageView<'_, T>,
     kind: Extremum,
     size: [usize; 2],
@@ -315,7 +452,7 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-impl<T: FilterValue> Scratch<T> {
+impl<T: ExtremumValue> Scratch<T> {
     /// This thread's kept scratch of `T`, or a new one.
     fn take() -> Self {
         KEPT.with(|k| k.borrow_mut().take())
@@ -335,7 +472,7 @@ impl<T: FilterValue> Scratch<T> {
     }
 }
 
-fn piece_extrema<T: FilterValue, const MAX: bool>(
+fn piece_extrema<T: ExtremumValue, const MAX: bool>(
     image: ImageView<'_, T>,
     [ny, nx]: [usize; 2],
     ([top, left], [mode_y, mode_x]): ([usize; 2], [BoundaryMode; 2]),
@@ -347,7 +484,7 @@ fn piece_extrema<T: FilterValue, const MAX: bool>(
     let row_len = w * c;
     let rows_in = rows.len() + ny - 1;
     s.xs.resize(rows_in * row_len, T::default());
-    let cval_y = T::from_f64(mode_y.cval());
+    let cval_y = T::from_cval(mode_y.cval()).unwrap_or_default();
     // The fast compares only where no NaN can reach them: each extended
     // row is checked while it is in L1; the y pass takes the NaN-aware
     // compares if any row held one.
@@ -374,13 +511,12 @@ fn piece_extrema<T: FilterValue, const MAX: bool>(
 }
 
 /// Whether `values` holds a NaN (vectorised: no early exit).
-fn has_nan<T: FilterValue>(values: &[T]) -> bool {
-    #[allow(clippy::eq_op)] // `v != v`: v is NaN
-    values.iter().fold(false, |any, &v| any | (v != v))
+fn has_nan<T: ExtremumValue>(values: &[T]) -> bool {
+    values.iter().fold(false, |any, &v| any | v.is_nan())
 }
 
 /// The x pass of one extended row into `out`.
-fn row_pass<T: FilterValue, const MAX: bool, const SAFE: bool>(
+fn row_pass<T: ExtremumValue, const MAX: bool, const SAFE: bool>(
     (ext, [forward, backward]): (&mut Vec<T>, [&mut Vec<T>; 2]),
     nx: usize,
     c: usize,
@@ -394,7 +530,7 @@ fn row_pass<T: FilterValue, const MAX: bool, const SAFE: bool>(
 }
 
 /// The y pass of a piece's x-pass rows into its output rows.
-fn column_pass<T: FilterValue, const MAX: bool, const SAFE: bool>(
+fn column_pass<T: ExtremumValue, const MAX: bool, const SAFE: bool>(
     (xs, [forward, backward]): (&mut Vec<T>, [&mut Vec<T>; 2]),
     ny: usize,
     row_len: usize,
@@ -422,7 +558,7 @@ fn power_below(n: usize) -> usize {
 /// the next `p` positions, `p` doubling each sweep up to the power of two
 /// `p ≤ win`; a window is then the extremum of two overlapping `p`-runs.
 /// `ext` is overwritten (it and `tmp` take turns).
-fn doubling_row<T: FilterValue, const MAX: bool, const SAFE: bool>(
+fn doubling_row<T: ExtremumValue, const MAX: bool, const SAFE: bool>(
     ext: &mut Vec<T>,
     tmp: &mut Vec<T>,
     win: usize,
@@ -451,7 +587,7 @@ const STRIP_BYTES: usize = 4096;
 /// As [`doubling_row`] down the rows of `rows` (each `row_len` values) into
 /// the `out` rows, in place, strip by strip of columns: row `i` takes row
 /// `i + p`, which is still the previous sweep's.
-fn doubling_rows<T: FilterValue, const MAX: bool, const SAFE: bool>(
+fn doubling_rows<T: ExtremumValue, const MAX: bool, const SAFE: bool>(
     rows: &mut [T],
     win: usize,
     row_len: usize,
@@ -490,7 +626,7 @@ fn doubling_rows<T: FilterValue, const MAX: bool, const SAFE: bool>(
 /// `row` (or a row of `cval_y` where the y mode reads its constant) extended
 /// by the x mode to `w + nx − 1` positions of `c` values, `left` of them
 /// before the first column.
-fn extend_row<T: FilterValue>(
+fn extend_row<T: ExtremumValue>(
     row: Option<&[T]>,
     cval_y: T,
     (w, c): (usize, usize),
@@ -499,7 +635,7 @@ fn extend_row<T: FilterValue>(
     ext: &mut Vec<T>,
 ) {
     ext.clear();
-    let cval_x = T::from_f64(mode_x.cval());
+    let cval_x = T::from_cval(mode_x.cval()).unwrap_or_default();
     let border = |ext: &mut Vec<T>, xe: usize| match (
         boundary_index(xe as i64 - left as i64, w, mode_x),
         row,
@@ -526,7 +662,7 @@ fn extend_row<T: FilterValue>(
 /// positions, a forward running extremum from each block's start and a
 /// backward one from its end; a window is one backward value and one
 /// forward value).
-fn running_extrema<T: FilterValue, const MAX: bool, const SAFE: bool>(
+fn running_extrema<T: ExtremumValue, const MAX: bool, const SAFE: bool>(
     ext: &[T],
     win: usize,
     lanes: usize,

@@ -24,7 +24,7 @@ pub use boundary::{boundary_index, Border, BoundaryMode};
 pub use edges::{edge_filter, edge_filter_into, edge_filter_reference, EdgeFilter};
 pub use extremum::{
     extremum_filter, extremum_filter_into, extremum_filter_reference, maximum_filter,
-    minimum_filter, Extremum,
+    minimum_filter, Extremum, ExtremumValue,
 };
 pub use kernel::{
     gabor_kernel, gabor_sigma_from_bandwidth, gaussian_derivative_kernel1d, gaussian_kernel1d,
@@ -54,10 +54,6 @@ pub trait FilterValue:
     /// `self · b + c`, fused.
     #[doc(hidden)]
     fn fused(self, b: Self, c: Self) -> Self;
-    /// The larger (`MAX`) or smaller of `self` and `b`, a NaN losing to any
-    /// number (IEEE maxNum / minNum, which vectorise).
-    #[doc(hidden)]
-    fn extremum<const MAX: bool>(self, b: Self) -> Self;
     /// True for `f64` (the GPU computes in f32 and says so).
     const IS_F64: bool;
 }
@@ -73,14 +69,6 @@ impl FilterValue for f32 {
     fn fused(self, b: Self, c: Self) -> Self {
         self.mul_add(b, c)
     }
-    #[inline(always)]
-    fn extremum<const MAX: bool>(self, b: Self) -> Self {
-        if MAX {
-            self.max(b)
-        } else {
-            self.min(b)
-        }
-    }
     const IS_F64: bool = false;
 }
 
@@ -94,14 +82,6 @@ impl FilterValue for f64 {
     #[inline(always)]
     fn fused(self, b: Self, c: Self) -> Self {
         self.mul_add(b, c)
-    }
-    #[inline(always)]
-    fn extremum<const MAX: bool>(self, b: Self) -> Self {
-        if MAX {
-            self.max(b)
-        } else {
-            self.min(b)
-        }
     }
     const IS_F64: bool = true;
 }
