@@ -2,14 +2,15 @@
 //! window (grey erosion and dilation by a flat box).
 //!
 //! A box's extremum is separable: the rows' extrema along x, then those
-//! rows' extrema along y, as scipy's 1-D passes (y first in scipy; the order
-//! does not change the result, see [`extremum_filter_into`]). Each pass is
-//! van Herk / Gil–Werman: the line is cut into blocks of the window length,
-//! a running extremum forwards and one backwards inside each block, and
-//! every window is the extremum of one backward and one forward value, so
-//! the cost is three comparisons per value whatever the window size. The
-//! result is always one of the inputs (or the constant), so every path is
-//! exact, the GPU's included (f32 rounding is monotonic).
+//! rows' extrema along y (scipy runs y first; the order does not change the
+//! result, see [`extremum_filter_into`]). Each pass is a few doubling
+//! sweeps (after sweep k a position holds the extremum of the next 2^k:
+//! ⌈log2 n⌉ + 1 vectorised compares per value), or for windows over
+//! [`DOUBLING_MAX`] van Herk / Gil–Werman (blocks of the window length, a
+//! running extremum forwards and one backwards inside each: three compares
+//! per value whatever the window). Every result is one of the inputs (or
+//! the constant), so every path is exact, the GPU's included (f32 rounding
+//! keeps order).
 
 use rayon::prelude::*;
 
@@ -263,8 +264,14 @@ pub fn extremum_filter_into<T: ExtremumValue>(
             extremum_cpu(image, kind, size, (anchor, border.modes), out);
             Ok(FilterInfo {
                 method: format!(
-                    "van Herk running extrema, {}x{} window (exact)",
-                    size[0], size[1]
+                    "{}x{} window by {} (exact)",
+                    size[0],
+                    size[1],
+                    if size[0].max(size[1]) > DOUBLING_MAX {
+                        "doubling sweeps and van Herk"
+                    } else {
+                        "doubling sweeps"
+                    }
                 ),
             })
         }

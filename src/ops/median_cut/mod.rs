@@ -21,7 +21,7 @@
 //!   tables hold `u8` counters and list the colours whose counter wrapped
 //!   (256 pixels each): 16 MiB a table, a quarter of the fresh memory of
 //!   `u32` counters, which costs more to fault in than the counting (see
-//!   [`RgbTable`]); at most 8 are used at once.
+//!   `RgbTable`); at most 8 are used at once.
 //!   Chunks whose colours look like noise are grouped by red first so the
 //!   increments stay in cache.
 //! - Otherwise each band counts packed `u64` keys in a hash map (runs of equal
