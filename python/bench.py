@@ -199,6 +199,17 @@ def rows(runs, quick):
            *paired_ms(lambda: gpix.maximum_filter(x, 15, output=out), cv_dilate, runs),
            "cv2.dilate(15×15 ones, dst=)", "")
 
+    grey = x.astype(np.uint8)  # x holds 0..255
+    grey_out = np.empty_like(grey)
+
+    def cv_dilate_u8():
+        cv2.dilate(grey, square, dst=grey_out, borderType=reflect)
+
+    yield (f"maximum_filter 15x15, {n}² uint8",
+           *paired_ms(lambda: gpix.maximum_filter(grey, 15, output=grey_out), cv_dilate_u8, runs),
+           "cv2.dilate(15×15 ones, dst=)", "")
+    del grey, grey_out
+
     gradient_into, label_mean_into = numba_peers()
     f = rng.random((n, n))
     dy, dx = np.empty_like(f), np.empty_like(f)
