@@ -1272,7 +1272,8 @@ fn extremum_filters_match_scipy() {
 }
 
 /// Windows longer than the doubling sweeps take (van Herk's blocks) on
-/// both axes, over several channels, and one wider than the array.
+/// both axes, over several channels, and one wider than the array; on the
+/// GPU, windows longer than its chunks.
 #[test]
 fn long_extremum_windows_agree() {
     let mut state = 7u64;
@@ -1298,6 +1299,16 @@ fn long_extremum_windows_agree() {
                 let want = gpix::extremum_filter_reference(image, kind, size, mode).unwrap();
                 let got = gpix::extremum_filter(&Device::Cpu, image, kind, size, mode).unwrap();
                 assert_eq!(got.data(), want.data(), "{kind:?} {size:?} {mode:?}");
+                // The GPU passes stream windows over 256 (rows) and 64
+                // (columns) taps through workgroup memory in chunks.
+                #[cfg(feature = "gpu")]
+                if let Some(ctx) = common::gpu() {
+                    let got =
+                        gpix::extremum_filter(&Device::Gpu(ctx.clone()), image, kind, size, mode)
+                            .unwrap();
+                    let want: Vec<f64> = want.data().iter().map(|&v| f64::from(v as f32)).collect();
+                    assert_eq!(got.data(), want, "gpu {kind:?} {size:?} {mode:?}");
+                }
             }
         }
     }
