@@ -126,12 +126,14 @@ impl Work {
         Self::stencil("uniform", values, value_bytes, 1, (nx + ny) as f64, 1.8)
     }
 
-    /// `minimum_filter` / `maximum_filter` with an `ny × nx` window (van
-    /// Herk on the CPU: three comparisons per value and pass whatever the
-    /// window; the GPU passes compare every tap).
+    /// `minimum_filter` / `maximum_filter` with an `ny × nx` window (on the
+    /// CPU vectorised doubling sweeps, ⌊log2 n⌋ + 1 compares per value and
+    /// pass, or van Herk's three over 128: the cost barely grows with the
+    /// window, ≈ 1.1 ns per f32 value on one core at 15×15; the GPU passes
+    /// compare every tap).
     #[must_use]
     pub fn extremum(op: &'static str, values: u64, value_bytes: u64, [ny, nx]: [usize; 2]) -> Self {
-        Self::stencil(op, values, value_bytes, 1, (nx + ny) as f64 / 2.0, 2.0)
+        Self::stencil(op, values, value_bytes, 1, (nx + ny) as f64 / 2.0, 1.1)
     }
 
     /// `local_stats` writing `outputs` of mean / var / std.

@@ -182,10 +182,13 @@ def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect"
     """scipy.ndimage.minimum_filter over a rectangular ``size`` window (grey
     erosion by a flat box); ``footprint`` may be given if all ones.
 
-    Exact on every device: each result is one of the inputs (or ``cval``).
-    The output keeps the input's dtype; uint8, uint16, int16 and bool are
-    filtered as they are, other integers (and a ``cval`` the dtype cannot
-    hold, which scipy compares as given) as float64, exact up to 2**53. NaNs are skipped on the CPU; on a GPU a window
+    Each result is one of the inputs (or ``cval``): exact on the CPU, and
+    on a GPU for float32, uint8, uint16, int16 and bool (float64 and other
+    integers are rounded to float32 there). The output keeps the input's
+    dtype; uint8, uint16, int16 and bool are filtered as they are, other
+    integers (and a ``cval`` the dtype cannot hold, which scipy compares as
+    given) as float64, exact up to 2**53. An ``output=`` of another dtype
+    gets scipy's C conversion (truncated, wrapped). NaNs are skipped on the CPU; on a GPU a window
     holding one gives an unspecified value. As ``uniform_filter``, the
     window may be wider than 1 along at most two adjacent axes.
 
@@ -240,22 +243,33 @@ def _extremum(input, size, footprint, output, mode, cval, origin, axes, device, 
     a, full = _filter_axes(x, axes, sizes)
     mode, origin = border_pair(modes, origins, axes, x.ndim, a, sizes)
     xf, cval = _extremum_input(x, cval)
-    target = Target(output, x.shape, x.dtype if x.dtype.kind in "biu" else xf.dtype, [x, xf], x.dtype)
-    if xf.dtype.kind == "f" and x.dtype.kind in "biu":
-        # Integers through float64: scipy compares with cval as given, then
-        # converts as C does (truncating; 300 wraps to 44 in uint8).
-        r = np.empty(x.shape, np.float64)
-        _gpix.extremum_filter(as4(xf, a), as4(r, a), maximum, pair_of(full, a, 1), mode, cval, device_of(device),
-                              origin)
-        with np.errstate(invalid="ignore", over="ignore"):
-            np.copyto(target.native, r.astype(np.int64).astype(x.dtype) if x.dtype != np.bool_ else r != 0,
-                      casting="unsafe")
-        return target.finish()
-    # Every result is an input value: the input's dtype holds it exactly.
-    native = target.native.view(np.uint8) if target.native.dtype == np.bool_ else target.native
-    _gpix.extremum_filter(as4(xf, a), as4(native, a), maximum, pair_of(full, a, 1), mode, cval,
-                          device_of(device), origin)
-    return target.finish()
+    # bool runs as its bytes; every other input in the dtype it is read in.
+    compute = np.dtype(np.bool_) if x.dtype == np.bool_ and xf.dtype == np.uint8 else xf.dtype
+    target = Target(output, x.shape, compute, [x, xf], x.dtype)
+    native = target.native.view(np.uint8) if compute == np.bool_ else target.native
+    _gpix.extremum_filter(as4(xf, a), as4(native, a), maximum, pair_of(full, a, 1), mode, cval, device_of(device),
+                          origin)
+    if target.native is target.result:
+        return target.result
+    if target.result is None:
+        target.result = np.empty(x.shape, target.final)
+    np.copyto(target.result, _c_cast(target.native, target.final), casting="unsafe")
+    return target.result
+
+
+def _c_cast(a, dtype):
+    """``a`` as ``dtype`` the way C converts, as scipy's filters write their
+    results: floats truncated toward zero, integers wrapped (300.0 and 300
+    are 44 as uint8, -1 is 255), bool a byte that is not 0."""
+    dtype = np.dtype(dtype)
+    if a.dtype == dtype:
+        return a
+    with np.errstate(invalid="ignore", over="ignore"):
+        if dtype == np.bool_:
+            return _c_cast(a, np.uint8) != 0
+        if a.dtype.kind == "f" and dtype.kind in "iu" and dtype != np.uint64:
+            return a.astype(np.int64).astype(dtype)
+        return a.astype(dtype)
 
 
 _NATIVE_INTS = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.int16))

@@ -59,6 +59,27 @@ def test_minimum_and_maximum_filters_keep_integer_types_and_scipys_constants(rng
             np.testing.assert_array_equal(got, want)
 
 
+def test_minimum_and_maximum_filters_convert_as_scipy():
+    """Outputs of another dtype get scipy's C conversion; uint64 beyond
+    2**63 and float outputs of integer inputs keep their values; absurd
+    windows are a MemoryError, not a crash."""
+    cases = [
+        (np.array([[2**63, 2**64 - 2048, 5]], np.uint64), dict(size=(1, 2))),
+        (np.array([[1, 100, 1]], np.uint8), dict(size=(1, 3), mode="constant", cval=-1, output=np.float64)),
+        (np.array([[1, 100, 1]], np.uint8), dict(size=(1, 3), mode="constant", cval=0.5, output=np.float64)),
+        (np.zeros((1, 4), bool), dict(size=(1, 3), mode="constant", cval=0.5)),
+        (np.array([[0.6, 0.2]]), dict(size=(1, 2), output=np.uint8)),
+        (np.array([[-1, 3]], np.int16), dict(size=(1, 2), output=np.uint8)),
+    ]
+    for x, kw in cases:
+        for ours, theirs in [(gpix.minimum_filter, ndi.minimum_filter), (gpix.maximum_filter, ndi.maximum_filter)]:
+            got, want = ours(x, **kw), theirs(x, **kw)
+            assert got.dtype == want.dtype, (x, kw)
+            np.testing.assert_array_equal(got, want)
+    with pytest.raises(MemoryError):
+        gpix.maximum_filter(np.zeros((3, 3), np.float32), size=((2**64 + 4) // 5, 1))
+
+
 def test_minimum_and_maximum_filter_options(rng, device):
     x = rng.standard_normal((23, 31))
     for mode, origin in [(["reflect", "wrap"], (2, -3)), (["constant", "nearest"], 0), ("mirror", (-1, 1))]:

@@ -5,12 +5,13 @@
 //! rows' extrema along y (scipy runs y first; the order does not change the
 //! result, see [`extremum_filter_into`]). Each pass is a few doubling
 //! sweeps (after sweep k a position holds the extremum of the next 2^k:
-//! ⌈log2 n⌉ + 1 vectorised compares per value), or for windows over
+//! ⌊log2 n⌋ + 1 vectorised compares per value), or for windows over
 //! [`DOUBLING_MAX`] van Herk / Gil–Werman (blocks of the window length, a
 //! running extremum forwards and one backwards inside each: three compares
 //! per value whatever the window). Every result is one of the inputs (or
-//! the constant), so every path is exact, the GPU's included (f32 rounding
-//! keeps order).
+//! the constant): the CPU is exact, and so is the GPU for values f32 holds
+//! (f32, u8, u16, i16); f64 there gives the f32 rounding of the exact
+//! result (rounding keeps order).
 
 use rayon::prelude::*;
 
@@ -157,7 +158,7 @@ int_extremum!(u8, u16, i16);
 /// Output rows per piece of work: the y pass reads `ny − 1` more rows than
 /// it writes, so pieces grow with the window to keep that overhead small.
 fn piece_rows(ny: usize) -> usize {
-    128.max(4 * ny)
+    128.max(ny.saturating_mul(4))
 }
 
 /// `scipy.ndimage.minimum_filter(image, size=(ny, nx), mode=…, origin=…)`
@@ -244,11 +245,14 @@ pub fn extremum_filter_into<T: ExtremumValue>(
     check_out(&image, out.len(), "the output")?;
     check_cval::<T>(&border)?;
     let row_len = image.width() * image.channels();
-    let rows = (piece_rows(size[0]) + size[0]) as u128;
-    // Per worker: the pass rows (two buffers of `rows`) and one extended row.
-    let per_worker = (rows * 2 + 2)
-        .checked_mul(row_len as u128)
-        .and_then(|v| v.checked_add(((image.width() + size[1]) * image.channels() * 2) as u128));
+    // Per worker: a piece's rows three times (the x-pass rows, and van
+    // Herk's two runs of them for tall windows) and two extended rows; in
+    // u128, so absurd windows are refused rather than wrapped.
+    let rows = piece_rows(size[0]) as u128 + size[0] as u128;
+    let ext = (image.width() as u128 + size[1] as u128) * image.channels() as u128;
+    let per_worker = rows
+        .checked_mul(3 * row_len as u128)
+        .and_then(|v| v.checked_add(ext * 2));
     check_scratch(
         &format!(
             "a {}x{} {} over rows of {row_len} values",
@@ -552,7 +556,7 @@ fn column_pass<T: ExtremumValue, const MAX: bool, const SAFE: bool>(
     }
 }
 
-/// Windows up to this long take the doubling passes (⌈log2 n⌉ + 1
+/// Windows up to this long take the doubling passes (⌊log2 n⌋ + 1
 /// comparisons per value, each a vectorised sweep); longer ones van Herk's
 /// three (a dependent chain when a position holds few lanes).
 const DOUBLING_MAX: usize = 128;
