@@ -142,27 +142,47 @@ pub(super) fn uniform<T: FilterValue>(
     (center, modes): ([usize; 2], [BoundaryMode; 2]),
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let row_len = image.width() * image.channels();
     let job = Job::Box {
         features: 1,
         shift: 0.0,
     };
-    ctx.checked("uniform filter", || {
+    run_one(
+        "uniform filter",
+        ctx,
+        image,
+        (size, center, modes),
+        &job,
+        out,
+    )?;
+    Ok(FilterInfo {
+        method: method::<T>("two separable box passes"),
+    })
+}
+
+/// Runs a one-output `job` under `ctx.checked(what)`, each band's rows
+/// read back into `out`.
+fn run_one<T: FilterValue>(
+    what: &str,
+    ctx: &GpuContext,
+    image: ImageView<'_, T>,
+    (size, center, modes): ([usize; 2], [usize; 2], [BoundaryMode; 2]),
+    job: &Job<'_>,
+    out: &mut [T],
+) -> Result<()> {
+    let row_len = image.width() * image.channels();
+    ctx.checked(what, || {
         run(
             ctx,
             image,
             size,
             center,
             modes,
-            &job,
+            job,
             &[true],
             |rows, bytes| {
                 to_out(&mut out[rows.start * row_len..rows.end * row_len], bytes);
             },
         )
-    })?;
-    Ok(FilterInfo {
-        method: method::<T>("two separable box passes"),
     })
 }
 
@@ -176,22 +196,8 @@ pub(super) fn extremum<T: FilterValue>(
     (center, modes): ([usize; 2], [BoundaryMode; 2]),
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let row_len = image.width() * image.channels();
     let job = Job::Extremum(kind == super::Extremum::Maximum);
-    ctx.checked(kind.name(), || {
-        run(
-            ctx,
-            image,
-            size,
-            center,
-            modes,
-            &job,
-            &[true],
-            |rows, bytes| {
-                to_out(&mut out[rows.start * row_len..rows.end * row_len], bytes);
-            },
-        )
-    })?;
+    run_one(kind.name(), ctx, image, (size, center, modes), &job, out)?;
     let what = format!(
         "two separable passes of window extrema, {}x{}",
         size[0], size[1]
@@ -255,26 +261,13 @@ pub(super) fn correlate<T: FilterValue>(
     modes: [BoundaryMode; 2],
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let row_len = image.width() * image.channels();
     let job = match &plan.method {
         Method::Separable(terms) => Job::Separable(terms),
         // The GPU has no FFT path: large kernels run the direct tiles.
         Method::Direct(k) | Method::Fft(k) => Job::Direct(k.weights()),
     };
-    ctx.checked("correlation", || {
-        run(
-            ctx,
-            image,
-            [plan.ky, plan.kx],
-            plan.center,
-            modes,
-            &job,
-            &[true],
-            |rows, bytes| {
-                to_out(&mut out[rows.start * row_len..rows.end * row_len], bytes);
-            },
-        )
-    })?;
+    let window = ([plan.ky, plan.kx], plan.center, modes);
+    run_one("correlation", ctx, image, window, &job, out)?;
     let what = match &plan.method {
         Method::Fft(_) => format!(
             "direct {}x{} correlation (no FFT on the GPU)",
