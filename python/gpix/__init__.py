@@ -215,6 +215,8 @@ def _box_of(size, footprint, n_axes):
         f = np.asarray(footprint)
         if f.ndim != n_axes:
             raise RuntimeError("footprint array has incorrect shape.")
+        if not f.any():
+            raise ValueError("All-zero footprint is not supported.")
         if not f.all():
             raise NotImplementedError(
                 "gpix: only rectangular windows (size=, or a footprint of all ones); "

@@ -100,6 +100,9 @@ def test_minimum_and_maximum_filter_options(rng, device):
     np.testing.assert_array_equal(gpix.maximum_filter(mask, 3, device=device), ndi.maximum_filter(mask, 3))
     with pytest.raises(NotImplementedError):
         gpix.maximum_filter(x, footprint=[[0, 1, 0], [1, 1, 1], [0, 1, 0]])
+    for empty in [np.ones((0, 3), bool), np.zeros((3, 3), bool)]:
+        with pytest.raises(ValueError, match="All-zero footprint"):
+            gpix.maximum_filter(x, footprint=empty)
     with pytest.raises(RuntimeError):
         gpix.maximum_filter(x)
     with pytest.raises(ValueError):
