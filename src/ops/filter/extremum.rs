@@ -15,7 +15,7 @@
 
 use rayon::prelude::*;
 
-use super::{boundary_index, FilterValue};
+use super::boundary_index;
 use super::{box_window, check_out, check_scratch, windows, Border, BoundaryMode, FilterInfo};
 use crate::array::Element;
 use crate::array::{Image, ImageView};
@@ -71,51 +71,16 @@ pub trait ExtremumValue: Element {
     ) -> Result<FilterInfo>;
 }
 
-macro_rules! float_extremum {
-    ($($t:ty),*) => {$(
-        impl ExtremumValue for $t {
-            fn into_f64(self) -> f64 {
-                FilterValue::to_f64(self)
-            }
-            fn from_cval(v: f64) -> Option<Self> {
-                Some(<$t as FilterValue>::from_f64(v))
-            }
-            #[inline(always)]
-            fn extremum<const MAX: bool>(self, b: Self) -> Self {
-                if MAX {
-                    self.max(b)
-                } else {
-                    self.min(b)
-                }
-            }
-            #[inline(always)]
-            fn is_nan(self) -> bool {
-                <$t>::is_nan(self)
-            }
-            #[cfg(feature = "gpu")]
-            fn on_gpu(
-                ctx: &crate::GpuContext,
-                image: ImageView<'_, Self>,
-                kind: Extremum,
-                size: [usize; 2],
-                at: ([usize; 2], [BoundaryMode; 2]),
-                out: &mut [Self],
-            ) -> Result<FilterInfo> {
-                super::gpu::extremum(ctx, image, kind, size, at, out)
-            }
-        }
-    )*};
-}
-
-macro_rules! int_extremum {
-    ($($t:ty),*) => {$(
+/// An `ExtremumValue` impl: the type, its cval conversion, its NaN test and
+/// its GPU path (the rest is the same for every type).
+macro_rules! extremum_value {
+    ($t:ty, |$v:ident| $from_cval:expr, |$x:ident| $is_nan:expr, $gpu:path) => {
         impl ExtremumValue for $t {
             fn into_f64(self) -> f64 {
                 f64::from(self)
             }
-            fn from_cval(v: f64) -> Option<Self> {
-                let fits = v.fract() == 0.0 && v >= f64::from(<$t>::MIN) && v <= f64::from(<$t>::MAX);
-                fits.then_some(v as $t)
+            fn from_cval($v: f64) -> Option<Self> {
+                $from_cval
             }
             #[inline(always)]
             fn extremum<const MAX: bool>(self, b: Self) -> Self {
@@ -127,7 +92,8 @@ macro_rules! int_extremum {
             }
             #[inline(always)]
             fn is_nan(self) -> bool {
-                false
+                let $x = self;
+                $is_nan
             }
             #[cfg(feature = "gpu")]
             fn on_gpu(
@@ -138,22 +104,66 @@ macro_rules! int_extremum {
                 at: ([usize; 2], [BoundaryMode; 2]),
                 out: &mut [Self],
             ) -> Result<FilterInfo> {
-                // Through f32, which holds every value of the type.
-                let values: Vec<f32> = image.data().iter().map(|&v| f32::from(v)).collect();
-                let view = ImageView::new(&values, image.height(), image.width(), image.channels())?;
-                let mut floats = vec![0f32; out.len()];
-                let info = super::gpu::extremum(ctx, view, kind, size, at, &mut floats)?;
-                for (o, f) in out.iter_mut().zip(floats) {
-                    *o = f as $t;
-                }
-                Ok(info)
+                $gpu(ctx, image, kind, size, at, out)
             }
         }
-    )*};
+    };
 }
 
-float_extremum!(f32, f64);
-int_extremum!(u8, u16, i16);
+extremum_value!(
+    f32,
+    |v| Some(v as f32),
+    |x| x.is_nan(),
+    super::gpu::extremum
+);
+extremum_value!(f64, |v| Some(v), |x| x.is_nan(), super::gpu::extremum);
+extremum_value!(
+    u8,
+    |v| int_cval(v, u8::MIN, u8::MAX),
+    |_x| false,
+    gpu_through_f32
+);
+extremum_value!(
+    u16,
+    |v| int_cval(v, u16::MIN, u16::MAX),
+    |_x| false,
+    gpu_through_f32
+);
+extremum_value!(
+    i16,
+    |v| int_cval(v, i16::MIN, i16::MAX),
+    |_x| false,
+    gpu_through_f32
+);
+
+/// `v` as an integer of the range `min..=max` when it is one, for
+/// [`ExtremumValue::from_cval`].
+fn int_cval<I: Into<f64> + Copy + TryFrom<i64>>(v: f64, min: I, max: I) -> Option<I> {
+    let fits = v.fract() == 0.0 && v >= min.into() && v <= max.into();
+    // In range and whole: the i64 conversion is exact.
+    fits.then(|| I::try_from(v as i64).ok()).flatten()
+}
+
+/// The GPU path of an integer type: through f32, which holds every value
+/// of these types, so the results come back exactly.
+#[cfg(feature = "gpu")]
+fn gpu_through_f32<T: ExtremumValue + Into<f32>>(
+    ctx: &crate::GpuContext,
+    image: ImageView<'_, T>,
+    kind: Extremum,
+    size: [usize; 2],
+    at: ([usize; 2], [BoundaryMode; 2]),
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let values: Vec<f32> = image.data().iter().map(|&v| v.into()).collect();
+    let view = ImageView::new(&values, image.height(), image.width(), image.channels())?;
+    let mut floats = vec![0f32; out.len()];
+    let info = super::gpu::extremum(ctx, view, kind, size, at, &mut floats)?;
+    for (o, f) in out.iter_mut().zip(floats) {
+        *o = T::from_cval(f64::from(f)).unwrap_or_default();
+    }
+    Ok(info)
+}
 
 /// Output rows per piece of work: the y pass reads `ny − 1` more rows than
 /// it writes, so pieces grow with the window to keep that overhead small.
