@@ -262,6 +262,33 @@ fn values_of(shape: &[usize]) -> u64 {
     shape.iter().product::<usize>() as u64
 }
 
+/// The shared body of a one-output filter binding: `x` and `out` as 4-D
+/// arrays of `T`, the device picked (`work(values, value bytes)` for
+/// `auto`), `op(device, layer, out layer)` on every layer with the GIL
+/// released.
+fn one_output<T: gpix::Element + NpElement>(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    device: &str,
+    work: impl FnOnce(u64, u64) -> Work,
+    op: impl Fn(&Device, ImageView<'_, T>, &mut [T]) -> gpix::Result<()> + Send + Sync,
+) -> PyResult<()> {
+    let input = Input::<T>::new(x, "input")?;
+    let dims = dims4(input.array.as_untyped())?;
+    let mut output = Output::<T>::new(out, &input.shape, "output")?;
+    let device = pick(device, || {
+        work(values_of(&input.shape), size_of::<T>() as u64)
+    })?;
+    let (data, out) = (input.slice()?, output.slice()?);
+    detach(py, data.len(), || {
+        per_layer(data, dims, [Some(out)], &mut |v, [o]| {
+            op(&device, v, o.expect("output"))
+        })
+    })
+    .map_err(py_err)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn extremum_t<T: gpix::ExtremumValue + NpElement>(
     py: Python<'_>,
@@ -272,25 +299,10 @@ fn extremum_t<T: gpix::ExtremumValue + NpElement>(
     mode: Border,
     device: &str,
 ) -> PyResult<()> {
-    let input = Input::<T>::new(x, "input")?;
-    let dims = dims4(input.array.as_untyped())?;
-    let mut output = Output::<T>::new(out, &input.shape, "output")?;
-    let device = pick(device, || {
-        Work::extremum(
-            kind.name(),
-            values_of(&input.shape),
-            size_of::<T>() as u64,
-            size,
-        )
-    })?;
-    let (data, out) = (input.slice()?, output.slice()?);
-    detach(py, data.len(), || {
-        per_layer(data, dims, [Some(out)], &mut |v, [o]| {
-            gpix::extremum_filter_into(&device, v, kind, size, mode, o.expect("output"))?;
-            Ok(())
-        })
+    let work = |values, bytes| Work::extremum(kind.name(), values, bytes, size);
+    one_output::<T>(py, x, out, device, work, |device, v, o| {
+        gpix::extremum_filter_into(device, v, kind, size, mode, o).map(drop)
     })
-    .map_err(py_err)
 }
 
 /// extremum_filter(x, out, maximum, size, mode, cval, device, origin=(0, 0)):
@@ -338,20 +350,10 @@ fn uniform_t<T: FilterValue + NpElement>(
     mode: Border,
     device: &str,
 ) -> PyResult<()> {
-    let input = Input::<T>::new(x, "input")?;
-    let dims = dims4(input.array.as_untyped())?;
-    let mut output = Output::<T>::new(out, &input.shape, "output")?;
-    let device = pick(device, || {
-        Work::uniform(values_of(&input.shape), size_of::<T>() as u64, size)
-    })?;
-    let (data, out) = (input.slice()?, output.slice()?);
-    detach(py, data.len(), || {
-        per_layer(data, dims, [Some(out)], &mut |v, [o]| {
-            gpix::uniform_filter_into(&device, v, size, mode, o.expect("output"))?;
-            Ok(())
-        })
+    let work = |values, bytes| Work::uniform(values, bytes, size);
+    one_output::<T>(py, x, out, device, work, |device, v, o| {
+        gpix::uniform_filter_into(device, v, size, mode, o).map(drop)
     })
-    .map_err(py_err)
 }
 
 /// uniform_filter(x, out, size, mode, cval, device, origin=(0, 0)): x and
@@ -443,27 +445,17 @@ fn correlate_t<T: FilterValue + NpElement>(
     method: CorrelationMethod,
     device: &str,
 ) -> PyResult<()> {
-    let input = Input::<T>::new(x, "input")?;
-    let dims = dims4(input.array.as_untyped())?;
-    let mut output = Output::<T>::new(out, &input.shape, "output")?;
     let op = if flip { "convolve" } else { "correlate" };
-    let device = pick(device, || {
-        let k = [kernel.height(), kernel.width()];
-        Work::correlate(op, values_of(&input.shape), size_of::<T>() as u64, k, 1)
-    })?;
-    let (data, out) = (input.slice()?, output.slice()?);
-    detach(py, data.len(), || {
-        per_layer(data, dims, [Some(out)], &mut |v, [o]| {
-            let o = o.expect("output");
-            if flip {
-                gpix::convolve_with(&device, v, kernel, mode, method, o)?;
-            } else {
-                gpix::correlate_with(&device, v, kernel, mode, method, o)?;
-            }
-            Ok(())
-        })
+    let k = [kernel.height(), kernel.width()];
+    let work = |values, bytes| Work::correlate(op, values, bytes, k, 1);
+    one_output::<T>(py, x, out, device, work, |device, v, o| {
+        if flip {
+            gpix::convolve_with(device, v, kernel, mode, method, o)?;
+        } else {
+            gpix::correlate_with(device, v, kernel, mode, method, o)?;
+        }
+        Ok(())
     })
-    .map_err(py_err)
 }
 
 /// correlate(x, out, weights, flip, mode, cval, method, device,
@@ -522,38 +514,22 @@ fn gaussian_t<T: FilterValue + NpElement>(
     mode: Border,
     device: &str,
 ) -> PyResult<()> {
-    let input = Input::<T>::new(x, "input")?;
-    let dims = dims4(input.array.as_untyped())?;
-    let mut output = Output::<T>::new(out, &input.shape, "output")?;
     let passes = if matches!(op, GaussianOp::Filter) {
         1
     } else {
         2
     };
-    let device = pick(device, || {
-        Work::gaussian(
-            values_of(&input.shape),
-            size_of::<T>() as u64,
-            g.sigma,
-            g.truncate,
-        )
-        .repeated(passes)
-    })?;
-    let (data, out) = (input.slice()?, output.slice()?);
-    detach(py, data.len(), || {
-        per_layer(data, dims, [Some(out)], &mut |v, [o]| {
-            let o = o.expect("output");
-            match op {
-                GaussianOp::Filter => gpix::gaussian_filter_with_into(&device, v, g, mode, o)?,
-                GaussianOp::Laplace => gpix::gaussian_laplace_into(&device, v, g, mode, o)?,
-                GaussianOp::GradientMagnitude => {
-                    gpix::gaussian_gradient_magnitude_into(&device, v, g, mode, o)?
-                }
-            };
-            Ok(())
-        })
+    let work = |values, bytes| Work::gaussian(values, bytes, g.sigma, g.truncate).repeated(passes);
+    one_output::<T>(py, x, out, device, work, |device, v, o| {
+        match op {
+            GaussianOp::Filter => gpix::gaussian_filter_with_into(device, v, g, mode, o)?,
+            GaussianOp::Laplace => gpix::gaussian_laplace_into(device, v, g, mode, o)?,
+            GaussianOp::GradientMagnitude => {
+                gpix::gaussian_gradient_magnitude_into(device, v, g, mode, o)?
+            }
+        };
+        Ok(())
     })
-    .map_err(py_err)
 }
 
 /// gaussian_filter(x, out, sigma, order, radius, truncate, op, mode, cval,
