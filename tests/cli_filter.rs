@@ -929,3 +929,78 @@ fn edge_filters_match_scipy_through_the_cli() {
         2,
     );
 }
+
+/// `gpix filter minimum|maximum` gives scipy's numbers (exact on the CPU;
+/// the GPU's f32 rounding of them) for every mode, origins and per-axis
+/// modes; a bad origin is one error line, exit 1, the folder unchanged and
+/// an existing output kept byte for byte.
+#[test]
+fn extremum_filters_match_scipy_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out.npy");
+    let x = golden("input");
+    for (device, tol) in devices() {
+        let tol = if device == "cpu" { 0.0 } else { tol };
+        let filter = |op: &str, extra: &[&str], want: &str| {
+            let args = [
+                "--device",
+                device,
+                "filter",
+                op,
+                s(&x),
+                s(&out),
+                "--size",
+                "5,4",
+            ];
+            run(&[&args[..], extra].concat());
+            assert_close(&out, &golden(want), tol);
+        };
+        for mode in ["reflect", "mirror", "nearest", "wrap", "constant"] {
+            for op in ["minimum", "maximum"] {
+                filter(
+                    op,
+                    &["--mode", mode, "--cval", "0.5"],
+                    &format!("{op}_{mode}"),
+                );
+            }
+        }
+        for (oy, ox) in [(-2, 1), (2, -2), (1, 0), (-1, -1)] {
+            let origin = format!("{oy},{ox}");
+            filter(
+                "maximum",
+                &["--origin", &origin],
+                &format!("maximum_origin_{oy}_{ox}"),
+            );
+        }
+        for (my, mx) in [
+            ("reflect", "wrap"),
+            ("constant", "nearest"),
+            ("mirror", "constant"),
+            ("wrap", "constant"),
+        ] {
+            let pair = format!("{my},{mx}");
+            filter(
+                "minimum",
+                &["--mode", &pair, "--cval", "0.5"],
+                &format!("minimum_modes_{my}_{mx}"),
+            );
+        }
+    }
+    std::fs::write(&out, b"keep me").unwrap();
+    for op in ["minimum", "maximum"] {
+        fails(
+            &["filter", op, s(&x), s(&out), "--size", "3", "--origin", "2"],
+            d,
+            "origin 2 along y",
+            1,
+        );
+        fails(
+            &["filter", op, s(&x), s(&out), "--size", "3,x"],
+            d,
+            "sizes ≥ 0",
+            2,
+        );
+    }
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+}

@@ -38,8 +38,11 @@ Needs numpy, scipy and scikit-image. Writes tests/data/filter/*.npy:
   sobel<axis>_<mode>.npy / prewitt<axis>_<mode>.npy / edge_laplace_<mode>.npy
       scipy.ndimage.sobel / prewitt (axis 0 or 1) / laplace per channel (2-D)
   sobel1_modes_<my>_<mx>.npy / edge_laplace_modes_<my>_<mx>.npy   the same with mode=[my, mx]
+  minimum_<mode>.npy / maximum_<mode>.npy   minimum_filter / maximum_filter, size=(5, 4, 1)
+  maximum_origin_<oy>_<ox>.npy   maximum_filter, size=(5, 4, 1), origin=(oy, ox, 0), reflect
+  minimum_modes_<my>_<mx>.npy    minimum_filter, size=(5, 4, 1), mode=[my, mx, 'reflect']
 Constant mode uses cval = 0.5 everywhere. `python3 tests/data/make_filter_golden.py edges`
-writes the edge filters' files only.
+(or `extrema`) writes the edge (or minimum / maximum) filters' files only.
 """
 import numpy as np
 import scipy.ndimage as ndi
@@ -142,11 +145,25 @@ def edges():
         save(f"edge_laplace_modes_{my}_{mx}", per_channel(lambda a: ndi.laplace(a, mode=[my, mx], cval=CVAL)))
 
 
+def extrema():
+    x = np.load(f"{OUT}/input.npy")
+    for mode in MODES:
+        save(f"minimum_{mode}", ndi.minimum_filter(x, size=(5, 4, 1), mode=mode, cval=CVAL))
+        save(f"maximum_{mode}", ndi.maximum_filter(x, size=(5, 4, 1), mode=mode, cval=CVAL))
+    for oy, ox in ORIGINS:
+        save(f"maximum_origin_{oy}_{ox}", ndi.maximum_filter(x, size=(5, 4, 1), origin=(oy, ox, 0)))
+    for my, mx in MODE_PAIRS:
+        save(f"minimum_modes_{my}_{mx}", ndi.minimum_filter(x, size=(5, 4, 1), mode=[my, mx, "reflect"], cval=CVAL))
+
+
 if __name__ == "__main__":
     import sys
 
     if sys.argv[1:] == ["edges"]:
         edges()
+    elif sys.argv[1:] == ["extrema"]:
+        extrema()
     else:
         main()
         edges()
+        extrema()
