@@ -202,6 +202,38 @@ pub fn boundary_index(i: i64, n: usize, mode: BoundaryMode) -> Option<usize> {
     Some(j as usize)
 }
 
+/// `row` extended by the x mode to `w + kx − 1` positions of `c` values,
+/// `left` of them before column 0, into `ext`; `None` is a row outside the
+/// array along y: the y mode's constant, except where x is outside in
+/// constant mode (scipy's x pass comes last and pads with its constant).
+/// `mode` is the x mode; `[cval_y, cval]` the y and x modes' constants in
+/// `T`.
+pub(super) fn extend_row<T: Copy>(
+    row: Option<&[T]>,
+    (w, c): (usize, usize),
+    (kx, left): (usize, usize),
+    mode: BoundaryMode,
+    [cval_y, cval]: [T; 2],
+    ext: &mut [T],
+) {
+    let Some(row) = row else {
+        ext.fill(cval_y);
+        if let BoundaryMode::Constant(_) = mode {
+            ext[..left * c].fill(cval);
+            ext[(left + w) * c..].fill(cval);
+        }
+        return;
+    };
+    ext[left * c..(left + w) * c].copy_from_slice(row);
+    for xe in (0..left).chain(left + w..w + kx - 1) {
+        let dst = &mut ext[xe * c..(xe + 1) * c];
+        match boundary_index(xe as i64 - left as i64, w, mode) {
+            Some(x) => dst.copy_from_slice(&row[x * c..(x + 1) * c]),
+            None => dst.fill(cval),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

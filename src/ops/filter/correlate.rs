@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use super::boundary::extend_row;
 use super::fft;
 use super::fir::{fir_rows, fir_rows2};
 use super::kernel::{separable_terms, Kernel, Term};
@@ -206,7 +207,7 @@ fn block<T: FilterValue>(
         let slot = t % ky;
         let src = boundary_index(rows.start as i64 - top as i64 + t as i64, h, mode_y);
         let row = src.map(|y| &image.data()[y * row_len..(y + 1) * row_len]);
-        extend_row(row, (w, c), (kx, left), modes, &mut ext);
+        extend_row(row, (w, c), (kx, left), modes[1], cvals(modes), &mut ext);
         let slot_data = &mut ring[slot * n_terms * row_len..(slot + 1) * n_terms * row_len];
         for (k, (_, wx)) in terms.iter().enumerate() {
             fir_rows(
@@ -270,7 +271,8 @@ fn direct_block<T: FilterValue>(
                 row,
                 (w, c),
                 (kx, left),
-                modes,
+                modes[1],
+                cvals(modes),
                 &mut ring[s * ext_len..(s + 1) * ext_len],
             );
             filled += 1;
@@ -302,32 +304,7 @@ fn direct_block<T: FilterValue>(
     }
 }
 
-/// The row extended by the x mode to `w + kx − 1` positions, `left` of
-/// them before column 0 (`None`: a row outside, the y mode's constant).
-fn extend_row<T: FilterValue>(
-    row: Option<&[T]>,
-    (w, c): (usize, usize),
-    (kx, left): (usize, usize),
-    [mode_y, mode]: [BoundaryMode; 2],
-    ext: &mut [T],
-) {
-    let cval = T::from_f64(mode.cval());
-    let Some(row) = row else {
-        // A row outside: the y mode's constant, except where x is outside
-        // too (scipy's x pass comes last and pads with its constant).
-        ext.fill(T::from_f64(mode_y.cval()));
-        if let BoundaryMode::Constant(_) = mode {
-            ext[..left * c].fill(cval);
-            ext[(left + w) * c..].fill(cval);
-        }
-        return;
-    };
-    ext[left * c..(left + w) * c].copy_from_slice(row);
-    for xe in (0..left).chain(left + w..w + kx - 1) {
-        let dst = &mut ext[xe * c..(xe + 1) * c];
-        match boundary_index(xe as i64 - left as i64, w, mode) {
-            Some(x) => dst.copy_from_slice(&row[x * c..(x + 1) * c]),
-            None => dst.fill(cval),
-        }
-    }
+/// The y and x modes' constants in `T`, for [`extend_row`].
+fn cvals<T: FilterValue>(modes: [BoundaryMode; 2]) -> [T; 2] {
+    modes.map(|m| T::from_f64(m.cval()))
 }

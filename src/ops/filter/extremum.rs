@@ -15,6 +15,7 @@
 
 use rayon::prelude::*;
 
+use super::boundary::extend_row;
 use super::boundary_index;
 use super::{box_window, check_out, check_scratch, windows, Border, BoundaryMode, FilterInfo};
 use crate::array::Element;
@@ -507,7 +508,8 @@ fn piece_extrema<T: ExtremumValue, const MAX: bool>(
     let row_len = w * c;
     let rows_in = rows.len() + ny - 1;
     s.xs.resize(rows_in * row_len, T::default());
-    let cval_y = T::from_cval(mode_y.cval()).unwrap_or_default();
+    // Checked by `check_cval`: both constants are values of `T`.
+    let cvals = [mode_y, mode_x].map(|m| T::from_cval(m.cval()).unwrap_or_default());
     // The fast compares only where no NaN can reach them: each extended
     // row is checked while it is in L1; the y pass takes the NaN-aware
     // compares if any row held one.
@@ -515,7 +517,9 @@ fn piece_extrema<T: ExtremumValue, const MAX: bool>(
     for (t, xs_row) in s.xs.chunks_exact_mut(row_len).enumerate() {
         let y = rows.start as i64 - top as i64 + t as i64;
         let source = boundary_index(y, h, mode_y).map(|y| &image.data()[y * row_len..][..row_len]);
-        extend_row(source, cval_y, (w, c), (nx, left), mode_x, &mut s.ext);
+        // The doubling sweeps shortened `ext` (it and `forward` take turns).
+        s.ext.resize((w + nx - 1) * c, T::default());
+        extend_row(source, (w, c), (nx, left), mode_x, cvals, &mut s.ext);
         let nan = has_nan(&s.ext);
         any_nan |= nan;
         let buffers = (&mut s.ext, [&mut s.forward, &mut s.backward]);
@@ -643,39 +647,6 @@ fn doubling_rows<T: ExtremumValue, const MAX: bool, const SAFE: bool>(
                 &rows[b..b + row_len][lanes.clone()],
             );
         }
-    }
-}
-
-/// `row` (or a row of `cval_y` where the y mode reads its constant) extended
-/// by the x mode to `w + nx − 1` positions of `c` values, `left` of them
-/// before the first column.
-fn extend_row<T: ExtremumValue>(
-    row: Option<&[T]>,
-    cval_y: T,
-    (w, c): (usize, usize),
-    (nx, left): (usize, usize),
-    mode_x: BoundaryMode,
-    ext: &mut Vec<T>,
-) {
-    ext.clear();
-    let cval_x = T::from_cval(mode_x.cval()).unwrap_or_default();
-    let border = |ext: &mut Vec<T>, xe: usize| match (
-        boundary_index(xe as i64 - left as i64, w, mode_x),
-        row,
-    ) {
-        (None, _) => ext.extend(std::iter::repeat_n(cval_x, c)),
-        (Some(_), None) => ext.extend(std::iter::repeat_n(cval_y, c)),
-        (Some(x), Some(row)) => ext.extend_from_slice(&row[x * c..(x + 1) * c]),
-    };
-    for xe in 0..left {
-        border(ext, xe);
-    }
-    match row {
-        Some(row) => ext.extend_from_slice(row),
-        None => ext.extend(std::iter::repeat_n(cval_y, w * c)),
-    }
-    for xe in left + w..w + nx - 1 {
-        border(ext, xe);
     }
 }
 
