@@ -161,11 +161,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
             return o
     x = np.asarray(input)
     axes = axes_of(axes, x.ndim)
-    sizes = per_axis(size, len(axes), "size")
-    if any(s < 0 for s in sizes):
-        raise RuntimeError("incorrect filter size")
-    # scipy: size 0 (or 1) along an axis filters nothing along it.
-    sizes = [max(s, 1) for s in sizes]
+    sizes = _window_sizes(size, len(axes))
     modes = modes_of(mode, len(axes))
     origins = origins_of(origin, len(axes))
     a, full = _filter_axes(x, axes, sizes)
@@ -188,9 +184,10 @@ def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect"
     dtype; uint8, uint16, int16 and bool are filtered as they are, other
     integers (and a ``cval`` the dtype cannot hold, which scipy compares as
     given) as float64, exact up to 2**53. An ``output=`` of another dtype
-    gets scipy's C conversion (truncated, wrapped). NaNs are skipped on the CPU; on a GPU a window
-    holding one gives an unspecified value. As ``uniform_filter``, the
-    window may be wider than 1 along at most two adjacent axes.
+    gets scipy's C conversion (truncated, wrapped). NaNs are skipped on the
+    CPU; on a GPU a window holding one gives an unspecified value. As
+    ``uniform_filter``, the window may be wider than 1 along at most two
+    adjacent axes.
 
     >>> gpix.minimum_filter(np.array([[3, 1, 4, 1, 5]], np.uint8), size=(1, 3))
     array([[1, 1, 1, 1, 1]], dtype=uint8)
@@ -224,6 +221,12 @@ def _box_of(size, footprint, n_axes):
         return list(f.shape)
     if size is None:
         raise RuntimeError("no footprint provided")
+    return _window_sizes(size, n_axes)
+
+
+def _window_sizes(size, n_axes):
+    """Per-axis box sizes of ``size`` (one, or one per axis), checked as
+    scipy checks them; 0 (or 1) along an axis filters nothing along it."""
     sizes = per_axis(size, n_axes, "size")
     if any(s < 0 for s in sizes):
         raise RuntimeError("incorrect filter size")
@@ -251,12 +254,7 @@ def _extremum(input, size, footprint, output, mode, cval, origin, axes, device, 
     native = target.native.view(np.uint8) if compute == np.bool_ else target.native
     _gpix.extremum_filter(as4(xf, a), as4(native, a), maximum, pair_of(full, a, 1), mode, cval, device_of(device),
                           origin)
-    if target.native is target.result:
-        return target.result
-    if target.result is None:
-        target.result = np.empty(x.shape, target.final)
-    np.copyto(target.result, _c_cast(target.native, target.final), casting="unsafe")
-    return target.result
+    return target.finish(_c_cast)
 
 
 def _c_cast(a, dtype):
@@ -322,11 +320,7 @@ def local_stats(input, size=3, mode="reflect", cval=0.0, origin=0, *, axes=None,
         return fast
     x = np.asarray(input)
     axes = axes_of(axes, x.ndim)
-    sizes = per_axis(size, len(axes), "size")
-    if any(s < 0 for s in sizes):
-        raise RuntimeError("incorrect filter size")
-    # scipy: size 0 (or 1) along an axis filters nothing along it.
-    sizes = [max(s, 1) for s in sizes]
+    sizes = _window_sizes(size, len(axes))
     modes = modes_of(mode, len(axes))
     origins = origins_of(origin, len(axes))
     a, full = _filter_axes(x, axes, sizes)

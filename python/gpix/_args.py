@@ -210,12 +210,17 @@ class Target:
         else:
             self.native = np.empty(shape, compute)
 
-    def finish(self):
+    def finish(self, convert=None):
+        """The caller's array; ``convert(values, dtype)`` replaces the
+        default rounding and clipping into another dtype (``cast_into``)."""
         if self.native is self.result:
             return self.result
         if self.result is None:
             self.result = np.empty(self.native.shape, self.final)
-        cast_into(self.result, self.native)
+        if convert is None:
+            cast_into(self.result, self.native)
+        else:
+            np.copyto(self.result, convert(self.native, self.final), casting="unsafe")
         return self.result
 
 
