@@ -21,11 +21,11 @@ pub(crate) enum FilterCommand {
     #[command(after_help = super::examples::UNIFORM)]
     Uniform(UniformArgs),
     /// scipy.ndimage.minimum_filter: the smallest value of each NY×NX
-    /// window (grey erosion by a flat box), exact.
+    /// window (grey erosion by a flat box), exact on the CPU.
     #[command(after_help = super::examples::MINIMUM)]
     Minimum(UniformArgs),
     /// scipy.ndimage.maximum_filter: the largest value of each NY×NX
-    /// window (grey dilation by a flat box), exact.
+    /// window (grey dilation by a flat box), exact on the CPU.
     #[command(after_help = super::examples::MAXIMUM)]
     Maximum(UniformArgs),
     /// scipy.ndimage.correlate with a 2-D kernel from a .npy file.

@@ -29,8 +29,9 @@ struct Params {
 /// A separable filter of a texture: [`FilterPass::uniform`] (scipy's
 /// `uniform_filter`), [`FilterPass::gaussian`] (`gaussian_filter`) or
 /// [`FilterPass::extremum`] (`minimum_filter` / `maximum_filter`: erosion
-/// and dilation by a box), with scipy's boundary modes. Values as in the [module docs](super): 0–1 for
-/// 8-bit textures; `cval` of [`BoundaryMode::Constant`] in the same units.
+/// and dilation by a box), with scipy's boundary modes. Values as in the
+/// [module docs](super): 0–1 for 8-bit textures; `cval` of
+/// [`BoundaryMode::Constant`] in the same units.
 /// One-channel inputs write `(v, 0, 0, 1)` to four-channel outputs;
 /// four-channel inputs write their first channel to `R32Float`.
 #[derive(Debug)]
@@ -94,10 +95,7 @@ impl FilterPass {
             mode,
             space,
         )?;
-        pass.reduce = match kind {
-            Extremum::Minimum => 1,
-            Extremum::Maximum => 2,
-        };
+        pass.reduce = kind.shader_reduce();
         Ok(pass)
     }
 

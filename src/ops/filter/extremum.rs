@@ -42,6 +42,15 @@ impl Extremum {
             Self::Maximum => "maximum filter",
         }
     }
+
+    /// The `REDUCE` override of `filter.wgsl` and `render_filter.wgsl`
+    /// (0 there means weighted sums).
+    pub(crate) fn shader_reduce(self) -> u32 {
+        match self {
+            Self::Minimum => 1,
+            Self::Maximum => 2,
+        }
+    }
 }
 
 /// Element types the minimum and maximum filters take: `f32`, `f64`, and

@@ -53,8 +53,8 @@ enum Job<'a> {
     Separable(&'a [(Vec<f64>, Vec<f64>)]),
     /// Every tap.
     Direct(&'a [f64]),
-    /// Window minima (`false`) or maxima (`true`) of the values.
-    Extremum(bool),
+    /// Window minima or maxima of the values.
+    Extremum(super::Extremum),
 }
 
 /// The shader's `REDUCE`: window sums.
@@ -196,7 +196,7 @@ pub(super) fn extremum<T: FilterValue>(
     (center, modes): ([usize; 2], [BoundaryMode; 2]),
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let job = Job::Extremum(kind == super::Extremum::Maximum);
+    let job = Job::Extremum(kind);
     run_one(kind.name(), ctx, image, (size, center, modes), &job, out)?;
     let what = format!(
         "two separable passes of window extrema, {}x{}",
@@ -521,9 +521,9 @@ fn run<T: FilterValue>(
                 passes.push((pipeline(ctx, "cols", 1, true, n > 0)?, PassKind::Cols(wyi)));
             }
         }
-        Job::Extremum(max) => {
+        Job::Extremum(kind) => {
             let one = add_weights(&[1.0]);
-            let reduce = if *max { 2 } else { 1 };
+            let reduce = kind.shader_reduce();
             for (entry, kind) in [("rows", PassKind::Rows(one)), ("cols", PassKind::Cols(one))] {
                 passes.push((
                     reduce_pipeline(ctx, entry, (1, false, false), reduce)?,
