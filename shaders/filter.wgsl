@@ -23,6 +23,14 @@
 // streams through workgroup memory in blocks of DCHUNK × DCHUNK taps, so any
 // kernel size works with a fixed tile.
 //
+// `rank` pass: the value of rank params.rank (0: the smallest) of each
+// ny × nx window, 16×16 output tiles. The answer's order key is found bit by
+// bit from the top: bit b is 0 when at least rank + 1 window keys are at or
+// below the answer's bits so far with b and every lower bit 0 then 1s.
+// 32 counting passes, no sort; the window's keys sit in workgroup memory
+// (loaded once when the window fits DCHUNK × DCHUNK, else block by block
+// on every pass). Keys order numbers by value and NaNs above them all.
+//
 // f32 with compensated (Kahan) sums: a window sum is within about
 // 2 ε Σ|terms| of exact whatever the window size. The compensation must
 // survive compilers that reassociate floats (Metal's fast math, DX12's
@@ -70,7 +78,8 @@ struct Params {
     left: u32,
     // 0 at run time; see `opaque`.
     zero: u32,
-    pad0: u32,
+    // The rank a `rank` pass keeps (0: the smallest).
+    rank: u32,
     pad1: u32,
     pad2: u32,
 }
@@ -88,6 +97,7 @@ var<workgroup> tile1: array<f32, WG_X + CHUNK>;
 var<workgroup> ytile0: array<f32, (TILE + CHUNK_Y) * TILE>;
 var<workgroup> ytile1: array<f32, (TILE + CHUNK_Y) * TILE>;
 var<workgroup> dtile: array<f32, (TILE + DCHUNK - 1u) * (TILE + DCHUNK - 1u)>;
+var<workgroup> ktile: array<u32, (TILE + DCHUNK - 1u) * (TILE + DCHUNK - 1u)>;
 
 fn linear_group(wg: vec3<u32>, groups: vec3<u32>) -> u32 {
     return wg.y * groups.x + wg.x;
@@ -286,5 +296,91 @@ fn direct(
     let y = y0 + lid.y;
     if y < params.rows_out && x < params.w {
         out[(y * params.w + x) * params.c + ch] = acc.x;
+    }
+}
+
+// An unsigned key in the order of the values: positives with the sign bit
+// set, negatives with every bit flipped; every NaN the largest key.
+fn order_key(v: f32) -> u32 {
+    let b = bitcast<u32>(v);
+    if (b & 0x7fffffffu) > 0x7f800000u {
+        return 0xffffffffu;
+    }
+    return select(b | 0x80000000u, ~b, (b >> 31u) == 1u);
+}
+
+// The value of an order key (the NaN key gives a NaN).
+fn key_value(k: u32) -> f32 {
+    return bitcast<f32>(select(~k, k ^ 0x80000000u, (k >> 31u) == 1u));
+}
+
+// Keys of the window block (i0, j0) of size bi × bj for the tile at
+// (x0, y0) of channel ch into ktile, row by row of TILE + bj − 1.
+fn load_keys(x0: u32, y0: u32, ch: u32, i0: u32, j0: u32, bi: u32, bj: u32, li: u32) {
+    let th = TILE + bi - 1u;
+    let tw = TILE + bj - 1u;
+    let left = i32(params.left);
+    for (var t = li; t < th * tw; t += TILE * TILE) {
+        let row = y0 + i0 + t / tw;
+        let xi = boundary_index(i32(x0 + j0 + t % tw) - left, i32(params.w), params.mode);
+        var v = params.cval;
+        if row < params.rows_in && xi != OUTSIDE {
+            v = src[(row * params.w + u32(xi)) * params.c + ch];
+        }
+        ktile[t] = order_key(v);
+    }
+}
+
+@compute @workgroup_size(16, 16)
+fn rank(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let g = linear_group(wg, groups);
+    let gx = g % params.groups_x;
+    let rest = g / params.groups_x;
+    let ch = rest % params.c;
+    let y0 = (rest / params.c) * TILE;
+    let x0 = gx * TILE;
+    let single = params.ny <= DCHUNK && params.nx <= DCHUNK;
+    if single {
+        load_keys(x0, y0, ch, 0u, 0u, params.ny, params.nx, li);
+        workgroupBarrier();
+    }
+    var answer = 0u;
+    for (var b = 0u; b < 32u; b++) {
+        let bit = 31u - b;
+        let t = answer | ((1u << bit) - 1u);
+        var count = 0u;
+        for (var i0 = 0u; i0 < params.ny; i0 += DCHUNK) {
+            let bi = min(DCHUNK, params.ny - i0);
+            for (var j0 = 0u; j0 < params.nx; j0 += DCHUNK) {
+                let bj = min(DCHUNK, params.nx - j0);
+                let tw = TILE + bj - 1u;
+                if !single {
+                    load_keys(x0, y0, ch, i0, j0, bi, bj, li);
+                    workgroupBarrier();
+                }
+                for (var i = 0u; i < bi; i++) {
+                    let base = (lid.y + i) * tw + lid.x;
+                    for (var j = 0u; j < bj; j++) {
+                        count += u32(ktile[base + j] <= t);
+                    }
+                }
+                if !single {
+                    workgroupBarrier();
+                }
+            }
+        }
+        if count <= params.rank {
+            answer |= 1u << bit;
+        }
+    }
+    let x = x0 + lid.x;
+    let y = y0 + lid.y;
+    if y < params.rows_out && x < params.w {
+        out[(y * params.w + x) * params.c + ch] = key_value(answer);
     }
 }

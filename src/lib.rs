@@ -56,10 +56,11 @@ pub use ops::filter::{
     gaussian_filter_into, gaussian_filter_reference, gaussian_filter_with,
     gaussian_filter_with_into, gaussian_gradient_magnitude, gaussian_gradient_magnitude_into,
     gaussian_kernel, gaussian_kernel1d, gaussian_laplace, gaussian_laplace_into, local_stats,
-    local_stats_into, local_stats_reference, maximum_filter, minimum_filter, uniform_filter,
+    local_stats_into, local_stats_reference, maximum_filter, median_filter, minimum_filter,
+    percentile_filter, rank_filter, rank_filter_into, rank_filter_reference, uniform_filter,
     uniform_filter_into, uniform_filter_reference, Border, BoundaryMode, CorrelationMethod,
     EdgeFilter, Extremum, ExtremumValue, FilterInfo, FilterValue, Gaussian, Kernel, LocalStats,
-    StatsOut, MAX_GAUSSIAN_ORDER,
+    Rank, RankValue, StatsOut, MAX_GAUSSIAN_ORDER,
 };
 pub use ops::kmeans::{
     kmeans_levels, kmeans_palette, refine_palette, refined_levels, refined_palette, GreyWeights,

@@ -136,6 +136,23 @@ impl Work {
         Self::stencil(op, values, value_bytes, 1, (nx + ny) as f64 / 2.0, 1.1)
     }
 
+    /// `rank_filter` / `median_filter` / `percentile_filter` with an
+    /// `ny × nx` window (on the CPU a tile sort and 2·ny bit flips per
+    /// value, ≈ 25 + 1.5·ny ns per f32 value on one core; the GPU counts
+    /// the window 32 times, one compare per tap and pass).
+    #[must_use]
+    pub fn rank(values: u64, value_bytes: u64, [ny, nx]: [usize; 2]) -> Self {
+        let taps = 16.0 * (ny * nx) as f64;
+        Self::stencil(
+            "rank filter",
+            values,
+            value_bytes,
+            1,
+            taps,
+            25.0 + 1.5 * ny as f64,
+        )
+    }
+
     /// `local_stats` writing `outputs` of mean / var / std.
     #[must_use]
     pub fn stats(values: u64, value_bytes: u64, [ny, nx]: [usize; 2], outputs: u64) -> Self {

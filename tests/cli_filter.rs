@@ -930,6 +930,90 @@ fn edge_filters_match_scipy_through_the_cli() {
     );
 }
 
+/// `gpix filter median|rank|percentile` give scipy's numbers for every
+/// mode, origins and negative ranks and percentiles (exact on the CPU);
+/// bad sizes, ranks, percentiles and mode pairs are one `error:` line and
+/// leave an existing output alone.
+#[test]
+fn rank_filters_match_scipy_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out.npy");
+    let x = golden("input");
+    for (device, tol) in devices() {
+        let tol = if device == "cpu" { 0.0 } else { tol };
+        let filter = |op: &str, size: &str, extra: &[&str], want: &str| {
+            let args = [
+                "--device",
+                device,
+                "filter",
+                op,
+                s(&x),
+                s(&out),
+                "--size",
+                size,
+            ];
+            run(&[&args[..], extra].concat());
+            assert_close(&out, &golden(want), tol);
+        };
+        for mode in ["reflect", "mirror", "nearest", "wrap", "constant"] {
+            filter(
+                "median",
+                "5,4",
+                &["--mode", mode, "--cval", "0.5"],
+                &format!("median_{mode}"),
+            );
+        }
+        for (oy, ox) in [(-2, 1), (2, -2), (1, 0), (-1, -1)] {
+            let origin = format!("{oy},{ox}");
+            filter(
+                "rank",
+                "5,4",
+                &["--rank", "-3", "--origin", &origin],
+                &format!("rank_m3_origin_{oy}_{ox}"),
+            );
+        }
+        for p in ["30", "-20"] {
+            filter(
+                "percentile",
+                "3,5",
+                &["--percentile", p, "--mode", "nearest"],
+                &format!("percentile_{p}"),
+            );
+        }
+    }
+    std::fs::write(&out, b"keep me").unwrap();
+    let bad: [(&[&str], &str); 5] = [
+        (&["median", "--size", "0,3"], "at least 1"),
+        (
+            &["rank", "--size", "3", "--rank", "9"],
+            "rank 9 is not within a window of 9",
+        ),
+        (
+            &["percentile", "--size", "3", "--percentile", "120"],
+            "percentile 120",
+        ),
+        (
+            &["median", "--size", "3", "--mode", "reflect,wrap"],
+            "one mode",
+        ),
+        (
+            &["median", "--size", "3", "--origin", "2"],
+            "origin 2 along y",
+        ),
+    ];
+    for (args, why) in bad {
+        let (op, rest) = args.split_first().unwrap();
+        fails(
+            &[&["filter", op, s(&x), s(&out)][..], rest].concat(),
+            d,
+            why,
+            1,
+        );
+    }
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+}
+
 /// `gpix filter minimum|maximum` gives scipy's numbers (exact on the CPU;
 /// the GPU's f32 rounding of them) for every mode, origins and per-axis
 /// modes; a bad origin is one error line, exit 1, the folder unchanged and

@@ -15,9 +15,8 @@ parallel.
 array([0.33333333, 1.        , 2.        , 2.66666667])
 """
 
-from collections import namedtuple
-
 import operator
+from collections import namedtuple
 
 import numpy as np
 
@@ -47,6 +46,9 @@ __all__ = [
     "uniform_filter",
     "minimum_filter",
     "maximum_filter",
+    "median_filter",
+    "rank_filter",
+    "percentile_filter",
     "correlate",
     "convolve",
     "gaussian_filter",
@@ -243,18 +245,117 @@ def _extremum(input, size, footprint, output, mode, cval, origin, axes, device, 
     x = np.asarray(input)
     axes = axes_of(axes, x.ndim)
     sizes = _box_of(size, footprint, len(axes))
+
+    def run(xin, out, pair, mode, cval, origin):
+        _gpix.extremum_filter(xin, out, maximum, pair, mode, cval, device_of(device), origin)
+
+    return _kept_dtype(x, output, sizes, mode, cval, origin, axes, run, skip_unit_origins=True)
+
+
+def _kept_dtype(x, output, sizes, mode, cval, origin, axes, run, skip_unit_origins):
+    """The general path of a filter whose results are inputs (or ``cval``):
+    the output keeps ``x``'s dtype, filtered natively where it can be (see
+    ``_extremum_input``), converted as scipy's C code converts otherwise.
+    ``run(x4, out4, (ny, nx), mode, cval, origin)`` filters."""
     modes = modes_of(mode, len(axes))
     origins = origins_of(origin, len(axes))
     a, full = _filter_axes(x, axes, sizes)
-    mode, origin = border_pair(modes, origins, axes, x.ndim, a, sizes)
+    mode, origin = border_pair(modes, origins, axes, x.ndim, a, sizes if skip_unit_origins else None)
     xf, cval = _extremum_input(x, cval)
     # bool runs as its bytes; every other input in the dtype it is read in.
     compute = np.dtype(np.bool_) if x.dtype == np.bool_ and xf.dtype == np.uint8 else xf.dtype
     target = Target(output, x.shape, compute, [x, xf], x.dtype)
     native = target.native.view(np.uint8) if compute == np.bool_ else target.native
-    _gpix.extremum_filter(as4(xf, a), as4(native, a), maximum, pair_of(full, a, 1), mode, cval, device_of(device),
-                          origin)
+    run(as4(xf, a), as4(native, a), pair_of(full, a, 1), mode, cval, origin)
     return target.finish(_c_cast)
+
+
+def rank_filter(input, rank, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+                device=None):
+    """scipy.ndimage.rank_filter over a rectangular ``size`` window (or an
+    all-ones ``footprint``): the value of ``rank`` in each window's sorted
+    values (0 the smallest, -1 the largest).
+
+    Each result is one of the inputs (or ``cval``): exact on the CPU, and on
+    a GPU for float32, uint8, uint16, int16 and bool (float64 and other
+    integers are rounded to float32 there). dtypes and ``output=`` as
+    :func:`minimum_filter`; ``cval`` is first converted to the input's dtype
+    as scipy's rank filters convert it (C's conversion: 300 is 44 for
+    uint8, 2.7 is 2). One ``mode`` (scipy's rank filters take no sequence). NaNs sort above every number (``numpy.sort``'s order); scipy's
+    result with NaNs depends on where they are. The CPU costs O(window
+    height) per value (scipy's O(window area)); the window may be wider than
+    1 along at most two adjacent axes.
+
+    >>> gpix.rank_filter(np.array([[3, 1, 4, 1, 5]], np.uint8), 1, size=(1, 3))
+    array([[3, 3, 1, 4, 5]], dtype=uint8)
+    """
+    return _rank(input, operator.index(rank), size, footprint, output, mode, cval, origin, axes, device, "rank")
+
+
+def median_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+                  device=None):
+    """scipy.ndimage.median_filter: rank ``n // 2`` of each window of ``n``
+    values (of an even ``n`` the upper middle one, as scipy); as
+    :func:`rank_filter` otherwise.
+
+    >>> gpix.median_filter(np.array([[3, 1, 4, 1, 5]], np.uint8), size=(1, 3))
+    array([[3, 3, 1, 4, 5]], dtype=uint8)
+    """
+    return _rank(input, 0, size, footprint, output, mode, cval, origin, axes, device, "median")
+
+
+def percentile_filter(input, percentile, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *,
+                      axes=None, device=None):
+    """scipy.ndimage.percentile_filter: rank ``int(n * percentile / 100)`` of
+    each window of ``n`` values (-100 <= percentile < 0 counts from 100); as
+    :func:`rank_filter` otherwise.
+
+    >>> gpix.percentile_filter(np.array([[3, 1, 4, 1, 5]], np.uint8), 90, size=(1, 3))
+    array([[3, 4, 4, 5, 5]], dtype=uint8)
+    """
+    return _rank(input, percentile, size, footprint, output, mode, cval, origin, axes, device, "percentile")
+
+
+def _rank_of(n, rank, operation):
+    """The 0-based rank in a window of ``n`` values, by scipy's rules."""
+    if operation == "median":
+        rank = n // 2
+    elif operation == "percentile":
+        p = float(rank)
+        if p < 0.0:
+            p += 100.0
+        if not 0.0 <= p <= 100.0:
+            raise RuntimeError("invalid percentile")
+        rank = n - 1 if p == 100.0 else int(float(n) * p / 100.0)
+    if rank < 0:
+        rank += n
+    if rank < 0 or rank >= n:
+        raise RuntimeError("rank not within filter footprint size")
+    return rank
+
+
+def _rank(input, rank, size, footprint, output, mode, cval, origin, axes, device, operation):
+    if not isinstance(mode, str):
+        raise RuntimeError("A sequence of modes is not supported by non-separable rank filters")
+    m = _fast_mode(mode, origin, axes)
+    if m is not None and footprint is None and type(size) is int and size >= 1:
+        o = _plain_2d(input, output)
+        if o is not None:
+            k = _rank_of(size * size, rank, operation)
+            _gpix.rank_filter(_as4(input), _as4(o), k, (size, size), m, float(cval), device_of(device))
+            return o
+    x = np.asarray(input)
+    axes = axes_of(axes, x.ndim)
+    if footprint is None and size is not None and any(s < 1 for s in per_axis(size, len(axes), "size")):
+        raise RuntimeError("a rank filter's window needs every size at least 1")
+    sizes = _box_of(size, footprint, len(axes))
+    k = _rank_of(int(np.prod(sizes)), rank, operation)
+    cval = _c_cast(np.array([float(cval)]), x.dtype)[0].item()
+
+    def run(xin, out, pair, mode, cval, origin):
+        _gpix.rank_filter(xin, out, k, pair, mode, cval, device_of(device), origin)
+
+    return _kept_dtype(x, output, sizes, mode, cval, origin, axes, run, skip_unit_origins=False)
 
 
 def _c_cast(a, dtype):

@@ -60,6 +60,44 @@ def maximum_filter(
     axes: Optional[Union[int, Sequence[int]]] = None,
     device: Device = None,
 ) -> np.ndarray: ...
+def rank_filter(
+    input: npt.ArrayLike,
+    rank: int,
+    size: Optional[Union[int, Sequence[int]]] = None,
+    footprint: Optional[npt.ArrayLike] = None,
+    output: Output = None,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: Union[int, Sequence[int]] = 0,
+    *,
+    axes: Optional[Union[int, Sequence[int]]] = None,
+    device: Device = None,
+) -> np.ndarray: ...
+def median_filter(
+    input: npt.ArrayLike,
+    size: Optional[Union[int, Sequence[int]]] = None,
+    footprint: Optional[npt.ArrayLike] = None,
+    output: Output = None,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: Union[int, Sequence[int]] = 0,
+    *,
+    axes: Optional[Union[int, Sequence[int]]] = None,
+    device: Device = None,
+) -> np.ndarray: ...
+def percentile_filter(
+    input: npt.ArrayLike,
+    percentile: float,
+    size: Optional[Union[int, Sequence[int]]] = None,
+    footprint: Optional[npt.ArrayLike] = None,
+    output: Output = None,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: Union[int, Sequence[int]] = 0,
+    *,
+    axes: Optional[Union[int, Sequence[int]]] = None,
+    device: Device = None,
+) -> np.ndarray: ...
 def local_stats(
     input: npt.ArrayLike,
     size: Union[int, Sequence[int]] = 3,

@@ -17,6 +17,8 @@ whatever scheduler the caller runs (threads, processes,
 >>> m = gpix.dask.uniform_filter(x, 15)          # lazy; m.compute() runs it
 """
 
+import functools
+
 import numpy as np
 
 import gpix
@@ -33,6 +35,9 @@ __all__ = [
     "uniform_filter",
     "minimum_filter",
     "maximum_filter",
+    "rank_filter",
+    "median_filter",
+    "percentile_filter",
     "correlate",
     "convolve",
     "gaussian_filter",
@@ -117,6 +122,24 @@ def maximum_filter(input, size=None, footprint=None, mode="reflect", cval=0.0, o
     return _extremum(gpix.maximum_filter, input, size, footprint, mode, cval, origin, axes, device)
 
 
+def rank_filter(input, rank, size=None, footprint=None, mode="reflect", cval=0.0, origin=0, *, axes=None, device=None):
+    """:func:`gpix.rank_filter` chunk by chunk."""
+    return _extremum(functools.partial(gpix.rank_filter, rank=rank), input, size, footprint, mode, cval, origin, axes,
+                     device)
+
+
+def median_filter(input, size=None, footprint=None, mode="reflect", cval=0.0, origin=0, *, axes=None, device=None):
+    """:func:`gpix.median_filter` chunk by chunk."""
+    return _extremum(gpix.median_filter, input, size, footprint, mode, cval, origin, axes, device)
+
+
+def percentile_filter(input, percentile, size=None, footprint=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+                      device=None):
+    """:func:`gpix.percentile_filter` chunk by chunk."""
+    return _extremum(functools.partial(gpix.percentile_filter, percentile=percentile), input, size, footprint, mode,
+                     cval, origin, axes, device)
+
+
 def _extremum(f, input, size, footprint, mode, cval, origin, axes, device):
     x = da.asarray(input)
     n = len(axes_of(axes, x.ndim))
@@ -126,7 +149,7 @@ def _extremum(f, input, size, footprint, mode, cval, origin, axes, device):
     depth = _window_depth(x, axes, sizes, origin)
 
     def block(b):
-        return f(b, size, footprint, mode=mode, cval=cval, origin=origin, axes=axes, device=device)
+        return f(b, size=size, footprint=footprint, mode=mode, cval=cval, origin=origin, axes=axes, device=device)
 
     return _overlap(x, block, depth, mode, x.dtype, axes)
 

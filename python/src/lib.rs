@@ -342,6 +342,54 @@ fn extremum_filter(
 }
 
 #[allow(clippy::too_many_arguments)]
+fn rank_t<T: gpix::RankValue + NpElement>(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    rank: gpix::Rank,
+    size: [usize; 2],
+    mode: Border,
+    device: &str,
+) -> PyResult<()> {
+    let work = |values, bytes| Work::rank(values, bytes, size);
+    one_output::<T>(py, x, out, device, work, |device, v, o| {
+        gpix::rank_filter_into(device, v, rank, size, mode, o).map(drop)
+    })
+}
+
+/// rank_filter(x, out, rank, size, mode, cval, device, origin=(0, 0)):
+/// scipy's rank_filter with a 0-based rank (negative: from the largest);
+/// x and out 4-D (layers, height, width, channels) of one dtype: uint8,
+/// uint16, int16, float32 or float64; one mode.
+#[pyfunction]
+#[pyo3(signature = (x, out, rank, size, mode, cval, device, origin=(0, 0)))]
+#[allow(clippy::too_many_arguments)]
+fn rank_filter(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    rank: isize,
+    size: (usize, usize),
+    mode: &str,
+    cval: f64,
+    device: &str,
+    origin: (isize, isize),
+) -> PyResult<()> {
+    let mode = mode_of(mode, cval, origin)?;
+    let rank = gpix::Rank::Index(rank);
+    let size = [size.0, size.1];
+    if dtype_is::<u8>(x) {
+        rank_t::<u8>(py, x, out, rank, size, mode, device)
+    } else if dtype_is::<u16>(x) {
+        rank_t::<u16>(py, x, out, rank, size, mode, device)
+    } else if dtype_is::<i16>(x) {
+        rank_t::<i16>(py, x, out, rank, size, mode, device)
+    } else {
+        on_float!(x, rank_t(py, x, out, rank, size, mode, device))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn uniform_t<T: FilterValue + NpElement>(
     py: Python<'_>,
     x: &Bound<'_, PyAny>,
@@ -1407,6 +1455,7 @@ fn describe_device(py: Python<'_>, device: &str) -> PyResult<String> {
 fn _gpix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(uniform_filter, m)?)?;
     m.add_function(wrap_pyfunction!(extremum_filter, m)?)?;
+    m.add_function(wrap_pyfunction!(rank_filter, m)?)?;
     m.add_function(wrap_pyfunction!(local_stats, m)?)?;
     m.add_function(wrap_pyfunction!(correlate, m)?)?;
     m.add_function(wrap_pyfunction!(gaussian_filter, m)?)?;

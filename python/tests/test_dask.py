@@ -64,6 +64,19 @@ def test_minimum_and_maximum_filters(client, data, mode):
     np.testing.assert_array_equal(got, gpix.minimum_filter(x, (5, 5, 1), mode=mode))
 
 
+@pytest.mark.parametrize("mode", ["reflect", "wrap", "constant"])
+def test_rank_filters(client, data, mode):
+    d, x = data["f32"]
+    got = gd.median_filter(d, (9, 7), mode=mode, cval=0.25, origin=(3, -2)).compute()
+    np.testing.assert_array_equal(got, gpix.median_filter(x, (9, 7), mode=mode, cval=0.25, origin=(3, -2)))
+    d, x = data["rgb"]
+    got = gd.percentile_filter(d, 20, (5, 5, 1), mode=mode).compute()
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(got, gpix.percentile_filter(x, 20, (5, 5, 1), mode=mode))
+    got = gd.rank_filter(d, -3, (3, 5, 1), mode=mode).compute()
+    np.testing.assert_array_equal(got, gpix.rank_filter(x, -3, (3, 5, 1), mode=mode))
+
+
 def test_origins_and_per_axis_modes(client, data):
     d, x = data["f32"]
     for mode, origin in [(["reflect", "wrap"], (2, -3)), (["wrap", "constant"], 0), ("nearest", (-1, 1))]:

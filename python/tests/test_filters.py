@@ -109,6 +109,91 @@ def test_minimum_and_maximum_filter_options(rng, device):
         gpix.maximum_filter(x, 3, origin=2)
 
 
+RANK_CASES = [
+    (gpix.median_filter, ndi.median_filter, ()),
+    (gpix.rank_filter, ndi.rank_filter, (1,)),
+    (gpix.rank_filter, ndi.rank_filter, (-2,)),
+    (gpix.percentile_filter, ndi.percentile_filter, (30,)),
+    (gpix.percentile_filter, ndi.percentile_filter, (-10,)),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.uint16, np.int16])
+@pytest.mark.parametrize("mode", MODES)
+def test_rank_filters_match_scipy_exactly(rng, device, shape, dtype, mode):
+    """Ties included (integers of a small range)."""
+    x = (rng.standard_normal(shape) * 50).astype(dtype)
+    for size in [2, 3, (4, 1), (3, 6), (15, 15)]:
+        for ours, theirs, args in RANK_CASES:
+            got = ours(x, *args, size=size, mode=mode, cval=3, device=device)
+            want = theirs(x, *args, size=size, mode=mode, cval=3)
+            assert got.dtype == x.dtype
+            assert_exact(got, want, device)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, bool])
+def test_rank_filters_keep_integer_types_and_scipys_constants(rng, device, dtype):
+    x = rng.integers(-40, 300, (17, 23)).astype(dtype)
+    cvals = [0, 1] if dtype is bool else [300, -1, 2.7, 0, -70000.5]
+    for cval in cvals:
+        for ours, theirs, args in RANK_CASES:
+            got = ours(x, *args, size=(3, 4), mode="constant", cval=cval, device=device)
+            want = theirs(x, *args, size=(3, 4), mode="constant", cval=cval)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+
+
+def test_rank_filter_options(rng, device):
+    x = rng.standard_normal((23, 31))
+    for origin in [(2, -3), 0, (-1, 1)]:
+        got = gpix.median_filter(x, (7, 8), mode="wrap", origin=origin, device=device)
+        assert_exact(got, ndi.median_filter(x, (7, 8), mode="wrap", origin=origin), device)
+    got = gpix.rank_filter(x, 4, footprint=np.ones((3, 5), bool), device=device)
+    assert_exact(got, ndi.rank_filter(x, 4, footprint=np.ones((3, 5), bool)), device)
+    stack = rng.random((4, 20, 17)).astype(np.float32)
+    got = gpix.median_filter(stack, 5, axes=(1, 2), device=device)
+    np.testing.assert_array_equal(got, ndi.median_filter(stack, (1, 5, 5)))
+    hwc = rng.integers(0, 256, (20, 17, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(gpix.percentile_filter(hwc, 75, (3, 5, 1), device=device),
+                                  ndi.percentile_filter(hwc, 75, (3, 5, 1)))
+    line = rng.standard_normal(200)
+    np.testing.assert_array_equal(gpix.median_filter(line, 9), ndi.median_filter(line, 9))
+    out = np.empty(x.shape, np.float32)
+    assert gpix.median_filter(x, 3, output=out, device=device) is out
+    np.testing.assert_array_equal(out, ndi.median_filter(x, 3).astype(np.float32))
+    mask = rng.random((30, 30)) > 0.5
+    np.testing.assert_array_equal(gpix.median_filter(mask, 3, device=device), ndi.median_filter(mask, 3))
+    # scipy's errors, with scipy's exception types.
+    with pytest.raises(RuntimeError, match="sequence of modes"):
+        gpix.median_filter(x, 3, mode=["reflect", "reflect"])
+    with pytest.raises(RuntimeError, match="rank not within"):
+        gpix.rank_filter(x, 9, size=3)
+    with pytest.raises(RuntimeError, match="rank not within"):
+        gpix.rank_filter(x, -10, size=3)
+    with pytest.raises(RuntimeError, match="invalid percentile"):
+        gpix.percentile_filter(x, 101, size=3)
+    with pytest.raises(RuntimeError):
+        gpix.median_filter(x, 0)
+    with pytest.raises(RuntimeError):
+        gpix.median_filter(x)
+    with pytest.raises(ValueError):
+        gpix.median_filter(x, 3, origin=2)
+    with pytest.raises(ValueError):
+        gpix.median_filter(x, (1, 3), origin=(1, 0))
+    with pytest.raises(NotImplementedError):
+        gpix.median_filter(x, footprint=[[0, 1, 0], [1, 1, 1], [0, 1, 0]])
+
+
+def test_rank_filters_put_nans_last():
+    """NaNs sort above every number (scipy's answer depends on where they
+    are): a median of more NaNs than numbers is NaN, of fewer a number."""
+    x = np.array([[np.nan, 1.0, np.nan, 2.0, 3.0]])
+    got = gpix.median_filter(x, (1, 3), mode="nearest")
+    np.testing.assert_array_equal(got, [[np.nan, np.nan, 2.0, 3.0, 3.0]])
+    np.testing.assert_array_equal(gpix.rank_filter(x, 0, (1, 3), mode="nearest"), [[1.0, 1.0, 1.0, 2.0, 2.0]])
+
+
 def test_uniform_filter_layouts(rng):
     hwc = rng.random((20, 17, 3))
     assert_close(gpix.uniform_filter(hwc, (3, 5, 1)), ndi.uniform_filter(hwc, (3, 5, 1)))

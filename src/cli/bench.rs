@@ -67,7 +67,8 @@ pub(crate) struct FilterBench {
     /// on 16 layers), gabor and gabor31 (the real part of
     /// gabor_kernel(0.15, θ = π/2, σ = 5), 15×15 and 31×31: separable),
     /// random15 and random31 (full-rank random kernels), maximum and
-    /// minimum (15×15 maximum_filter / minimum_filter).
+    /// minimum (15×15 maximum_filter / minimum_filter), median and median3
+    /// (15×15 and 3×3 median_filter).
     #[arg(
         long,
         value_delimiter = ',',
@@ -513,12 +514,15 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
     let mut records = Vec::new();
     for case in &args.cases {
         let (channels, size) = match case.as_str() {
-            "uniform" | "stats" | "gabor" | "random15" | "maximum" | "minimum" => (1, 15),
+            "uniform" | "stats" | "gabor" | "random15" | "maximum" | "minimum" | "median" => {
+                (1, 15)
+            }
+            "median3" => (1, 3),
             "gabor31" | "random31" => (1, 31),
             "layers" => (16, 3),
             other => bail!(
                 "unknown filter case '{other}' (uniform, stats, layers, gabor, gabor31, random15, \
-                 random31, maximum, minimum)"
+                 random31, maximum, minimum, median, median3)"
             ),
         };
         let kernel = bench_kernel(case, size)?;
@@ -552,6 +556,18 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
                         device,
                         image.view(),
                         kind,
+                        [size, size],
+                        mode,
+                        &mut out,
+                    )?;
+                    Ok(())
+                })?
+            } else if case.starts_with("median") {
+                timed(args.run.runs, device, args.run.phases, || {
+                    gpix::rank_filter_into(
+                        device,
+                        image.view(),
+                        gpix::Rank::Median,
                         [size, size],
                         mode,
                         &mut out,

@@ -52,6 +52,21 @@ Examples:
   gpix filter maximum assets/coffee.png /tmp/coffee_dilated.png --size 9
   gpix filter maximum assets/coffee.png /tmp/coffee_max.npy --size 5 --mode nearest --dtype float64";
 
+pub(crate) const MEDIAN: &str = "\
+Examples:
+  gpix filter median assets/coffee.png /tmp/coffee_median.png --size 5
+  gpix filter median assets/coffee.png /tmp/coffee_median.npy --size 3,9 --mode nearest";
+
+pub(crate) const RANK: &str = "\
+Examples:
+  gpix filter rank assets/coffee.png /tmp/coffee_rank.png --size 5 --rank 3
+  gpix filter rank assets/coffee.png /tmp/coffee_second_largest.npy --size 3 --rank -2 --mode constant --cval 0";
+
+pub(crate) const PERCENTILE: &str = "\
+Examples:
+  gpix filter percentile assets/coffee.png /tmp/coffee_p90.png --size 7 --percentile 90
+  gpix filter percentile assets/coffee.png /tmp/coffee_p25.npy --size 5,3 --percentile 25 --dtype float64";
+
 pub(crate) const CORRELATE: &str = "\
 Examples:
   gpix filter correlate assets/coffee.png /tmp/coffee_sobel.npy --kernel assets/sobel_x.npy

@@ -28,6 +28,18 @@ pub(crate) enum FilterCommand {
     /// window (grey dilation by a flat box), exact on the CPU.
     #[command(after_help = super::examples::MAXIMUM)]
     Maximum(UniformArgs),
+    /// scipy.ndimage.median_filter: the median of each NY×NX window (of an
+    /// even count the upper middle value, as scipy), exact on the CPU.
+    #[command(after_help = super::examples::MEDIAN)]
+    Median(UniformArgs),
+    /// scipy.ndimage.rank_filter: the value of rank --rank in each NY×NX
+    /// window's sorted values (0 the smallest, -1 the largest).
+    #[command(after_help = super::examples::RANK)]
+    Rank(RankArgs),
+    /// scipy.ndimage.percentile_filter: the value of rank
+    /// int(n · --percentile / 100) in each window of n values.
+    #[command(after_help = super::examples::PERCENTILE)]
+    Percentile(PercentileArgs),
     /// scipy.ndimage.correlate with a 2-D kernel from a .npy file.
     #[command(after_help = super::examples::CORRELATE)]
     Correlate(KernelArgs),
@@ -84,16 +96,16 @@ pub(crate) struct FilterIo {
 pub(crate) struct Border {
     /// Border mode, as scipy.ndimage names them: one, or Y,X for one per
     /// axis (uniform, minimum, maximum, gaussian family, sobel, prewitt,
-    /// laplace, stats;
-    /// scipy's correlate and convolve take one) [default: reflect; dog: nearest, as skimage's
+    /// laplace, stats; scipy's correlate, convolve and rank filters take
+    /// one) [default: reflect; dog: nearest, as skimage's
     /// difference_of_gaussians].
     #[arg(long, value_enum, value_delimiter = ',', num_args = 1)]
     mode: Option<Vec<ModeArg>>,
     /// scipy's origin: N or NY,NX. The window's anchor moves from n/2 to
     /// n/2 + origin along each axis (positive values shift the window
     /// towards lower indices); valid while -(n//2) <= origin <= (n-1)//2.
-    /// uniform, minimum, maximum, correlate, convolve and stats (scipy's gaussian_filter
-    /// takes none).
+    /// uniform, minimum, maximum, median, rank, percentile, correlate,
+    /// convolve and stats (scipy's gaussian_filter takes none).
     #[arg(long, value_parser = parse_origin, allow_hyphen_values = true)]
     origin: Option<[isize; 2]>,
     /// The value outside the array for --mode constant.
@@ -185,6 +197,26 @@ pub(crate) struct UniformArgs {
     /// scipy).
     #[arg(long, value_parser = parse_size)]
     size: [usize; 2],
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RankArgs {
+    #[command(flatten)]
+    window: UniformArgs,
+    /// The rank kept: 0 the smallest value of a window, -1 the largest
+    /// (scipy's rank_filter; rank filters take windows of at least 1×1 and
+    /// one --mode).
+    #[arg(long, allow_negative_numbers = true)]
+    rank: isize,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct PercentileArgs {
+    #[command(flatten)]
+    window: UniformArgs,
+    /// The percentile kept, -100 to 100 (negative: 100 + P, as scipy).
+    #[arg(long, allow_negative_numbers = true)]
+    percentile: f64,
 }
 
 #[derive(Args, Debug)]
@@ -421,6 +453,7 @@ fn parse_sigma(s: &str) -> Result<[f64; 2], String> {
 enum Op {
     Uniform([usize; 2]),
     Extremum(gpix::Extremum, [usize; 2]),
+    Rank(gpix::Rank, [usize; 2]),
     Correlate(Kernel, gpix::CorrelationMethod),
     Convolve(Kernel, gpix::CorrelationMethod),
     Gaussian(gpix::Gaussian),
@@ -431,7 +464,7 @@ enum Op {
     Edge(EdgeFilter),
 }
 
-fn apply<T: FilterValue + gpix::ExtremumValue>(
+fn apply<T: FilterValue + gpix::RankValue>(
     device: &Device,
     op: &Op,
     image: ImageView<'_, T>,
@@ -442,6 +475,9 @@ fn apply<T: FilterValue + gpix::ExtremumValue>(
         Op::Uniform(size) => gpix::uniform_filter_into(device, image, *size, mode, out.data_mut())?,
         Op::Extremum(kind, size) => {
             gpix::extremum_filter_into(device, image, *kind, *size, mode, out.data_mut())?
+        }
+        Op::Rank(rank, size) => {
+            gpix::rank_filter_into(device, image, *rank, *size, mode, out.data_mut())?
         }
         Op::Correlate(k, m) => gpix::correlate_with(device, image, k, mode, *m, out.data_mut())?,
         Op::Convolve(k, m) => gpix::convolve_with(device, image, k, mode, *m, out.data_mut())?,
@@ -486,6 +522,7 @@ fn filter_work(op: &Op, input: &Input) -> Work {
     match op {
         Op::Uniform(size) => Work::uniform(values, value_bytes, *size),
         Op::Extremum(kind, size) => Work::extremum(kind.name(), values, value_bytes, *size),
+        Op::Rank(_, size) => Work::rank(values, value_bytes, *size),
         Op::Correlate(k, _) => Work::correlate("correlate", values, value_bytes, dims(k), 1),
         Op::Convolve(k, _) => Work::correlate("convolve", values, value_bytes, dims(k), 1),
         Op::Gaussian(g) => gaussian_work(values, value_bytes, g),
@@ -552,6 +589,15 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
         FilterCommand::Uniform(a) => (&a.io, Op::Uniform(a.size)),
         FilterCommand::Minimum(a) => (&a.io, Op::Extremum(gpix::Extremum::Minimum, a.size)),
         FilterCommand::Maximum(a) => (&a.io, Op::Extremum(gpix::Extremum::Maximum, a.size)),
+        FilterCommand::Median(a) => (&a.io, Op::Rank(gpix::Rank::Median, a.size)),
+        FilterCommand::Rank(a) => (
+            &a.window.io,
+            Op::Rank(gpix::Rank::Index(a.rank), a.window.size),
+        ),
+        FilterCommand::Percentile(a) => (
+            &a.window.io,
+            Op::Rank(gpix::Rank::Percentile(a.percentile), a.window.size),
+        ),
         FilterCommand::Correlate(a) => (
             &a.io,
             Op::Correlate(read_kernel(&a.kernel)?, a.method.into()),
@@ -616,11 +662,12 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
     if mode.origin != [0, 0]
         && !matches!(
             op,
-            Op::Uniform(_) | Op::Extremum(..) | Op::Correlate(..) | Op::Convolve(..)
+            Op::Uniform(_) | Op::Extremum(..) | Op::Rank(..) | Op::Correlate(..) | Op::Convolve(..)
         )
     {
         return Err(Usage(
-            "--origin is for uniform, minimum, maximum, correlate and convolve (scipy's \
+            "--origin is for uniform, minimum, maximum, median, rank, percentile, correlate and \
+             convolve (scipy's \
              gaussian filters, sobel, prewitt and laplace and skimage's gabor and \
              difference_of_gaussians take none)"
                 .into(),

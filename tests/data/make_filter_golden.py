@@ -41,8 +41,11 @@ Needs numpy, scipy and scikit-image. Writes tests/data/filter/*.npy:
   minimum_<mode>.npy / maximum_<mode>.npy   minimum_filter / maximum_filter, size=(5, 4, 1)
   maximum_origin_<oy>_<ox>.npy   maximum_filter, size=(5, 4, 1), origin=(oy, ox, 0), reflect
   minimum_modes_<my>_<mx>.npy    minimum_filter, size=(5, 4, 1), mode=[my, mx, 'reflect']
+  median_<mode>.npy              median_filter, size=(5, 4, 1)
+  rank_m3_origin_<oy>_<ox>.npy   rank_filter, rank=-3, size=(5, 4, 1), origin=(oy, ox, 0), reflect
+  percentile_<p>.npy             percentile_filter, percentile=p (30, -20), size=(3, 5, 1), nearest
 Constant mode uses cval = 0.5 everywhere. `python3 tests/data/make_filter_golden.py edges`
-(or `extrema`) writes the edge (or minimum / maximum) filters' files only.
+(or `extrema`, `ranks`) writes the edge (or minimum / maximum, rank) filters' files only.
 """
 import numpy as np
 import scipy.ndimage as ndi
@@ -156,6 +159,16 @@ def extrema():
         save(f"minimum_modes_{my}_{mx}", ndi.minimum_filter(x, size=(5, 4, 1), mode=[my, mx, "reflect"], cval=CVAL))
 
 
+def ranks():
+    x = np.load(f"{OUT}/input.npy")
+    for mode in MODES:
+        save(f"median_{mode}", ndi.median_filter(x, size=(5, 4, 1), mode=mode, cval=CVAL))
+    for oy, ox in ORIGINS:
+        save(f"rank_m3_origin_{oy}_{ox}", ndi.rank_filter(x, -3, size=(5, 4, 1), origin=(oy, ox, 0)))
+    for p in (30, -20):
+        save(f"percentile_{p}", ndi.percentile_filter(x, p, size=(3, 5, 1), mode="nearest"))
+
+
 if __name__ == "__main__":
     import sys
 
@@ -163,7 +176,10 @@ if __name__ == "__main__":
         edges()
     elif sys.argv[1:] == ["extrema"]:
         extrema()
+    elif sys.argv[1:] == ["ranks"]:
+        ranks()
     else:
         main()
         edges()
         extrema()
+        ranks()

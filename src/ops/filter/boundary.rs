@@ -134,7 +134,10 @@ impl Border {
     /// The one mode of both axes, if they agree.
     #[must_use]
     pub fn single_mode(&self) -> Option<BoundaryMode> {
-        (self.modes[0] == self.modes[1]).then_some(self.modes[0])
+        // A NaN constant is one mode too (`==` says NaN ≠ NaN).
+        let [a, b] = self.modes;
+        let same = a == b || a.code() == b.code() && a.cval().is_nan() && b.cval().is_nan();
+        same.then_some(a)
     }
 
     /// The anchor of a `size` window (`n / 2 + origin` per axis).

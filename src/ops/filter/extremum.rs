@@ -165,10 +165,23 @@ fn gpu_through_f32<T: ExtremumValue + Into<f32>>(
     at: ([usize; 2], [BoundaryMode; 2]),
     out: &mut [T],
 ) -> Result<FilterInfo> {
+    through_f32(image, out, |view, floats| {
+        super::gpu::extremum(ctx, view, kind, size, at, floats)
+    })
+}
+
+/// `run` on the image's values as f32 and its f32 results back as `T`
+/// (exact for the integer types f32 holds, whose filters return inputs).
+#[cfg(feature = "gpu")]
+pub(super) fn through_f32<T: ExtremumValue + Into<f32>>(
+    image: ImageView<'_, T>,
+    out: &mut [T],
+    run: impl FnOnce(ImageView<'_, f32>, &mut [f32]) -> Result<FilterInfo>,
+) -> Result<FilterInfo> {
     let values: Vec<f32> = image.data().iter().map(|&v| v.into()).collect();
     let view = ImageView::new(&values, image.height(), image.width(), image.channels())?;
     let mut floats = vec![0f32; out.len()];
-    let info = super::gpu::extremum(ctx, view, kind, size, at, &mut floats)?;
+    let info = run(view, &mut floats)?;
     for (o, f) in out.iter_mut().zip(floats) {
         *o = T::from_cval(f64::from(f)).unwrap_or_default();
     }
@@ -338,7 +351,7 @@ pub fn extremum_filter_reference<T: ExtremumValue>(
 
 /// The constants of `border` must be values of `T` (the filters keep the
 /// input's type).
-fn check_cval<T: ExtremumValue>(border: &Border) -> Result<()> {
+pub(super) fn check_cval<T: ExtremumValue>(border: &Border) -> Result<()> {
     for mode in border.modes {
         if let BoundaryMode::Constant(v) = mode {
             if T::from_cval(v).is_none() {

@@ -42,7 +42,9 @@ struct Params {
     /// 0: the shader's `opaque` XORs with it so no compiler can fold the
     /// compensated sums' steps.
     zero: u32,
-    pad: [u32; 3],
+    /// The rank a `rank` pass keeps (0: the smallest).
+    rank: u32,
+    pad: [u32; 2],
 }
 
 /// What the passes of one band compute.
@@ -55,6 +57,8 @@ enum Job<'a> {
     Direct(&'a [f64]),
     /// Window minima or maxima of the values.
     Extremum(super::Extremum),
+    /// The window value of this rank (0: the smallest).
+    Rank(u32),
 }
 
 /// The shader's `REDUCE`: window sums.
@@ -213,6 +217,42 @@ pub(super) fn extremum<T: FilterValue>(
     })
 }
 
+/// Rank filter on the GPU: exact (each output is one of the f32-rounded
+/// inputs, and rounding keeps order).
+pub(super) fn rank<T: FilterValue>(
+    ctx: &GpuContext,
+    image: ImageView<'_, T>,
+    rank: usize,
+    size: [usize; 2],
+    (center, mode): ([usize; 2], BoundaryMode),
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let job = Job::Rank(u32::try_from(rank).map_err(|_| {
+        Error::too_large("a GPU rank filter's rank", rank as u64, u64::from(u32::MAX))
+    })?);
+    run_one(
+        "rank filter",
+        ctx,
+        image,
+        (size, center, [mode; 2]),
+        &job,
+        out,
+    )?;
+    let what = format!(
+        "{}x{} window, rank {rank}, by a bitwise search of the values' order",
+        size[0], size[1]
+    );
+    Ok(FilterInfo {
+        method: if T::IS_F64 {
+            format!(
+                "{what} on the GPU in f32 (float64 input: the f32 rounding of the exact result)"
+            )
+        } else {
+            format!("{what} on the GPU (f32, exact)")
+        },
+    })
+}
+
 /// Local mean / variance / std on the GPU.
 pub(super) fn stats<T: FilterValue>(
     ctx: &GpuContext,
@@ -289,6 +329,8 @@ enum PassKind {
     Cols(usize),
     /// Input rows → output with 2-D weights.
     Direct(usize),
+    /// Input rows → output, unweighted 2-D windows.
+    Window,
 }
 
 /// The streamed part of a filter: the band layout and the passes.
@@ -364,6 +406,7 @@ impl<T: FilterValue> BandKernel for FilterKernel<'_, T> {
                         vec![(0, &cols_params), (1, src), (3, out), (6, &self.weights[w])],
                         true,
                     ),
+                    PassKind::Window => (vec![(0, &cols_params), (1, src), (3, out)], true),
                 };
                 (p.clone(), bind_buffers(ctx, p, &entries), cols)
             })
@@ -531,6 +574,9 @@ fn run<T: FilterValue>(
                 ));
             }
         }
+        Job::Rank(_) => {
+            passes.push((pipeline(ctx, "rank", 1, false, false)?, PassKind::Window));
+        }
         Job::Direct(w2d) => {
             let wi = add_weights(w2d);
             passes.push((
@@ -562,7 +608,11 @@ fn run<T: FilterValue>(
             inv_n: inv_n as f32,
             left: left as u32,
             zero: 0,
-            pad: [0; 3],
+            rank: match job {
+                Job::Rank(r) => *r,
+                _ => 0,
+            },
+            pad: [0; 2],
         },
         features,
         n_out,

@@ -19,6 +19,7 @@ mod fir;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
 mod kernel;
+mod rank;
 
 pub use boundary::{boundary_index, Border, BoundaryMode};
 pub use edges::{edge_filter, edge_filter_into, edge_filter_reference, EdgeFilter};
@@ -29,6 +30,10 @@ pub use extremum::{
 pub use kernel::{
     gabor_kernel, gabor_sigma_from_bandwidth, gaussian_derivative_kernel1d, gaussian_kernel1d,
     Kernel, MAX_GAUSSIAN_ORDER,
+};
+pub use rank::{
+    median_filter, percentile_filter, rank_filter, rank_filter_into, rank_filter_reference, Rank,
+    RankValue,
 };
 
 use correlate::Plan;

@@ -1,0 +1,364 @@
+//! Rank, median and percentile filters: reference ≡ CPU ≡ GPU (one band and
+//! a tiny band budget), exactly, for every mode, origin and rank, windows
+//! from 1×1 to wider than the array, ties and NaNs, images spanning many
+//! tiles; scipy's own numbers and rules.
+
+mod common;
+
+use gpix::{Border, BoundaryMode, Device, ImageView, Rank};
+use proptest::prelude::*;
+
+fn mode_strategy() -> impl Strategy<Value = BoundaryMode> {
+    prop_oneof![
+        Just(BoundaryMode::Reflect),
+        Just(BoundaryMode::Mirror),
+        Just(BoundaryMode::Nearest),
+        Just(BoundaryMode::Wrap),
+        (-2i32..=2).prop_map(|v| BoundaryMode::Constant(f64::from(v) * 7.0)),
+    ]
+}
+
+/// CPU, GPU, and GPU with bands of a few rows; `true` for a GPU.
+fn devices(w: usize, c: usize, ky: usize) -> Vec<(Device, bool)> {
+    let mut out = vec![(Device::Cpu, false)];
+    #[cfg(feature = "gpu")]
+    if let Some(ctx) = common::gpu() {
+        out.push((Device::Gpu(ctx.clone()), true));
+        let row = (w * c * 4) as u64;
+        out.push((
+            Device::Gpu(ctx.with_band_budget(row * (ky as u64 + 1) + 8)),
+            true,
+        ));
+    }
+    #[cfg(not(feature = "gpu"))]
+    let _ = (w, c, ky);
+    out
+}
+
+/// NaN-aware equality of a result and the reference.
+fn same(a: f64, b: f64) -> bool {
+    a == b || a.is_nan() && b.is_nan()
+}
+
+/// Every device equals the reference (rounded to f32 on a GPU) exactly.
+fn check<T: gpix::RankValue>(
+    (h, w, c): (usize, usize, usize),
+    data: &[T],
+    rank: Rank,
+    size: [usize; 2],
+    border: Border,
+) {
+    let image = ImageView::new(data, h, w, c).unwrap();
+    let want = gpix::rank_filter_reference(image, rank, size, border).unwrap();
+    for (device, gpu) in devices(w, c, size[0]) {
+        let got = gpix::rank_filter(&device, image, rank, size, border).unwrap();
+        for (i, (&a, &b)) in got.data().iter().zip(want.data()).enumerate() {
+            let b = if gpu {
+                f64::from(b as f32)
+            } else {
+                T::from_cval(b).map_or(b, |v| v.into_f64())
+            };
+            assert!(
+                same(a.into_f64(), b),
+                "{device:?} {rank:?} {size:?} {border:?} value {i}: {} vs {b}",
+                a.into_f64()
+            );
+        }
+    }
+}
+
+/// Any rank form the window allows: an index (either sign), the median,
+/// a percentile (either sign).
+fn rank_strategy(n: usize) -> impl Strategy<Value = Rank> {
+    let n = n as isize;
+    prop_oneof![
+        (0..n).prop_map(Rank::Index),
+        (-n..0).prop_map(Rank::Index),
+        Just(Rank::Median),
+        (-100.0f64..=100.0).prop_map(Rank::Percentile),
+    ]
+}
+
+/// Any origin in scipy's range -(n/2) ..= (n-1)/2.
+fn origin_strategy(size: [usize; 2]) -> impl Strategy<Value = [isize; 2]> {
+    size.map(|n| {
+        let n = n as isize;
+        -(n / 2)..=(n - 1) / 2
+    })
+}
+
+type Case = (
+    (usize, usize, usize),
+    Vec<f64>,
+    [usize; 2],
+    Rank,
+    [isize; 2],
+);
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        (
+            0usize..=9,
+            0usize..=9,
+            prop_oneof![4 => 1usize..=4, 1 => Just(16usize)],
+        ),
+        [1usize..=12, 1usize..=12],
+        any::<bool>(),
+    )
+        .prop_flat_map(|((h, w, c), size, ties)| {
+            // Few distinct values make ties, which ranks must order stably.
+            let values = if ties {
+                prop::collection::vec((-3i32..=3).prop_map(f64::from), h * w * c).boxed()
+            } else {
+                prop::collection::vec(-1000.0f64..1000.0, h * w * c).boxed()
+            };
+            (
+                Just((h, w, c)),
+                values,
+                Just(size),
+                rank_strategy(size[0] * size[1]),
+                origin_strategy(size),
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    /// scipy's rank_filter / median_filter / percentile_filter: reference ≡
+    /// CPU ≡ GPU ≡ GPU in bands, exactly, f64 and f32, every mode, any
+    /// valid origin, any rank (the extreme ones run the extremum filters).
+    #[test]
+    fn rank_filters_agree(
+        (shape, values, size, rank, origin) in case(),
+        mode in mode_strategy(),
+    ) {
+        let border = Border::from(mode).with_origin(origin);
+        check(shape, &values, rank, size, border);
+        let floats: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        check(shape, &floats, rank, size, border);
+    }
+
+    /// u8, u16 and i16 keep their type: reference ≡ CPU ≡ GPU (through
+    /// f32) ≡ GPU in bands, exactly, integer constants included.
+    #[test]
+    fn integer_rank_filters_agree(
+        (h, w, c) in (0usize..=9, 0usize..=9, 1usize..=4),
+        seed in any::<u64>(),
+        (size, rank) in [1usize..=12, 1usize..=12].prop_flat_map(|s| (Just(s), rank_strategy(s[0] * s[1]))),
+        mode in mode_strategy(),
+    ) {
+        let mut rng = gpix::synth::Rng::new(seed);
+        let n = h * w * c;
+        let bytes: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
+        let words: Vec<u16> = (0..n).map(|_| rng.next_u64() as u16).collect();
+        let signed: Vec<i16> = (0..n).map(|_| rng.next_u64() as i16).collect();
+        let unsigned_mode = match mode {
+            BoundaryMode::Constant(v) => BoundaryMode::Constant(v.abs()),
+            m => m,
+        };
+        check((h, w, c), &bytes, rank, size, unsigned_mode.into());
+        check((h, w, c), &words, rank, size, unsigned_mode.into());
+        check((h, w, c), &signed, rank, size, mode.into());
+    }
+}
+
+/// A deterministic sequence in [-0.5, 0.5) with some exact repeats.
+fn values(n: usize, seed: u64) -> Vec<f64> {
+    let mut state = seed;
+    (0..n)
+        .map(|i| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            if i % 7 == 3 {
+                0.25
+            } else {
+                (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+            }
+        })
+        .collect()
+}
+
+/// Images of many tiles (whole and cut ones, several channels), windows
+/// wider than a tile's default side, and on the GPU windows longer than
+/// its 48-tap blocks.
+#[test]
+fn large_rank_windows_agree() {
+    for (h, w, c, size, rank) in [
+        (150, 140, 2, [15, 15], Rank::Median),
+        (70, 200, 1, [3, 3], Rank::Percentile(25.0)),
+        (3, 300, 1, [1, 101], Rank::Index(17)),
+        (130, 5, 3, [50, 3], Rank::Median),
+        (60, 90, 1, [9, 60], Rank::Index(-5)),
+    ] {
+        let data = values(h * w * c, (h * w + c) as u64);
+        let image = ImageView::new(&data, h, w, c).unwrap();
+        for mode in [BoundaryMode::Reflect, BoundaryMode::Constant(0.25)] {
+            let want = gpix::rank_filter_reference(image, rank, size, mode).unwrap();
+            let got = gpix::rank_filter(&Device::Cpu, image, rank, size, mode).unwrap();
+            assert_eq!(got.data(), want.data(), "{size:?} {rank:?} {mode:?}");
+            #[cfg(feature = "gpu")]
+            if let Some(ctx) = common::gpu() {
+                let got =
+                    gpix::rank_filter(&Device::Gpu(ctx.clone()), image, rank, size, mode).unwrap();
+                let want: Vec<f64> = want.data().iter().map(|&v| f64::from(v as f32)).collect();
+                assert_eq!(got.data(), want, "gpu {size:?} {rank:?} {mode:?}");
+            }
+        }
+    }
+}
+
+/// NaNs sort above every number on every device: the median of a window
+/// with more NaNs than numbers is NaN, with fewer a number; the largest
+/// rank is NaN where a NaN is in the window; the smallest skips them.
+#[test]
+fn rank_filters_put_nans_last() {
+    let (h, w, c) = (23, 31, 2);
+    let data: Vec<f32> = (0..h * w * c)
+        .map(|i| {
+            if (i * 7919) % 13 < 5 {
+                f32::NAN
+            } else {
+                ((i * 2654435761) % 1000) as f32 / 10.0 - 50.0
+            }
+        })
+        .collect();
+    let image = ImageView::new(&data, h, w, c).unwrap();
+    for rank in [
+        Rank::Median,
+        Rank::Index(0),
+        Rank::Index(-1),
+        Rank::Percentile(80.0),
+    ] {
+        for mode in [BoundaryMode::Reflect, BoundaryMode::Constant(f64::NAN)] {
+            let want = gpix::rank_filter_reference(image, rank, [3, 4], mode).unwrap();
+            // The smallest rank finds a number in every window here.
+            let nans = want.data().iter().any(|v| v.is_nan());
+            assert_eq!(nans, rank != Rank::Index(0), "{rank:?} {mode:?}");
+            for (device, _) in devices(w, c, 3) {
+                let got = gpix::rank_filter(&device, image, rank, [3, 4], mode).unwrap();
+                for (i, (&a, &b)) in got.data().iter().zip(want.data()).enumerate() {
+                    assert!(
+                        same(f64::from(a), b),
+                        "{device:?} {rank:?} {mode:?} value {i}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+    // The median of [NaN, 1, NaN] is NaN; of [1, NaN, 2] it is 2.
+    let row = [f64::NAN, 1.0, f64::NAN, 2.0];
+    let got = gpix::median_filter(
+        &Device::Cpu,
+        ImageView::new(&row, 1, 4, 1).unwrap(),
+        [1, 3],
+        BoundaryMode::Nearest,
+    )
+    .unwrap();
+    assert!(got.data()[0].is_nan() && got.data()[1].is_nan());
+    assert_eq!(got.data()[2], 2.0);
+}
+
+/// scipy's own numbers:
+/// `median_filter(a, size=3, mode='reflect')`,
+/// `rank_filter(a, rank=-2, size=(2, 3), mode='constant', cval=-1)`,
+/// `percentile_filter(a, percentile=30, size=(3, 2), mode='wrap', origin=(0, -1))`,
+/// `median_filter(a, size=(2, 2), mode='mirror')`,
+/// `rank_filter(a, rank=1, size=(1, 3), mode='nearest')`.
+#[test]
+fn rank_filters_match_scipy() {
+    let a = [
+        1.0f64, 5.0, 2.0, 7.0, 0.0, 3.0, 4.0, 9.0, 7.0, 6.0, 8.0, 2.0,
+    ];
+    let image = ImageView::new(&a, 3, 4, 1).unwrap();
+    let run = |rank, size, border: Border| {
+        for device in devices(4, 1, 3).into_iter().map(|d| d.0) {
+            let got = gpix::rank_filter(&device, image, rank, size, border).unwrap();
+            assert_eq!(
+                got.data(),
+                gpix::rank_filter(&Device::Cpu, image, rank, size, border)
+                    .unwrap()
+                    .data()
+            );
+        }
+        gpix::rank_filter(&Device::Cpu, image, rank, size, border)
+            .unwrap()
+            .data()
+            .to_vec()
+    };
+    assert_eq!(
+        run(Rank::Median, [3, 3], BoundaryMode::Reflect.into()),
+        [1.0, 2.0, 5.0, 7.0, 3.0, 4.0, 5.0, 7.0, 6.0, 6.0, 6.0, 4.0]
+    );
+    assert_eq!(
+        run(Rank::Index(-2), [2, 3], BoundaryMode::Constant(-1.0).into()),
+        [1.0, 2.0, 5.0, 2.0, 3.0, 4.0, 7.0, 7.0, 6.0, 7.0, 8.0, 8.0]
+    );
+    assert_eq!(
+        run(
+            Rank::Percentile(30.0),
+            [3, 2],
+            Border::from(BoundaryMode::Wrap).with_origin([0, -1])
+        ),
+        [1.0, 3.0, 2.0, 1.0, 1.0, 3.0, 2.0, 1.0, 1.0, 3.0, 2.0, 1.0]
+    );
+    assert_eq!(
+        run(Rank::Median, [2, 2], BoundaryMode::Mirror.into()),
+        [3.0, 3.0, 4.0, 7.0, 3.0, 3.0, 4.0, 7.0, 6.0, 6.0, 6.0, 8.0]
+    );
+    assert_eq!(
+        run(Rank::Index(1), [1, 3], BoundaryMode::Nearest.into()),
+        [1.0, 2.0, 5.0, 7.0, 0.0, 3.0, 4.0, 9.0, 7.0, 7.0, 6.0, 2.0]
+    );
+}
+
+/// scipy's rules for ranks and percentiles, and clear refusals.
+#[test]
+fn rank_arguments_follow_scipy() {
+    assert_eq!(Rank::Median.resolve(9).unwrap(), 4);
+    assert_eq!(Rank::Median.resolve(4).unwrap(), 2);
+    assert_eq!(Rank::Index(-1).resolve(9).unwrap(), 8);
+    assert_eq!(Rank::Percentile(100.0).resolve(9).unwrap(), 8);
+    assert_eq!(Rank::Percentile(-100.0).resolve(9).unwrap(), 0);
+    assert_eq!(Rank::Percentile(50.0).resolve(9).unwrap(), 4);
+    assert_eq!(Rank::Percentile(-25.0).resolve(10).unwrap(), 7);
+    for (rank, n) in [
+        (Rank::Index(9), 9),
+        (Rank::Index(-10), 9),
+        (Rank::Percentile(100.5), 9),
+        (Rank::Percentile(-100.5), 9),
+        (Rank::Percentile(f64::NAN), 9),
+    ] {
+        let e = rank.resolve(n).unwrap_err().to_string();
+        assert!(e.contains("rank") || e.contains("percentile"), "{e}");
+    }
+    let data = [1u8, 2, 3, 4];
+    let image = ImageView::new(&data, 2, 2, 1).unwrap();
+    let refused = |size, border: Border, what: &str| {
+        let e = gpix::median_filter(&Device::Cpu, image, size, border)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(what), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    };
+    refused([0, 3], BoundaryMode::Reflect.into(), "at least 1");
+    refused(
+        [3, 3],
+        Border::per_axis(BoundaryMode::Reflect, BoundaryMode::Wrap),
+        "one mode",
+    );
+    refused(
+        [3, 3],
+        Border::from(BoundaryMode::Reflect).with_origin([2, 0]),
+        "origin",
+    );
+    refused(
+        [3, 3],
+        BoundaryMode::Constant(0.5).into(),
+        "not a uint8 value",
+    );
+    let e = gpix::percentile_filter(&Device::Cpu, image, 101.0, [3, 3], BoundaryMode::Reflect)
+        .unwrap_err();
+    assert!(e.to_string().contains("percentile 101"), "{e}");
+}
