@@ -20,6 +20,7 @@ mod fir;
 pub(crate) mod gpu;
 mod kernel;
 mod rank;
+mod rank_network;
 
 pub use boundary::{boundary_index, Border, BoundaryMode};
 pub use edges::{edge_filter, edge_filter_into, edge_filter_reference, EdgeFilter};

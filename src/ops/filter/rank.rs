@@ -26,6 +26,7 @@ use rayon::prelude::*;
 
 use super::boundary_index;
 use super::extremum::{check_cval, extremum_filter_into, Extremum};
+use super::rank_network::{rank_network, NETWORK_MAX, PIECE_ROWS};
 use super::{check_out, check_scratch, one_mode, windows, Border, BoundaryMode, FilterInfo};
 use crate::array::{Image, ImageView};
 use crate::device::Device;
@@ -87,13 +88,19 @@ impl Rank {
 /// Element types the rank filters take: those of the minimum and maximum
 /// filters (`f32`, `f64`, `u8`, `u16`, `i16`), kept as they are.
 pub trait RankValue: ExtremumValue {
-    /// Low bytes of [`RankValue::key`] that can differ (radix sort passes).
+    /// An unsigned integer in the values' order, as wide as the value.
     #[doc(hidden)]
-    const KEY_BYTES: usize;
-    /// An unsigned key in the values' order (NaNs above every number, all
-    /// NaNs one key).
+    type Key: Copy + Ord + Default + Into<u64> + Send + Sync;
+    /// Bytes of [`RankValue::Key`] (radix sort passes).
     #[doc(hidden)]
-    fn key(self) -> u64;
+    const KEY_BYTES: usize = size_of::<Self::Key>();
+    /// The order key: numbers by value (−0 below +0), every NaN one key
+    /// above every number.
+    #[doc(hidden)]
+    fn to_key(self) -> Self::Key;
+    /// The value of a key (the NaN key gives a NaN).
+    #[doc(hidden)]
+    fn from_key(key: Self::Key) -> Self;
     /// The GPU path (f32 on the device: exact for these types' values).
     #[doc(hidden)]
     #[cfg(feature = "gpu")]
@@ -107,37 +114,53 @@ pub trait RankValue: ExtremumValue {
     ) -> Result<FilterInfo>;
 }
 
-/// The order key of an f32: sign flipped for positives, every bit for
-/// negatives, so unsigned order is numeric order; NaNs last.
-fn f32_key(v: f32) -> u64 {
-    if v.is_nan() {
-        return u64::from(u32::MAX);
-    }
-    let b = v.to_bits();
-    u64::from(if b >> 31 == 1 { !b } else { b | 1 << 31 })
+/// The order key of float bits `b` of `BITS` bits: the sign bit set for
+/// positives, every bit flipped for negatives, so unsigned order is
+/// numeric order.
+macro_rules! float_key {
+    ($bits:ty, $b:expr) => {{
+        let b: $bits = $b;
+        if b >> (<$bits>::BITS - 1) == 1 {
+            !b
+        } else {
+            b | 1 << (<$bits>::BITS - 1)
+        }
+    }};
 }
 
-/// As [`f32_key`] for an f64.
+/// The float bits of an order key made by `float_key!`.
+macro_rules! key_float {
+    ($bits:ty, $k:expr) => {{
+        let k: $bits = $k;
+        if k >> (<$bits>::BITS - 1) == 1 {
+            k ^ 1 << (<$bits>::BITS - 1)
+        } else {
+            !k
+        }
+    }};
+}
+
+/// An f64's order key (the reference sorts by it).
 fn f64_key(v: f64) -> u64 {
     if v.is_nan() {
-        return u64::MAX;
-    }
-    let b = v.to_bits();
-    if b >> 63 == 1 {
-        !b
+        u64::MAX
     } else {
-        b | 1 << 63
+        float_key!(u64, v.to_bits())
     }
 }
 
 macro_rules! rank_value {
-    ($t:ty, $bytes:expr, |$v:ident| $key:expr, $gpu:path) => {
+    ($t:ty, $key:ty, |$v:ident| $to:expr, |$k:ident| $from:expr, $gpu:path) => {
         impl RankValue for $t {
-            const KEY_BYTES: usize = $bytes;
+            type Key = $key;
             #[inline(always)]
-            fn key(self) -> u64 {
+            fn to_key(self) -> $key {
                 let $v = self;
-                $key
+                $to
+            }
+            #[inline(always)]
+            fn from_key($k: $key) -> Self {
+                $from
             }
             #[cfg(feature = "gpu")]
             fn rank_on_gpu(
@@ -154,11 +177,33 @@ macro_rules! rank_value {
     };
 }
 
-rank_value!(f32, 4, |v| f32_key(v), super::gpu::rank);
-rank_value!(f64, 8, |v| f64_key(v), super::gpu::rank);
-rank_value!(u8, 1, |v| u64::from(v), rank_through_f32);
-rank_value!(u16, 2, |v| u64::from(v), rank_through_f32);
-rank_value!(i16, 2, |v| u64::from(v as u16 ^ 0x8000), rank_through_f32);
+rank_value!(
+    f32,
+    u32,
+    |v| if v.is_nan() {
+        u32::MAX
+    } else {
+        float_key!(u32, v.to_bits())
+    },
+    |k| f32::from_bits(key_float!(u32, k)),
+    super::gpu::rank
+);
+rank_value!(
+    f64,
+    u64,
+    |v| f64_key(v),
+    |k| f64::from_bits(key_float!(u64, k)),
+    super::gpu::rank
+);
+rank_value!(u8, u8, |v| v, |k| k, rank_through_f32);
+rank_value!(u16, u16, |v| v, |k| k, rank_through_f32);
+rank_value!(
+    i16,
+    u16,
+    |v| v as u16 ^ 0x8000,
+    |k| (k ^ 0x8000) as i16,
+    rank_through_f32
+);
 
 /// An integer type's GPU rank filter, through f32 (exact for its values).
 #[cfg(feature = "gpu")]
@@ -290,20 +335,28 @@ pub fn rank_filter_into<T: RankValue>(
     if let Some(kind) = extreme {
         return extremum_filter_into(device, image, kind, size, border, out);
     }
+    let network = n <= NETWORK_MAX;
     let tile = tile_shape(size, &image);
     check_scratch(
-        &format!("a {}x{} rank filter's tiles", size[0], size[1]),
-        tile_bytes::<T>(tile, size, image.channels()),
+        &format!("a {}x{} rank filter's scratch", size[0], size[1]),
+        if network {
+            network_bytes::<T>(size, &image)
+        } else {
+            tile_bytes::<T>(tile, size, image.channels())
+        },
         1,
     )?;
     match device {
         Device::Cpu => {
-            rank_cpu(image, k, size, (anchor, mode), tile, out);
+            let how = if network {
+                rank_network(image, k, size, (anchor, mode), out);
+                "a selection network"
+            } else {
+                rank_cpu(image, k, size, (anchor, mode), tile, out);
+                "tiles of ranks and sliding bitsets"
+            };
             Ok(FilterInfo {
-                method: format!(
-                    "{}x{} window, rank {k}, by tiles of ranks and sliding bitsets (exact)",
-                    size[0], size[1]
-                ),
+                method: format!("{}x{} window, rank {k}, by {how} (exact)", size[0], size[1]),
             })
         }
         #[cfg(feature = "gpu")]
@@ -355,6 +408,14 @@ fn tile_shape<T: RankValue>(size: [usize; 2], image: &ImageView<'_, T>) -> [usiz
         tile_side(size[0]).min(image.height().max(1)),
         tile_side(size[1]).min(image.width().max(1)),
     ]
+}
+
+/// Bytes one worker's network scratch takes: a piece's input rows as keys
+/// and one extended row (`None`: overflow).
+fn network_bytes<T: RankValue>(size: [usize; 2], image: &ImageView<'_, T>) -> Option<u128> {
+    let ext = (image.width() as u128 + size[1] as u128) * image.channels() as u128;
+    let rows = PIECE_ROWS as u128 + size[0] as u128;
+    ext.checked_mul(rows * size_of::<T::Key>() as u128 + size_of::<T>() as u128)
 }
 
 /// Bytes one worker's tile scratch takes (`None`: overflow).
@@ -531,7 +592,7 @@ fn rank_values<T: RankValue>(s: &mut TileScratch<T>) {
         s.values
             .iter()
             .enumerate()
-            .map(|(p, v)| u128::from(v.key()) << 32 | p as u128),
+            .map(|(p, v)| u128::from(v.to_key().into()) << 32 | p as u128),
     );
     s.spare.resize(n, 0);
     // Every digit's histogram in one read.
