@@ -208,7 +208,33 @@ def rows(runs, quick):
     yield (f"maximum_filter 15x15, {n}² uint8",
            *paired_ms(lambda: gpix.maximum_filter(grey, 15, output=grey_out), cv_dilate_u8, runs),
            "cv2.dilate(15×15 ones, dst=)", "")
+
+    def cv_median_u8():
+        cv2.medianBlur(grey, 15, dst=grey_out)
+
+    yield (f"median_filter 15x15, {n}² uint8",
+           *paired_ms(lambda: gpix.median_filter(grey, 15, output=grey_out), cv_median_u8, runs),
+           "cv2.medianBlur(15, dst=)", "")
+
+    def cv_median3():
+        cv2.medianBlur(x, 3, dst=out)
+
+    yield (f"median_filter 3x3, {n}² float32",
+           *paired_ms(lambda: gpix.median_filter(x, 3, output=out), cv_median3, runs),
+           "cv2.medianBlur(3, dst=)", "")
     del grey, grey_out
+
+    # No fast peer takes a float32 median over 5×5 (cv2.medianBlur stops
+    # there): scipy's (O(window) per value) on a 1000² crop, one run, scaled
+    # by the pixel count (the whole array takes it ~50 s).
+    import scipy.ndimage as ndi
+
+    crop = np.ascontiguousarray(x[:1000, :1000])
+    crop_out = np.empty_like(crop)
+    scipy_ms = median_ms(lambda: ndi.median_filter(crop, 15, output=crop_out), 1) * (n * n) / 1e6
+    yield (f"median_filter 15x15, {n}² float32",
+           median_ms(lambda: gpix.median_filter(x, 15, output=out), runs), scipy_ms,
+           "scipy.ndimage.median_filter (1000² crop × pixels)", "")
 
     gradient_into, label_mean_into = numba_peers()
     f = rng.random((n, n))
