@@ -209,6 +209,37 @@ fn large_rank_windows_agree() {
     }
 }
 
+/// The 3×3 and 5×5 medians (written-out networks, a group of outputs at a
+/// time plus a tail) for every type, over widths around the group sizes,
+/// several channels and every mode, and another rank of the same windows
+/// (the built network).
+#[test]
+fn small_window_medians_agree() {
+    for (h, w, c) in [(9, 1, 1), (7, 33, 1), (5, 17, 3), (12, 70, 2)] {
+        let data = values(h * w * c, (w * 31 + c) as u64);
+        let f32s: Vec<f32> = data.iter().map(|&v| v as f32).collect();
+        let bytes: Vec<u8> = data.iter().map(|&v| ((v + 0.5) * 255.0) as u8).collect();
+        let words: Vec<u16> = data.iter().map(|&v| ((v + 0.5) * 65535.0) as u16).collect();
+        let signed: Vec<i16> = data.iter().map(|&v| (v * 60000.0) as i16).collect();
+        for size in [[3, 3], [5, 5]] {
+            for rank in [Rank::Median, Rank::Index(3)] {
+                for mode in [
+                    BoundaryMode::Reflect,
+                    BoundaryMode::Wrap,
+                    BoundaryMode::Constant(2.0),
+                ] {
+                    let border = Border::from(mode);
+                    check((h, w, c), &data, rank, size, border);
+                    check((h, w, c), &f32s, rank, size, border);
+                    check((h, w, c), &bytes, rank, size, border);
+                    check((h, w, c), &words, rank, size, border);
+                    check((h, w, c), &signed, rank, size, border);
+                }
+            }
+        }
+    }
+}
+
 /// NaNs sort above every number on every device: the median of a window
 /// with more NaNs than numbers is NaN, with fewer a number; the largest
 /// rank is NaN where a NaN is in the window; the smallest skips them.

@@ -489,32 +489,18 @@ struct Scratch<T> {
     ext: Vec<T>,
 }
 
-/// Scratch up to this many bytes stays with its thread between calls
-/// (fresh buffers would pay their first-touch page faults on every call).
-const KEEP_BYTES: usize = 16 << 20;
-
-thread_local! {
-    static KEPT: std::cell::RefCell<Option<Box<dyn std::any::Any>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
 impl<T: ExtremumValue> Scratch<T> {
     /// This thread's kept scratch of `T`, or a new one.
     fn take() -> Self {
-        KEPT.with(|k| k.borrow_mut().take())
-            .and_then(|b| b.downcast::<Self>().ok())
-            .map_or_else(Self::default, |b| *b)
+        super::scratch::take()
     }
 
     /// Keeps the buffers for this thread's next call, unless large.
     fn give_back(self) {
-        let values = [&self.xs, &self.forward, &self.backward, &self.ext]
-            .iter()
-            .map(|v| v.capacity())
-            .sum::<usize>();
-        if values * size_of::<T>() <= KEEP_BYTES {
-            KEPT.with(|k| *k.borrow_mut() = Some(Box::new(self)));
-        }
+        use super::scratch::capacity_bytes as bytes;
+        let held =
+            bytes(&self.xs) + bytes(&self.forward) + bytes(&self.backward) + bytes(&self.ext);
+        super::scratch::give_back(self, held);
     }
 }
 

@@ -21,6 +21,7 @@ pub(crate) mod gpu;
 mod kernel;
 mod rank;
 mod rank_network;
+mod scratch;
 
 pub use boundary::{boundary_index, Border, BoundaryMode};
 pub use edges::{edge_filter, edge_filter_into, edge_filter_reference, EdgeFilter};

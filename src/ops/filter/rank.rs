@@ -501,31 +501,22 @@ struct TileScratch<T> {
     xs: Vec<Option<usize>>,
 }
 
-/// Scratch up to this many bytes stays with its thread between calls.
-const KEEP_BYTES: usize = 16 << 20;
-
-thread_local! {
-    static KEPT: std::cell::RefCell<Option<Box<dyn std::any::Any>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
 impl<T: RankValue> TileScratch<T> {
     /// This thread's kept scratch of `T`, or a new one.
     fn take() -> Self {
-        KEPT.with(|k| k.borrow_mut().take())
-            .and_then(|b| b.downcast::<Self>().ok())
-            .map_or_else(Self::default, |b| *b)
+        super::scratch::take()
     }
 
     /// Keeps the buffers for this thread's next tile, unless large.
     fn give_back(self) {
-        let bytes = self.values.capacity() * size_of::<T>()
-            + (self.pairs.capacity() + self.spare.capacity()) * 16
-            + (self.order.capacity() + self.ranks.capacity()) * 4
-            + self.bits.capacity() * 8;
-        if bytes <= KEEP_BYTES {
-            KEPT.with(|k| *k.borrow_mut() = Some(Box::new(self)));
-        }
+        use super::scratch::capacity_bytes as bytes;
+        let held = bytes(&self.values)
+            + bytes(&self.pairs)
+            + bytes(&self.spare)
+            + bytes(&self.order)
+            + bytes(&self.ranks)
+            + bytes(&self.bits);
+        super::scratch::give_back(self, held);
     }
 }
 
