@@ -314,6 +314,58 @@ proptest! {
         prop_assert!(FilterPass::extremum(ctx.device(), kind, [0, 3], mode, ColorSpace::Encoded).is_err());
     }
 
+    /// Rank filters (median, any index, percentiles) ≡ the reference,
+    /// exactly for float textures (8-bit ones to f32 rounding of v / 255),
+    /// into float and 8-bit outputs; windows over one workgroup block (16)
+    /// stream block by block.
+    #[test]
+    fn rank_filters_match_the_reference(
+        (w, h) in (1u32..=20, 1u32..=20),
+        seed in any::<u64>(),
+        (size, rank) in prop_oneof![4 => [1usize..=6, 1usize..=6], 1 => [1usize..=3, 17usize..=20]]
+            .prop_flat_map(|s| {
+                let n = (s[0] * s[1]) as isize;
+                (Just(s), prop_oneof![Just(gpix::Rank::Median), (-n..n).prop_map(gpix::Rank::Index), (0.0f64..=100.0).prop_map(gpix::Rank::Percentile)])
+            }),
+        mode in prop_oneof![Just(BoundaryMode::Reflect), Just(BoundaryMode::Mirror), Just(BoundaryMode::Nearest), Just(BoundaryMode::Wrap), (0.0f64..1.0).prop_map(BoundaryMode::Constant)],
+    ) {
+        let Some(ctx) = common::gpu() else { return Ok(()) };
+        let mut rng = gpix::synth::Rng::new(seed);
+        let mut next = move || (rng.next_u64() >> 32) as u32;
+        let bytes: Vec<u8> = (0..w * h * 4).map(|_| next() as u8).collect();
+        let grey: Vec<f32> = (0..w * h).map(|_| next() as f32 / u32::MAX as f32).collect();
+        let norm: Vec<f64> = bytes.iter().map(|&b| f64::from(b) / 255.0).collect();
+        let grey64: Vec<f64> = grey.iter().map(|&v| f64::from(v)).collect();
+        let (hh, ww) = (h as usize, w as usize);
+        let mode32 = match mode { BoundaryMode::Constant(c) => BoundaryMode::Constant(f64::from(c as f32)), m => m };
+        let rgba_ref = gpix::rank_filter_reference(ImageView::new(&norm, hh, ww, 4).unwrap(), rank, size, mode32).unwrap();
+        let grey_ref = gpix::rank_filter_reference(ImageView::new(&grey64, hh, ww, 1).unwrap(), rank, size, mode32).unwrap();
+        let mut pass = FilterPass::rank(ctx.device(), rank, size, mode, ColorSpace::Encoded).unwrap();
+        for (format, data, reference, c, tol) in [
+            (F::Rgba8Unorm, &bytes[..], rgba_ref.data(), 4usize, 1e-7),
+            (F::R32Float, bytemuck::cast_slice(&grey), grey_ref.data(), 1, 0.0),
+        ] {
+            let input = texture(&ctx, format, (w, h), data, U::TEXTURE_BINDING);
+            let out32 = output(&ctx, F::Rgba32Float, (w, h));
+            let out8 = output(&ctx, F::Rgba8Unorm, (w, h));
+            let mut enc = encoder(&ctx);
+            pass.encode(&mut enc, &input, &out32).unwrap();
+            pass.encode(&mut enc, &input, &out8).unwrap();
+            let out = finish(&ctx, enc, &[&out32, &out8]);
+            let got32 = floats(&out[0]);
+            for (p, want) in reference.chunks_exact(c).enumerate() {
+                for ch in 0..c {
+                    let g = f64::from(got32[p * 4 + ch]);
+                    prop_assert!((g - want[ch]).abs() <= tol, "{:?} {:?} {} {}: {} vs {}", rank, format, p, ch, g, want[ch]);
+                    let g8 = f64::from(out[1][p * 4 + ch]);
+                    prop_assert!((g8 - want[ch] * 255.0).abs() <= 0.5 + 1e-3, "{:?} 8-bit {} {}: {} vs {}", format, p, ch, g8, want[ch] * 255.0);
+                }
+            }
+        }
+        prop_assert!(FilterPass::rank(ctx.device(), rank, [0, 3], mode, ColorSpace::Encoded).is_err());
+        prop_assert!(FilterPass::rank(ctx.device(), gpix::Rank::Index(9), [3, 3], mode, ColorSpace::Encoded).is_err());
+    }
+
     /// Gradient magnitude and components ≡ numpy.gradient's reference.
     #[test]
     fn gradient_matches_the_reference(

@@ -1,22 +1,27 @@
-//! [`FilterPass`]: scipy's uniform, gaussian, minimum and maximum filters on
-//! the caller's device.
+//! [`FilterPass`]: scipy's uniform, gaussian, minimum, maximum and rank
+//! filters on the caller's device.
 
 use super::cache::{record, Binding, Cache, Created, Frames, Held, Step};
 use super::io::{input_wgsl, output_wgsl, Surface};
 use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
-use crate::ops::filter::{gaussian_kernel1d, BoundaryMode, Extremum};
+use crate::ops::filter::{gaussian_kernel1d, BoundaryMode, Extremum, Rank};
 
 pub(super) const HEAD: &str = concat!(
     include_str!("../../shaders/boundary.wgsl"),
     include_str!("../../shaders/render_filter.wgsl")
+);
+/// The one-pass rank filter.
+const RANK_HEAD: &str = concat!(
+    include_str!("../../shaders/boundary.wgsl"),
+    include_str!("../../shaders/render_rank.wgsl")
 );
 /// Longest 1-D kernel: one invocation loops over every tap, and llvmpipe
 /// stops loops at 65535 iterations.
 const MAX_TAPS: usize = 4096;
 
 #[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
     taps_x: u32,
     taps_y: u32,
@@ -24,12 +29,18 @@ struct Params {
     center_y: i32,
     mode: u32,
     cval: f32,
+    /// The rank a rank pass keeps (render_rank.wgsl; the separable passes
+    /// read the fields above only).
+    rank: u32,
+    pad: u32,
 }
 
 /// A separable filter of a texture: [`FilterPass::uniform`] (scipy's
 /// `uniform_filter`), [`FilterPass::gaussian`] (`gaussian_filter`) or
 /// [`FilterPass::extremum`] (`minimum_filter` / `maximum_filter`: erosion
-/// and dilation by a box), with scipy's boundary modes. Values as in the
+/// and dilation by a box), or [`FilterPass::rank`] (`rank_filter`,
+/// `median_filter`, `percentile_filter`: one pass), with scipy's boundary
+/// modes. Values as in the
 /// [module docs](super): 0–1 for 8-bit textures; `cval` of
 /// [`BoundaryMode::Constant`] in the same units.
 /// One-channel inputs write `(v, 0, 0, 1)` to four-channel outputs;
@@ -45,6 +56,10 @@ pub struct FilterPass {
     frames: Frames,
     /// The shader's REDUCE: 0 weighted sums, 1 minima, 2 maxima.
     reduce: u32,
+    /// A rank filter's rank (one pass of render_rank.wgsl instead).
+    rank: Option<u32>,
+    /// The parameters `params` holds.
+    base: Params,
 }
 
 impl FilterPass {
@@ -99,6 +114,46 @@ impl FilterPass {
         Ok(pass)
     }
 
+    /// scipy's `rank_filter` / `median_filter` / `percentile_filter` (by
+    /// [`Rank`]) over a `size[0]` × `size[1]` window: each channel's value of
+    /// that rank, NaNs above every number, exact in the texture's units.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a zero or over-long size or a rank
+    /// outside the window.
+    pub fn rank(
+        device: &wgpu::Device,
+        rank: Rank,
+        size: [usize; 2],
+        mode: BoundaryMode,
+        space: ColorSpace,
+    ) -> Result<Self> {
+        if size.contains(&0) {
+            return Err(Error::invalid("a rank filter size must be at least 1"));
+        }
+        let k = rank.resolve(size[0] * size[1])?;
+        // The weights only size the window; the rank goes in the params.
+        let mut pass = Self::separable(
+            device,
+            &vec![1.0; size[0]],
+            &vec![1.0; size[1]],
+            mode,
+            space,
+        )?;
+        let k = u32::try_from(k).map_err(|_| Error::invalid("a rank filter window over 2^32"))?;
+        let params = Params {
+            rank: k,
+            ..pass.base
+        };
+        pass.params = pass.cache.buffer_init(
+            "gpix.render.filter.params",
+            bytemuck::bytes_of(&params),
+            wgpu::BufferUsages::UNIFORM,
+        );
+        pass.rank = Some(k);
+        Ok(pass)
+    }
+
     /// scipy's `gaussian_filter(sigma=(sigma[0], sigma[1]), truncate=…, mode=…)`.
     ///
     /// # Errors
@@ -143,7 +198,10 @@ impl FilterPass {
             center_y: (wy.len() / 2) as i32,
             mode: mode.code(),
             cval: mode.cval() as f32,
+            rank: 0,
+            pad: 0,
         };
+        let base = params;
         let params = cache.buffer_init(
             "gpix.render.filter.params",
             bytemuck::bytes_of(&params),
@@ -163,6 +221,8 @@ impl FilterPass {
             mid: None,
             frames: Frames::default(),
             reduce: 0,
+            rank: None,
+            base,
         })
     }
 
@@ -187,6 +247,9 @@ impl FilterPass {
         let (input, output) = (input.into(), output.into());
         let io = value_io(self.cache.device(), "filter", &input, &output, self.space)?;
         let (format, size, out_format) = (io.format, io.size, io.out_format);
+        if self.rank.is_some() {
+            return self.encode_rank(encoder, (&input, &output), (&format, size, out_format));
+        }
         let bytes = u64::from(size.0) * u64::from(size.1) * u64::from(format.channels) * 4;
         let limits = self.cache.device().limits();
         let limit = limits
@@ -266,6 +329,57 @@ impl FilterPass {
                 tiles: tiles(size),
             },
         ];
+        self.frames.record_new(encoder, frame, steps);
+        Ok(())
+    }
+
+    /// Records the rank filter's one pass.
+    fn encode_rank(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        (input, output): (&Surface<'_>, &Surface<'_>),
+        (format, size, out_format): (&super::InputFormat, (u32, u32), &str),
+    ) -> Result<()> {
+        let frame = [Held::of(Some(input)), Held::of(Some(output)), Held::None];
+        if let Some(steps) = self.frames.get(&frame) {
+            record(encoder, steps);
+            return Ok(());
+        }
+        let constants = format.constants(format.channels, false);
+        let key = format!(
+            "gpix.render.rank.{}.{}.{}.{out_format}",
+            input.tag(),
+            format.tag(),
+            output.tag()
+        );
+        let pipeline = self.cache.pipeline(
+            &key,
+            &source(
+                &[
+                    input_wgsl(input.kind(), 0)?,
+                    output_wgsl(Some(output.kind()), 4, out_format)?,
+                ],
+                RANK_HEAD,
+            ),
+            "rank",
+            &constants,
+        )?;
+        let params = self.params.clone();
+        let group = self.cache.bind_group(
+            &key,
+            &pipeline,
+            &[
+                (0, input.binding()),
+                (1, Binding::Buffer(&params)),
+                (4, output.binding()),
+            ],
+        );
+        let steps = vec![Step {
+            label: "gpix.render.rank",
+            pipeline,
+            group,
+            tiles: tiles(size),
+        }];
         self.frames.record_new(encoder, frame, steps);
         Ok(())
     }
