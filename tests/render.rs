@@ -150,6 +150,57 @@ fn leading_channels(rgba: &[u8], c: usize) -> Vec<u8> {
     rgba.chunks_exact(4).flat_map(|p| p[..c].to_vec()).collect()
 }
 
+/// A filter pass whose results are inputs (extremum, rank) on an
+/// `Rgba8Unorm` texture of `bytes` and an `R32Float` one of `grey`, into
+/// float and 8-bit outputs: exactly the references (0–1 units; the 8-bit
+/// input's to f32 rounding of v / 255), and the 8-bit outputs to ½ step.
+fn check_value_pass(
+    ctx: &gpix::GpuContext,
+    pass: &mut FilterPass,
+    (w, h): (u32, u32),
+    (bytes, grey): (&[u8], &[f32]),
+    (rgba_ref, grey_ref): (&[f64], &[f64]),
+) -> Result<(), TestCaseError> {
+    for (format, data, reference, c, tol) in [
+        (F::Rgba8Unorm, bytes, rgba_ref, 4usize, 1e-7),
+        (F::R32Float, bytemuck::cast_slice(grey), grey_ref, 1, 0.0),
+    ] {
+        let input = texture(ctx, format, (w, h), data, U::TEXTURE_BINDING);
+        let out32 = output(ctx, F::Rgba32Float, (w, h));
+        let out8 = output(ctx, F::Rgba8Unorm, (w, h));
+        let mut enc = encoder(ctx);
+        pass.encode(&mut enc, &input, &out32).unwrap();
+        pass.encode(&mut enc, &input, &out8).unwrap();
+        let out = finish(ctx, enc, &[&out32, &out8]);
+        let got32 = floats(&out[0]);
+        for (p, want) in reference.chunks_exact(c).enumerate() {
+            for ch in 0..c {
+                let g = f64::from(got32[p * 4 + ch]);
+                prop_assert!(
+                    (g - want[ch]).abs() <= tol,
+                    "{:?} {} {}: {} vs {}",
+                    format,
+                    p,
+                    ch,
+                    g,
+                    want[ch]
+                );
+                let g8 = f64::from(out[1][p * 4 + ch]);
+                prop_assert!(
+                    (g8 - want[ch] * 255.0).abs() <= 0.5 + 1e-3,
+                    "{:?} 8-bit {} {}: {} vs {}",
+                    format,
+                    p,
+                    ch,
+                    g8,
+                    want[ch] * 255.0
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(common::GPU_CASES))]
 
@@ -290,27 +341,7 @@ proptest! {
         let rgba_ref = gpix::extremum_filter_reference(ImageView::new(&norm, hh, ww, 4).unwrap(), kind, size, mode32).unwrap();
         let grey_ref = gpix::extremum_filter_reference(ImageView::new(&grey64, hh, ww, 1).unwrap(), kind, size, mode32).unwrap();
         let mut pass = FilterPass::extremum(ctx.device(), kind, size, mode, ColorSpace::Encoded).unwrap();
-        for (format, data, reference, c, tol) in [
-            (F::Rgba8Unorm, &bytes[..], rgba_ref.data(), 4usize, 1e-7),
-            (F::R32Float, bytemuck::cast_slice(&grey), grey_ref.data(), 1, 0.0),
-        ] {
-            let input = texture(&ctx, format, (w, h), data, U::TEXTURE_BINDING);
-            let out32 = output(&ctx, F::Rgba32Float, (w, h));
-            let out8 = output(&ctx, F::Rgba8Unorm, (w, h));
-            let mut enc = encoder(&ctx);
-            pass.encode(&mut enc, &input, &out32).unwrap();
-            pass.encode(&mut enc, &input, &out8).unwrap();
-            let out = finish(&ctx, enc, &[&out32, &out8]);
-            let got32 = floats(&out[0]);
-            for (p, want) in reference.chunks_exact(c).enumerate() {
-                for ch in 0..c {
-                    let g = f64::from(got32[p * 4 + ch]);
-                    prop_assert!((g - want[ch]).abs() <= tol, "{:?} {:?} {} {}: {} vs {}", kind, format, p, ch, g, want[ch]);
-                    let g8 = f64::from(out[1][p * 4 + ch]);
-                    prop_assert!((g8 - want[ch] * 255.0).abs() <= 0.5 + 1e-3, "{:?} 8-bit {} {}: {} vs {}", format, p, ch, g8, want[ch] * 255.0);
-                }
-            }
-        }
+        check_value_pass(&ctx, &mut pass, (w, h), (&bytes, &grey), (rgba_ref.data(), grey_ref.data()))?;
         prop_assert!(FilterPass::extremum(ctx.device(), kind, [0, 3], mode, ColorSpace::Encoded).is_err());
     }
 
@@ -341,27 +372,7 @@ proptest! {
         let rgba_ref = gpix::rank_filter_reference(ImageView::new(&norm, hh, ww, 4).unwrap(), rank, size, mode32).unwrap();
         let grey_ref = gpix::rank_filter_reference(ImageView::new(&grey64, hh, ww, 1).unwrap(), rank, size, mode32).unwrap();
         let mut pass = FilterPass::rank(ctx.device(), rank, size, mode, ColorSpace::Encoded).unwrap();
-        for (format, data, reference, c, tol) in [
-            (F::Rgba8Unorm, &bytes[..], rgba_ref.data(), 4usize, 1e-7),
-            (F::R32Float, bytemuck::cast_slice(&grey), grey_ref.data(), 1, 0.0),
-        ] {
-            let input = texture(&ctx, format, (w, h), data, U::TEXTURE_BINDING);
-            let out32 = output(&ctx, F::Rgba32Float, (w, h));
-            let out8 = output(&ctx, F::Rgba8Unorm, (w, h));
-            let mut enc = encoder(&ctx);
-            pass.encode(&mut enc, &input, &out32).unwrap();
-            pass.encode(&mut enc, &input, &out8).unwrap();
-            let out = finish(&ctx, enc, &[&out32, &out8]);
-            let got32 = floats(&out[0]);
-            for (p, want) in reference.chunks_exact(c).enumerate() {
-                for ch in 0..c {
-                    let g = f64::from(got32[p * 4 + ch]);
-                    prop_assert!((g - want[ch]).abs() <= tol, "{:?} {:?} {} {}: {} vs {}", rank, format, p, ch, g, want[ch]);
-                    let g8 = f64::from(out[1][p * 4 + ch]);
-                    prop_assert!((g8 - want[ch] * 255.0).abs() <= 0.5 + 1e-3, "{:?} 8-bit {} {}: {} vs {}", format, p, ch, g8, want[ch] * 255.0);
-                }
-            }
-        }
+        check_value_pass(&ctx, &mut pass, (w, h), (&bytes, &grey), (rgba_ref.data(), grey_ref.data()))?;
         prop_assert!(FilterPass::rank(ctx.device(), rank, [0, 3], mode, ColorSpace::Encoded).is_err());
         prop_assert!(FilterPass::rank(ctx.device(), gpix::Rank::Index(9), [3, 3], mode, ColorSpace::Encoded).is_err());
     }

@@ -258,6 +258,23 @@ macro_rules! on_float {
     };
 }
 
+/// Dispatches an op whose results are inputs (the extremum and rank
+/// filters) on the input's dtype: uint8, uint16, int16 as they are, else
+/// as `on_float!`.
+macro_rules! on_kept {
+    ($x:expr, $f:ident ( $($arg:expr),* )) => {
+        if dtype_is::<u8>($x) {
+            $f::<u8>($($arg),*)
+        } else if dtype_is::<u16>($x) {
+            $f::<u16>($($arg),*)
+        } else if dtype_is::<i16>($x) {
+            $f::<i16>($($arg),*)
+        } else {
+            on_float!($x, $f($($arg),*))
+        }
+    };
+}
+
 fn values_of(shape: &[usize]) -> u64 {
     shape.iter().product::<usize>() as u64
 }
@@ -330,15 +347,7 @@ fn extremum_filter(
         gpix::Extremum::Minimum
     };
     let size = [size.0, size.1];
-    if dtype_is::<u8>(x) {
-        extremum_t::<u8>(py, x, out, kind, size, mode, device)
-    } else if dtype_is::<u16>(x) {
-        extremum_t::<u16>(py, x, out, kind, size, mode, device)
-    } else if dtype_is::<i16>(x) {
-        extremum_t::<i16>(py, x, out, kind, size, mode, device)
-    } else {
-        on_float!(x, extremum_t(py, x, out, kind, size, mode, device))
-    }
+    on_kept!(x, extremum_t(py, x, out, kind, size, mode, device))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -378,15 +387,7 @@ fn rank_filter(
     let mode = mode_of(mode, cval, origin)?;
     let rank = gpix::Rank::Index(rank);
     let size = [size.0, size.1];
-    if dtype_is::<u8>(x) {
-        rank_t::<u8>(py, x, out, rank, size, mode, device)
-    } else if dtype_is::<u16>(x) {
-        rank_t::<u16>(py, x, out, rank, size, mode, device)
-    } else if dtype_is::<i16>(x) {
-        rank_t::<i16>(py, x, out, rank, size, mode, device)
-    } else {
-        on_float!(x, rank_t(py, x, out, rank, size, mode, device))
-    }
+    on_kept!(x, rank_t(py, x, out, rank, size, mode, device))
 }
 
 #[allow(clippy::too_many_arguments)]

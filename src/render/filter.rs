@@ -96,20 +96,7 @@ impl FilterPass {
         mode: BoundaryMode,
         space: ColorSpace,
     ) -> Result<Self> {
-        if size.contains(&0) {
-            return Err(Error::invalid(format!(
-                "a {} size must be at least 1",
-                kind.name()
-            )));
-        }
-        // The weights only size the windows.
-        let mut pass = Self::separable(
-            device,
-            &vec![1.0; size[0]],
-            &vec![1.0; size[1]],
-            mode,
-            space,
-        )?;
+        let mut pass = Self::flat_box(device, kind.name(), size, mode, space)?;
         pass.reduce = kind.shader_reduce();
         Ok(pass)
     }
@@ -128,18 +115,8 @@ impl FilterPass {
         mode: BoundaryMode,
         space: ColorSpace,
     ) -> Result<Self> {
-        if size.contains(&0) {
-            return Err(Error::invalid("a rank filter size must be at least 1"));
-        }
+        let mut pass = Self::flat_box(device, "rank filter", size, mode, space)?;
         let k = rank.resolve(size[0] * size[1])?;
-        // The weights only size the window; the rank goes in the params.
-        let mut pass = Self::separable(
-            device,
-            &vec![1.0; size[0]],
-            &vec![1.0; size[1]],
-            mode,
-            space,
-        )?;
         let k = u32::try_from(k).map_err(|_| Error::invalid("a rank filter window over 2^32"))?;
         let params = Params {
             rank: k,
@@ -152,6 +129,27 @@ impl FilterPass {
         );
         pass.rank = Some(k);
         Ok(pass)
+    }
+
+    /// A pass over a `size` box whose weights only size the window (the
+    /// extremum and rank filters).
+    fn flat_box(
+        device: &wgpu::Device,
+        what: &str,
+        size: [usize; 2],
+        mode: BoundaryMode,
+        space: ColorSpace,
+    ) -> Result<Self> {
+        if size.contains(&0) {
+            return Err(Error::invalid(format!("a {what} size must be at least 1")));
+        }
+        Self::separable(
+            device,
+            &vec![1.0; size[0]],
+            &vec![1.0; size[1]],
+            mode,
+            space,
+        )
     }
 
     /// scipy's `gaussian_filter(sigma=(sigma[0], sigma[1]), truncate=…, mode=…)`.

@@ -206,7 +206,13 @@ pub(super) fn extremum<T: FilterValue>(
         "two separable passes of window extrema, {}x{}",
         size[0], size[1]
     );
-    Ok(FilterInfo {
+    Ok(selected::<T>(&what))
+}
+
+/// The `-v` method of a filter whose results are inputs (extrema, ranks):
+/// exact in f32, the f32 rounding of the exact result for float64.
+fn selected<T: FilterValue>(what: &str) -> FilterInfo {
+    FilterInfo {
         method: if T::IS_F64 {
             format!(
                 "{what} on the GPU in f32 (float64 input: the f32 rounding of the exact result)"
@@ -214,7 +220,7 @@ pub(super) fn extremum<T: FilterValue>(
         } else {
             format!("{what} on the GPU (f32, exact)")
         },
-    })
+    }
 }
 
 /// Rank filter on the GPU: exact (each output is one of the f32-rounded
@@ -242,15 +248,7 @@ pub(super) fn rank<T: FilterValue>(
         "{}x{} window, rank {rank}, by a bitwise search of the values' order",
         size[0], size[1]
     );
-    Ok(FilterInfo {
-        method: if T::IS_F64 {
-            format!(
-                "{what} on the GPU in f32 (float64 input: the f32 rounding of the exact result)"
-            )
-        } else {
-            format!("{what} on the GPU (f32, exact)")
-        },
-    })
+    Ok(selected::<T>(&what))
 }
 
 /// Local mean / variance / std on the GPU.
