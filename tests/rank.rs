@@ -278,6 +278,23 @@ fn rank_filters_put_nans_last() {
             }
         }
     }
+    // A NaN constant alone (the largest and smallest ranks must not take
+    // the extremum filters' NaN skipping, nor a GPU's min/max of a NaN).
+    let clean: Vec<f32> = (0..6 * 7).map(|i| (i * 37 % 11) as f32).collect();
+    let image = ImageView::new(&clean, 6, 7, 1).unwrap();
+    for rank in [Rank::Index(0), Rank::Index(-1), Rank::Percentile(100.0)] {
+        let mode = BoundaryMode::Constant(f64::NAN);
+        let want = gpix::rank_filter_reference(image, rank, [3, 3], mode).unwrap();
+        for (device, _) in devices(7, 1, 3) {
+            let got = gpix::rank_filter(&device, image, rank, [3, 3], mode).unwrap();
+            for (i, (&a, &b)) in got.data().iter().zip(want.data()).enumerate() {
+                assert!(
+                    same(f64::from(a), b),
+                    "{device:?} {rank:?} value {i}: {a} vs {b}"
+                );
+            }
+        }
+    }
     // The median of [NaN, 1, NaN] is NaN; of [1, NaN, 2] it is 2.
     let row = [f64::NAN, 1.0, f64::NAN, 2.0];
     let got = gpix::median_filter(

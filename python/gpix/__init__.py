@@ -15,6 +15,7 @@ parallel.
 array([0.33333333, 1.        , 2.        , 2.66666667])
 """
 
+import math
 import operator
 from collections import namedtuple
 
@@ -281,10 +282,14 @@ def rank_filter(input, rank, size=None, footprint=None, output=None, mode="refle
     integers are rounded to float32 there). dtypes and ``output=`` as
     :func:`minimum_filter`; ``cval`` is first converted to the input's dtype
     as scipy's rank filters convert it (C's conversion: 300 is 44 for
-    uint8, 2.7 is 2). One ``mode`` (scipy's rank filters take no sequence). NaNs sort above every number (``numpy.sort``'s order); scipy's
-    result with NaNs depends on where they are. The CPU costs O(window
-    height) per value (scipy's O(window area)); the window may be wider than
-    1 along at most two adjacent axes.
+    uint8, 2.7 is 2; on 1-D inputs to int64 or the float type, as scipy's
+    1-D path). One ``mode`` (scipy's rank filters take no sequence). Ranks
+    0 and n - 1 (percentiles 0 and 100) are :func:`minimum_filter` and
+    :func:`maximum_filter`, as in scipy, with their rules. Other ranks
+    sort NaNs above every number (``numpy.sort``'s order); scipy's result
+    with NaNs depends on where they are. The CPU costs O(window height) per
+    value (scipy's O(window area)); the window may be wider than 1 along at
+    most two adjacent axes.
 
     >>> gpix.rank_filter(np.array([[3, 1, 4, 1, 5]], np.uint8), 1, size=(1, 3))
     array([[3, 3, 1, 4, 5]], dtype=uint8)
@@ -317,16 +322,18 @@ def percentile_filter(input, percentile, size=None, footprint=None, output=None,
 
 
 def _rank_of(n, rank, operation):
-    """The 0-based rank in a window of ``n`` values, by scipy's rules."""
+    """The 0-based rank in a window of ``n`` values, by scipy's rules (and
+    its exceptions: a NaN percentile is a ValueError, a string one a
+    TypeError)."""
     if operation == "median":
         rank = n // 2
     elif operation == "percentile":
-        p = float(rank)
-        if p < 0.0:
-            p += 100.0
-        if not 0.0 <= p <= 100.0:
+        percentile = rank
+        if percentile < 0.0:
+            percentile += 100.0
+        if percentile < 0 or percentile > 100:
             raise RuntimeError("invalid percentile")
-        rank = n - 1 if p == 100.0 else int(float(n) * p / 100.0)
+        rank = n - 1 if percentile == 100.0 else int(float(n) * percentile / 100.0)
     if rank < 0:
         rank += n
     if rank < 0 or rank >= n:
@@ -335,27 +342,63 @@ def _rank_of(n, rank, operation):
 
 
 def _rank(input, rank, size, footprint, output, mode, cval, origin, axes, device, operation):
-    if not isinstance(mode, str):
-        raise RuntimeError("A sequence of modes is not supported by non-separable rank filters")
     m = _fast_mode(mode, origin, axes)
     if m is not None and footprint is None and type(size) is int and size >= 1:
         o = _plain_2d(input, output)
         if o is not None:
-            k = _rank_of(size * size, rank, operation)
+            n = size * size
+            k = _rank_of(n, rank, operation)
+            if k == 0 or k == n - 1:
+                return _extremum(input, size, None, o, mode, cval, origin, axes, device, k > 0)
             _gpix.rank_filter(_as4(input), _as4(o), k, (size, size), m, float(cval), device_of(device))
             return o
     x = np.asarray(input)
     axes = axes_of(axes, x.ndim)
-    if footprint is None and size is not None and any(s < 1 for s in per_axis(size, len(axes), "size")):
-        raise RuntimeError("a rank filter's window needs every size at least 1")
-    sizes = _box_of(size, footprint, len(axes))
-    k = _rank_of(int(np.prod(sizes)), rank, operation)
-    cval = _c_cast(np.array([float(cval)]), x.dtype)[0].item()
+    sizes = _rank_box(size, footprint, len(axes))
+    origins = origins_of(origin, len(axes))
+    if any(s // 2 + o < 0 or s // 2 + o >= s for s, o in zip(sizes, origins)):
+        raise ValueError("invalid origin")
+    n = math.prod(sizes)
+    k = _rank_of(n, rank, operation)
+    if k == 0 or k == n - 1:
+        # scipy's rank filters hand these ranks to its minimum and maximum
+        # filters (their constants compared as given, NaNs skipped, a
+        # sequence of modes allowed): so does gpix.
+        return _extremum(input, size, footprint, output, mode, cval, origin, axes, device, k > 0)
+    if not isinstance(mode, str):
+        raise RuntimeError("A sequence of modes is not supported by non-separable rank filters")
+    cval = _rank_cval(x, n, origins[0], cval)
 
     def run(xin, out, pair, mode, cval, origin):
         _gpix.rank_filter(xin, out, k, pair, mode, cval, device_of(device), origin)
 
     return _kept_dtype(x, output, sizes, mode, cval, origin, axes, run, skip_unit_origins=False)
+
+
+def _rank_box(size, footprint, n_axes):
+    """The window sizes of a rank filter, refused as scipy refuses them."""
+    if footprint is not None and not np.any(footprint):
+        raise RuntimeError("rank not within filter footprint size")
+    if footprint is None and size is not None:
+        sizes = per_axis(size, n_axes, "size")
+        if any(s < 0 for s in sizes):
+            raise ValueError("negative dimensions are not allowed")
+        if 0 in sizes:
+            raise RuntimeError("a rank filter's window needs every size at least 1")
+    return _box_of(size, footprint, n_axes)
+
+
+def _rank_cval(x, n, origin, cval):
+    """The constant as scipy's rank filters compare it: converted to the
+    input's dtype as C converts, except on scipy's 1-D path (a 1-D input
+    whose window reaches no further than the array), which compares in
+    int64 (integers, bool) or the float type."""
+    reach = x.size - ((n - 1) // 2 - origin)
+    if x.ndim == 1 and (reach >= 0 or x.size == 1):
+        if x.dtype.kind in "biu":
+            return float(np.int64(cval))
+        return float(np.dtype(np.float32 if x.dtype == np.float16 else x.dtype).type(cval))
+    return _c_cast(np.array([float(cval)]), x.dtype)[0].item()
 
 
 def _c_cast(a, dtype):

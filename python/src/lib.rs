@@ -192,8 +192,10 @@ fn per_layer<T: gpix::Element, const N: usize>(
 ) -> gpix::Result<()> {
     let n = h * w * c;
     if n == 0 || layers == 0 {
+        // Nothing to compute; one call on an empty image still checks the
+        // arguments (an empty image has rows of some channels).
         let empty = outs.map(|o| o.map(|o| &mut o[..0]));
-        return op(ImageView::new(&data[..0], h, w, c)?, empty);
+        return op(ImageView::new(&data[..0], 0, w, c.max(1))?, empty);
     }
     let mut chunks = outs.map(|o| o.map(|o| o.chunks_exact_mut(n)));
     for layer in data.chunks_exact(n) {

@@ -185,6 +185,42 @@ def test_rank_filter_options(rng, device):
         gpix.median_filter(x, footprint=[[0, 1, 0], [1, 1, 1], [0, 1, 0]])
 
 
+def test_rank_filters_follow_scipys_special_cases():
+    """Ranks 0 and n - 1 are scipy's minimum / maximum filters (constants
+    compared as given, mode sequences allowed); 1-D inputs compare the
+    constant in int64 as scipy's 1-D path; empty arrays of any layout give
+    empty results; bad arguments raise scipy's exception types."""
+    cases = [
+        (ndi.rank_filter, gpix.rank_filter, (np.uint8([[5, 7, 9]]), 0), dict(size=(1, 3), mode="constant", cval=-1)),
+        (ndi.median_filter, gpix.median_filter, (np.uint8([[50, 60]]),), dict(size=(1, 2), mode="constant", cval=300)),
+        (ndi.percentile_filter, gpix.percentile_filter, (np.array([[False, True, False]]), -100),
+         dict(size=(1, 3), mode="constant", cval=-1)),
+        (ndi.rank_filter, gpix.rank_filter, (np.arange(12.0).reshape(3, 4), -1), dict(size=2, mode=["reflect", "wrap"])),
+        (ndi.median_filter, gpix.median_filter, (np.uint8([50, 60, 70, 80]),), dict(size=3, mode="constant", cval=300)),
+        (ndi.median_filter, gpix.median_filter, (np.array([True, False, True, True]),),
+         dict(size=3, mode="constant", cval=-1)),
+        (ndi.median_filter, gpix.median_filter, (np.int32([1, 5, 2, 8, 3]),), dict(size=3, mode="constant", cval=2.7)),
+        (ndi.median_filter, gpix.median_filter, (np.zeros((2, 3, 0)),), dict(size=(3, 5), axes=(0, 1))),
+        (ndi.median_filter, gpix.median_filter, (np.zeros((0, 3, 2)),), dict(size=(1, 3, 4))),
+    ]
+    for theirs, ours, args, kw in cases:
+        want, got = theirs(*args, **kw), ours(*args, **kw)
+        assert got.dtype == want.dtype and got.shape == want.shape, (args, kw)
+        np.testing.assert_array_equal(got, want)
+    x = np.zeros((3, 3))
+    for call, error in [
+        (lambda m: m.median_filter(x, size=-1), ValueError),
+        (lambda m: m.percentile_filter(x, np.nan, size=3), ValueError),
+        (lambda m: m.percentile_filter(x, "50", size=3), TypeError),
+        (lambda m: m.median_filter(x, footprint=np.zeros((3, 3))), RuntimeError),
+        (lambda m: m.median_filter(x, size=(1, 3), origin=(1, 0)), ValueError),
+        (lambda m: m.median_filter(x, size=(3, 3), mode=["reflect", "wrap"]), RuntimeError),
+    ]:
+        for m in (ndi, gpix):
+            with pytest.raises(error):
+                call(m)
+
+
 def test_rank_filters_put_nans_last():
     """NaNs sort above every number (scipy's answer depends on where they
     are): a median of more NaNs than numbers is NaN, of fewer a number."""

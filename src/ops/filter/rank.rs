@@ -246,7 +246,9 @@ fn rank_window(size: [usize; 2]) -> Result<[usize; 2]> {
 ///
 /// `border`: one [`BoundaryMode`] for both axes (scipy's rank filters take
 /// no sequence of modes), and scipy's `origin`. Ranks 0 and n − 1 run the
-/// minimum and maximum filters (as scipy), unless the image holds a NaN.
+/// minimum and maximum filters where their results agree (no NaN in the
+/// image or the constant; on the CPU rank 0 always). NaNs sort above every
+/// number on every device.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for a side of 0, a rank outside the window,
@@ -325,11 +327,14 @@ pub fn rank_filter_into<T: RankValue>(
     let (size, anchor, mode, k) = plan::<T>(rank, size, &border)?;
     check_out(&image, out.len(), "the output")?;
     let n = size[0] * size[1];
-    // The extremum filters skip NaNs; ranks put them last, which agrees
-    // for the minimum always and for the maximum when there are none.
+    // The extremum filters are faster. On the CPU they skip NaNs, which
+    // agrees with ranks (NaNs last) for the minimum always and for the
+    // maximum when no NaN can reach a window; a GPU's min/max of a NaN is
+    // the driver's choice, so there neither may meet one.
+    let nan = || mode.cval().is_nan() || image.data().iter().any(|v| v.is_nan());
     let extreme = match k {
-        0 => Some(Extremum::Minimum),
-        _ if k == n - 1 && !image.data().iter().any(|v| v.is_nan()) => Some(Extremum::Maximum),
+        0 if device.is_cpu() || !nan() => Some(Extremum::Minimum),
+        _ if k == n - 1 && !nan() => Some(Extremum::Maximum),
         _ => None,
     };
     if let Some(kind) = extreme {
