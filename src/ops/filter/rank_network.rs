@@ -4,8 +4,10 @@
 //! wanted rank's position, each one a vector min and max over 32 bytes
 //! of keys (32 outputs of uint8, 8 of float32) at once. No sort per tile,
 //! no branches: a 3×3 median is 24 compare-exchanges per output, against
-//! the tile path's fixed cost of sorting every value. The 3×3 and 5×5
-//! medians are written out, so their values stay in registers.
+//! the tile path's fixed cost of sorting every value. The 5×5 median's
+//! network is written out (its values at fixed places); the 3×3 median
+//! sorts each column once and takes the median of the columns' largest
+//! low, median middle and smallest high.
 
 use rayon::prelude::*;
 
@@ -106,8 +108,9 @@ const MEDIAN_9: Network = network(9, 4);
 #[cfg(test)]
 const MEDIAN_25: Network = network(25, 12);
 
-/// Which network a pass runs: one built for the call, or the 3×3 or 5×5
-/// median's written out (their values then live in registers).
+/// Which path a row takes: a network built for the call, the 3×3 median
+/// by sorted columns, or the 5×5 median's network written out (its values
+/// at fixed places: registers or stack slots).
 const BUILT: usize = 0;
 const MEDIAN_3X3: usize = 9;
 const MEDIAN_5X5: usize = 25;
@@ -169,7 +172,7 @@ fn piece_ranks<T: RankValue>(
     let ext_len = (w + nx - 1) * c;
     // Checked by `check_cval`: the constant is a value of `T`.
     let cval = T::from_cval(mode.cval()).unwrap_or_default();
-    let (mut ext, mut keys): (Vec<T>, Vec<T::Key>) = super::scratch::take();
+    let (mut ext, mut keys, mut cols): (Vec<T>, Vec<T::Key>, Vec<T::Key>) = super::scratch::take();
     ext.resize(ext_len, T::default());
     let rows_in = rows.len() + ny - 1;
     keys.resize(rows_in * ext_len, T::Key::default());
@@ -189,13 +192,73 @@ fn piece_ranks<T: RankValue>(
             .map(|i| &keys[(y + i) * ext_len..][..ext_len])
             .collect();
         match net.table {
-            MEDIAN_3X3 => select_row::<T, MEDIAN_3X3>(&window, nx, c, net, out_row),
+            MEDIAN_3X3 => {
+                cols.resize(3 * ext_len, T::Key::default());
+                median_3x3_row(&window, c, &mut cols, out_row);
+            }
             MEDIAN_5X5 => select_row::<T, MEDIAN_5X5>(&window, nx, c, net, out_row),
             _ => select_row::<T, BUILT>(&window, nx, c, net, out_row),
         }
     }
-    let held = super::scratch::capacity_bytes(&ext) + super::scratch::capacity_bytes(&keys);
-    super::scratch::give_back((ext, keys), held);
+    use super::scratch::capacity_bytes as bytes;
+    let held = bytes(&ext) + bytes(&keys) + bytes(&cols);
+    super::scratch::give_back((ext, keys, cols), held);
+}
+
+/// The 3×3 medians of one output row from its three extended key rows, by
+/// sorted columns: each column of three is sorted once (three windows
+/// share it), then a window's median is the median of its columns' largest
+/// low, median middle and smallest high (≈ 12 min/max per output against
+/// the network's 48).
+fn median_3x3_row<T: RankValue>(rows: &[&[T::Key]], c: usize, cols: &mut [T::Key], out: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        unsafe { median_3x3_avx2(rows, c, cols, out) };
+        return;
+    }
+    median_3x3_body(rows, c, cols, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn median_3x3_avx2<T: RankValue>(rows: &[&[T::Key]], c: usize, cols: &mut [T::Key], out: &mut [T]) {
+    median_3x3_body(rows, c, cols, out);
+}
+
+/// The median of three.
+#[inline(always)]
+fn med3<K: Ord + Copy>(a: K, b: K, c: K) -> K {
+    a.min(b).max(a.max(b).min(c))
+}
+
+#[inline(always)]
+fn median_3x3_body<T: RankValue>(rows: &[&[T::Key]], c: usize, cols: &mut [T::Key], out: &mut [T]) {
+    let n = rows[0].len();
+    let (lo, rest) = cols.split_at_mut(n);
+    let (mid, hi) = rest.split_at_mut(n);
+    let column = rows[0].iter().zip(rows[1]).zip(rows[2]);
+    for (((l, m), h), ((&a, &b), &z)) in lo
+        .iter_mut()
+        .zip(mid.iter_mut())
+        .zip(hi.iter_mut())
+        .zip(column)
+    {
+        let (small, big) = (a.min(b), a.max(b));
+        *l = small.min(z);
+        *h = big.max(z);
+        *m = small.max(big.min(z));
+    }
+    let len = out.len();
+    let (l0, l1, l2) = (&lo[..len], &lo[c..c + len], &lo[2 * c..2 * c + len]);
+    let (m0, m1, m2) = (&mid[..len], &mid[c..c + len], &mid[2 * c..2 * c + len]);
+    let (h0, h1, h2) = (&hi[..len], &hi[c..c + len], &hi[2 * c..2 * c + len]);
+    for (i, o) in out.iter_mut().enumerate() {
+        let low = l0[i].max(l1[i]).max(l2[i]);
+        let high = h0[i].min(h1[i]).min(h2[i]);
+        let middle = med3(m0[i], m1[i], m2[i]);
+        *o = T::from_key(med3(low, middle, high));
+    }
 }
 
 /// Rank `net.k` of the windows of one output row: `rows` are the window's
@@ -208,17 +271,14 @@ fn select_row<T: RankValue, const TABLE: usize>(
     net: &Net<'_>,
     out: &mut [T],
 ) {
-    // 32 bytes of keys per group (one AVX2 register per value) for the
-    // written-out medians, 64 for a 5×5 one of float32 (25 values spill
-    // either way: 9.5 against 12.8 ms at 2000², in-process); the built
-    // networks go through memory, where wider groups pay less loop
-    // overhead per exchange.
+    // The built networks go through memory, where wide groups pay less
+    // loop overhead per exchange; the written-out 5×5 median spills its 25
+    // groups either way, 64 bytes of keys per group doing best for
+    // float32 (9.5 against 12.8 ms with 32 at 2000², in-process).
     match (TABLE, T::KEY_BYTES) {
-        (_, 1) | (BUILT, _) => lanes::<T, TABLE, 32>(rows, nx, c, net, out),
-        (_, 2) => lanes::<T, TABLE, 16>(rows, nx, c, net, out),
-        (MEDIAN_5X5, 4) => lanes::<T, TABLE, 16>(rows, nx, c, net, out),
-        (_, 4) => lanes::<T, TABLE, 8>(rows, nx, c, net, out),
-        _ => lanes::<T, TABLE, 4>(rows, nx, c, net, out),
+        (BUILT, _) | (_, 1) => lanes::<T, TABLE, 32>(rows, nx, c, net, out),
+        (_, 2 | 4) => lanes::<T, TABLE, 16>(rows, nx, c, net, out),
+        _ => lanes::<T, TABLE, 8>(rows, nx, c, net, out),
     }
 }
 
@@ -260,9 +320,7 @@ fn select_body<T: RankValue, const TABLE: usize, const L: usize>(
 ) {
     let whole = out.len() / L * L;
     for i in (0..whole).step_by(L) {
-        let ranked = if TABLE == MEDIAN_3X3 {
-            median_3x3::<T::Key, L>(rows, c, i)
-        } else if TABLE == MEDIAN_5X5 {
+        let ranked = if TABLE == MEDIAN_5X5 {
             median_5x5::<T::Key, L>(rows, c, i)
         } else {
             let mut v = [[T::Key::default(); L]; NETWORK_MAX];
@@ -326,39 +384,6 @@ macro_rules! written_median {
         const $pairs: &[(u8, u8)] = &[$(($a, $b)),*];
     };
 }
-
-written_median!(
-    median_3x3,
-    MEDIAN_3X3_PAIRS,
-    3,
-    4,
-    [
-        (0, 1),
-        (2, 3),
-        (4, 5),
-        (6, 7),
-        (0, 2),
-        (1, 3),
-        (4, 6),
-        (5, 7),
-        (1, 2),
-        (5, 6),
-        (0, 4),
-        (1, 5),
-        (2, 6),
-        (3, 7),
-        (2, 4),
-        (3, 5),
-        (1, 2),
-        (3, 4),
-        (5, 6),
-        (0, 8),
-        (4, 8),
-        (2, 4),
-        (3, 5),
-        (3, 4)
-    ]
-);
 
 written_median!(
     median_5x5,
@@ -530,7 +555,6 @@ mod tests {
     #[test]
     fn medians_are_pruned() {
         assert_eq!(MEDIAN_9.len, 24);
-        assert_eq!(MEDIAN_9.pairs(), MEDIAN_3X3_PAIRS);
         assert_eq!(MEDIAN_25.pairs(), MEDIAN_5X5_PAIRS);
         assert_eq!(MEDIAN_25.len, 113);
     }
