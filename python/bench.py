@@ -216,6 +216,13 @@ def rows(runs, quick):
            *paired_ms(lambda: gpix.median_filter(grey, 15, output=grey_out), cv_median_u8, runs),
            "cv2.medianBlur(15, dst=)", "")
 
+    def cv_median3_u8():
+        cv2.medianBlur(grey, 3, dst=grey_out)
+
+    yield (f"median_filter 3x3, {n}² uint8",
+           *paired_ms(lambda: gpix.median_filter(grey, 3, output=grey_out), cv_median3_u8, runs),
+           "cv2.medianBlur(3, dst=)", "")
+
     def cv_median3():
         cv2.medianBlur(x, 3, dst=out)
 
