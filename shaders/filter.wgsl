@@ -265,7 +265,6 @@ fn direct(
     let ch = rest % params.c;
     let y0 = (rest / params.c) * TILE;
     let x0 = gx * TILE;
-    let left = i32(params.left);
     var acc = vec2<f32>(0.0);
     for (var i0 = 0u; i0 < params.ny; i0 += DCHUNK) {
         let bi = min(DCHUNK, params.ny - i0);
@@ -274,13 +273,7 @@ fn direct(
             let th = TILE + bi - 1u;
             let tw = TILE + bj - 1u;
             for (var t = li; t < th * tw; t += TILE * TILE) {
-                let row = y0 + i0 + t / tw;
-                let xi = boundary_index(i32(x0 + j0 + t % tw) - left, i32(params.w), params.mode);
-                var v = params.cval;
-                if row < params.rows_in && xi != OUTSIDE {
-                    v = src[(row * params.w + u32(xi)) * params.c + ch];
-                }
-                dtile[t] = v;
+                dtile[t] = block_value(vec3<u32>(x0, y0, ch), i0, j0, t, tw);
             }
             workgroupBarrier();
             for (var i = 0u; i < bi; i++) {
@@ -319,16 +312,22 @@ fn key_value(k: u32) -> f32 {
 fn load_keys(x0: u32, y0: u32, ch: u32, i0: u32, j0: u32, bi: u32, bj: u32, li: u32) {
     let th = TILE + bi - 1u;
     let tw = TILE + bj - 1u;
-    let left = i32(params.left);
     for (var t = li; t < th * tw; t += TILE * TILE) {
-        let row = y0 + i0 + t / tw;
-        let xi = boundary_index(i32(x0 + j0 + t % tw) - left, i32(params.w), params.mode);
-        var v = params.cval;
-        if row < params.rows_in && xi != OUTSIDE {
-            v = src[(row * params.w + u32(xi)) * params.c + ch];
-        }
-        ktile[t] = order_key(v);
+        ktile[t] = order_key(block_value(vec3<u32>(x0, y0, ch), i0, j0, t, tw));
     }
+}
+
+// The input value at position t (rows of tw) of window block (i0, j0) for
+// the tile whose first output is (x, y) of channel z of `tile`: the x mode
+// applied here (the host resolved the rows), cval outside.
+fn block_value(tile: vec3<u32>, i0: u32, j0: u32, t: u32, tw: u32) -> f32 {
+    let row = tile.y + i0 + t / tw;
+    let x = i32(tile.x + j0 + t % tw) - i32(params.left);
+    let xi = boundary_index(x, i32(params.w), params.mode);
+    if row < params.rows_in && xi != OUTSIDE {
+        return src[(row * params.w + u32(xi)) * params.c + tile.z];
+    }
+    return params.cval;
 }
 
 @compute @workgroup_size(16, 16)

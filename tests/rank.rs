@@ -406,6 +406,12 @@ fn rank_arguments_follow_scipy() {
         BoundaryMode::Constant(0.5).into(),
         "not a uint8 value",
     );
+    refused([usize::MAX, 3], BoundaryMode::Reflect.into(), "more values");
+    refused(
+        [1 << 40, 1 << 40],
+        BoundaryMode::Reflect.into(),
+        "more values",
+    );
     let e = gpix::percentile_filter(&Device::Cpu, image, 101.0, [3, 3], BoundaryMode::Reflect)
         .unwrap_err();
     assert!(e.to_string().contains("percentile 101"), "{e}");

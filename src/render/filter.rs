@@ -116,7 +116,7 @@ impl FilterPass {
         space: ColorSpace,
     ) -> Result<Self> {
         let mut pass = Self::flat_box(device, "rank filter", size, mode, space)?;
-        let k = rank.resolve(size[0] * size[1])?;
+        let k = rank.resolve(crate::ops::filter::window_values(size)?)?;
         let k = u32::try_from(k).map_err(|_| Error::invalid("a rank filter window over 2^32"))?;
         let params = Params {
             rank: k,

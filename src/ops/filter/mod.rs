@@ -33,6 +33,7 @@ pub use kernel::{
     gabor_kernel, gabor_sigma_from_bandwidth, gaussian_derivative_kernel1d, gaussian_kernel1d,
     Kernel, MAX_GAUSSIAN_ORDER,
 };
+pub(crate) use rank::window_values;
 pub use rank::{
     median_filter, percentile_filter, rank_filter, rank_filter_into, rank_filter_reference, Rank,
     RankValue,

@@ -220,6 +220,18 @@ fn rank_through_f32<T: RankValue + Into<f32>>(
     })
 }
 
+/// How many values a `size` window holds (refused when that overflows).
+pub(crate) fn window_values(size: [usize; 2]) -> Result<usize> {
+    let sides_fit = size.iter().all(|&n| isize::try_from(n).is_ok());
+    let n = size[0].checked_mul(size[1]).filter(|_| sides_fit);
+    n.ok_or_else(|| {
+        Error::invalid(format!(
+            "a {}x{} window holds more values than this machine can count",
+            size[0], size[1]
+        ))
+    })
+}
+
 /// The window a rank filter's `size` asks for: scipy has no empty
 /// footprint, so every side must be at least 1.
 fn rank_window(size: [usize; 2]) -> Result<[usize; 2]> {
@@ -302,10 +314,11 @@ fn plan<T: RankValue>(
     border: &Border,
 ) -> Result<([usize; 2], [usize; 2], BoundaryMode, usize)> {
     let size = rank_window(size)?;
+    let n = window_values(size)?;
     one_mode(border, "a rank filter")?;
     let anchor = border.anchor(size)?;
     check_cval::<T>(border)?;
-    let k = rank.resolve(size[0] * size[1])?;
+    let k = rank.resolve(n)?;
     Ok((size, anchor, border.modes[0], k))
 }
 
