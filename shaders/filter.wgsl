@@ -30,6 +30,8 @@
 // 32 counting passes, no sort; the window's keys sit in workgroup memory
 // (loaded once when the window fits DCHUNK × DCHUNK, else block by block
 // on every pass). Keys order numbers by value and NaNs above them all.
+// WEIGHTED: the window is a footprint, w2d its flags (0: not read); rank
+// counts the flagged values only.
 //
 // f32 with compensated (Kahan) sums: a window sum is within about
 // 2 ε Σ|terms| of exact whatever the window size. The compensation must
@@ -364,8 +366,11 @@ fn rank(
                 }
                 for (var i = 0u; i < bi; i++) {
                     let base = (lid.y + i) * tw + lid.x;
+                    let flags = (i0 + i) * params.nx + j0;
                     for (var j = 0u; j < bj; j++) {
-                        count += u32(ktile[base + j] <= t);
+                        // WEIGHTED: a footprint; its 0 flags are not in the window.
+                        let inside = !WEIGHTED || w2d[flags + j] != 0.0;
+                        count += u32(inside && ktile[base + j] <= t);
                     }
                 }
                 if !single {

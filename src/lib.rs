@@ -59,8 +59,8 @@ pub use ops::filter::{
     local_stats_into, local_stats_reference, maximum_filter, median_filter, minimum_filter,
     percentile_filter, rank_filter, rank_filter_into, rank_filter_reference, uniform_filter,
     uniform_filter_into, uniform_filter_reference, Border, BoundaryMode, CorrelationMethod,
-    EdgeFilter, Extremum, ExtremumValue, FilterInfo, FilterValue, Gaussian, Kernel, LocalStats,
-    Rank, RankValue, StatsOut, MAX_GAUSSIAN_ORDER,
+    EdgeFilter, Extremum, ExtremumValue, FilterInfo, FilterValue, Footprint, Gaussian, Kernel,
+    LocalStats, Rank, RankValue, StatsOut, MAX_GAUSSIAN_ORDER,
 };
 pub use ops::kmeans::{
     kmeans_levels, kmeans_palette, refine_palette, refined_levels, refined_palette, GreyWeights,

@@ -153,6 +153,28 @@ impl Work {
         Self::stencil("rank filter", values, value_bytes, 1, 16.0 * n, cpu)
     }
 
+    /// A rank filter over any [`Footprint`](crate::Footprint): as
+    /// [`Work::rank`] for a rectangle; otherwise the CPU's tiles flip the
+    /// footprint's edges per value (no network), and the GPU counts its
+    /// whole rectangle.
+    #[must_use]
+    pub fn rank_footprint(values: u64, value_bytes: u64, window: &crate::Footprint) -> Self {
+        let [ny, nx] = window.size();
+        if window.is_rectangle() {
+            return Self::rank(values, value_bytes, [ny, nx]);
+        }
+        let (gone, came) = window.edges();
+        let cpu = 25.0 + 0.75 * (gone.len() + came.len()) as f64;
+        Self::stencil(
+            "rank filter",
+            values,
+            value_bytes,
+            1,
+            16.0 * (ny * nx) as f64,
+            cpu,
+        )
+    }
+
     /// `local_stats` writing `outputs` of mean / var / std.
     #[must_use]
     pub fn stats(values: u64, value_bytes: u64, [ny, nx]: [usize; 2], outputs: u64) -> Self {

@@ -981,8 +981,57 @@ fn rank_filters_match_scipy_through_the_cli() {
                 &format!("percentile_{p}"),
             );
         }
+        // Footprints: a disk by name, an irregular one from a .npy file.
+        let by_footprint = |op: &str, footprint: &str, extra: &[&str], want: &str| {
+            let args = ["--device", device, "filter", op, s(&x), s(&out)];
+            run(&[&args[..], &["--footprint", footprint], extra].concat());
+            assert_close(&out, &golden(want), tol);
+        };
+        for mode in ["reflect", "mirror", "nearest", "wrap", "constant"] {
+            by_footprint(
+                "median",
+                "disk:2",
+                &["--mode", mode, "--cval", "0.5"],
+                &format!("median_disk2_{mode}"),
+            );
+        }
+        by_footprint("minimum", "disk:2", &["--mode", "nearest"], "minimum_disk2");
+        let odd = golden("footprint_3x4");
+        by_footprint(
+            "rank",
+            s(&odd),
+            &["--rank", "-2", "--origin", "1,-1"],
+            "rank_m2_footprint_3x4",
+        );
     }
     std::fs::write(&out, b"keep me").unwrap();
+    let empty = d.join("empty.npy");
+    write_npy(std::fs::File::create(&empty).unwrap(), &[2, 2], &[0u8; 4]).unwrap();
+    let cube = d.join("cube.npy");
+    write_npy(std::fs::File::create(&cube).unwrap(), &[2, 2, 2], &[1u8; 8]).unwrap();
+    let footprint_bad: [(&[&str], &str, i32); 4] = [
+        (&["median", "--footprint", "disk:x"], "radius", 2),
+        (
+            &["median", "--footprint", "disk:1", "--size", "3"],
+            "cannot be used with",
+            2,
+        ),
+        (
+            &["maximum", "--footprint", s(&empty)],
+            "marks no position",
+            1,
+        ),
+        (&["median", "--footprint", s(&cube)], "2-D", 1),
+    ];
+    for (args, why, code) in footprint_bad {
+        let (op, rest) = args.split_first().unwrap();
+        fails(
+            &[&["filter", op, s(&x), s(&out)][..], rest].concat(),
+            d,
+            why,
+            code,
+        );
+    }
     let bad: [(&[&str], &str); 5] = [
         (&["median", "--size", "0,3"], "at least 1"),
         (

@@ -5,7 +5,7 @@
 
 mod common;
 
-use gpix::{Border, BoundaryMode, Device, ImageView, Rank};
+use gpix::{Border, BoundaryMode, Device, Footprint, ImageView, Rank};
 use proptest::prelude::*;
 
 fn mode_strategy() -> impl Strategy<Value = BoundaryMode> {
@@ -45,13 +45,14 @@ fn check<T: gpix::RankValue>(
     (h, w, c): (usize, usize, usize),
     data: &[T],
     rank: Rank,
-    size: [usize; 2],
+    window: impl Into<Footprint>,
     border: Border,
 ) {
+    let window: Footprint = window.into();
     let image = ImageView::new(data, h, w, c).unwrap();
-    let want = gpix::rank_filter_reference(image, rank, size, border).unwrap();
-    for (device, gpu) in devices(w, c, size[0]) {
-        let got = gpix::rank_filter(&device, image, rank, size, border).unwrap();
+    let want = gpix::rank_filter_reference(image, rank, &window, border).unwrap();
+    for (device, gpu) in devices(w, c, window.size()[0]) {
+        let got = gpix::rank_filter(&device, image, rank, &window, border).unwrap();
         for (i, (&a, &b)) in got.data().iter().zip(want.data()).enumerate() {
             let b = if gpu {
                 f64::from(b as f32)
@@ -60,7 +61,7 @@ fn check<T: gpix::RankValue>(
             };
             assert!(
                 same(a.into_f64(), b),
-                "{device:?} {rank:?} {size:?} {border:?} value {i}: {} vs {b}",
+                "{device:?} {rank:?} {window:?} {border:?} value {i}: {} vs {b}",
                 a.into_f64()
             );
         }
@@ -161,6 +162,68 @@ proptest! {
         check((h, w, c), &words, rank, size, unsigned_mode.into());
         check((h, w, c), &signed, rank, size, mode.into());
     }
+
+    /// Any footprint (scipy's `footprint=`): reference ≡ CPU ≡ GPU ≡ GPU in
+    /// bands, exactly, for f64, f32 and u8, every mode and origin, any rank
+    /// of the marked values; a footprint marking nothing is refused.
+    #[test]
+    fn footprint_rank_filters_agree(
+        (h, w, c) in (0usize..=9, 0usize..=9, 1usize..=3),
+        seed in any::<u64>(),
+        (window, rank, origin) in footprint_case(),
+        mode in mode_strategy(),
+        ties in any::<bool>(),
+    ) {
+        let mut rng = gpix::synth::Rng::new(seed);
+        let n = h * w * c;
+        let data: Vec<f64> = (0..n)
+            .map(|_| {
+                let r = rng.next_u64();
+                if ties { f64::from(r as u8 % 5) } else { (r >> 11) as f64 / 9e12 - 500.0 }
+            })
+            .collect();
+        let border = Border::from(mode).with_origin(origin);
+        check((h, w, c), &data, rank, &window, border);
+        let floats: Vec<f32> = data.iter().map(|&v| v as f32).collect();
+        check((h, w, c), &floats, rank, &window, border);
+        let bytes: Vec<u8> = data.iter().map(|&v| v.rem_euclid(256.0) as u8).collect();
+        let unsigned = match mode {
+            BoundaryMode::Constant(v) => BoundaryMode::Constant(v.abs()),
+            m => m,
+        };
+        check((h, w, c), &bytes, rank, &window, Border::from(unsigned).with_origin(origin));
+    }
+
+    /// A footprint marking no position is refused with a clear error.
+    #[test]
+    fn empty_footprints_are_refused(rows in 1usize..=5, columns in 1usize..=5) {
+        let window = Footprint::from_mask(vec![false; rows * columns], rows, columns).unwrap();
+        let data = [1.0f32; 4];
+        let image = ImageView::new(&data, 2, 2, 1).unwrap();
+        let e = gpix::median_filter(&Device::Cpu, image, &window, BoundaryMode::Reflect)
+            .unwrap_err()
+            .to_string();
+        prop_assert!(e.contains("marks no position"), "{}", e);
+    }
+}
+
+/// A random footprint marking at least one position, a rank of its marked
+/// values and an origin in scipy's range.
+fn footprint_case() -> impl Strategy<Value = (Footprint, Rank, [isize; 2])> {
+    [1usize..=8, 1usize..=8]
+        .prop_flat_map(|[ny, nx]| {
+            (
+                Just([ny, nx]),
+                prop::collection::vec(prop::bool::weighted(0.6), ny * nx),
+                0..ny * nx,
+            )
+        })
+        .prop_flat_map(|([ny, nx], mut mask, forced)| {
+            mask[forced] = true;
+            let window = Footprint::from_mask(mask, ny, nx).unwrap();
+            let n = window.len();
+            (Just(window), rank_strategy(n), origin_strategy([ny, nx]))
+        })
 }
 
 /// A deterministic sequence in [-0.5, 0.5) with some exact repeats.
@@ -308,6 +371,51 @@ fn rank_filters_put_nans_last() {
     assert_eq!(got.data()[2], 2.0);
 }
 
+/// Footprints over images of many tiles, windows wider than a tile's
+/// default side, and on the GPU footprints longer than its 48-tap blocks.
+#[test]
+fn large_footprints_agree() {
+    let ring = {
+        let d = Footprint::disk(6);
+        let inner = Footprint::disk(3);
+        let mask = (0..13 * 13)
+            .map(|p| {
+                let (i, j) = (p / 13, p % 13);
+                d.contains(i, j) && !(i >= 3 && j >= 3 && inner.contains(i - 3, j - 3))
+            })
+            .collect();
+        Footprint::from_mask(mask, 13, 13).unwrap()
+    };
+    let cross = Footprint::from_mask(
+        (0..3 * 61).map(|p| p % 61 == 30 || p / 61 == 1).collect(),
+        3,
+        61,
+    )
+    .unwrap();
+    for (h, w, c, window, rank) in [
+        (150, 140, 2, Footprint::disk(7), Rank::Median),
+        (70, 130, 1, ring, Rank::Percentile(25.0)),
+        (40, 90, 1, cross, Rank::Index(-5)),
+        (100, 70, 1, Footprint::disk(1), Rank::Index(0)),
+        (100, 70, 1, Footprint::disk(2), Rank::Index(-1)),
+    ] {
+        let data = values(h * w * c, (h * w + c) as u64);
+        let image = ImageView::new(&data, h, w, c).unwrap();
+        for mode in [BoundaryMode::Mirror, BoundaryMode::Constant(0.25)] {
+            let want = gpix::rank_filter_reference(image, rank, &window, mode).unwrap();
+            let got = gpix::rank_filter(&Device::Cpu, image, rank, &window, mode).unwrap();
+            assert_eq!(got.data(), want.data(), "{window:?} {rank:?} {mode:?}");
+            #[cfg(feature = "gpu")]
+            if let Some(ctx) = common::gpu() {
+                let got = gpix::rank_filter(&Device::Gpu(ctx.clone()), image, rank, &window, mode)
+                    .unwrap();
+                let want: Vec<f64> = want.data().iter().map(|&v| f64::from(v as f32)).collect();
+                assert_eq!(got.data(), want, "gpu {window:?} {rank:?} {mode:?}");
+            }
+        }
+    }
+}
+
 /// scipy's own numbers:
 /// `median_filter(a, size=3, mode='reflect')`,
 /// `rank_filter(a, rank=-2, size=(2, 3), mode='constant', cval=-1)`,
@@ -320,44 +428,74 @@ fn rank_filters_match_scipy() {
         1.0f64, 5.0, 2.0, 7.0, 0.0, 3.0, 4.0, 9.0, 7.0, 6.0, 8.0, 2.0,
     ];
     let image = ImageView::new(&a, 3, 4, 1).unwrap();
-    let run = |rank, size, border: Border| {
+    let run = |rank, size: Footprint, border: Border| {
         for device in devices(4, 1, 3).into_iter().map(|d| d.0) {
-            let got = gpix::rank_filter(&device, image, rank, size, border).unwrap();
+            let got = gpix::rank_filter(&device, image, rank, &size, border).unwrap();
             assert_eq!(
                 got.data(),
-                gpix::rank_filter(&Device::Cpu, image, rank, size, border)
+                gpix::rank_filter(&Device::Cpu, image, rank, &size, border)
                     .unwrap()
                     .data()
             );
         }
-        gpix::rank_filter(&Device::Cpu, image, rank, size, border)
+        gpix::rank_filter(&Device::Cpu, image, rank, &size, border)
             .unwrap()
             .data()
             .to_vec()
     };
     assert_eq!(
-        run(Rank::Median, [3, 3], BoundaryMode::Reflect.into()),
+        run(Rank::Median, [3, 3].into(), BoundaryMode::Reflect.into()),
         [1.0, 2.0, 5.0, 7.0, 3.0, 4.0, 5.0, 7.0, 6.0, 6.0, 6.0, 4.0]
     );
     assert_eq!(
-        run(Rank::Index(-2), [2, 3], BoundaryMode::Constant(-1.0).into()),
+        run(
+            Rank::Index(-2),
+            [2, 3].into(),
+            BoundaryMode::Constant(-1.0).into()
+        ),
         [1.0, 2.0, 5.0, 2.0, 3.0, 4.0, 7.0, 7.0, 6.0, 7.0, 8.0, 8.0]
     );
     assert_eq!(
         run(
             Rank::Percentile(30.0),
-            [3, 2],
+            [3, 2].into(),
             Border::from(BoundaryMode::Wrap).with_origin([0, -1])
         ),
         [1.0, 3.0, 2.0, 1.0, 1.0, 3.0, 2.0, 1.0, 1.0, 3.0, 2.0, 1.0]
     );
     assert_eq!(
-        run(Rank::Median, [2, 2], BoundaryMode::Mirror.into()),
+        run(Rank::Median, [2, 2].into(), BoundaryMode::Mirror.into()),
         [3.0, 3.0, 4.0, 7.0, 3.0, 3.0, 4.0, 7.0, 6.0, 6.0, 6.0, 8.0]
     );
     assert_eq!(
-        run(Rank::Index(1), [1, 3], BoundaryMode::Nearest.into()),
+        run(Rank::Index(1), [1, 3].into(), BoundaryMode::Nearest.into()),
         [1.0, 2.0, 5.0, 7.0, 0.0, 3.0, 4.0, 9.0, 7.0, 7.0, 6.0, 2.0]
+    );
+    // With footprints:
+    // `median_filter(a, footprint=[[0,1,0],[1,1,1],[0,1,0]], mode='reflect')`,
+    // `rank_filter(a, 1, footprint=[[1,0,1],[0,1,0]], mode='constant', cval=-1, origin=(0,-1))`,
+    // `percentile_filter(a, 60, footprint=[[1,1],[0,1],[1,0]], mode='wrap')`.
+    let mask = |m: &[u8], rows, cols| {
+        Footprint::from_mask(m.iter().map(|&v| v == 1).collect(), rows, cols).unwrap()
+    };
+    let plus = mask(&[0, 1, 0, 1, 1, 1, 0, 1, 0], 3, 3);
+    let corners = mask(&[1, 0, 1, 0, 1, 0], 2, 3);
+    let steps = mask(&[1, 1, 0, 1, 1, 0], 3, 2);
+    assert_eq!(
+        run(Rank::Median, plus, BoundaryMode::Reflect.into()),
+        [1.0, 3.0, 4.0, 7.0, 1.0, 4.0, 4.0, 7.0, 7.0, 6.0, 6.0, 2.0]
+    );
+    assert_eq!(
+        run(
+            Rank::Index(1),
+            corners,
+            Border::from(BoundaryMode::Constant(-1.0)).with_origin([0, -1])
+        ),
+        [-1.0, -1.0, -1.0, -1.0, 2.0, 5.0, 2.0, -1.0, 4.0, 8.0, 2.0, -1.0]
+    );
+    assert_eq!(
+        run(Rank::Percentile(60.0), steps, BoundaryMode::Wrap.into()),
+        [7.0, 6.0, 6.0, 7.0, 2.0, 5.0, 5.0, 8.0, 7.0, 3.0, 5.0, 4.0]
     );
 }
 

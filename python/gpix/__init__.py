@@ -178,8 +178,8 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
 
 def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
                    device=None):
-    """scipy.ndimage.minimum_filter over a rectangular ``size`` window (grey
-    erosion by a flat box); ``footprint`` may be given if all ones.
+    """scipy.ndimage.minimum_filter over a ``size`` window or any
+    ``footprint`` (grey erosion by a flat structuring element, e.g. a disk).
 
     Each result is one of the inputs (or ``cval``): exact on the CPU, and
     on a GPU for float32, uint8, uint16, int16 and bool (float64 and other
@@ -191,6 +191,11 @@ def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect"
     CPU; on a GPU a window holding one gives an unspecified value. As
     ``uniform_filter``, the window may be wider than 1 along at most two
     adjacent axes.
+
+    A footprint that is not all ones runs as :func:`rank_filter` of rank 0
+    (the maximum: n - 1) over its marked values, O(its edge per row) per
+    value: NaNs there sort above every number, and one ``mode`` (scipy takes
+    no sequence with such footprints either).
 
     >>> gpix.minimum_filter(np.array([[3, 1, 4, 1, 5]], np.uint8), size=(1, 3))
     array([[1, 1, 1, 1, 1]], dtype=uint8)
@@ -209,18 +214,23 @@ def maximum_filter(input, size=None, footprint=None, output=None, mode="reflect"
     return _extremum(input, size, footprint, output, mode, cval, origin, axes, device, True)
 
 
+def _mask_of(footprint, n_axes):
+    """A ``footprint`` as bools (scipy's ``np.asarray(footprint, bool)``)
+    checked against the filtered axes; None for none."""
+    if footprint is None:
+        return None
+    f = np.asarray(footprint, dtype=bool)
+    if f.ndim != n_axes:
+        raise RuntimeError("footprint array has incorrect shape.")
+    return f
+
+
 def _box_of(size, footprint, n_axes):
     """The window sizes of a ``size`` or an all-ones ``footprint``."""
     if footprint is not None:
-        f = np.asarray(footprint)
-        if f.ndim != n_axes:
-            raise RuntimeError("footprint array has incorrect shape.")
+        f = _mask_of(footprint, n_axes)
         if not f.any():
             raise ValueError("All-zero footprint is not supported.")
-        if not f.all():
-            raise NotImplementedError(
-                "gpix: only rectangular windows (size=, or a footprint of all ones); "
-                "scipy.ndimage runs other footprints")
         return list(f.shape)
     if size is None:
         raise RuntimeError("no footprint provided")
@@ -246,6 +256,15 @@ def _extremum(input, size, footprint, output, mode, cval, origin, axes, device, 
     x = np.asarray(input)
     axes = axes_of(axes, x.ndim)
     sizes = _box_of(size, footprint, len(axes))
+    mask = _mask_of(footprint, len(axes))
+    if mask is not None and not mask.all():
+        if not isinstance(mode, str):
+            raise RuntimeError("A sequence of modes is not supported for non-separable footprints")
+        _check_origins(sizes, origins_of(origin, len(axes)))
+        k = int(mask.sum()) - 1 if maximum else 0
+        # scipy's non-separable minimum and maximum convert the constant to
+        # the input's dtype (its separable ones compare it as given).
+        return _footprint_rank(x, k, mask, output, mode, _c_cast_cval(x, cval), origin, axes, device)
 
     def run(xin, out, pair, mode, cval, origin):
         _gpix.extremum_filter(xin, out, maximum, pair, mode, cval, device_of(device), origin)
@@ -273,9 +292,9 @@ def _kept_dtype(x, output, sizes, mode, cval, origin, axes, run, skip_unit_origi
 
 def rank_filter(input, rank, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
                 device=None):
-    """scipy.ndimage.rank_filter over a rectangular ``size`` window (or an
-    all-ones ``footprint``): the value of ``rank`` in each window's sorted
-    values (0 the smallest, -1 the largest).
+    """scipy.ndimage.rank_filter over a ``size`` window or any
+    ``footprint`` (e.g. a disk): the value of ``rank`` in each window's
+    sorted values (0 the smallest, -1 the largest).
 
     Each result is one of the inputs (or ``cval``): exact on the CPU, and on
     a GPU for float32, uint8, uint16, int16 and bool (float64 and other
@@ -288,8 +307,10 @@ def rank_filter(input, rank, size=None, footprint=None, output=None, mode="refle
     :func:`maximum_filter`, as in scipy, with their rules. Other ranks
     sort NaNs above every number (``numpy.sort``'s order); scipy's result
     with NaNs depends on where they are. The CPU costs O(window height) per
-    value (scipy's O(window area)); the window may be wider than 1 along at
-    most two adjacent axes.
+    value (scipy's O(window area)); a footprint O(the runs of its marked
+    values per row). The window may be wider than 1 along at most two
+    adjacent axes. A 1-D input with a footprint that is not all ones reads
+    the marked values only (scipy's 1-D path reads the whole window).
 
     >>> gpix.rank_filter(np.array([[3, 1, 4, 1, 5]], np.uint8), 1, size=(1, 3))
     array([[3, 3, 1, 4, 5]], dtype=uint8)
@@ -356,9 +377,11 @@ def _rank(input, rank, size, footprint, output, mode, cval, origin, axes, device
     axes = axes_of(axes, x.ndim)
     sizes = _rank_box(size, footprint, len(axes))
     origins = origins_of(origin, len(axes))
-    if any(s // 2 + o < 0 or s // 2 + o >= s for s, o in zip(sizes, origins)):
-        raise ValueError("invalid origin")
-    n = math.prod(sizes)
+    _check_origins(sizes, origins)
+    mask = _mask_of(footprint, len(axes))
+    if mask is not None and mask.all():
+        mask = None
+    n = math.prod(sizes) if mask is None else int(mask.sum())
     k = _rank_of(n, rank, operation)
     if k == 0 or k == n - 1:
         # scipy's rank filters hand these ranks to its minimum and maximum
@@ -367,10 +390,34 @@ def _rank(input, rank, size, footprint, output, mode, cval, origin, axes, device
         return _extremum(input, size, footprint, output, mode, cval, origin, axes, device, k > 0)
     if not isinstance(mode, str):
         raise RuntimeError("A sequence of modes is not supported by non-separable rank filters")
+    if mask is not None:
+        return _footprint_rank(x, k, mask, output, mode, _c_cast_cval(x, cval), origin, axes, device)
     cval = _rank_cval(x, n, origins[0], cval)
 
     def run(xin, out, pair, mode, cval, origin):
         _gpix.rank_filter(xin, out, k, pair, mode, cval, device_of(device), origin)
+
+    return _kept_dtype(x, output, sizes, mode, cval, origin, axes, run, skip_unit_origins=False)
+
+
+def _check_origins(sizes, origins):
+    """scipy's origin rule of a non-separable window, on every axis."""
+    if any(s // 2 + o < 0 or s // 2 + o >= s for s, o in zip(sizes, origins)):
+        raise ValueError("invalid origin")
+
+
+def _footprint_rank(x, k, mask, output, mode, cval, origin, axes, device):
+    """Rank ``k`` of the values a footprint ``mask`` (bools over ``axes``,
+    not all ones) marks; the mode one name, origins checked."""
+    sizes = list(mask.shape)
+    a, full = _filter_axes(x, axes, sizes)
+    ny, nx = pair_of(full, a, 1)
+    # The mask's axes in the array's order; every axis but the pair's is 1
+    # wide, so the reshape keeps the row-major order of the pair.
+    flags = np.transpose(mask, np.argsort(axes)).reshape(ny, nx).ravel().tolist()
+
+    def run(xin, out, pair, mode, cval, origin):
+        _gpix.rank_filter(xin, out, k, pair, mode, cval, device_of(device), origin, flags)
 
     return _kept_dtype(x, output, sizes, mode, cval, origin, axes, run, skip_unit_origins=False)
 
@@ -388,6 +435,12 @@ def _rank_box(size, footprint, n_axes):
     return _box_of(size, footprint, n_axes)
 
 
+def _c_cast_cval(x, cval):
+    """The constant in ``x``'s dtype by C's conversion (scipy's N-D rank
+    filter)."""
+    return _c_cast(np.array([float(cval)]), x.dtype)[0].item()
+
+
 def _rank_cval(x, n, origin, cval):
     """The constant as scipy's rank filters compare it: converted to the
     input's dtype as C converts, except on scipy's 1-D path (a 1-D input
@@ -398,7 +451,7 @@ def _rank_cval(x, n, origin, cval):
         if x.dtype.kind in "biu":
             return float(np.int64(cval))
         return float(np.dtype(np.float32 if x.dtype == np.float16 else x.dtype).type(cval))
-    return _c_cast(np.array([float(cval)]), x.dtype)[0].item()
+    return _c_cast_cval(x, cval)
 
 
 def _c_cast(a, dtype):

@@ -358,22 +358,23 @@ fn rank_t<T: gpix::RankValue + NpElement>(
     x: &Bound<'_, PyAny>,
     out: &Bound<'_, PyAny>,
     rank: gpix::Rank,
-    size: [usize; 2],
+    window: &gpix::Footprint,
     mode: Border,
     device: &str,
 ) -> PyResult<()> {
-    let work = |values, bytes| Work::rank(values, bytes, size);
+    let work = |values, bytes| Work::rank_footprint(values, bytes, window);
     one_output::<T>(py, x, out, device, work, |device, v, o| {
-        gpix::rank_filter_into(device, v, rank, size, mode, o).map(drop)
+        gpix::rank_filter_into(device, v, rank, window, mode, o).map(drop)
     })
 }
 
-/// rank_filter(x, out, rank, size, mode, cval, device, origin=(0, 0)):
-/// scipy's rank_filter with a 0-based rank (negative: from the largest);
-/// x and out 4-D (layers, height, width, channels) of one dtype: uint8,
-/// uint16, int16, float32 or float64; one mode.
+/// rank_filter(x, out, rank, size, mode, cval, device, origin=(0, 0),
+/// footprint=None): scipy's rank_filter with a 0-based rank (negative: from
+/// the largest); x and out 4-D (layers, height, width, channels) of one
+/// dtype: uint8, uint16, int16, float32 or float64; one mode; footprint the
+/// size[0] × size[1] window's flags row by row (None: all of it).
 #[pyfunction]
-#[pyo3(signature = (x, out, rank, size, mode, cval, device, origin=(0, 0)))]
+#[pyo3(signature = (x, out, rank, size, mode, cval, device, origin=(0, 0), footprint=None))]
 #[allow(clippy::too_many_arguments)]
 fn rank_filter(
     py: Python<'_>,
@@ -385,11 +386,15 @@ fn rank_filter(
     cval: f64,
     device: &str,
     origin: (isize, isize),
+    footprint: Option<Vec<bool>>,
 ) -> PyResult<()> {
     let mode = mode_of(mode, cval, origin)?;
     let rank = gpix::Rank::Index(rank);
-    let size = [size.0, size.1];
-    on_kept!(x, rank_t(py, x, out, rank, size, mode, device))
+    let window = match footprint {
+        None => gpix::Footprint::rectangle([size.0, size.1]),
+        Some(flags) => gpix::Footprint::from_mask(flags, size.0, size.1).map_err(py_err)?,
+    };
+    on_kept!(x, rank_t(py, x, out, rank, &window, mode, device))
 }
 
 #[allow(clippy::too_many_arguments)]

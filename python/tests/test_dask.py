@@ -75,6 +75,12 @@ def test_rank_filters(client, data, mode):
     np.testing.assert_array_equal(got, gpix.percentile_filter(x, 20, (5, 5, 1), mode=mode))
     got = gd.rank_filter(d, -3, (3, 5, 1), mode=mode).compute()
     np.testing.assert_array_equal(got, gpix.rank_filter(x, -3, (3, 5, 1), mode=mode))
+    disk = np.add.outer(np.arange(-4, 5) ** 2, np.arange(-4, 5) ** 2) <= 16
+    d, x = data["f32"]
+    got = gd.median_filter(d, footprint=disk, mode=mode, origin=(2, -1)).compute()
+    np.testing.assert_array_equal(got, gpix.median_filter(x, footprint=disk, mode=mode, origin=(2, -1)))
+    got = gd.minimum_filter(d, footprint=disk[:, :5], mode=mode).compute()
+    np.testing.assert_array_equal(got, gpix.minimum_filter(x, footprint=disk[:, :5], mode=mode))
 
 
 def test_origins_and_per_axis_modes(client, data):

@@ -98,8 +98,12 @@ def test_minimum_and_maximum_filter_options(rng, device):
     np.testing.assert_array_equal(out, ndi.maximum_filter(x, 3).astype(np.float32))
     mask = rng.random((30, 30)) > 0.9
     np.testing.assert_array_equal(gpix.maximum_filter(mask, 3, device=device), ndi.maximum_filter(mask, 3))
-    with pytest.raises(NotImplementedError):
-        gpix.maximum_filter(x, footprint=[[0, 1, 0], [1, 1, 1], [0, 1, 0]])
+    plus = [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
+    assert_exact(gpix.maximum_filter(x, footprint=plus, device=device), ndi.maximum_filter(x, footprint=plus), device)
+    with pytest.raises(RuntimeError, match="sequence of modes"):
+        gpix.minimum_filter(x, footprint=plus, mode=["reflect", "wrap"])
+    with pytest.raises(ValueError, match="invalid origin"):
+        gpix.minimum_filter(x, footprint=[[1, 0, 1]], origin=(1, 0))
     for empty in [np.ones((0, 3), bool), np.zeros((3, 3), bool)]:
         with pytest.raises(ValueError, match="All-zero footprint"):
             gpix.maximum_filter(x, footprint=empty)
@@ -181,8 +185,76 @@ def test_rank_filter_options(rng, device):
         gpix.median_filter(x, 3, origin=2)
     with pytest.raises(ValueError):
         gpix.median_filter(x, (1, 3), origin=(1, 0))
+    plus = [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
+    assert_exact(gpix.median_filter(x, footprint=plus, device=device), ndi.median_filter(x, footprint=plus), device)
+
+
+def _disk(r):
+    i, j = np.mgrid[-r : r + 1, -r : r + 1]
+    return i * i + j * j <= r * r
+
+
+FOOTPRINTS = [
+    _disk(1),
+    _disk(3),
+    np.array([[1, 0, 1], [0, 1, 0]], bool),
+    np.array([[0, 0, 0], [0, 1, 1], [0, 1, 0], [0, 0, 0]], bool),
+    np.eye(5, dtype=bool),
+]
+FOOTPRINT_CASES = RANK_CASES + [
+    (gpix.minimum_filter, ndi.minimum_filter, ()),
+    (gpix.maximum_filter, ndi.maximum_filter, ()),
+    (gpix.rank_filter, ndi.rank_filter, (0,)),
+    (gpix.percentile_filter, ndi.percentile_filter, (100,)),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.uint16, np.int16, np.int32, bool])
+@pytest.mark.parametrize("mode", MODES)
+def test_footprints_match_scipy_exactly(rng, device, shape, dtype, mode):
+    """Any footprint (disks, corners, an off-centre one, a diagonal), every
+    rank form and the minimum / maximum, with ties; constants scipy converts
+    to the dtype (300 and -1 wrap for uint8)."""
+    x = (rng.standard_normal(shape) * 50).astype(dtype)
+    for i, footprint in enumerate(FOOTPRINTS):
+        origin = (0, -1) if i == 2 else 0
+        cval = [3, 300, -1][i % 3]
+        for ours, theirs, args in FOOTPRINT_CASES:
+            kw = dict(footprint=footprint, mode=mode, cval=cval, origin=origin)
+            want = theirs(x, *args, **kw)
+            got = ours(x, *args, device=device, **kw)
+            assert got.dtype == want.dtype
+            assert_exact(got, want, device)
+
+
+def test_footprint_layouts(rng, device):
+    """Footprints over chosen axes, of layers and channels, given as lists
+    of ints; output= of another dtype; a 1-D input reads the marked values
+    (as scipy does in 2-D; its 1-D path reads the whole window)."""
+    disk = _disk(2)
+    stack = rng.random((4, 20, 17)).astype(np.float32)
+    got = gpix.median_filter(stack, footprint=disk, axes=(1, 2), device=device)
+    np.testing.assert_array_equal(got, ndi.median_filter(stack, footprint=disk[None]))
+    got = gpix.median_filter(stack, footprint=disk[None], device=device)
+    np.testing.assert_array_equal(got, ndi.median_filter(stack, footprint=disk[None]))
+    hwc = rng.integers(0, 256, (20, 17, 3), dtype=np.uint8)
+    corner = [[1, 1, 0], [1, 0, 0]]
+    got = gpix.percentile_filter(hwc, 60, footprint=corner, axes=(1, 0), device=device)
+    np.testing.assert_array_equal(got, ndi.percentile_filter(hwc, 60, footprint=corner, axes=(1, 0)))
+    got = gpix.minimum_filter(hwc, footprint=np.array(corner)[:, :, None], device=device)
+    np.testing.assert_array_equal(got, ndi.minimum_filter(hwc, footprint=np.array(corner)[:, :, None]))
+    x = rng.standard_normal((23, 31))
+    out = np.empty(x.shape, np.int16)
+    assert gpix.rank_filter(x * 100, 2, footprint=disk, output=out, device=device) is out
+    np.testing.assert_array_equal(out, ndi.rank_filter(x * 100, 2, footprint=disk, output=np.int16))
+    line = rng.standard_normal(40)
+    got = gpix.median_filter(line, footprint=[1, 0, 1, 1], device=device)
+    assert_exact(got, ndi.median_filter(line[None], footprint=[[1, 0, 1, 1]])[0], device)
+    with pytest.raises(RuntimeError, match="incorrect shape"):
+        gpix.median_filter(x, footprint=[1, 0, 1])
     with pytest.raises(NotImplementedError):
-        gpix.median_filter(x, footprint=[[0, 1, 0], [1, 1, 1], [0, 1, 0]])
+        gpix.median_filter(stack, footprint=np.ones((3, 3, 3), bool) & (rng.random((3, 3, 3)) > 0.3))
 
 
 def test_rank_filters_follow_scipys_special_cases():

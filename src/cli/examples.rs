@@ -45,7 +45,8 @@ Examples:
 pub(crate) const MINIMUM: &str = "\
 Examples:
   gpix filter minimum assets/coffee.png /tmp/coffee_eroded.png --size 9
-  gpix filter minimum assets/coffee.png /tmp/coffee_min.npy --size 3,15 --mode constant --cval 0";
+  gpix filter minimum assets/coffee.png /tmp/coffee_min.npy --size 3,15 --mode constant --cval 0
+  gpix filter minimum assets/coffee.png /tmp/coffee_eroded_disk.png --footprint disk:4";
 
 pub(crate) const MAXIMUM: &str = "\
 Examples:
@@ -55,7 +56,9 @@ Examples:
 pub(crate) const MEDIAN: &str = "\
 Examples:
   gpix filter median assets/coffee.png /tmp/coffee_median.png --size 5
-  gpix filter median assets/coffee.png /tmp/coffee_median.npy --size 3,9 --mode nearest";
+  gpix filter median assets/coffee.png /tmp/coffee_median.npy --size 3,9 --mode nearest
+  gpix filter median assets/coffee.png /tmp/coffee_round_median.png --footprint disk:3
+  gpix filter median assets/coffee.png /tmp/coffee_cross_median.npy --footprint assets/cross_5x5.npy";
 
 pub(crate) const RANK: &str = "\
 Examples:

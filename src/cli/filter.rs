@@ -21,19 +21,22 @@ pub(crate) enum FilterCommand {
     #[command(after_help = super::examples::UNIFORM)]
     Uniform(UniformArgs),
     /// scipy.ndimage.minimum_filter: the smallest value of each NY×NX
-    /// window (grey erosion by a flat box), exact on the CPU.
+    /// window or footprint (grey erosion by a flat box or disk), exact on
+    /// the CPU.
     #[command(after_help = super::examples::MINIMUM)]
-    Minimum(UniformArgs),
+    Minimum(WindowArgs),
     /// scipy.ndimage.maximum_filter: the largest value of each NY×NX
-    /// window (grey dilation by a flat box), exact on the CPU.
+    /// window or footprint (grey dilation by a flat box or disk), exact on
+    /// the CPU.
     #[command(after_help = super::examples::MAXIMUM)]
-    Maximum(UniformArgs),
-    /// scipy.ndimage.median_filter: the median of each NY×NX window (of an
-    /// even count the upper middle value, as scipy), exact on the CPU.
+    Maximum(WindowArgs),
+    /// scipy.ndimage.median_filter: the median of each NY×NX window or
+    /// footprint (of an even count the upper middle value, as scipy), exact
+    /// on the CPU.
     #[command(after_help = super::examples::MEDIAN)]
-    Median(UniformArgs),
-    /// scipy.ndimage.rank_filter: the value of rank --rank in each NY×NX
-    /// window's sorted values (0 the smallest, -1 the largest).
+    Median(WindowArgs),
+    /// scipy.ndimage.rank_filter: the value of rank --rank in each window's
+    /// sorted values (0 the smallest, -1 the largest).
     #[command(after_help = super::examples::RANK)]
     Rank(RankArgs),
     /// scipy.ndimage.percentile_filter: the value of rank
@@ -200,9 +203,69 @@ pub(crate) struct UniformArgs {
 }
 
 #[derive(Args, Debug)]
+pub(crate) struct WindowArgs {
+    #[command(flatten)]
+    io: FilterIo,
+    /// Window size: N, or NY,NX (0 along an axis: no filtering along it,
+    /// as scipy; rank filters take sides of at least 1).
+    #[arg(
+        long,
+        value_parser = parse_size,
+        required_unless_present = "footprint",
+        conflicts_with = "footprint"
+    )]
+    size: Option<[usize; 2]>,
+    /// The window's shape instead of --size (scipy's footprint=): disk:R, a
+    /// disk of radius R (skimage.morphology.disk), or a 2-D .npy array whose
+    /// non-zero entries are read.
+    #[arg(long, value_name = "disk:R|F.npy")]
+    footprint: Option<String>,
+}
+
+impl WindowArgs {
+    /// The window: the --size rectangle or the --footprint.
+    fn window(&self) -> anyhow::Result<gpix::Footprint> {
+        match (&self.footprint, self.size) {
+            (Some(f), _) => parse_footprint(f),
+            (None, Some(size)) => Ok(gpix::Footprint::rectangle(size)),
+            (None, None) => Err(Usage("give --size or --footprint".into()).into()),
+        }
+    }
+}
+
+/// `disk:R`, or a 2-D .npy file (non-zero: in the footprint).
+fn parse_footprint(given: &str) -> anyhow::Result<gpix::Footprint> {
+    if let Some(r) = given.strip_prefix("disk:") {
+        let radius: usize = r.trim().parse().map_err(|_| {
+            Usage(format!(
+                "--footprint {given}: the radius must be a whole number ≥ 0"
+            ))
+        })?;
+        if radius > 4096 {
+            return Err(Usage(format!(
+                "--footprint {given}: a radius over 4096 is not supported"
+            ))
+            .into());
+        }
+        return Ok(gpix::Footprint::disk(radius));
+    }
+    let path = Path::new(given);
+    let a = read_npy(path, io::max_bytes())?;
+    let [rows, cols] = a.shape[..] else {
+        bail!(
+            "{}: the footprint must be a 2-D array, got shape {:?}",
+            path.display(),
+            a.shape
+        );
+    };
+    let flags = a.data.into_f64().into_iter().map(|v| v != 0.0).collect();
+    Ok(gpix::Footprint::from_mask(flags, rows, cols)?)
+}
+
+#[derive(Args, Debug)]
 pub(crate) struct RankArgs {
     #[command(flatten)]
-    window: UniformArgs,
+    window: WindowArgs,
     /// The rank kept: 0 the smallest value of a window, -1 the largest
     /// (scipy's rank_filter; rank filters take windows of at least 1×1 and
     /// one --mode).
@@ -213,7 +276,7 @@ pub(crate) struct RankArgs {
 #[derive(Args, Debug)]
 pub(crate) struct PercentileArgs {
     #[command(flatten)]
-    window: UniformArgs,
+    window: WindowArgs,
     /// The percentile kept, -100 to 100 (negative: 100 + P, as scipy).
     #[arg(long, allow_negative_numbers = true)]
     percentile: f64,
@@ -453,7 +516,7 @@ fn parse_sigma(s: &str) -> Result<[f64; 2], String> {
 enum Op {
     Uniform([usize; 2]),
     Extremum(gpix::Extremum, [usize; 2]),
-    Rank(gpix::Rank, [usize; 2]),
+    Rank(gpix::Rank, gpix::Footprint),
     Correlate(Kernel, gpix::CorrelationMethod),
     Convolve(Kernel, gpix::CorrelationMethod),
     Gaussian(gpix::Gaussian),
@@ -477,7 +540,7 @@ fn apply<T: FilterValue + gpix::RankValue>(
             gpix::extremum_filter_into(device, image, *kind, *size, mode, out.data_mut())?
         }
         Op::Rank(rank, size) => {
-            gpix::rank_filter_into(device, image, *rank, *size, mode, out.data_mut())?
+            gpix::rank_filter_into(device, image, *rank, size, mode, out.data_mut())?
         }
         Op::Correlate(k, m) => gpix::correlate_with(device, image, k, mode, *m, out.data_mut())?,
         Op::Convolve(k, m) => gpix::convolve_with(device, image, k, mode, *m, out.data_mut())?,
@@ -522,7 +585,7 @@ fn filter_work(op: &Op, input: &Input) -> Work {
     match op {
         Op::Uniform(size) => Work::uniform(values, value_bytes, *size),
         Op::Extremum(kind, size) => Work::extremum(kind.name(), values, value_bytes, *size),
-        Op::Rank(_, size) => Work::rank(values, value_bytes, *size),
+        Op::Rank(_, window) => Work::rank_footprint(values, value_bytes, window),
         Op::Correlate(k, _) => Work::correlate("correlate", values, value_bytes, dims(k), 1),
         Op::Convolve(k, _) => Work::correlate("convolve", values, value_bytes, dims(k), 1),
         Op::Gaussian(g) => gaussian_work(values, value_bytes, g),
@@ -577,6 +640,21 @@ fn read_kernel(path: &Path) -> anyhow::Result<Kernel> {
     Kernel::new(ky, kx, weights).with_context(|| path.display().to_string())
 }
 
+/// A minimum or maximum filter: of a rectangle the separable extremum
+/// filter; of a footprint its rank 0 or n − 1 (scipy's non-separable
+/// filter).
+fn extremum_op(kind: gpix::Extremum, a: &WindowArgs) -> anyhow::Result<Op> {
+    let window = a.window()?;
+    if window.is_rectangle() {
+        return Ok(Op::Extremum(kind, window.size()));
+    }
+    let rank = match kind {
+        gpix::Extremum::Minimum => gpix::Rank::Index(0),
+        gpix::Extremum::Maximum => gpix::Rank::Index(-1),
+    };
+    Ok(Op::Rank(rank, window))
+}
+
 /// `g`, once its kernels are known to be valid (before any file is read).
 fn checked(g: gpix::Gaussian) -> anyhow::Result<gpix::Gaussian> {
     g.taps(0)?;
@@ -587,16 +665,16 @@ fn checked(g: gpix::Gaussian) -> anyhow::Result<gpix::Gaussian> {
 pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
     let (io_args, op) = match cmd {
         FilterCommand::Uniform(a) => (&a.io, Op::Uniform(a.size)),
-        FilterCommand::Minimum(a) => (&a.io, Op::Extremum(gpix::Extremum::Minimum, a.size)),
-        FilterCommand::Maximum(a) => (&a.io, Op::Extremum(gpix::Extremum::Maximum, a.size)),
-        FilterCommand::Median(a) => (&a.io, Op::Rank(gpix::Rank::Median, a.size)),
+        FilterCommand::Minimum(a) => (&a.io, extremum_op(gpix::Extremum::Minimum, a)?),
+        FilterCommand::Maximum(a) => (&a.io, extremum_op(gpix::Extremum::Maximum, a)?),
+        FilterCommand::Median(a) => (&a.io, Op::Rank(gpix::Rank::Median, a.window()?)),
         FilterCommand::Rank(a) => (
             &a.window.io,
-            Op::Rank(gpix::Rank::Index(a.rank), a.window.size),
+            Op::Rank(gpix::Rank::Index(a.rank), a.window.window()?),
         ),
         FilterCommand::Percentile(a) => (
             &a.window.io,
-            Op::Rank(gpix::Rank::Percentile(a.percentile), a.window.size),
+            Op::Rank(gpix::Rank::Percentile(a.percentile), a.window.window()?),
         ),
         FilterCommand::Correlate(a) => (
             &a.io,

@@ -44,6 +44,10 @@ Needs numpy, scipy and scikit-image. Writes tests/data/filter/*.npy:
   median_<mode>.npy              median_filter, size=(5, 4, 1)
   rank_m3_origin_<oy>_<ox>.npy   rank_filter, rank=-3, size=(5, 4, 1), origin=(oy, ox, 0), reflect
   percentile_<p>.npy             percentile_filter, percentile=p (30, -20), size=(3, 5, 1), nearest
+  median_disk2_<mode>.npy        median_filter, footprint=disk(2) (over rows and columns)
+  minimum_disk2.npy              minimum_filter, footprint=disk(2), nearest
+  footprint_3x4.npy              an irregular 3x4 footprint (uint8 0/1)
+  rank_m2_footprint_3x4.npy      rank_filter, rank=-2, footprint_3x4, origin=(1, -1, 0), reflect
 Constant mode uses cval = 0.5 everywhere. `python3 tests/data/make_filter_golden.py edges`
 (or `extrema`, `ranks`) writes the edge (or minimum / maximum, rank) filters' files only.
 """
@@ -167,6 +171,16 @@ def ranks():
         save(f"rank_m3_origin_{oy}_{ox}", ndi.rank_filter(x, -3, size=(5, 4, 1), origin=(oy, ox, 0)))
     for p in (30, -20):
         save(f"percentile_{p}", ndi.percentile_filter(x, p, size=(3, 5, 1), mode="nearest"))
+    # Footprints: a disk of radius 2 (skimage.morphology.disk(2)) and an
+    # irregular one saved as footprint_3x4.npy (the CLI reads it).
+    i, j = np.mgrid[-2:3, -2:3]
+    disk = (i * i + j * j <= 4)[:, :, None]
+    odd = np.array([[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 0, 1]], np.uint8)
+    save("footprint_3x4", odd)
+    for mode in MODES:
+        save(f"median_disk2_{mode}", ndi.median_filter(x, footprint=disk, mode=mode, cval=CVAL))
+    save("minimum_disk2", ndi.minimum_filter(x, footprint=disk, mode="nearest"))
+    save("rank_m2_footprint_3x4", ndi.rank_filter(x, -2, footprint=odd[:, :, None], origin=(1, -1, 0)))
 
 
 if __name__ == "__main__":

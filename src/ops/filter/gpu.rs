@@ -57,8 +57,9 @@ enum Job<'a> {
     Direct(&'a [f64]),
     /// Window minima or maxima of the values.
     Extremum(super::Extremum),
-    /// The window value of this rank (0: the smallest).
-    Rank(u32),
+    /// The window value of this rank (0: the smallest), over the window's
+    /// positions whose flag (1 or 0, row-major) is not 0 when given.
+    Rank(u32, Option<&'a [f64]>),
 }
 
 /// The shader's `REDUCE`: window sums.
@@ -229,13 +230,18 @@ pub(super) fn rank<T: FilterValue>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
     rank: usize,
-    size: [usize; 2],
+    window: &super::Footprint,
     (center, mode): ([usize; 2], BoundaryMode),
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let job = Job::Rank(u32::try_from(rank).map_err(|_| {
+    let size = window.size();
+    let flags: Option<Vec<f64>> = window
+        .mask()
+        .map(|m| m.iter().map(|&on| f64::from(u8::from(on))).collect());
+    let rank = u32::try_from(rank).map_err(|_| {
         Error::too_large("a GPU rank filter's rank", rank as u64, u64::from(u32::MAX))
-    })?);
+    })?;
+    let job = Job::Rank(rank, flags.as_deref());
     run_one(
         "rank filter",
         ctx,
@@ -244,8 +250,13 @@ pub(super) fn rank<T: FilterValue>(
         &job,
         out,
     )?;
+    let shape = if window.is_rectangle() {
+        "window".to_string()
+    } else {
+        format!("footprint of {} values", window.len())
+    };
     let what = format!(
-        "{}x{} window, rank {rank}, by a bitwise search of the values' order",
+        "{}x{} {shape}, rank {rank}, by a bitwise search of the values' order",
         size[0], size[1]
     );
     Ok(selected::<T>(&what))
@@ -325,10 +336,8 @@ enum PassKind {
     Rows(usize),
     /// `xs` → output along y, with weights `wy`.
     Cols(usize),
-    /// Input rows → output with 2-D weights.
+    /// Input rows → output with 2-D weights (a rank pass: its flags).
     Direct(usize),
-    /// Input rows → output, unweighted 2-D windows.
-    Window,
 }
 
 /// The streamed part of a filter: the band layout and the passes.
@@ -404,7 +413,6 @@ impl<T: FilterValue> BandKernel for FilterKernel<'_, T> {
                         vec![(0, &cols_params), (1, src), (3, out), (6, &self.weights[w])],
                         true,
                     ),
-                    PassKind::Window => (vec![(0, &cols_params), (1, src), (3, out)], true),
                 };
                 (p.clone(), bind_buffers(ctx, p, &entries), cols)
             })
@@ -572,8 +580,13 @@ fn run<T: FilterValue>(
                 ));
             }
         }
-        Job::Rank(_) => {
-            passes.push((pipeline(ctx, "rank", 1, false, false)?, PassKind::Window));
+        Job::Rank(_, flags) => {
+            // The pass names the flags buffer even for a rectangle.
+            let wi = add_weights(flags.unwrap_or(&[1.0]));
+            passes.push((
+                pipeline(ctx, "rank", 1, flags.is_some(), false)?,
+                PassKind::Direct(wi),
+            ));
         }
         Job::Direct(w2d) => {
             let wi = add_weights(w2d);
@@ -607,7 +620,7 @@ fn run<T: FilterValue>(
             left: left as u32,
             zero: 0,
             rank: match job {
-                Job::Rank(r) => *r,
+                Job::Rank(r, _) => *r,
                 _ => 0,
             },
             pad: [0; 2],

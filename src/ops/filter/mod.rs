@@ -16,6 +16,7 @@ mod edges;
 mod extremum;
 mod fft;
 mod fir;
+mod footprint;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
 mod kernel;
@@ -29,6 +30,7 @@ pub use extremum::{
     extremum_filter, extremum_filter_into, extremum_filter_reference, maximum_filter,
     minimum_filter, Extremum, ExtremumValue,
 };
+pub use footprint::Footprint;
 pub use kernel::{
     gabor_kernel, gabor_sigma_from_bandwidth, gaussian_derivative_kernel1d, gaussian_kernel1d,
     Kernel, MAX_GAUSSIAN_ORDER,

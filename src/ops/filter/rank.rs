@@ -27,7 +27,9 @@ use rayon::prelude::*;
 use super::boundary_index;
 use super::extremum::{check_cval, extremum_filter_into, Extremum};
 use super::rank_network::{rank_network, NETWORK_MAX, PIECE_ROWS};
-use super::{check_out, check_scratch, one_mode, windows, Border, BoundaryMode, FilterInfo};
+use super::{
+    check_out, check_scratch, one_mode, windows, Border, BoundaryMode, FilterInfo, Footprint,
+};
 use crate::array::{Image, ImageView};
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -108,7 +110,7 @@ pub trait RankValue: ExtremumValue {
         ctx: &crate::GpuContext,
         image: ImageView<'_, Self>,
         rank: usize,
-        size: [usize; 2],
+        window: &Footprint,
         at: ([usize; 2], BoundaryMode),
         out: &mut [Self],
     ) -> Result<FilterInfo>;
@@ -167,11 +169,11 @@ macro_rules! rank_value {
                 ctx: &crate::GpuContext,
                 image: ImageView<'_, Self>,
                 rank: usize,
-                size: [usize; 2],
+                window: &Footprint,
                 at: ([usize; 2], BoundaryMode),
                 out: &mut [Self],
             ) -> Result<FilterInfo> {
-                $gpu(ctx, image, rank, size, at, out)
+                $gpu(ctx, image, rank, window, at, out)
             }
         }
     };
@@ -211,12 +213,12 @@ fn rank_through_f32<T: RankValue + Into<f32>>(
     ctx: &crate::GpuContext,
     image: ImageView<'_, T>,
     rank: usize,
-    size: [usize; 2],
+    window: &Footprint,
     at: ([usize; 2], BoundaryMode),
     out: &mut [T],
 ) -> Result<FilterInfo> {
     super::extremum::through_f32(image, out, |view, floats| {
-        super::gpu::rank(ctx, view, rank, size, at, floats)
+        super::gpu::rank(ctx, view, rank, window, at, floats)
     })
 }
 
@@ -232,20 +234,33 @@ pub(crate) fn window_values(size: [usize; 2]) -> Result<usize> {
     })
 }
 
-/// The window a rank filter's `size` asks for: scipy has no empty
-/// footprint, so every side must be at least 1.
-fn rank_window(size: [usize; 2]) -> Result<[usize; 2]> {
+/// The number of values in a rank filter's window: scipy has no empty
+/// footprint, so every side must be at least 1 and a mask must mark a
+/// position.
+fn rank_window(window: &Footprint) -> Result<usize> {
+    let size = window.size();
     if size.contains(&0) {
         return Err(Error::invalid(format!(
             "window size {}x{}: a rank filter needs every side at least 1",
             size[0], size[1]
         )));
     }
-    Ok(size)
+    let n = window_values(size)?;
+    if window.is_rectangle() {
+        return Ok(n);
+    }
+    match window.len() {
+        0 => Err(Error::invalid(format!(
+            "a {}x{} footprint that marks no position: a rank filter needs at least one",
+            size[0], size[1]
+        ))),
+        n => Ok(n),
+    }
 }
 
 /// `scipy.ndimage.rank_filter` (or `median_filter`, `percentile_filter`,
-/// by [`Rank`]) over the first two axes of each channel.
+/// by [`Rank`]) over the first two axes of each channel, in a `[rows,
+/// columns]` window or any [`Footprint`] (scipy's `footprint=`).
 ///
 /// ```
 /// use gpix::{rank_filter, BoundaryMode, Device, ImageView, Rank};
@@ -257,13 +272,18 @@ fn rank_window(size: [usize; 2]) -> Result<[usize; 2]> {
 /// ```
 ///
 /// `border`: one [`BoundaryMode`] for both axes (scipy's rank filters take
-/// no sequence of modes), and scipy's `origin`. Ranks 0 and n − 1 run the
+/// no sequence of modes), and scipy's `origin` (anchored in the footprint's
+/// rectangle as scipy does). Ranks 0 and n − 1 of a rectangle run the
 /// minimum and maximum filters where their results agree (no NaN in the
 /// image or the constant; on the CPU rank 0 always). NaNs sort above every
 /// number on every device.
 ///
+/// A footprint other than a rectangle costs O(its runs of marked positions
+/// per row) per value on the CPU, as a rectangle of its height does.
+///
 /// # Errors
-/// [`Error::InvalidArgument`] for a side of 0, a rank outside the window,
+/// [`Error::InvalidArgument`] for a side of 0 or a footprint marking no
+/// position, a rank outside the window,
 /// two modes, an origin outside scipy's rule or a constant the type cannot
 /// hold; [`Error::Gpu`](crate::Error::Gpu) if a GPU kernel fails;
 /// [`Error::TooLarge`](crate::Error::TooLarge) if the tiles' scratch would
@@ -272,11 +292,11 @@ pub fn rank_filter<T: RankValue>(
     device: &Device,
     image: ImageView<'_, T>,
     rank: Rank,
-    size: [usize; 2],
+    window: impl Into<Footprint>,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    rank_filter_into(device, image, rank, size, border, out.data_mut())?;
+    rank_filter_into(device, image, rank, window, border, out.data_mut())?;
     Ok(out)
 }
 
@@ -287,10 +307,10 @@ pub fn rank_filter<T: RankValue>(
 pub fn median_filter<T: RankValue>(
     device: &Device,
     image: ImageView<'_, T>,
-    size: [usize; 2],
+    window: impl Into<Footprint>,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    rank_filter(device, image, Rank::Median, size, border)
+    rank_filter(device, image, Rank::Median, window, border)
 }
 
 /// [`rank_filter`] with [`Rank::Percentile`]: scipy's `percentile_filter`.
@@ -301,25 +321,24 @@ pub fn percentile_filter<T: RankValue>(
     device: &Device,
     image: ImageView<'_, T>,
     percentile: f64,
-    size: [usize; 2],
+    window: impl Into<Footprint>,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    rank_filter(device, image, Rank::Percentile(percentile), size, border)
+    rank_filter(device, image, Rank::Percentile(percentile), window, border)
 }
 
-/// The checked window, anchor, mode and 0-based rank of a rank filter.
+/// The checked anchor, mode and 0-based rank of a rank filter.
 fn plan<T: RankValue>(
     rank: Rank,
-    size: [usize; 2],
+    window: &Footprint,
     border: &Border,
-) -> Result<([usize; 2], [usize; 2], BoundaryMode, usize)> {
-    let size = rank_window(size)?;
-    let n = window_values(size)?;
+) -> Result<([usize; 2], BoundaryMode, usize)> {
+    let n = rank_window(window)?;
     one_mode(border, "a rank filter")?;
-    let anchor = border.anchor(size)?;
+    let anchor = border.anchor(window.size())?;
     check_cval::<T>(border)?;
     let k = rank.resolve(n)?;
-    Ok((size, anchor, border.modes[0], k))
+    Ok((anchor, border.modes[0], k))
 }
 
 /// [`rank_filter`] into a caller-owned buffer of `image.data().len()`
@@ -332,13 +351,17 @@ pub fn rank_filter_into<T: RankValue>(
     device: &Device,
     image: ImageView<'_, T>,
     rank: Rank,
-    size: [usize; 2],
+    window: impl Into<Footprint>,
     border: impl Into<Border>,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let border = border.into();
-    let (size, anchor, mode, k) = plan::<T>(rank, size, &border)?;
+    let (window, border) = (window.into(), border.into());
+    let (anchor, mode, k) = plan::<T>(rank, &window, &border)?;
     check_out(&image, out.len(), "the output")?;
+    let size = window.size();
+    if !window.is_rectangle() {
+        return footprint_rank_into(device, image, k, &window, (anchor, mode), out);
+    }
     let n = size[0] * size[1];
     // The extremum filters are faster. On the CPU they skip NaNs, which
     // agrees with ranks (NaNs last) for the minimum always and for the
@@ -370,7 +393,7 @@ pub fn rank_filter_into<T: RankValue>(
                 rank_network(image, k, size, (anchor, mode), out);
                 "a selection network"
             } else {
-                rank_cpu(image, k, size, (anchor, mode), tile, out);
+                rank_cpu(image, k, &Shape::of(&window), (anchor, mode), tile, out);
                 "tiles of ranks and sliding bitsets"
             };
             Ok(FilterInfo {
@@ -378,23 +401,93 @@ pub fn rank_filter_into<T: RankValue>(
             })
         }
         #[cfg(feature = "gpu")]
-        Device::Gpu(ctx) => T::rank_on_gpu(ctx, image, k, size, (anchor, mode), out),
+        Device::Gpu(ctx) => T::rank_on_gpu(ctx, image, k, &window, (anchor, mode), out),
     }
 }
 
-/// The definition of [`rank_filter`]: each window's values read through the
-/// boundary mode, sorted (NaNs last), the rank's one taken; in f64.
+/// [`rank_filter_into`] of a footprint other than a rectangle (checked):
+/// tiles on the CPU, the flagged bitwise search on a GPU.
+fn footprint_rank_into<T: RankValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    k: usize,
+    window: &Footprint,
+    at: ([usize; 2], BoundaryMode),
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let size = window.size();
+    let tile = tile_shape(size, &image);
+    check_scratch(
+        &format!("a {}x{} rank filter's scratch", size[0], size[1]),
+        tile_bytes::<T>(tile, size, image.channels()),
+        1,
+    )?;
+    match device {
+        Device::Cpu => {
+            rank_cpu(image, k, &Shape::of(window), at, tile, out);
+            Ok(FilterInfo {
+                method: format!(
+                    "{}x{} footprint of {} values, rank {k}, by tiles of ranks and sliding \
+                     bitsets (exact)",
+                    size[0],
+                    size[1],
+                    window.len()
+                ),
+            })
+        }
+        #[cfg(feature = "gpu")]
+        Device::Gpu(ctx) => T::rank_on_gpu(ctx, image, k, window, at, out),
+    }
+}
+
+/// How a tile's window moves: a rectangle a column at a time, or a
+/// footprint by the positions it loses and gains.
+struct Shape {
+    size: [usize; 2],
+    /// A footprint's moves; `None` for a rectangle.
+    moves: Option<Moves>,
+}
+
+/// A footprint's marked positions, and those that leave and come per
+/// column step ([`Footprint::edges`]), as (row, column) in the window.
+struct Moves {
+    all: Vec<[usize; 2]>,
+    gone: Vec<[usize; 2]>,
+    came: Vec<[usize; 2]>,
+}
+
+impl Shape {
+    fn of(window: &Footprint) -> Self {
+        let moves = (!window.is_rectangle()).then(|| {
+            let (gone, came) = window.edges();
+            Moves {
+                all: window.positions(),
+                gone,
+                came,
+            }
+        });
+        Self {
+            size: window.size(),
+            moves,
+        }
+    }
+}
+
+/// The definition of [`rank_filter`]: each window's (footprint's) values
+/// read through the boundary mode, sorted (NaNs last), the rank's one
+/// taken; in f64.
 ///
 /// # Errors
 /// As [`rank_filter`] for the arguments.
 pub fn rank_filter_reference<T: RankValue>(
     image: ImageView<'_, T>,
     rank: Rank,
-    size: [usize; 2],
+    window: impl Into<Footprint>,
     border: impl Into<Border>,
 ) -> Result<Image<f64>> {
-    let border = border.into();
-    let (size, anchor, mode, k) = plan::<T>(rank, size, &border)?;
+    let (window, border) = (window.into(), border.into());
+    let (anchor, mode, k) = plan::<T>(rank, &window, &border)?;
+    let size = window.size();
     let values: Vec<f64> = image.data().iter().map(|&v| v.into_f64()).collect();
     let (h, w, c) = (image.height(), image.width(), image.channels());
     let mut out = vec![0f64; values.len()];
@@ -405,7 +498,8 @@ pub fn rank_filter_reference<T: RankValue>(
         (anchor, [mode; 2]),
         |i, v| {
             sorted.clear();
-            sorted.extend_from_slice(v);
+            let marked = (0..v.len()).filter(|p| window.contains(p / size[1], p % size[1]));
+            sorted.extend(marked.map(|p| v[p]));
             sorted.sort_by_key(|&x| f64_key(x));
             out[i] = sorted[k];
         },
@@ -452,7 +546,7 @@ fn tile_bytes<T: RankValue>(tile: [usize; 2], size: [usize; 2], c: usize) -> Opt
 fn rank_cpu<T: RankValue>(
     image: ImageView<'_, T>,
     k: usize,
-    size: [usize; 2],
+    shape: &Shape,
     at: ([usize; 2], BoundaryMode),
     [th, tw]: [usize; 2],
     out: &mut [T],
@@ -478,7 +572,7 @@ fn rank_cpu<T: RankValue>(
                             cols: cols.clone(),
                             ch,
                         };
-                        tile_ranks(image, k, size, at, &tile, &mut s, &mut result);
+                        tile_ranks(image, k, shape, at, &tile, &mut s, &mut result);
                     }
                     s.give_back();
                     (cols.start, result)
@@ -543,13 +637,14 @@ impl<T: RankValue> TileScratch<T> {
 fn tile_ranks<T: RankValue>(
     image: ImageView<'_, T>,
     k: usize,
-    [ny, nx]: [usize; 2],
+    shape: &Shape,
     ([top, left], mode): ([usize; 2], BoundaryMode),
     tile: &Tile,
     s: &mut TileScratch<T>,
     result: &mut [T],
 ) {
     let (h, w, c) = (image.height(), image.width(), image.channels());
+    let [ny, nx] = shape.size;
     let (th, tw) = (tile.rows.len(), tile.cols.len());
     let (rh, rw) = (th + ny - 1, tw + nx - 1);
     let first = |start: usize, anchor: usize| start as i64 - anchor as i64;
@@ -567,6 +662,10 @@ fn tile_ranks<T: RankValue>(
         }));
     }
     rank_values(s);
+    if let Some(moves) = &shape.moves {
+        footprint_tile(k, moves, [th, tw], (rh, tile.ch, c), s, result);
+        return;
+    }
     let bits_len = (rh * rw).div_ceil(64);
     for oy in 0..th {
         s.bits.clear();
@@ -588,6 +687,42 @@ fn tile_ranks<T: RankValue>(
             }
             let r = cursor.select(&s.bits, k);
             result[(oy * tw + ox) * c + tile.ch] = s.values[s.order[r] as usize];
+        }
+    }
+}
+
+/// [`tile_ranks`] after the sort, for a footprint: each row of outputs
+/// starts from the footprint's positions and moves by its edges.
+fn footprint_tile<T: RankValue>(
+    k: usize,
+    moves: &Moves,
+    [th, tw]: [usize; 2],
+    (rh, ch, c): (usize, usize, usize),
+    s: &mut TileScratch<T>,
+    result: &mut [T],
+) {
+    // Region position (row y, column x) is s.ranks[x * rh + y].
+    let bits_len = s.ranks.len().div_ceil(64);
+    for oy in 0..th {
+        s.bits.clear();
+        s.bits.resize(bits_len, 0);
+        let mut cursor = Cursor::default();
+        for &[i, j] in &moves.all {
+            cursor.flip(&mut s.bits, s.ranks[j * rh + oy + i], true);
+        }
+        for ox in 0..tw {
+            if ox > 0 {
+                // The window at ox − 1 moves to ox.
+                let at = |[i, j]: [usize; 2]| (ox - 1 + j) * rh + oy + i;
+                for &p in &moves.gone {
+                    cursor.flip(&mut s.bits, s.ranks[at(p)], false);
+                }
+                for &p in &moves.came {
+                    cursor.flip(&mut s.bits, s.ranks[at(p)], true);
+                }
+            }
+            let r = cursor.select(&s.bits, k);
+            result[(oy * tw + ox) * c + ch] = s.values[s.order[r] as usize];
         }
     }
 }
