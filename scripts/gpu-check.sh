@@ -41,7 +41,7 @@ say "gpix devices"
 cases=(
   "quantize|quantize --images smooth --colors 16,256"
   "label-mean|label-mean --images f32,u8 --labels 10000"
-  "filter|filter --cases uniform,stats,gabor31,random15,maximum,median,median3"
+  "filter|filter --cases uniform,stats,gabor31,random15,maximum,median,median3,erode-disk,median-disk"
   "diff|diff --cases gradient,hessian,compact"
 )
 json="$out/gpu-check.json"

@@ -136,6 +136,27 @@ impl Work {
         Self::stencil(op, values, value_bytes, 1, (nx + ny) as f64 / 2.0, 1.1)
     }
 
+    /// `minimum_filter` / `maximum_filter` over any
+    /// [`Footprint`](crate::Footprint): as [`Work::extremum`] for a
+    /// rectangle; otherwise on the CPU about two vectorised compares per
+    /// run of marked columns and value (≈ 0.05 ns each on one core for
+    /// f32), and on the GPU the rank pass over its rectangle.
+    #[must_use]
+    pub fn extremum_footprint(
+        op: &'static str,
+        values: u64,
+        value_bytes: u64,
+        window: &crate::Footprint,
+    ) -> Self {
+        if window.is_rectangle() {
+            return Self::extremum(op, values, value_bytes, window.size());
+        }
+        let [ny, nx] = window.size();
+        let runs = crate::ops::filter::footprint_runs(window) as f64;
+        let cpu = 1.0 + 0.1 * runs;
+        Self::stencil(op, values, value_bytes, 1, 16.0 * (ny * nx) as f64, cpu)
+    }
+
     /// `rank_filter` / `median_filter` / `percentile_filter` with an
     /// `ny × nx` window (on the CPU windows of up to 25 values by a
     /// vectorised selection network, ≈ 0.4 ns per window value; larger

@@ -5,7 +5,7 @@
 
 mod common;
 
-use gpix::{Border, BoundaryMode, Device, Footprint, ImageView, Rank};
+use gpix::{Border, BoundaryMode, Device, Extremum, Footprint, ImageView, Rank};
 use proptest::prelude::*;
 
 fn mode_strategy() -> impl Strategy<Value = BoundaryMode> {
@@ -205,6 +205,196 @@ proptest! {
             .to_string();
         prop_assert!(e.contains("marks no position"), "{}", e);
     }
+}
+
+/// Every device's minimum or maximum over `window` equals the reference
+/// (rounded to f32 on a GPU) and, without NaNs, the rank filter's rank 0
+/// or n − 1.
+fn check_extremum<T: gpix::RankValue>(
+    (h, w, c): (usize, usize, usize),
+    data: &[T],
+    kind: Extremum,
+    window: &Footprint,
+    border: Border,
+) {
+    let image = ImageView::new(data, h, w, c).unwrap();
+    let want = gpix::extremum_filter_reference(image, kind, window, border).unwrap();
+    let nan = data.iter().any(|v| v.into_f64().is_nan());
+    // The GPU's rank pass counts the footprint's whole rectangle 32 times:
+    // lavapipe takes minutes over the largest ones here.
+    let small = window.size()[0] * window.size()[1] <= 200;
+    for (device, gpu) in devices(w, c, window.size()[0]) {
+        if gpu && (nan || !small) {
+            continue;
+        }
+        let got = gpix::extremum_filter(&device, image, kind, window, border).unwrap();
+        for (i, (&a, &b)) in got.data().iter().zip(want.data()).enumerate() {
+            let b = if gpu {
+                f64::from(b as f32)
+            } else {
+                T::from_cval(b).map_or(b, |v| v.into_f64())
+            };
+            assert!(
+                same(a.into_f64(), b),
+                "{device:?} {kind:?} {window:?} {border:?} value {i}: {} vs {b}",
+                a.into_f64()
+            );
+        }
+    }
+    if !nan {
+        let rank = match kind {
+            Extremum::Minimum => Rank::Index(0),
+            Extremum::Maximum => Rank::Index(-1),
+        };
+        let ranked = gpix::rank_filter_reference(image, rank, window, border).unwrap();
+        assert_eq!(ranked.data(), want.data());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
+
+    /// Minimum and maximum over any footprint (grey erosion / dilation):
+    /// reference ≡ CPU (runs of doubling levels) ≡ GPU ≡ GPU in bands,
+    /// exactly, f64, f32, u8, u16, i16, every mode and origin; NaNs skipped
+    /// on the CPU.
+    #[test]
+    fn footprint_extremum_filters_agree(
+        (h, w, c) in (0usize..=9, 0usize..=12, 1usize..=3),
+        seed in any::<u64>(),
+        (window, _, origin) in footprint_case(),
+        mode in mode_strategy(),
+        nans in any::<bool>(),
+    ) {
+        let mut rng = gpix::synth::Rng::new(seed);
+        let data: Vec<f64> = (0..h * w * c).map(|_| (rng.next_u64() >> 11) as f64 / 9e12 - 500.0).collect();
+        let border = Border::from(mode).with_origin(origin);
+        let unsigned = Border::from(match mode {
+            BoundaryMode::Constant(v) => BoundaryMode::Constant(v.abs()),
+            m => m,
+        }).with_origin(origin);
+        for kind in [Extremum::Minimum, Extremum::Maximum] {
+            check_extremum((h, w, c), &data, kind, &window, border);
+            let mut floats: Vec<f32> = data.iter().map(|&v| v as f32).collect();
+            if nans {
+                for (i, v) in floats.iter_mut().enumerate() {
+                    if (i as u64 ^ seed).is_multiple_of(3) {
+                        *v = f32::NAN;
+                    }
+                }
+            }
+            check_extremum((h, w, c), &floats, kind, &window, border);
+            let bytes: Vec<u8> = data.iter().map(|&v| v.rem_euclid(256.0) as u8).collect();
+            check_extremum((h, w, c), &bytes, kind, &window, unsigned);
+            let words: Vec<u16> = data.iter().map(|&v| (v * 100.0).rem_euclid(65536.0) as u16).collect();
+            check_extremum((h, w, c), &words, kind, &window, unsigned);
+            let signed: Vec<i16> = data.iter().map(|&v| (v * 60.0) as i16).collect();
+            check_extremum((h, w, c), &signed, kind, &window, border);
+        }
+    }
+}
+
+/// Footprint extrema over many rows and columns (the ring of levels wraps
+/// many times; blocks of rows per worker), runs longer than 64 (seven
+/// doubling levels), images narrower than the footprint, several
+/// channels, scipy's numbers, and the refusals.
+#[test]
+fn large_footprint_extrema_agree() {
+    let cross = Footprint::from_mask(
+        (0..3 * 71).map(|p| p % 71 == 35 || p / 71 == 1).collect(),
+        3,
+        71,
+    )
+    .unwrap();
+    for (h, w, c, window) in [
+        (150, 140, 2, Footprint::disk(7)),
+        (90, 130, 1, Footprint::disk(20)),
+        (60, 200, 1, cross),
+        (70, 3, 2, Footprint::disk(4)),
+    ] {
+        let data = values(h * w * c, (h * w + c) as u64);
+        let floats: Vec<f32> = data.iter().map(|&v| v as f32).collect();
+        let bytes: Vec<u8> = data.iter().map(|&v| ((v + 0.5) * 255.0) as u8).collect();
+        for kind in [Extremum::Minimum, Extremum::Maximum] {
+            for mode in [
+                BoundaryMode::Mirror,
+                BoundaryMode::Wrap,
+                BoundaryMode::Constant(0.25),
+            ] {
+                let border = Border::from(mode).with_origin([1, -2]);
+                if mode == BoundaryMode::Wrap {
+                    check_extremum((h, w, c), &data, kind, &window, border);
+                }
+                check_extremum((h, w, c), &floats, kind, &window, border);
+                let whole = Border::from(match mode {
+                    BoundaryMode::Constant(_) => BoundaryMode::Constant(7.0),
+                    m => m,
+                });
+                check_extremum((h, w, c), &bytes, kind, &window, whole);
+            }
+        }
+    }
+    // scipy: minimum_filter(a, footprint=[[0,1,0],[1,1,1],[0,1,0]], mode='reflect'),
+    // maximum_filter(a, footprint=[[1,0,1],[0,1,0]], mode='constant', cval=-1, origin=(0,-1)),
+    // maximum_filter(a, footprint=[[1,1],[0,1],[1,0]], mode='wrap').
+    let a = [
+        1.0f64, 5.0, 2.0, 7.0, 0.0, 3.0, 4.0, 9.0, 7.0, 6.0, 8.0, 2.0,
+    ];
+    let image = ImageView::new(&a, 3, 4, 1).unwrap();
+    let mask = |m: &[u8], rows, cols| {
+        Footprint::from_mask(m.iter().map(|&v| v == 1).collect(), rows, cols).unwrap()
+    };
+    let run = |kind, window: Footprint, border: Border| {
+        gpix::extremum_filter(&Device::Cpu, image, kind, &window, border)
+            .unwrap()
+            .data()
+            .to_vec()
+    };
+    assert_eq!(
+        run(
+            Extremum::Minimum,
+            mask(&[0, 1, 0, 1, 1, 1, 0, 1, 0], 3, 3),
+            BoundaryMode::Reflect.into()
+        ),
+        [0.0, 1.0, 2.0, 2.0, 0.0, 0.0, 2.0, 2.0, 0.0, 3.0, 2.0, 2.0]
+    );
+    assert_eq!(
+        run(
+            Extremum::Maximum,
+            mask(&[1, 0, 1, 0, 1, 0], 2, 3),
+            Border::from(BoundaryMode::Constant(-1.0)).with_origin([0, -1])
+        ),
+        [5.0, 2.0, 7.0, -1.0, 3.0, 7.0, 9.0, 7.0, 6.0, 9.0, 4.0, 9.0]
+    );
+    assert_eq!(
+        run(
+            Extremum::Maximum,
+            mask(&[1, 1, 0, 1, 1, 0], 3, 2),
+            BoundaryMode::Wrap.into()
+        ),
+        [9.0, 7.0, 8.0, 8.0, 7.0, 7.0, 6.0, 9.0, 9.0, 6.0, 8.0, 9.0]
+    );
+    let refused = |window: Footprint, border: Border, what: &str| {
+        let e = gpix::minimum_filter(&Device::Cpu, image, &window, border)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(what), "{e}");
+    };
+    refused(
+        mask(&[0, 0, 0, 0], 2, 2),
+        BoundaryMode::Reflect.into(),
+        "marks no position",
+    );
+    refused(
+        Footprint::disk(1),
+        Border::per_axis(BoundaryMode::Reflect, BoundaryMode::Wrap),
+        "one mode",
+    );
+    refused(
+        Footprint::disk(1),
+        Border::from(BoundaryMode::Reflect).with_origin([2, 0]),
+        "origin",
+    );
 }
 
 /// A random footprint marking at least one position, a rank of its marked

@@ -314,22 +314,32 @@ fn extremum_t<T: gpix::ExtremumValue + NpElement>(
     x: &Bound<'_, PyAny>,
     out: &Bound<'_, PyAny>,
     kind: gpix::Extremum,
-    size: [usize; 2],
+    window: &gpix::Footprint,
     mode: Border,
     device: &str,
 ) -> PyResult<()> {
-    let work = |values, bytes| Work::extremum(kind.name(), values, bytes, size);
+    let work = |values, bytes| Work::extremum_footprint(kind.name(), values, bytes, window);
     one_output::<T>(py, x, out, device, work, |device, v, o| {
-        gpix::extremum_filter_into(device, v, kind, size, mode, o).map(drop)
+        gpix::extremum_filter_into(device, v, kind, window, mode, o).map(drop)
     })
 }
 
-/// extremum_filter(x, out, maximum, size, mode, cval, device, origin=(0, 0)):
-/// scipy's minimum_filter (maximum false) or maximum_filter; x and out 4-D
-/// (layers, height, width, channels) of one dtype: uint8, uint16, int16,
-/// float32 or float64; mode one name or "y,x".
+/// The window of a size and optional flags (row by row).
+fn window_of(size: (usize, usize), footprint: Option<Vec<bool>>) -> PyResult<gpix::Footprint> {
+    match footprint {
+        None => Ok(gpix::Footprint::rectangle([size.0, size.1])),
+        Some(flags) => gpix::Footprint::from_mask(flags, size.0, size.1).map_err(py_err),
+    }
+}
+
+/// extremum_filter(x, out, maximum, size, mode, cval, device, origin=(0, 0),
+/// footprint=None): scipy's minimum_filter (maximum false) or
+/// maximum_filter; x and out 4-D (layers, height, width, channels) of one
+/// dtype: uint8, uint16, int16, float32 or float64; mode one name or "y,x"
+/// (one name with a footprint); footprint the size[0] × size[1] window's
+/// flags row by row (None: all of it).
 #[pyfunction]
-#[pyo3(signature = (x, out, maximum, size, mode, cval, device, origin=(0, 0)))]
+#[pyo3(signature = (x, out, maximum, size, mode, cval, device, origin=(0, 0), footprint=None))]
 #[allow(clippy::too_many_arguments)]
 fn extremum_filter(
     py: Python<'_>,
@@ -341,6 +351,7 @@ fn extremum_filter(
     cval: f64,
     device: &str,
     origin: (isize, isize),
+    footprint: Option<Vec<bool>>,
 ) -> PyResult<()> {
     let mode = mode_of(mode, cval, origin)?;
     let kind = if maximum {
@@ -348,8 +359,8 @@ fn extremum_filter(
     } else {
         gpix::Extremum::Minimum
     };
-    let size = [size.0, size.1];
-    on_kept!(x, extremum_t(py, x, out, kind, size, mode, device))
+    let window = window_of(size, footprint)?;
+    on_kept!(x, extremum_t(py, x, out, kind, &window, mode, device))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -390,10 +401,7 @@ fn rank_filter(
 ) -> PyResult<()> {
     let mode = mode_of(mode, cval, origin)?;
     let rank = gpix::Rank::Index(rank);
-    let window = match footprint {
-        None => gpix::Footprint::rectangle([size.0, size.1]),
-        Some(flags) => gpix::Footprint::from_mask(flags, size.0, size.1).map_err(py_err)?,
-    };
+    let window = window_of(size, footprint)?;
     on_kept!(x, rank_t(py, x, out, rank, &window, mode, device))
 }
 

@@ -514,18 +514,23 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
     let mut records = Vec::new();
     for case in &args.cases {
         let (channels, size) = match case.as_str() {
-            "uniform" | "stats" | "gabor" | "random15" | "maximum" | "minimum" | "median" => {
-                (1, 15)
-            }
+            "uniform" | "stats" | "gabor" | "random15" | "maximum" | "minimum" | "median"
+            | "erode-disk" | "median-disk" => (1, 15),
             "median3" => (1, 3),
             "gabor31" | "random31" => (1, 31),
             "layers" => (16, 3),
             other => bail!(
                 "unknown filter case '{other}' (uniform, stats, layers, gabor, gabor31, random15, \
-                 random31, maximum, minimum, median, median3)"
+                 random31, maximum, minimum, median, median3, erode-disk, median-disk)"
             ),
         };
         let kernel = bench_kernel(case, size)?;
+        // The disk cases: a disk of the window's width (radius 7 in 15×15).
+        let window = if case.ends_with("-disk") {
+            gpix::Footprint::disk(size / 2)
+        } else {
+            gpix::Footprint::rectangle([size, size])
+        };
         let label = if channels > 1 {
             format!("{case}x{channels}")
         } else {
@@ -556,7 +561,7 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
                         device,
                         image.view(),
                         kind,
-                        [size, size],
+                        &window,
                         mode,
                         &mut out,
                     )?;
@@ -568,7 +573,7 @@ fn filter(common: &Common, args: &FilterBench) -> anyhow::Result<()> {
                         device,
                         image.view(),
                         gpix::Rank::Median,
-                        [size, size],
+                        &window,
                         mode,
                         &mut out,
                     )?;
@@ -697,7 +702,7 @@ fn diff(common: &Common, args: &DiffBench) -> anyhow::Result<()> {
 fn extremum_case(case: &str) -> Option<gpix::Extremum> {
     match case {
         "maximum" => Some(gpix::Extremum::Maximum),
-        "minimum" => Some(gpix::Extremum::Minimum),
+        "minimum" | "erode-disk" => Some(gpix::Extremum::Minimum),
         _ => None,
     }
 }

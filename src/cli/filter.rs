@@ -515,7 +515,7 @@ fn parse_sigma(s: &str) -> Result<[f64; 2], String> {
 /// One filter of the `filter` command.
 enum Op {
     Uniform([usize; 2]),
-    Extremum(gpix::Extremum, [usize; 2]),
+    Extremum(gpix::Extremum, gpix::Footprint),
     Rank(gpix::Rank, gpix::Footprint),
     Correlate(Kernel, gpix::CorrelationMethod),
     Convolve(Kernel, gpix::CorrelationMethod),
@@ -536,8 +536,8 @@ fn apply<T: FilterValue + gpix::RankValue>(
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
     let info = match op {
         Op::Uniform(size) => gpix::uniform_filter_into(device, image, *size, mode, out.data_mut())?,
-        Op::Extremum(kind, size) => {
-            gpix::extremum_filter_into(device, image, *kind, *size, mode, out.data_mut())?
+        Op::Extremum(kind, window) => {
+            gpix::extremum_filter_into(device, image, *kind, window, mode, out.data_mut())?
         }
         Op::Rank(rank, size) => {
             gpix::rank_filter_into(device, image, *rank, size, mode, out.data_mut())?
@@ -584,7 +584,9 @@ fn filter_work(op: &Op, input: &Input) -> Work {
     let dims = |k: &Kernel| [k.height(), k.width()];
     match op {
         Op::Uniform(size) => Work::uniform(values, value_bytes, *size),
-        Op::Extremum(kind, size) => Work::extremum(kind.name(), values, value_bytes, *size),
+        Op::Extremum(kind, window) => {
+            Work::extremum_footprint(kind.name(), values, value_bytes, window)
+        }
         Op::Rank(_, window) => Work::rank_footprint(values, value_bytes, window),
         Op::Correlate(k, _) => Work::correlate("correlate", values, value_bytes, dims(k), 1),
         Op::Convolve(k, _) => Work::correlate("convolve", values, value_bytes, dims(k), 1),
@@ -640,21 +642,6 @@ fn read_kernel(path: &Path) -> anyhow::Result<Kernel> {
     Kernel::new(ky, kx, weights).with_context(|| path.display().to_string())
 }
 
-/// A minimum or maximum filter: of a rectangle the separable extremum
-/// filter; of a footprint its rank 0 or n − 1 (scipy's non-separable
-/// filter).
-fn extremum_op(kind: gpix::Extremum, a: &WindowArgs) -> anyhow::Result<Op> {
-    let window = a.window()?;
-    if window.is_rectangle() {
-        return Ok(Op::Extremum(kind, window.size()));
-    }
-    let rank = match kind {
-        gpix::Extremum::Minimum => gpix::Rank::Index(0),
-        gpix::Extremum::Maximum => gpix::Rank::Index(-1),
-    };
-    Ok(Op::Rank(rank, window))
-}
-
 /// `g`, once its kernels are known to be valid (before any file is read).
 fn checked(g: gpix::Gaussian) -> anyhow::Result<gpix::Gaussian> {
     g.taps(0)?;
@@ -665,8 +652,8 @@ fn checked(g: gpix::Gaussian) -> anyhow::Result<gpix::Gaussian> {
 pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
     let (io_args, op) = match cmd {
         FilterCommand::Uniform(a) => (&a.io, Op::Uniform(a.size)),
-        FilterCommand::Minimum(a) => (&a.io, extremum_op(gpix::Extremum::Minimum, a)?),
-        FilterCommand::Maximum(a) => (&a.io, extremum_op(gpix::Extremum::Maximum, a)?),
+        FilterCommand::Minimum(a) => (&a.io, Op::Extremum(gpix::Extremum::Minimum, a.window()?)),
+        FilterCommand::Maximum(a) => (&a.io, Op::Extremum(gpix::Extremum::Maximum, a.window()?)),
         FilterCommand::Median(a) => (&a.io, Op::Rank(gpix::Rank::Median, a.window()?)),
         FilterCommand::Rank(a) => (
             &a.window.io,

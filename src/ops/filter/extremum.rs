@@ -1,5 +1,6 @@
 //! scipy.ndimage's `minimum_filter` and `maximum_filter` with a rectangular
-//! window (grey erosion and dilation by a flat box).
+//! window (grey erosion and dilation by a flat box); other footprints in
+//! `extremum_footprint`.
 //!
 //! A box's extremum is separable: the rows' extrema along x, then those
 //! rows' extrema along y (scipy runs y first; the order does not change the
@@ -17,7 +18,11 @@ use rayon::prelude::*;
 
 use super::boundary::extend_row;
 use super::boundary_index;
-use super::{box_window, check_out, check_scratch, windows, Border, BoundaryMode, FilterInfo};
+use super::extremum_footprint::{footprint_extremum_cpu, ring_values, runs};
+use super::{
+    box_window, check_out, check_scratch, one_mode, windows, Border, BoundaryMode, FilterInfo,
+    Footprint,
+};
 use crate::array::Element;
 use crate::array::{Image, ImageView};
 use crate::device::Device;
@@ -75,7 +80,7 @@ pub trait ExtremumValue: Element {
         ctx: &crate::GpuContext,
         image: ImageView<'_, Self>,
         kind: Extremum,
-        size: [usize; 2],
+        window: &Footprint,
         at: ([usize; 2], [BoundaryMode; 2]),
         out: &mut [Self],
     ) -> Result<FilterInfo>;
@@ -110,11 +115,11 @@ macro_rules! extremum_value {
                 ctx: &crate::GpuContext,
                 image: ImageView<'_, Self>,
                 kind: Extremum,
-                size: [usize; 2],
+                window: &Footprint,
                 at: ([usize; 2], [BoundaryMode; 2]),
                 out: &mut [Self],
             ) -> Result<FilterInfo> {
-                $gpu(ctx, image, kind, size, at, out)
+                $gpu(ctx, image, kind, window, at, out)
             }
         }
     };
@@ -161,12 +166,12 @@ fn gpu_through_f32<T: ExtremumValue + Into<f32>>(
     ctx: &crate::GpuContext,
     image: ImageView<'_, T>,
     kind: Extremum,
-    size: [usize; 2],
+    window: &Footprint,
     at: ([usize; 2], [BoundaryMode; 2]),
     out: &mut [T],
 ) -> Result<FilterInfo> {
     through_f32(image, out, |view, floats| {
-        super::gpu::extremum(ctx, view, kind, size, at, floats)
+        super::gpu::extremum(ctx, view, kind, window, at, floats)
     })
 }
 
@@ -195,7 +200,9 @@ fn piece_rows(ny: usize) -> usize {
 }
 
 /// `scipy.ndimage.minimum_filter(image, size=(ny, nx), mode=…, origin=…)`
-/// or `maximum_filter` over the first two axes of each channel.
+/// or `maximum_filter` over the first two axes of each channel; or with
+/// any [`Footprint`] (scipy's `footprint=`: grey erosion or dilation by a
+/// flat disk, cross, …).
 ///
 /// ```
 /// use gpix::{extremum_filter, BoundaryMode, Device, Extremum, ImageView};
@@ -208,24 +215,30 @@ fn piece_rows(ny: usize) -> usize {
 ///
 /// A size of 0 or 1 along an axis means no filtering along it (scipy's
 /// rule). `border`: a [`BoundaryMode`], or a [`Border`] with one mode per
-/// axis and scipy's `origin`. NaNs are skipped on the CPU (a window of NaNs
-/// only gives NaN); on a GPU a window holding a NaN gives an unspecified
-/// value (WGSL leaves `min`/`max` of NaN to the driver).
+/// axis (a footprint other than a rectangle takes one, as scipy) and
+/// scipy's `origin`. NaNs are skipped on the CPU (a window of NaNs only
+/// gives NaN); on a GPU a window holding a NaN gives an unspecified value
+/// (WGSL leaves `min`/`max` of NaN to the driver).
+///
+/// A footprint costs about two vectorised compares per run of marked
+/// columns and value on the CPU (a disk of radius r: 2·(2r + 1)); on a GPU
+/// it runs as the rank filter's rank 0 or n − 1.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for an origin
-/// outside scipy's rule; [`Error::Gpu`](crate::Error::Gpu) if a GPU kernel
+/// outside scipy's rule, a footprint marking no position or two modes with
+/// one; [`Error::Gpu`](crate::Error::Gpu) if a GPU kernel
 /// fails; [`Error::TooLarge`](crate::Error::TooLarge) if the scratch rows
 /// would exceed the memory limit.
 pub fn extremum_filter<T: ExtremumValue>(
     device: &Device,
     image: ImageView<'_, T>,
     kind: Extremum,
-    size: [usize; 2],
+    window: impl Into<Footprint>,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
     let mut out = Image::zeros(image.height(), image.width(), image.channels())?;
-    extremum_filter_into(device, image, kind, size, border, out.data_mut())?;
+    extremum_filter_into(device, image, kind, window, border, out.data_mut())?;
     Ok(out)
 }
 
@@ -236,10 +249,10 @@ pub fn extremum_filter<T: ExtremumValue>(
 pub fn minimum_filter<T: ExtremumValue>(
     device: &Device,
     image: ImageView<'_, T>,
-    size: [usize; 2],
+    window: impl Into<Footprint>,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    extremum_filter(device, image, Extremum::Minimum, size, border)
+    extremum_filter(device, image, Extremum::Minimum, window, border)
 }
 
 /// [`extremum_filter`] with [`Extremum::Maximum`]: scipy's `maximum_filter`.
@@ -249,10 +262,10 @@ pub fn minimum_filter<T: ExtremumValue>(
 pub fn maximum_filter<T: ExtremumValue>(
     device: &Device,
     image: ImageView<'_, T>,
-    size: [usize; 2],
+    window: impl Into<Footprint>,
     border: impl Into<Border>,
 ) -> Result<Image<T>> {
-    extremum_filter(device, image, Extremum::Maximum, size, border)
+    extremum_filter(device, image, Extremum::Maximum, window, border)
 }
 
 /// [`extremum_filter`] into a caller-owned buffer of `image.data().len()`
@@ -269,12 +282,15 @@ pub fn extremum_filter_into<T: ExtremumValue>(
     device: &Device,
     image: ImageView<'_, T>,
     kind: Extremum,
-    size: [usize; 2],
+    window: impl Into<Footprint>,
     border: impl Into<Border>,
     out: &mut [T],
 ) -> Result<FilterInfo> {
-    let border = border.into();
-    let (size, anchor) = box_window(size, &border)?;
+    let (window, border) = (window.into(), border.into());
+    if !window.is_rectangle() {
+        return footprint_extremum_into(device, image, kind, &window, &border, out);
+    }
+    let (size, anchor) = box_window(window.size(), &border)?;
     check_out(&image, out.len(), "the output")?;
     check_cval::<T>(&border)?;
     let row_len = image.width() * image.channels();
@@ -313,23 +329,82 @@ pub fn extremum_filter_into<T: ExtremumValue>(
             })
         }
         #[cfg(feature = "gpu")]
-        Device::Gpu(ctx) => T::on_gpu(ctx, image, kind, size, (anchor, border.modes), out),
+        Device::Gpu(ctx) => {
+            let window = Footprint::rectangle(size);
+            T::on_gpu(ctx, image, kind, &window, (anchor, border.modes), out)
+        }
     }
 }
 
-/// The definition of [`extremum_filter`]: each window's extremum, read value
-/// by value through the boundary modes, in f64.
+/// The anchor of a footprint that is not a rectangle, checked: it marks a
+/// position, one mode, scipy's origin rule on both axes.
+fn footprint_anchor(window: &Footprint, border: &Border) -> Result<[usize; 2]> {
+    let size = window.size();
+    if window.is_empty() {
+        return Err(Error::invalid(format!(
+            "a {}x{} footprint that marks no position (scipy: all-zero footprint is not supported)",
+            size[0], size[1]
+        )));
+    }
+    one_mode(border, "a minimum or maximum filter over a footprint")?;
+    border.anchor(size)
+}
+
+/// [`extremum_filter_into`] of a footprint that is not a rectangle.
+fn footprint_extremum_into<T: ExtremumValue>(
+    device: &Device,
+    image: ImageView<'_, T>,
+    kind: Extremum,
+    window: &Footprint,
+    border: &Border,
+    out: &mut [T],
+) -> Result<FilterInfo> {
+    let anchor = footprint_anchor(window, border)?;
+    check_out(&image, out.len(), "the output")?;
+    check_cval::<T>(border)?;
+    let size = window.size();
+    let runs = runs(window);
+    check_scratch(
+        &format!("a {}x{} {}'s rows", size[0], size[1], kind.name()),
+        ring_values(window, &runs, image.width(), image.channels()),
+        size_of::<T>(),
+    )?;
+    match device {
+        Device::Cpu => {
+            footprint_extremum_cpu(image, kind, window, (anchor, border.modes[0]), out);
+            Ok(FilterInfo {
+                method: format!(
+                    "{}x{} footprint of {} values in {} runs of columns, by doubling sweeps \
+                     (exact)",
+                    size[0],
+                    size[1],
+                    window.len(),
+                    runs.len()
+                ),
+            })
+        }
+        #[cfg(feature = "gpu")]
+        Device::Gpu(ctx) => T::on_gpu(ctx, image, kind, window, (anchor, border.modes), out),
+    }
+}
+
+/// The definition of [`extremum_filter`]: each window's (footprint's)
+/// extremum, read value by value through the boundary modes, in f64.
 ///
 /// # Errors
 /// As [`extremum_filter`] for the origin.
 pub fn extremum_filter_reference<T: ExtremumValue>(
     image: ImageView<'_, T>,
     kind: Extremum,
-    size: [usize; 2],
+    window: impl Into<Footprint>,
     border: impl Into<Border>,
 ) -> Result<Image<f64>> {
-    let border = border.into();
-    let (size, anchor) = box_window(size, &border)?;
+    let (window, border) = (window.into(), border.into());
+    let (size, anchor) = if window.is_rectangle() {
+        box_window(window.size(), &border)?
+    } else {
+        (window.size(), footprint_anchor(&window, &border)?)
+    };
     check_cval::<T>(&border)?;
     let values: Vec<f64> = image.data().iter().map(|&v| v.into_f64()).collect();
     let (h, w, c) = (image.height(), image.width(), image.channels());
@@ -339,9 +414,13 @@ pub fn extremum_filter_reference<T: ExtremumValue>(
         size,
         (anchor, border.modes),
         |i, v| {
+            // `box_window` widens a 0 side to 1: every position then.
+            let marked = (0..v.len())
+                .filter(|p| window.is_rectangle() || window.contains(p / size[1], p % size[1]))
+                .map(|p| v[p]);
             out[i] = match kind {
-                Extremum::Minimum => v.iter().copied().reduce(pick::<f64, false, true>),
-                Extremum::Maximum => v.iter().copied().reduce(pick::<f64, true, true>),
+                Extremum::Minimum => marked.reduce(pick::<f64, false, true>),
+                Extremum::Maximum => marked.reduce(pick::<f64, true, true>),
             }
             .unwrap_or(0.0);
         },
@@ -400,7 +479,11 @@ fn group<T: ExtremumValue>(chunk: &[T]) -> [T; GROUP] {
 
 /// `dst[i] = pick(a[i], b[i])` (all three the same length).
 #[inline(always)]
-fn pick_into<T: ExtremumValue, const MAX: bool, const SAFE: bool>(dst: &mut [T], a: &[T], b: &[T]) {
+pub(super) fn pick_into<T: ExtremumValue, const MAX: bool, const SAFE: bool>(
+    dst: &mut [T],
+    a: &[T],
+    b: &[T],
+) {
     let (a, b) = (&a[..dst.len()], &b[..dst.len()]);
     let mut d = dst.chunks_exact_mut(GROUP);
     let (mut ag, mut bg) = (a.chunks_exact(GROUP), b.chunks_exact(GROUP));
@@ -422,7 +505,10 @@ fn pick_into<T: ExtremumValue, const MAX: bool, const SAFE: bool>(dst: &mut [T],
 
 /// `dst[i] = pick(dst[i], b[i])` over `dst`'s length.
 #[inline(always)]
-fn pick_assign<T: ExtremumValue, const MAX: bool, const SAFE: bool>(dst: &mut [T], b: &[T]) {
+pub(super) fn pick_assign<T: ExtremumValue, const MAX: bool, const SAFE: bool>(
+    dst: &mut [T],
+    b: &[T],
+) {
     let b = &b[..dst.len()];
     let mut d = dst.chunks_exact_mut(GROUP);
     let mut bg = b.chunks_exact(GROUP);
@@ -546,7 +632,7 @@ fn piece_extrema<T: ExtremumValue, const MAX: bool>(
 }
 
 /// Whether `values` holds a NaN (vectorised: no early exit).
-fn has_nan<T: ExtremumValue>(values: &[T]) -> bool {
+pub(super) fn has_nan<T: ExtremumValue>(values: &[T]) -> bool {
     values.iter().fold(false, |any, &v| any | v.is_nan())
 }
 
@@ -584,7 +670,7 @@ fn column_pass<T: ExtremumValue, const MAX: bool, const SAFE: bool>(
 const DOUBLING_MAX: usize = 128;
 
 /// The largest power of two `p ≤ n` (n ≥ 1).
-fn power_below(n: usize) -> usize {
+pub(super) fn power_below(n: usize) -> usize {
     1 << n.ilog2()
 }
 

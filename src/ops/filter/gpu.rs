@@ -197,10 +197,19 @@ pub(super) fn extremum<T: FilterValue>(
     ctx: &GpuContext,
     image: ImageView<'_, T>,
     kind: super::Extremum,
-    size: [usize; 2],
+    window: &super::Footprint,
     (center, modes): ([usize; 2], [BoundaryMode; 2]),
     out: &mut [T],
 ) -> Result<FilterInfo> {
+    if !window.is_rectangle() {
+        // One mode (checked): the rank pass's rank 0 or n − 1.
+        let k = match kind {
+            super::Extremum::Minimum => 0,
+            super::Extremum::Maximum => window.len() - 1,
+        };
+        return rank(ctx, image, k, window, (center, modes[0]), out);
+    }
+    let size = window.size();
     let job = Job::Extremum(kind);
     run_one(kind.name(), ctx, image, (size, center, modes), &job, out)?;
     let what = format!(

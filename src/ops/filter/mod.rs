@@ -14,6 +14,7 @@ mod box_cpu;
 mod correlate;
 mod edges;
 mod extremum;
+mod extremum_footprint;
 mod fft;
 mod fir;
 mod footprint;
@@ -31,6 +32,12 @@ pub use extremum::{
     minimum_filter, Extremum, ExtremumValue,
 };
 pub use footprint::Footprint;
+
+/// How many runs of marked columns a footprint's rows hold (the cost
+/// model's measure of a footprint extremum).
+pub(crate) fn footprint_runs(window: &Footprint) -> usize {
+    extremum_footprint::runs(window).len()
+}
 pub use kernel::{
     gabor_kernel, gabor_sigma_from_bandwidth, gaussian_derivative_kernel1d, gaussian_kernel1d,
     Kernel, MAX_GAUSSIAN_ORDER,
