@@ -209,6 +209,25 @@ def rows(runs, quick):
            *paired_ms(lambda: gpix.maximum_filter(grey, 15, output=grey_out), cv_dilate_u8, runs),
            "cv2.dilate(15×15 ones, dst=)", "")
 
+    # Grey erosion by a disk of radius 7 (the same 0/1 mask for both).
+    i, j = np.mgrid[-7:8, -7:8]
+    disk = i * i + j * j <= 49
+    disk_u8 = disk.astype(np.uint8)
+
+    def cv_erode_u8():
+        cv2.erode(grey, disk_u8, dst=grey_out, borderType=reflect)
+
+    yield (f"minimum_filter disk r=7, {n}² uint8",
+           *paired_ms(lambda: gpix.minimum_filter(grey, footprint=disk, output=grey_out), cv_erode_u8, runs),
+           "cv2.erode(disk, dst=)", "")
+
+    def cv_erode():
+        cv2.erode(x, disk_u8, dst=out, borderType=reflect)
+
+    yield (f"minimum_filter disk r=7, {n}² float32",
+           *paired_ms(lambda: gpix.minimum_filter(x, footprint=disk, output=out), cv_erode, runs),
+           "cv2.erode(disk, dst=)", "")
+
     def cv_median_u8():
         cv2.medianBlur(grey, 15, dst=grey_out)
 
@@ -241,6 +260,10 @@ def rows(runs, quick):
     scipy_ms = median_ms(lambda: ndi.median_filter(crop, 15, output=crop_out), 1) * (n * n) / 1e6
     yield (f"median_filter 15x15, {n}² float32",
            median_ms(lambda: gpix.median_filter(x, 15, output=out), runs), scipy_ms,
+           "scipy.ndimage.median_filter (1000² crop × pixels)", "")
+    scipy_ms = median_ms(lambda: ndi.median_filter(crop, footprint=disk, output=crop_out), 1) * (n * n) / 1e6
+    yield (f"median_filter disk r=7, {n}² float32",
+           median_ms(lambda: gpix.median_filter(x, footprint=disk, output=out), runs), scipy_ms,
            "scipy.ndimage.median_filter (1000² crop × pixels)", "")
 
     gradient_into, label_mean_into = numba_peers()
