@@ -11,12 +11,17 @@
 // block by block on every pass. Every result is one of the inputs (or
 // cval): exact in the texture's units.
 //
+// FOOTPRINT: the window is a footprint; `flags` (taps_y × taps_x, row by
+// row) marks the taps counted (0: not in the window).
+//
 // Bindings (group 0):
 //   0 input    texture or buffer (io.rs)
 //   1 params   uniform Params
+//   2 flags    storage array<f32> (bound for a rectangle too)
 //   4 output   storage texture or buffer
 
 override CHANNELS: u32 = 4u;
+override FOOTPRINT: bool = false;
 
 struct Params {
     taps_x: u32,
@@ -30,6 +35,7 @@ struct Params {
 }
 
 @group(0) @binding(1) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read> flags: array<f32>;
 
 const TILE: u32 = 16u;
 // Window taps per axis of one block: (16 + 15)² keys of 16 bytes = 15.4 KiB.
@@ -104,8 +110,11 @@ fn rank(
                 }
                 for (var i = 0u; i < bi; i++) {
                     let row = (lid.y + i) * tw + lid.x;
+                    let flag_row = (i0 + i) * params.taps_x + j0;
                     for (var j = 0u; j < bj; j++) {
-                        count += select(vec4<u32>(0u), vec4<u32>(1u), keys[row + j] <= t);
+                        let inside = !FOOTPRINT || flags[flag_row + j] != 0.0;
+                        let below = (keys[row + j] <= t) & vec4<bool>(inside);
+                        count += select(vec4<u32>(0u), vec4<u32>(1u), below);
                     }
                 }
                 if !single {

@@ -377,6 +377,49 @@ proptest! {
         prop_assert!(FilterPass::rank(ctx.device(), gpix::Rank::Index(9), [3, 3], mode, ColorSpace::Encoded).is_err());
     }
 
+    /// Rank filters and minimum / maximum over a footprint ≡ the
+    /// reference (exactly for float textures), footprints over one
+    /// workgroup block included.
+    #[test]
+    fn footprint_filters_match_the_reference(
+        (w, h) in (1u32..=20, 1u32..=20),
+        seed in any::<u64>(),
+        (ny, nx) in prop_oneof![4 => (1usize..=6, 1usize..=6), 1 => (1usize..=3, 17usize..=19)],
+        kind in 0u8..3,
+        mode in prop_oneof![Just(BoundaryMode::Reflect), Just(BoundaryMode::Wrap), (0.0f64..1.0).prop_map(BoundaryMode::Constant)],
+    ) {
+        let Some(ctx) = common::gpu() else { return Ok(()) };
+        let mut rng = gpix::synth::Rng::new(seed);
+        let mut next = move || (rng.next_u64() >> 32) as u32;
+        let mut mask: Vec<bool> = (0..ny * nx).map(|_| next() % 3 != 0).collect();
+        mask[next() as usize % (ny * nx)] = true;
+        let window = gpix::Footprint::from_mask(mask, ny, nx).unwrap();
+        let bytes: Vec<u8> = (0..w * h * 4).map(|_| next() as u8).collect();
+        let grey: Vec<f32> = (0..w * h).map(|_| next() as f32 / u32::MAX as f32).collect();
+        let norm: Vec<f64> = bytes.iter().map(|&b| f64::from(b) / 255.0).collect();
+        let grey64: Vec<f64> = grey.iter().map(|&v| f64::from(v)).collect();
+        let (hh, ww) = (h as usize, w as usize);
+        let mode32 = match mode { BoundaryMode::Constant(c) => BoundaryMode::Constant(f64::from(c as f32)), m => m };
+        let (rgba_ref, grey_ref, mut pass) = if kind < 2 {
+            let kind = if kind == 0 { gpix::Extremum::Minimum } else { gpix::Extremum::Maximum };
+            (
+                gpix::extremum_filter_reference(ImageView::new(&norm, hh, ww, 4).unwrap(), kind, &window, mode32).unwrap(),
+                gpix::extremum_filter_reference(ImageView::new(&grey64, hh, ww, 1).unwrap(), kind, &window, mode32).unwrap(),
+                FilterPass::extremum(ctx.device(), kind, &window, mode, ColorSpace::Encoded).unwrap(),
+            )
+        } else {
+            let rank = gpix::Rank::Median;
+            (
+                gpix::rank_filter_reference(ImageView::new(&norm, hh, ww, 4).unwrap(), rank, &window, mode32).unwrap(),
+                gpix::rank_filter_reference(ImageView::new(&grey64, hh, ww, 1).unwrap(), rank, &window, mode32).unwrap(),
+                FilterPass::rank(ctx.device(), rank, &window, mode, ColorSpace::Encoded).unwrap(),
+            )
+        };
+        check_value_pass(&ctx, &mut pass, (w, h), (&bytes, &grey), (rgba_ref.data(), grey_ref.data()))?;
+        let empty = gpix::Footprint::from_mask(vec![false; 4], 2, 2).unwrap();
+        prop_assert!(FilterPass::rank(ctx.device(), gpix::Rank::Median, &empty, mode, ColorSpace::Encoded).is_err());
+    }
+
     /// Gradient magnitude and components ≡ numpy.gradient's reference.
     #[test]
     fn gradient_matches_the_reference(

@@ -5,7 +5,7 @@ use super::cache::{record, Binding, Cache, Created, Frames, Held, Step};
 use super::io::{input_wgsl, output_wgsl, Surface};
 use super::{source, tiles, value_io, ColorSpace};
 use crate::error::{Error, Result};
-use crate::ops::filter::{gaussian_kernel1d, BoundaryMode, Extremum, Rank};
+use crate::ops::filter::{gaussian_kernel1d, BoundaryMode, Extremum, Footprint, Rank};
 
 pub(super) const HEAD: &str = concat!(
     include_str!("../../shaders/boundary.wgsl"),
@@ -58,6 +58,9 @@ pub struct FilterPass {
     reduce: u32,
     /// A rank filter's rank (one pass of render_rank.wgsl instead).
     rank: Option<u32>,
+    /// Whether the rank pass reads a footprint's flags (`weights` then
+    /// holds them, row by row).
+    footprint: bool,
     /// The parameters `params` holds.
     base: Params,
 }
@@ -85,38 +88,73 @@ impl FilterPass {
 
     /// scipy's `minimum_filter` or `maximum_filter(size=(size[0], size[1]),
     /// mode=…)`: each channel's extremum over the window (grey erosion or
-    /// dilation by a flat box), exact in the texture's units.
+    /// dilation by a flat box), exact in the texture's units; or over any
+    /// [`Footprint`] (a disk, …: one pass of the rank filter's rank 0 or
+    /// n − 1, NaNs above every number there).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a zero or over-long size.
+    /// [`Error::InvalidArgument`] for a zero or over-long size, or a
+    /// footprint marking no position.
     pub fn extremum(
         device: &wgpu::Device,
         kind: Extremum,
-        size: [usize; 2],
+        window: impl Into<Footprint>,
         mode: BoundaryMode,
         space: ColorSpace,
     ) -> Result<Self> {
-        let mut pass = Self::flat_box(device, kind.name(), size, mode, space)?;
+        let window = window.into();
+        if !window.is_rectangle() {
+            let rank = match kind {
+                Extremum::Minimum => Rank::Index(0),
+                Extremum::Maximum => Rank::Index(-1),
+            };
+            return Self::rank(device, rank, window, mode, space);
+        }
+        let mut pass = Self::flat_box(device, kind.name(), window.size(), mode, space)?;
         pass.reduce = kind.shader_reduce();
         Ok(pass)
     }
 
     /// scipy's `rank_filter` / `median_filter` / `percentile_filter` (by
-    /// [`Rank`]) over a `size[0]` × `size[1]` window: each channel's value of
-    /// that rank, NaNs above every number, exact in the texture's units.
+    /// [`Rank`]) over a `size[0]` × `size[1]` window or any [`Footprint`]
+    /// (scipy's `footprint=`): each channel's value of that rank among the
+    /// marked values, NaNs above every number, exact in the texture's units.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a zero or over-long size or a rank
-    /// outside the window.
+    /// [`Error::InvalidArgument`] for a zero or over-long size, a footprint
+    /// marking no position or a rank outside the window.
     pub fn rank(
         device: &wgpu::Device,
         rank: Rank,
-        size: [usize; 2],
+        window: impl Into<Footprint>,
         mode: BoundaryMode,
         space: ColorSpace,
     ) -> Result<Self> {
+        let window = window.into();
+        let size = window.size();
         let mut pass = Self::flat_box(device, "rank filter", size, mode, space)?;
-        let k = rank.resolve(crate::ops::filter::window_values(size)?)?;
+        let n = crate::ops::filter::window_values(size)?;
+        let n = if window.is_rectangle() {
+            n
+        } else {
+            window.len()
+        };
+        if n == 0 {
+            return Err(Error::invalid(
+                "a rank filter's footprint marks no position",
+            ));
+        }
+        if let Some(mask) = window.mask() {
+            // The footprint's flags replace the box's unit weights.
+            let flags: Vec<f32> = mask.iter().map(|&on| f32::from(u8::from(on))).collect();
+            pass.weights = pass.cache.buffer_init(
+                "gpix.render.filter.flags",
+                bytemuck::cast_slice(&flags),
+                wgpu::BufferUsages::STORAGE,
+            );
+            pass.footprint = true;
+        }
+        let k = rank.resolve(n)?;
         let k = u32::try_from(k).map_err(|_| Error::invalid("a rank filter window over 2^32"))?;
         let params = Params {
             rank: k,
@@ -220,6 +258,7 @@ impl FilterPass {
             frames: Frames::default(),
             reduce: 0,
             rank: None,
+            footprint: false,
             base,
         })
     }
@@ -343,12 +382,14 @@ impl FilterPass {
             record(encoder, steps);
             return Ok(());
         }
-        let constants = format.constants(format.channels, false);
+        let mut constants = format.constants(format.channels, false);
+        constants.push(("FOOTPRINT", f64::from(u8::from(self.footprint))));
         let key = format!(
-            "gpix.render.rank.{}.{}.{}.{out_format}",
+            "gpix.render.rank.{}.{}.{}.{out_format}.f{}",
             input.tag(),
             format.tag(),
-            output.tag()
+            output.tag(),
+            u8::from(self.footprint)
         );
         let pipeline = self.cache.pipeline(
             &key,
@@ -362,13 +403,14 @@ impl FilterPass {
             "rank",
             &constants,
         )?;
-        let params = self.params.clone();
+        let (params, flags) = (self.params.clone(), self.weights.clone());
         let group = self.cache.bind_group(
             &key,
             &pipeline,
             &[
                 (0, input.binding()),
                 (1, Binding::Buffer(&params)),
+                (2, Binding::Buffer(&flags)),
                 (4, output.binding()),
             ],
         );
