@@ -1003,6 +1003,24 @@ fn rank_filters_match_scipy_through_the_cli() {
             &["--rank", "-2", "--origin", "1,-1"],
             "rank_m2_footprint_3x4",
         );
+        by_footprint(
+            "grey-dilation",
+            s(&odd),
+            &["--origin", "1,-1"],
+            "grey_dilation_footprint_3x4",
+        );
+        by_footprint(
+            "white-tophat",
+            "disk:2",
+            &["--mode", "constant", "--cval", "0.5"],
+            "white_tophat_disk2",
+        );
+        filter(
+            "grey-closing",
+            "4,3",
+            &["--mode", "wrap"],
+            "grey_closing_4x3_wrap",
+        );
     }
     std::fs::write(&out, b"keep me").unwrap();
     let empty = d.join("empty.npy");

@@ -51,6 +51,13 @@ __all__ = [
     "median_filter",
     "rank_filter",
     "percentile_filter",
+    "grey_erosion",
+    "grey_dilation",
+    "grey_opening",
+    "grey_closing",
+    "morphological_gradient",
+    "white_tophat",
+    "black_tophat",
     "correlate",
     "convolve",
     "gaussian_filter",
@@ -407,6 +414,119 @@ def _check_origins(sizes, origins):
     """scipy's origin rule of a non-separable window, on every axis."""
     if any(s // 2 + o < 0 or s // 2 + o >= s for s, o in zip(sizes, origins)):
         raise ValueError("invalid origin")
+
+
+def _flat(x, structure, footprint, mode, cval, origin, axes):
+    """(footprint, cval) for scipy's ``structure=`` when it is flat (all
+    zeros: a full footprint of its shape, run as scipy's non-separable filter
+    runs it: one mode, every origin checked, ``cval`` converted to the
+    input's dtype first); other structuring elements are not supported."""
+    if structure is None:
+        return footprint, cval
+    s = np.asarray(structure)
+    if np.any(s):
+        raise NotImplementedError(
+            "gpix: non-flat structuring elements (structure= with non-zero values); "
+            "pass footprint= for a flat one")
+    if not isinstance(mode, str):
+        raise RuntimeError("A sequence of modes is not supported for non-separable footprints")
+    shape = np.shape(footprint) if footprint is not None else s.shape
+    _check_origins(shape, origins_of(origin, len(axes_of(axes, np.ndim(x)))))
+    return (np.ones(s.shape, bool) if footprint is None else footprint), _c_cast_cval(np.asarray(x), cval)
+
+
+def grey_erosion(input, size=None, footprint=None, structure=None, output=None, mode="reflect", cval=0.0, origin=0, *,
+                 axes=None, device=None):
+    """scipy.ndimage.grey_erosion with a flat structuring element: the
+    :func:`minimum_filter` of ``size`` or ``footprint`` (a disk, ...); a
+    ``structure`` of zeros is a full footprint of its shape, others raise
+    NotImplementedError.
+
+    >>> gpix.grey_erosion(np.array([[3, 1, 4, 1, 5]], np.uint8), size=(1, 3))
+    array([[1, 1, 1, 1, 1]], dtype=uint8)
+    """
+    if size is None and footprint is None and structure is None:
+        raise ValueError("size, footprint, or structure must be specified")
+    footprint, cval = _flat(input, structure, footprint, mode, cval, origin, axes)
+    return minimum_filter(input, size, footprint, output, mode, cval, origin, axes=axes, device=device)
+
+
+def grey_dilation(input, size=None, footprint=None, structure=None, output=None, mode="reflect", cval=0.0, origin=0, *,
+                  axes=None, device=None):
+    """scipy.ndimage.grey_dilation with a flat structuring element: the
+    :func:`maximum_filter` of the reflected footprint (its origin negated,
+    one less along an even side), as scipy.
+
+    >>> gpix.grey_dilation(np.array([[3, 1, 4, 1, 5]], np.uint8), size=(1, 2))
+    array([[3, 4, 4, 5, 5]], dtype=uint8)
+    """
+    if size is None and footprint is None and structure is None:
+        raise ValueError("size, footprint, or structure must be specified")
+    x = np.asarray(input)
+    n = len(axes_of(axes, x.ndim))
+    shaped = footprint if footprint is not None else structure
+    sizes = list(np.shape(shaped)) if shaped is not None else per_axis(size, n, "size")
+    origins = [-o - (0 if sz & 1 else 1) for o, sz in zip(per_axis(origin, n, "origin"), sizes)]
+    footprint, cval = _flat(x, structure, footprint, mode, cval, origins, axes)
+    if footprint is not None:
+        footprint = np.asarray(footprint)
+        footprint = footprint[(slice(None, None, -1),) * footprint.ndim]
+    return maximum_filter(x, size, footprint, output, mode, cval, origins, axes=axes, device=device)
+
+
+def grey_opening(input, size=None, footprint=None, structure=None, output=None, mode="reflect", cval=0.0, origin=0, *,
+                 axes=None, device=None):
+    """scipy.ndimage.grey_opening: :func:`grey_dilation` of
+    :func:`grey_erosion` (flat structuring elements)."""
+    tmp = grey_erosion(input, size, footprint, structure, None, mode, cval, origin, axes=axes, device=device)
+    return grey_dilation(tmp, size, footprint, structure, output, mode, cval, origin, axes=axes, device=device)
+
+
+def grey_closing(input, size=None, footprint=None, structure=None, output=None, mode="reflect", cval=0.0, origin=0, *,
+                 axes=None, device=None):
+    """scipy.ndimage.grey_closing: :func:`grey_erosion` of
+    :func:`grey_dilation` (flat structuring elements)."""
+    tmp = grey_dilation(input, size, footprint, structure, None, mode, cval, origin, axes=axes, device=device)
+    return grey_erosion(tmp, size, footprint, structure, output, mode, cval, origin, axes=axes, device=device)
+
+
+def morphological_gradient(input, size=None, footprint=None, structure=None, output=None, mode="reflect", cval=0.0,
+                           origin=0, *, axes=None, device=None):
+    """scipy.ndimage.morphological_gradient: dilation minus erosion, in the
+    input's dtype as scipy subtracts (numpy's rules)."""
+    tmp = grey_dilation(input, size, footprint, structure, None, mode, cval, origin, axes=axes, device=device)
+    if isinstance(output, np.ndarray):
+        grey_erosion(input, size, footprint, structure, output, mode, cval, origin, axes=axes, device=device)
+        return np.subtract(tmp, output, output)
+    return tmp - grey_erosion(input, size, footprint, structure, None, mode, cval, origin, axes=axes, device=device)
+
+
+def white_tophat(input, size=None, footprint=None, structure=None, output=None, mode="reflect", cval=0.0, origin=0, *,
+                 axes=None, device=None):
+    """scipy.ndimage.white_tophat: the input minus its :func:`grey_opening`
+    (bool: exclusive or), as scipy."""
+    x = np.asarray(input)
+    tmp = grey_erosion(x, size, footprint, structure, None, mode, cval, origin, axes=axes, device=device)
+    tmp = grey_dilation(tmp, size, footprint, structure, output, mode, cval, origin, axes=axes, device=device)
+    if x.dtype == np.bool_ and tmp.dtype == np.bool_:
+        np.bitwise_xor(x, tmp, out=tmp)
+    else:
+        np.subtract(x, tmp, out=tmp)
+    return tmp
+
+
+def black_tophat(input, size=None, footprint=None, structure=None, output=None, mode="reflect", cval=0.0, origin=0, *,
+                 axes=None, device=None):
+    """scipy.ndimage.black_tophat: :func:`grey_closing` minus the input
+    (bool: exclusive or), as scipy."""
+    x = np.asarray(input)
+    tmp = grey_dilation(x, size, footprint, structure, None, mode, cval, origin, axes=axes, device=device)
+    tmp = grey_erosion(tmp, size, footprint, structure, output, mode, cval, origin, axes=axes, device=device)
+    if x.dtype == np.bool_ and tmp.dtype == np.bool_:
+        np.bitwise_xor(tmp, x, out=tmp)
+    else:
+        np.subtract(tmp, x, out=tmp)
+    return tmp
 
 
 def _footprint_run(x, mask, output, mode, cval, origin, axes, device, native):

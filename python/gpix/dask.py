@@ -35,6 +35,13 @@ __all__ = [
     "uniform_filter",
     "minimum_filter",
     "maximum_filter",
+    "grey_erosion",
+    "grey_dilation",
+    "grey_opening",
+    "grey_closing",
+    "morphological_gradient",
+    "white_tophat",
+    "black_tophat",
     "rank_filter",
     "median_filter",
     "percentile_filter",
@@ -138,6 +145,76 @@ def percentile_filter(input, percentile, size=None, footprint=None, mode="reflec
     """:func:`gpix.percentile_filter` chunk by chunk."""
     return _extremum(functools.partial(gpix.percentile_filter, percentile=percentile), input, size, footprint, mode,
                      cval, origin, axes, device)
+
+
+def grey_erosion(input, size=None, footprint=None, structure=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+                 device=None):
+    """:func:`gpix.grey_erosion` chunk by chunk."""
+    return _morphology(gpix.grey_erosion, input, size, footprint, structure, mode, cval, origin, axes, device)
+
+
+def grey_dilation(input, size=None, footprint=None, structure=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+                  device=None):
+    """:func:`gpix.grey_dilation` chunk by chunk."""
+    return _morphology(gpix.grey_dilation, input, size, footprint, structure, mode, cval, origin, axes, device)
+
+
+def grey_opening(input, size=None, footprint=None, structure=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+                 device=None):
+    """:func:`gpix.grey_opening`: the dilation of the erosion, each chunk by
+    chunk (two overlaps)."""
+    args = (size, footprint, structure, mode, cval, origin)
+    return grey_dilation(grey_erosion(input, *args, axes=axes, device=device), *args, axes=axes, device=device)
+
+
+def grey_closing(input, size=None, footprint=None, structure=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+                 device=None):
+    """:func:`gpix.grey_closing`: the erosion of the dilation."""
+    args = (size, footprint, structure, mode, cval, origin)
+    return grey_erosion(grey_dilation(input, *args, axes=axes, device=device), *args, axes=axes, device=device)
+
+
+def morphological_gradient(input, size=None, footprint=None, structure=None, mode="reflect", cval=0.0, origin=0, *,
+                           axes=None, device=None):
+    """:func:`gpix.morphological_gradient`: dilation minus erosion."""
+    args = (size, footprint, structure, mode, cval, origin)
+    return (grey_dilation(input, *args, axes=axes, device=device)
+            - grey_erosion(input, *args, axes=axes, device=device))
+
+
+def white_tophat(input, size=None, footprint=None, structure=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+                 device=None):
+    """:func:`gpix.white_tophat`: the input minus its opening (bool: xor)."""
+    x = da.asarray(input)
+    opened = grey_opening(x, size, footprint, structure, mode, cval, origin, axes=axes, device=device)
+    return x ^ opened if x.dtype == np.bool_ else x - opened
+
+
+def black_tophat(input, size=None, footprint=None, structure=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+                 device=None):
+    """:func:`gpix.black_tophat`: the closing minus the input (bool: xor)."""
+    x = da.asarray(input)
+    closed = grey_closing(x, size, footprint, structure, mode, cval, origin, axes=axes, device=device)
+    return closed ^ x if x.dtype == np.bool_ else closed - x
+
+
+def _morphology(f, input, size, footprint, structure, mode, cval, origin, axes, device):
+    """An erosion or dilation chunk by chunk: the halo of the window (the
+    dilation's reflected one reaches as far the other way, one more for an
+    even side: a halo of the full width on both sides covers both)."""
+    x = da.asarray(input)
+    n = len(axes_of(axes, x.ndim))
+    if size is None and footprint is None and structure is None:
+        raise ValueError("size, footprint, or structure must be specified")
+    shaped = footprint if footprint is not None else structure
+    sizes = list(np.shape(shaped)) if shaped is not None else per_axis(size, n, "size")
+    depth = _window_depth(x, axes, [2 * s + 1 for s in sizes], 0)
+
+    def block(b):
+        return f(b, size=size, footprint=footprint, structure=structure, mode=mode, cval=cval, origin=origin, axes=axes,
+                 device=device)
+
+    return _overlap(x, block, depth, mode, x.dtype, axes)
 
 
 def _extremum(f, input, size, footprint, mode, cval, origin, axes, device):

@@ -83,6 +83,21 @@ def test_rank_filters(client, data, mode):
     np.testing.assert_array_equal(got, gpix.minimum_filter(x, footprint=disk[:, :5], mode=mode))
 
 
+@pytest.mark.parametrize("mode", ["reflect", "wrap", "constant"])
+def test_grey_morphology(client, data, mode):
+    disk = np.add.outer(np.arange(-3, 4) ** 2, np.arange(-3, 4) ** 2) <= 9
+    d, x = data["f32"]
+    for name, kw in [("grey_dilation", dict(size=(4, 6), origin=(1, -2))), ("grey_opening", dict(footprint=disk)),
+                     ("white_tophat", dict(footprint=disk[:, 2:], origin=(2, 0))),
+                     ("morphological_gradient", dict(size=5))]:
+        got = getattr(gd, name)(d, mode=mode, cval=0.25, **kw).compute()
+        np.testing.assert_array_equal(got, getattr(gpix, name)(x, mode=mode, cval=0.25, **kw))
+    d, x = data["rgb"]
+    got = gd.black_tophat(d, footprint=disk[:, :, None], mode=mode).compute()
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(got, gpix.black_tophat(x, footprint=disk[:, :, None], mode=mode))
+
+
 def test_origins_and_per_axis_modes(client, data):
     d, x = data["f32"]
     for mode, origin in [(["reflect", "wrap"], (2, -3)), (["wrap", "constant"], 0), ("nearest", (-1, 1))]:

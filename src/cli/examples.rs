@@ -70,6 +70,41 @@ Examples:
   gpix filter percentile assets/coffee.png /tmp/coffee_p90.png --size 7 --percentile 90
   gpix filter percentile assets/coffee.png /tmp/coffee_p25.npy --size 5,3 --percentile 25 --dtype float64";
 
+pub(crate) const GREY_EROSION: &str = "\
+Examples:
+  gpix filter grey-erosion assets/coffee.png /tmp/coffee_grey_eroded.png --footprint disk:3
+  gpix filter grey-erosion assets/coffee.png /tmp/coffee_grey_eroded.npy --size 5,9 --origin 1,0";
+
+pub(crate) const GREY_DILATION: &str = "\
+Examples:
+  gpix filter grey-dilation assets/coffee.png /tmp/coffee_grey_dilated.png --footprint disk:3
+  gpix filter grey-dilation assets/coffee.png /tmp/coffee_grey_dilated.npy --size 4 --mode nearest";
+
+pub(crate) const GREY_OPENING: &str = "\
+Examples:
+  gpix filter grey-opening assets/coffee.png /tmp/coffee_opened.png --footprint disk:5
+  gpix filter grey-opening assets/coffee.png /tmp/coffee_opened.npy --footprint assets/cross_5x5.npy";
+
+pub(crate) const GREY_CLOSING: &str = "\
+Examples:
+  gpix filter grey-closing assets/coffee.png /tmp/coffee_closed.png --footprint disk:5
+  gpix filter grey-closing assets/coffee.png /tmp/coffee_closed.npy --size 7 --mode mirror";
+
+pub(crate) const MORPHOLOGICAL_GRADIENT: &str = "\
+Examples:
+  gpix filter morphological-gradient assets/coffee.png /tmp/coffee_outline.png --footprint disk:1
+  gpix filter morphological-gradient assets/coffee.png /tmp/coffee_outline.npy --size 3";
+
+pub(crate) const WHITE_TOPHAT: &str = "\
+Examples:
+  gpix filter white-tophat assets/coffee.png /tmp/coffee_bright_details.png --footprint disk:7
+  gpix filter white-tophat assets/coffee.png /tmp/coffee_bright_details.npy --size 15";
+
+pub(crate) const BLACK_TOPHAT: &str = "\
+Examples:
+  gpix filter black-tophat assets/coffee.png /tmp/coffee_dark_details.png --footprint disk:7
+  gpix filter black-tophat assets/coffee.png /tmp/coffee_dark_details.npy --size 15 --mode nearest";
+
 pub(crate) const CORRELATE: &str = "\
 Examples:
   gpix filter correlate assets/coffee.png /tmp/coffee_sobel.npy --kernel assets/sobel_x.npy

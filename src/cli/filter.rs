@@ -43,6 +43,31 @@ pub(crate) enum FilterCommand {
     /// int(n · --percentile / 100) in each window of n values.
     #[command(after_help = super::examples::PERCENTILE)]
     Percentile(PercentileArgs),
+    /// scipy.ndimage.grey_erosion by a flat box or footprint (the minimum
+    /// filter).
+    #[command(after_help = super::examples::GREY_EROSION)]
+    GreyErosion(WindowArgs),
+    /// scipy.ndimage.grey_dilation by a flat box or footprint (the maximum
+    /// filter over the reflected window, as scipy).
+    #[command(after_help = super::examples::GREY_DILATION)]
+    GreyDilation(WindowArgs),
+    /// scipy.ndimage.grey_opening: the dilation of the erosion.
+    #[command(after_help = super::examples::GREY_OPENING)]
+    GreyOpening(WindowArgs),
+    /// scipy.ndimage.grey_closing: the erosion of the dilation.
+    #[command(after_help = super::examples::GREY_CLOSING)]
+    GreyClosing(WindowArgs),
+    /// scipy.ndimage.morphological_gradient: dilation minus erosion.
+    #[command(after_help = super::examples::MORPHOLOGICAL_GRADIENT)]
+    MorphologicalGradient(WindowArgs),
+    /// scipy.ndimage.white_tophat: the input minus its opening (bright
+    /// details smaller than the window).
+    #[command(after_help = super::examples::WHITE_TOPHAT)]
+    WhiteTophat(WindowArgs),
+    /// scipy.ndimage.black_tophat: the closing minus the input (dark
+    /// details smaller than the window).
+    #[command(after_help = super::examples::BLACK_TOPHAT)]
+    BlackTophat(WindowArgs),
     /// scipy.ndimage.correlate with a 2-D kernel from a .npy file.
     #[command(after_help = super::examples::CORRELATE)]
     Correlate(KernelArgs),
@@ -517,6 +542,7 @@ enum Op {
     Uniform([usize; 2]),
     Extremum(gpix::Extremum, gpix::Footprint),
     Rank(gpix::Rank, gpix::Footprint),
+    Morphology(gpix::Morphology, gpix::Footprint),
     Correlate(Kernel, gpix::CorrelationMethod),
     Convolve(Kernel, gpix::CorrelationMethod),
     Gaussian(gpix::Gaussian),
@@ -538,6 +564,9 @@ fn apply<T: FilterValue + gpix::RankValue>(
         Op::Uniform(size) => gpix::uniform_filter_into(device, image, *size, mode, out.data_mut())?,
         Op::Extremum(kind, window) => {
             gpix::extremum_filter_into(device, image, *kind, window, mode, out.data_mut())?
+        }
+        Op::Morphology(m, window) => {
+            gpix::grey_morphology_into(device, image, *m, window, mode, out.data_mut())?
         }
         Op::Rank(rank, size) => {
             gpix::rank_filter_into(device, image, *rank, size, mode, out.data_mut())?
@@ -604,6 +633,13 @@ fn filter_work(op: &Op, input: &Input) -> Work {
             Work::correlate("gabor", values, value_bytes, dims(re), parts)
         }
         Op::Edge(filter) => Work::correlate(filter.name(), values, value_bytes, [3, 3], 1),
+        Op::Morphology(m, window) => {
+            let steps = match m {
+                gpix::Morphology::Erosion | gpix::Morphology::Dilation => 1,
+                _ => 2,
+            };
+            Work::extremum_footprint(m.name(), values, value_bytes, window).repeated(steps)
+        }
     }
 }
 
@@ -642,6 +678,11 @@ fn read_kernel(path: &Path) -> anyhow::Result<Kernel> {
     Kernel::new(ky, kx, weights).with_context(|| path.display().to_string())
 }
 
+/// A grey morphology op over the window of `a`.
+fn morphology(m: gpix::Morphology, a: &WindowArgs) -> anyhow::Result<Op> {
+    Ok(Op::Morphology(m, a.window()?))
+}
+
 /// `g`, once its kernels are known to be valid (before any file is read).
 fn checked(g: gpix::Gaussian) -> anyhow::Result<gpix::Gaussian> {
     g.taps(0)?;
@@ -655,6 +696,15 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
         FilterCommand::Minimum(a) => (&a.io, Op::Extremum(gpix::Extremum::Minimum, a.window()?)),
         FilterCommand::Maximum(a) => (&a.io, Op::Extremum(gpix::Extremum::Maximum, a.window()?)),
         FilterCommand::Median(a) => (&a.io, Op::Rank(gpix::Rank::Median, a.window()?)),
+        FilterCommand::GreyErosion(a) => (&a.io, morphology(gpix::Morphology::Erosion, a)?),
+        FilterCommand::GreyDilation(a) => (&a.io, morphology(gpix::Morphology::Dilation, a)?),
+        FilterCommand::GreyOpening(a) => (&a.io, morphology(gpix::Morphology::Opening, a)?),
+        FilterCommand::GreyClosing(a) => (&a.io, morphology(gpix::Morphology::Closing, a)?),
+        FilterCommand::MorphologicalGradient(a) => {
+            (&a.io, morphology(gpix::Morphology::Gradient, a)?)
+        }
+        FilterCommand::WhiteTophat(a) => (&a.io, morphology(gpix::Morphology::WhiteTophat, a)?),
+        FilterCommand::BlackTophat(a) => (&a.io, morphology(gpix::Morphology::BlackTophat, a)?),
         FilterCommand::Rank(a) => (
             &a.window.io,
             Op::Rank(gpix::Rank::Index(a.rank), a.window.window()?),
@@ -727,12 +777,17 @@ pub(crate) fn run(common: &Common, cmd: &FilterCommand) -> anyhow::Result<()> {
     if mode.origin != [0, 0]
         && !matches!(
             op,
-            Op::Uniform(_) | Op::Extremum(..) | Op::Rank(..) | Op::Correlate(..) | Op::Convolve(..)
+            Op::Uniform(_)
+                | Op::Extremum(..)
+                | Op::Rank(..)
+                | Op::Morphology(..)
+                | Op::Correlate(..)
+                | Op::Convolve(..)
         )
     {
         return Err(Usage(
-            "--origin is for uniform, minimum, maximum, median, rank, percentile, correlate and \
-             convolve (scipy's \
+            "--origin is for uniform, minimum, maximum, median, rank, percentile, the grey \
+             morphology, correlate and convolve (scipy's \
              gaussian filters, sobel, prewitt and laplace and skimage's gabor and \
              difference_of_gaussians take none)"
                 .into(),

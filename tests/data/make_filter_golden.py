@@ -48,6 +48,9 @@ Needs numpy, scipy and scikit-image. Writes tests/data/filter/*.npy:
   minimum_disk2.npy              minimum_filter, footprint=disk(2), nearest
   footprint_3x4.npy              an irregular 3x4 footprint (uint8 0/1)
   rank_m2_footprint_3x4.npy      rank_filter, rank=-2, footprint_3x4, origin=(1, -1, 0), reflect
+  grey_dilation_footprint_3x4.npy   grey_dilation, footprint_3x4, origin=(1, -1, 0), reflect
+  white_tophat_disk2.npy         white_tophat, footprint=disk(2), constant
+  grey_closing_4x3_wrap.npy      grey_closing, size=(4, 3, 1), wrap
 Constant mode uses cval = 0.5 everywhere. `python3 tests/data/make_filter_golden.py edges`
 (or `extrema`, `ranks`) writes the edge (or minimum / maximum, rank) filters' files only.
 """
@@ -181,6 +184,11 @@ def ranks():
         save(f"median_disk2_{mode}", ndi.median_filter(x, footprint=disk, mode=mode, cval=CVAL))
     save("minimum_disk2", ndi.minimum_filter(x, footprint=disk, mode="nearest"))
     save("rank_m2_footprint_3x4", ndi.rank_filter(x, -2, footprint=odd[:, :, None], origin=(1, -1, 0)))
+    # Grey morphology (flat): a dilation with an odd footprint and origin, a
+    # white top-hat by the disk, a closing by an even box.
+    save("grey_dilation_footprint_3x4", ndi.grey_dilation(x, footprint=odd[:, :, None], origin=(1, -1, 0)))
+    save("white_tophat_disk2", ndi.white_tophat(x, footprint=disk, mode="constant", cval=CVAL))
+    save("grey_closing_4x3_wrap", ndi.grey_closing(x, size=(4, 3, 1), mode="wrap"))
 
 
 if __name__ == "__main__":

@@ -73,6 +73,9 @@ pub trait ExtremumValue: Element {
     /// Whether this is a NaN.
     #[doc(hidden)]
     fn is_nan(self) -> bool;
+    /// `self − b` as numpy subtracts in this type (integers wrap).
+    #[doc(hidden)]
+    fn difference(self, b: Self) -> Self;
     /// The GPU path (f32 on the device: exact for these types' values).
     #[doc(hidden)]
     #[cfg(feature = "gpu")]
@@ -85,6 +88,34 @@ pub trait ExtremumValue: Element {
         out: &mut [Self],
     ) -> Result<FilterInfo>;
 }
+
+/// `a − b` as numpy subtracts: floats as they are, integers wrapping.
+trait NumpySub {
+    fn numpy_sub(self, b: Self) -> Self;
+}
+
+impl NumpySub for f32 {
+    fn numpy_sub(self, b: Self) -> Self {
+        self - b
+    }
+}
+
+impl NumpySub for f64 {
+    fn numpy_sub(self, b: Self) -> Self {
+        self - b
+    }
+}
+
+macro_rules! wrapping_numpy_sub {
+    ($($t:ty),*) => {$(
+        impl NumpySub for $t {
+            fn numpy_sub(self, b: Self) -> Self {
+                self.wrapping_sub(b)
+            }
+        }
+    )*};
+}
+wrapping_numpy_sub!(u8, u16, i16);
 
 /// An `ExtremumValue` impl: the type, its cval conversion, its NaN test and
 /// its GPU path (the rest is the same for every type).
@@ -109,6 +140,9 @@ macro_rules! extremum_value {
             fn is_nan(self) -> bool {
                 let $x = self;
                 $is_nan
+            }
+            fn difference(self, b: Self) -> Self {
+                NumpySub::numpy_sub(self, b)
             }
             #[cfg(feature = "gpu")]
             fn on_gpu(

@@ -117,6 +117,19 @@ impl Footprint {
         self.mask.as_deref()
     }
 
+    /// The footprint turned half a turn (rows and columns reversed), as
+    /// scipy's `grey_dilation` reflects its structuring element.
+    #[must_use]
+    pub fn reflected(&self) -> Self {
+        Self {
+            size: self.size,
+            mask: self
+                .mask
+                .as_ref()
+                .map(|m| m.iter().rev().copied().collect()),
+        }
+    }
+
     /// The `(row, column)` positions a window loses and gains when it moves
     /// one column right: per row, the first column of each run of marked
     /// positions leaves, and one past the last of each run comes (given as

@@ -21,6 +21,7 @@ mod footprint;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
 mod kernel;
+mod morphology;
 mod rank;
 mod rank_network;
 mod scratch;
@@ -32,6 +33,9 @@ pub use extremum::{
     minimum_filter, Extremum, ExtremumValue,
 };
 pub use footprint::Footprint;
+pub use morphology::{
+    grey_morphology, grey_morphology_into, grey_morphology_reference, Morphology,
+};
 
 /// How many runs of marked columns a footprint's rows hold (the cost
 /// model's measure of a footprint extremum).
