@@ -64,6 +64,8 @@ __all__ = [
     "correlate1d",
     "convolve1d",
     "uniform_filter1d",
+    "minimum_filter1d",
+    "maximum_filter1d",
     "gaussian_filter1d",
     "sobel",
     "prewitt",
@@ -918,6 +920,33 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     if operator.index(size) < 1:
         raise RuntimeError("incorrect filter size")
     return uniform_filter(x, size, output, mode, cval, origin, axes=(_axis_of(axis, x.ndim),), device=device)
+
+
+def minimum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, device=None):
+    """scipy.ndimage.minimum_filter1d: the running minimum of ``size``
+    values along one ``axis`` (:func:`minimum_filter`'s rules and dtypes).
+
+    >>> gpix.minimum_filter1d(np.array([2, 8, 0, 4, 1, 9, 9, 0], np.uint8), size=3)
+    array([2, 0, 0, 0, 1, 1, 0, 0], dtype=uint8)
+    """
+    return _extremum1d(minimum_filter, input, size, axis, output, mode, cval, origin, device)
+
+
+def maximum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, device=None):
+    """scipy.ndimage.maximum_filter1d: the running maximum of ``size``
+    values along one ``axis``.
+
+    >>> gpix.maximum_filter1d(np.array([2, 8, 0, 4, 1, 9, 9, 0], np.uint8), size=3)
+    array([8, 8, 8, 4, 9, 9, 9, 9], dtype=uint8)
+    """
+    return _extremum1d(maximum_filter, input, size, axis, output, mode, cval, origin, device)
+
+
+def _extremum1d(f, input, size, axis, output, mode, cval, origin, device):
+    x = np.asarray(input)
+    if operator.index(size) < 1:
+        raise RuntimeError("incorrect filter size")
+    return f(x, size, None, output, mode, cval, origin, axes=(_axis_of(axis, x.ndim),), device=device)
 
 
 def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *,

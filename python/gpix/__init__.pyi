@@ -260,6 +260,28 @@ def convolve1d(
     *,
     device: Device = None,
 ) -> np.ndarray: ...
+def minimum_filter1d(
+    input: npt.ArrayLike,
+    size: int,
+    axis: int = -1,
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    origin: int = 0,
+    *,
+    device: Device = None,
+) -> np.ndarray: ...
+def maximum_filter1d(
+    input: npt.ArrayLike,
+    size: int,
+    axis: int = -1,
+    output: Output = None,
+    mode: Mode = "reflect",
+    cval: float = 0.0,
+    origin: int = 0,
+    *,
+    device: Device = None,
+) -> np.ndarray: ...
 def uniform_filter1d(
     input: npt.ArrayLike,
     size: int,

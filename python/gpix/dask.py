@@ -51,6 +51,8 @@ __all__ = [
     "correlate1d",
     "convolve1d",
     "uniform_filter1d",
+    "minimum_filter1d",
+    "maximum_filter1d",
     "gaussian_filter1d",
     "sobel",
     "prewitt",
@@ -296,6 +298,24 @@ def uniform_filter1d(input, size, axis=-1, mode="reflect", cval=0.0, origin=0, *
     x = da.asarray(input)
     return _along(x, axis, size, origin, mode,
                   lambda b: gpix.uniform_filter1d(b, size, axis, mode=mode, cval=cval, origin=origin, device=device))
+
+
+def minimum_filter1d(input, size, axis=-1, mode="reflect", cval=0.0, origin=0, *, device=None):
+    """:func:`gpix.minimum_filter1d` chunk by chunk (the input's dtype kept)."""
+    return _extremum1d(gpix.minimum_filter1d, input, size, axis, mode, cval, origin, device)
+
+
+def maximum_filter1d(input, size, axis=-1, mode="reflect", cval=0.0, origin=0, *, device=None):
+    """:func:`gpix.maximum_filter1d` chunk by chunk (the input's dtype kept)."""
+    return _extremum1d(gpix.maximum_filter1d, input, size, axis, mode, cval, origin, device)
+
+
+def _extremum1d(f, input, size, axis, mode, cval, origin, device):
+    x = da.asarray(input)
+    ax = axes_of([axis], x.ndim)[0]
+    depth = _window_depth(x, [ax], [size], origin)
+    return _overlap(x, lambda b: f(b, size, axis, mode=mode, cval=cval, origin=origin, device=device), depth, mode,
+                    x.dtype, [ax])
 
 
 def gaussian_filter1d(input, sigma, axis=-1, order=0, mode="reflect", cval=0.0, truncate=4.0, *, radius=None,

@@ -92,6 +92,8 @@ def test_grey_morphology(client, data, mode):
                      ("morphological_gradient", dict(size=5))]:
         got = getattr(gd, name)(d, mode=mode, cval=0.25, **kw).compute()
         np.testing.assert_array_equal(got, getattr(gpix, name)(x, mode=mode, cval=0.25, **kw))
+    got = gd.maximum_filter1d(d, 9, axis=0, mode=mode, origin=-2).compute()
+    np.testing.assert_array_equal(got, gpix.maximum_filter1d(x, 9, axis=0, mode=mode, origin=-2))
     d, x = data["rgb"]
     got = gd.black_tophat(d, footprint=disk[:, :, None], mode=mode).compute()
     assert got.dtype == np.uint8

@@ -309,6 +309,21 @@ def test_grey_morphology_options(rng, device):
         gpix.grey_erosion(x[0], structure=np.ones((3, 3)))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16, np.int32, bool])
+@pytest.mark.parametrize("mode", MODES)
+def test_extremum_filters_1d_match_scipy(rng, device, dtype, mode):
+    x = (rng.standard_normal((9, 14)) * 40).astype(dtype)
+    for name in ["minimum_filter1d", "maximum_filter1d"]:
+        for size, axis, origin in [(1, -1, 0), (3, 0, 1), (4, 1, -2), (20, -1, 0)]:
+            want = getattr(ndi, name)(x, size, axis, mode=mode, cval=300, origin=origin)
+            got = getattr(gpix, name)(x, size, axis, mode=mode, cval=300, origin=origin, device=device)
+            assert got.dtype == want.dtype
+            assert_exact(got, want, device)
+        for m in (ndi, gpix):
+            with pytest.raises(RuntimeError):
+                getattr(m, name)(x, 0)
+
+
 def test_rank_filters_follow_scipys_special_cases():
     """Ranks 0 and n - 1 are scipy's minimum / maximum filters (constants
     compared as given, mode sequences allowed); 1-D inputs compare the

@@ -55,9 +55,20 @@ impl Footprint {
         })
     }
 
+    /// The largest radius [`Footprint::disk`] takes (a 65535² window).
+    pub const MAX_DISK_RADIUS: usize = 32767;
+
     /// A disk of `radius`: the `(2r + 1)²` window's positions `(i, j)` from
     /// its centre with `i² + j² ≤ r²` (as `skimage.morphology.disk`).
+    ///
+    /// # Panics
+    /// For a radius over [`Footprint::MAX_DISK_RADIUS`].
     pub fn disk(radius: usize) -> Self {
+        assert!(
+            radius <= Self::MAX_DISK_RADIUS,
+            "a disk footprint's radius is at most {}, not {radius}",
+            Self::MAX_DISK_RADIUS
+        );
         let side = 2 * radius + 1;
         let r2 = (radius * radius) as u128;
         let mask = (0..side * side)
