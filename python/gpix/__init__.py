@@ -58,6 +58,10 @@ __all__ = [
     "morphological_gradient",
     "white_tophat",
     "black_tophat",
+    "binary_erosion",
+    "binary_dilation",
+    "binary_opening",
+    "binary_closing",
     "correlate",
     "convolve",
     "gaussian_filter",
@@ -529,6 +533,121 @@ def black_tophat(input, size=None, footprint=None, structure=None, output=None, 
     else:
         np.subtract(tmp, x, out=tmp)
     return tmp
+
+
+def _binary_structure(structure, n_axes):
+    """scipy's structuring element of a binary operation: the cross of
+    ``generate_binary_structure(n_axes, 1)`` by default."""
+    if structure is None:
+        grid = np.indices((3,) * n_axes) - 1
+        return np.abs(grid).sum(axis=0) <= 1
+    s = np.asarray(structure, dtype=bool)
+    if s.ndim != n_axes:
+        raise RuntimeError("structure and input must have same dimensionality")
+    if s.size < 1:
+        raise RuntimeError("structure must not be empty")
+    return s
+
+
+def _binary(input, structure, iterations, mask, output, border_value, origin, axes, device, dilate):
+    """scipy's binary erosion (``dilate``: dilation, by the reflected
+    structure) as the minimum (maximum) filter of the array as bools over the
+    structure's footprint, outside ``border_value``; repeated ``iterations``
+    times (below 1: until nothing changes), ``mask`` False keeping values."""
+    x = np.asarray(input)
+    if np.iscomplexobj(x):
+        raise TypeError("Complex type not supported")
+    axes = axes_of(axes, x.ndim)
+    s = _binary_structure(structure, len(axes))
+    origins = per_axis(origin, len(axes), "origin")
+    if dilate:
+        s = s[(slice(None, None, -1),) * s.ndim]
+        origins = [-o - (0 if n & 1 else 1) for o, n in zip(origins, s.shape)]
+    _check_origins(s.shape, origins)
+    keep = None if mask is None else ~np.asarray(mask, dtype=bool)
+    border = bool(border_value)
+    f = maximum_filter if dilate else minimum_filter
+    current = x != 0
+
+    def step(values):
+        if not s.any():
+            # The extremum over no position: scipy's erosion keeps every
+            # value True, its dilation none.
+            result = np.full(values.shape, not dilate)
+        else:
+            result = f(values, footprint=s, mode="constant", cval=border, origin=origins, axes=axes, device=device)
+        if keep is not None:
+            result[keep] = values[keep]
+        return result
+
+    iterations = operator.index(iterations)
+    if iterations >= 1:
+        for _ in range(iterations):
+            current = step(current)
+    else:
+        # A structure holding its centre changes at least one value per
+        # step until it stops; one without it may cycle for ever (scipy then
+        # never returns): after one step per value, refuse.
+        for _ in range(current.size + 2):
+            following = step(current)
+            if np.array_equal(following, current):
+                break
+            current = following
+        else:
+            raise RuntimeError(
+                "iterations < 1 did not converge: the structuring element leaves out its centre and the "
+                "result cycles")
+    if isinstance(output, np.ndarray):
+        if output.shape != x.shape:
+            raise RuntimeError("output shape not correct")
+        output[...] = current
+        return output
+    return current
+
+
+def binary_erosion(input, structure=None, iterations=1, mask=None, output=None, border_value=0, origin=0,
+                   brute_force=False, *, axes=None, device=None):
+    """scipy.ndimage.binary_erosion: each value True where every value of the
+    structuring element (default: the cross) around it is (outside the
+    array: ``border_value``); ``iterations`` times, or until nothing changes
+    for ``iterations`` < 1; only where ``mask`` is True. Returns bools (or
+    writes ``output=`` an array). ``brute_force`` changes nothing here.
+
+    >>> gpix.binary_erosion(np.array([[0, 1, 1, 1, 0]]), structure=[[1, 1, 1]]).astype(int)
+    array([[0, 0, 1, 0, 0]])
+    """
+    return _binary(input, structure, iterations, mask, output, border_value, origin, axes, device, False)
+
+
+def binary_dilation(input, structure=None, iterations=1, mask=None, output=None, border_value=0, origin=0,
+                    brute_force=False, *, axes=None, device=None):
+    """scipy.ndimage.binary_dilation: True where any value of the reflected
+    structuring element around it is; as :func:`binary_erosion` otherwise.
+
+    >>> gpix.binary_dilation(np.array([[0, 0, 1, 0, 0]]), structure=[[1, 1, 0]]).astype(int)
+    array([[0, 1, 1, 0, 0]])
+    """
+    return _binary(input, structure, iterations, mask, output, border_value, origin, axes, device, True)
+
+
+def binary_opening(input, structure=None, iterations=1, output=None, origin=0, mask=None, border_value=0,
+                   brute_force=False, *, axes=None, device=None):
+    """scipy.ndimage.binary_opening: :func:`binary_dilation` of
+    :func:`binary_erosion`, each ``iterations`` times."""
+    n = len(axes_of(axes, np.ndim(input)))
+    structure = _binary_structure(structure, n)
+    tmp = binary_erosion(input, structure, iterations, mask, None, border_value, origin, axes=axes, device=device)
+    return binary_dilation(tmp, structure, iterations, mask, output, border_value, origin, axes=axes, device=device)
+
+
+def binary_closing(input, structure=None, iterations=1, output=None, origin=0, mask=None, border_value=0,
+                   brute_force=False, *, axes=None, device=None):
+    """scipy.ndimage.binary_closing: :func:`binary_erosion` of
+    :func:`binary_dilation`, each ``iterations`` times."""
+    n = len(axes_of(axes, np.ndim(input)))
+    structure = _binary_structure(structure, n)
+    tmp = binary_dilation(input, structure, iterations, mask, None, border_value, origin, axes=axes, device=device)
+    return binary_erosion(tmp, structure, iterations, mask, output, border_value, origin, axes=axes, device=device)
 
 
 def _footprint_run(x, mask, output, mode, cval, origin, axes, device, native):

@@ -139,6 +139,58 @@ def black_tophat(
     axes: Optional[Union[int, Sequence[int]]] = None,
     device: Device = None,
 ) -> np.ndarray: ...
+def binary_erosion(
+    input: npt.ArrayLike,
+    structure: Optional[npt.ArrayLike] = None,
+    iterations: int = 1,
+    mask: Optional[npt.ArrayLike] = None,
+    output: Optional[np.ndarray] = None,
+    border_value: int = 0,
+    origin: Union[int, Sequence[int]] = 0,
+    brute_force: bool = False,
+    *,
+    axes: Optional[Union[int, Sequence[int]]] = None,
+    device: Device = None,
+) -> np.ndarray: ...
+def binary_dilation(
+    input: npt.ArrayLike,
+    structure: Optional[npt.ArrayLike] = None,
+    iterations: int = 1,
+    mask: Optional[npt.ArrayLike] = None,
+    output: Optional[np.ndarray] = None,
+    border_value: int = 0,
+    origin: Union[int, Sequence[int]] = 0,
+    brute_force: bool = False,
+    *,
+    axes: Optional[Union[int, Sequence[int]]] = None,
+    device: Device = None,
+) -> np.ndarray: ...
+def binary_opening(
+    input: npt.ArrayLike,
+    structure: Optional[npt.ArrayLike] = None,
+    iterations: int = 1,
+    output: Optional[np.ndarray] = None,
+    origin: Union[int, Sequence[int]] = 0,
+    mask: Optional[npt.ArrayLike] = None,
+    border_value: int = 0,
+    brute_force: bool = False,
+    *,
+    axes: Optional[Union[int, Sequence[int]]] = None,
+    device: Device = None,
+) -> np.ndarray: ...
+def binary_closing(
+    input: npt.ArrayLike,
+    structure: Optional[npt.ArrayLike] = None,
+    iterations: int = 1,
+    output: Optional[np.ndarray] = None,
+    origin: Union[int, Sequence[int]] = 0,
+    mask: Optional[npt.ArrayLike] = None,
+    border_value: int = 0,
+    brute_force: bool = False,
+    *,
+    axes: Optional[Union[int, Sequence[int]]] = None,
+    device: Device = None,
+) -> np.ndarray: ...
 def maximum_filter(
     input: npt.ArrayLike,
     size: Optional[Union[int, Sequence[int]]] = None,
