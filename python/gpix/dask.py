@@ -18,6 +18,7 @@ whatever scheduler the caller runs (threads, processes,
 """
 
 import functools
+import operator
 
 import numpy as np
 
@@ -42,6 +43,10 @@ __all__ = [
     "morphological_gradient",
     "white_tophat",
     "black_tophat",
+    "binary_erosion",
+    "binary_dilation",
+    "binary_opening",
+    "binary_closing",
     "rank_filter",
     "median_filter",
     "percentile_filter",
@@ -198,6 +203,54 @@ def black_tophat(input, size=None, footprint=None, structure=None, mode="reflect
     x = da.asarray(input)
     closed = grey_closing(x, size, footprint, structure, mode, cval, origin, axes=axes, device=device)
     return closed ^ x if x.dtype == np.bool_ else closed - x
+
+
+def binary_erosion(input, structure=None, iterations=1, mask=None, border_value=0, origin=0, brute_force=False, *,
+                   axes=None, device=None):
+    """:func:`gpix.binary_erosion` chunk by chunk (``iterations`` ≥ 1, no
+    ``mask``: a halo per iteration)."""
+    return _binary(gpix.binary_erosion, 1, input, structure, iterations, mask, border_value, origin, axes, device)
+
+
+def binary_dilation(input, structure=None, iterations=1, mask=None, border_value=0, origin=0, brute_force=False, *,
+                    axes=None, device=None):
+    """:func:`gpix.binary_dilation` chunk by chunk (as :func:`binary_erosion`)."""
+    return _binary(gpix.binary_dilation, 1, input, structure, iterations, mask, border_value, origin, axes, device)
+
+
+def binary_opening(input, structure=None, iterations=1, origin=0, mask=None, border_value=0, brute_force=False, *,
+                   axes=None, device=None):
+    """:func:`gpix.binary_opening` chunk by chunk (as :func:`binary_erosion`)."""
+    return _binary(gpix.binary_opening, 2, input, structure, iterations, mask, border_value, origin, axes, device)
+
+
+def binary_closing(input, structure=None, iterations=1, origin=0, mask=None, border_value=0, brute_force=False, *,
+                   axes=None, device=None):
+    """:func:`gpix.binary_closing` chunk by chunk (as :func:`binary_erosion`)."""
+    return _binary(gpix.binary_closing, 2, input, structure, iterations, mask, border_value, origin, axes, device)
+
+
+def _binary(f, steps, input, structure, iterations, mask, border_value, origin, axes, device):
+    """A binary operation of ``steps`` erosions / dilations per iteration:
+    each reaches at most the structure's side, so a halo of that many sides
+    per step makes every chunk exact."""
+    x = da.asarray(input)
+    iterations = operator.index(iterations)
+    if iterations < 1 or mask is not None:
+        raise NotImplementedError(
+            "gpix.dask: binary morphology with iterations < 1 or a mask needs the whole array; "
+            "use gpix's on a numpy array")
+    n = len(axes_of(axes, x.ndim))
+    shape = np.shape(structure) if structure is not None else (3,) * n
+    depth = _window_depth(x, axes, [2 * steps * iterations * s + 1 for s in shape], 0)
+
+    def block(b):
+        if structure is None:
+            return f(b, iterations=iterations, border_value=border_value, origin=origin, axes=axes, device=device)
+        return f(b, structure, iterations=iterations, border_value=border_value, origin=origin, axes=axes,
+                 device=device)
+
+    return _overlap(x, block, depth, "constant", np.dtype(bool), axes)
 
 
 def _morphology(f, input, size, footprint, structure, mode, cval, origin, axes, device):

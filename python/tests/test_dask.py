@@ -100,6 +100,21 @@ def test_grey_morphology(client, data, mode):
     np.testing.assert_array_equal(got, gpix.black_tophat(x, footprint=disk[:, :, None], mode=mode))
 
 
+def test_binary_morphology(client, data):
+    d, x = data["f32"]
+    mask, dmask = x > np.median(x), None
+    dmask = da.from_array(mask, chunks=d.chunks)
+    disk = np.add.outer(np.arange(-2, 3) ** 2, np.arange(-2, 3) ** 2) <= 4
+    for name, kw in [("binary_erosion", dict()), ("binary_dilation", dict(structure=disk, origin=(1, 0))),
+                     ("binary_opening", dict(structure=disk, iterations=2)),
+                     ("binary_closing", dict(structure=np.ones((2, 3)), border_value=1))]:
+        got = getattr(gd, name)(dmask, **kw).compute()
+        assert got.dtype == bool
+        np.testing.assert_array_equal(got, getattr(gpix, name)(mask, **kw), err_msg=name)
+    with pytest.raises(NotImplementedError):
+        gd.binary_erosion(dmask, iterations=0)
+
+
 def test_origins_and_per_axis_modes(client, data):
     d, x = data["f32"]
     for mode, origin in [(["reflect", "wrap"], (2, -3)), (["wrap", "constant"], 0), ("nearest", (-1, 1))]:
