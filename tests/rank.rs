@@ -386,6 +386,11 @@ fn large_footprint_extrema_agree() {
         "marks no position",
     );
     refused(
+        Footprint::from_mask(vec![], 0, 3).unwrap(),
+        BoundaryMode::Reflect.into(),
+        "marks no position",
+    );
+    refused(
         Footprint::disk(1),
         Border::per_axis(BoundaryMode::Reflect, BoundaryMode::Wrap),
         "one mode",

@@ -275,7 +275,6 @@ def _extremum(input, size, footprint, output, mode, cval, origin, axes, device, 
     if mask is not None and not mask.all():
         if not isinstance(mode, str):
             raise RuntimeError("A sequence of modes is not supported for non-separable footprints")
-        _check_origins(sizes, origins_of(origin, len(axes)))
         # scipy's non-separable minimum and maximum convert the constant to
         # the input's dtype (its separable ones compare it as given).
         return _footprint_run(x, mask, output, mode, _c_cast_cval(x, cval), origin, axes, device,
@@ -389,7 +388,8 @@ def _rank(input, rank, size, footprint, output, mode, cval, origin, axes, device
             _gpix.rank_filter(_as4(input), _as4(o), k, (size, size), m, float(cval), device_of(device))
             return o
     x = np.asarray(input)
-    axes = axes_of(axes, x.ndim)
+    # scipy's rank filters are non-separable: the window in array order.
+    axes, origin = _array_order(axes, x.ndim, origin)
     sizes = _rank_box(size, footprint, len(axes))
     origins = origins_of(origin, len(axes))
     _check_origins(sizes, origins)
@@ -416,6 +416,20 @@ def _rank(input, rank, size, footprint, output, mode, cval, origin, axes, device
     return _kept_dtype(x, output, sizes, mode, cval, origin, axes, run, skip_unit_origins=False)
 
 
+def _array_order(axes, ndim, origin):
+    """scipy's non-separable filters (rank filters, footprints that are not
+    all ones, structures) read a window's dimensions in the array's axis
+    order whatever the order of ``axes``, and the origins in the order of
+    ``axes`` when some axes are left out, else in the array's: the axes
+    sorted, and the origins for them."""
+    axes = axes_of(axes, ndim)
+    origins = per_axis(origin, len(axes), "origin")
+    order = sorted(range(len(axes)), key=lambda i: axes[i])
+    if len(axes) < ndim:
+        origins = [origins[i] for i in order]
+    return sorted(axes), origins
+
+
 def _check_origins(sizes, origins):
     """scipy's origin rule of a non-separable window, on every axis."""
     if any(s // 2 + o < 0 or s // 2 + o >= s for s, o in zip(sizes, origins)):
@@ -423,12 +437,13 @@ def _check_origins(sizes, origins):
 
 
 def _flat(x, structure, footprint, mode, cval, origin, axes):
-    """(footprint, cval) for scipy's ``structure=`` when it is flat (all
-    zeros: a full footprint of its shape, run as scipy's non-separable filter
-    runs it: one mode, every origin checked, ``cval`` converted to the
-    input's dtype first); other structuring elements are not supported."""
+    """(footprint, cval, origin, axes) for scipy's ``structure=`` when it is
+    flat (all zeros: a full footprint of its shape, run as scipy's
+    non-separable filter runs it: one mode, the window in array order, every
+    origin checked, ``cval`` converted to the input's dtype first); other
+    structuring elements are not supported."""
     if structure is None:
-        return footprint, cval
+        return footprint, cval, origin, axes
     s = np.asarray(structure)
     if np.any(s):
         raise NotImplementedError(
@@ -437,8 +452,10 @@ def _flat(x, structure, footprint, mode, cval, origin, axes):
     if not isinstance(mode, str):
         raise RuntimeError("A sequence of modes is not supported for non-separable footprints")
     shape = np.shape(footprint) if footprint is not None else s.shape
-    _check_origins(shape, origins_of(origin, len(axes_of(axes, np.ndim(x)))))
-    return (np.ones(s.shape, bool) if footprint is None else footprint), _c_cast_cval(np.asarray(x), cval)
+    axes, origin = _array_order(axes, np.ndim(x), origin)
+    _check_origins(shape, origin)
+    footprint = np.ones(s.shape, bool) if footprint is None else footprint
+    return footprint, _c_cast_cval(np.asarray(x), cval), origin, axes
 
 
 def grey_erosion(input, size=None, footprint=None, structure=None, output=None, mode="reflect", cval=0.0, origin=0, *,
@@ -453,7 +470,7 @@ def grey_erosion(input, size=None, footprint=None, structure=None, output=None, 
     """
     if size is None and footprint is None and structure is None:
         raise ValueError("size, footprint, or structure must be specified")
-    footprint, cval = _flat(input, structure, footprint, mode, cval, origin, axes)
+    footprint, cval, origin, axes = _flat(input, structure, footprint, mode, cval, origin, axes)
     return minimum_filter(input, size, footprint, output, mode, cval, origin, axes=axes, device=device)
 
 
@@ -473,7 +490,7 @@ def grey_dilation(input, size=None, footprint=None, structure=None, output=None,
     shaped = footprint if footprint is not None else structure
     sizes = list(np.shape(shaped)) if shaped is not None else per_axis(size, n, "size")
     origins = [-o - (0 if sz & 1 else 1) for o, sz in zip(per_axis(origin, n, "origin"), sizes)]
-    footprint, cval = _flat(x, structure, footprint, mode, cval, origins, axes)
+    footprint, cval, origins, axes = _flat(x, structure, footprint, mode, cval, origins, axes)
     if footprint is not None:
         footprint = np.asarray(footprint)
         footprint = footprint[(slice(None, None, -1),) * footprint.ndim]
@@ -563,6 +580,8 @@ def _binary(input, structure, iterations, mask, output, border_value, origin, ax
     if dilate:
         s = s[(slice(None, None, -1),) * s.ndim]
         origins = [-o - (0 if n & 1 else 1) for o, n in zip(origins, s.shape)]
+    # Non-separable in scipy: the structure in array order.
+    axes, origins = _array_order(axes, x.ndim, origins)
     _check_origins(s.shape, origins)
     keep = None if mask is None else ~np.asarray(mask, dtype=bool)
     border = bool(border_value)
@@ -655,11 +674,13 @@ def _footprint_run(x, mask, output, mode, cval, origin, axes, device, native):
     not all ones) marks; the mode one name, origins checked. ``native(flags)``
     is the binding taking the pair's flags row by row."""
     sizes = list(mask.shape)
+    axes, origin = _array_order(axes, x.ndim, origin)
+    _check_origins(sizes, origin)
     a, full = _filter_axes(x, axes, sizes)
     ny, nx = pair_of(full, a, 1)
-    # The mask's axes in the array's order; every axis but the pair's is 1
-    # wide, so the reshape keeps the row-major order of the pair.
-    call = native(np.transpose(mask, np.argsort(axes)).reshape(ny, nx).ravel().tolist())
+    # The mask's dimensions are the sorted axes'; every axis but the pair's
+    # is 1 wide, so the reshape keeps the row-major order of the pair.
+    call = native(mask.reshape(ny, nx).ravel().tolist())
 
     def run(xin, out, pair, mode, cval, origin):
         call(xin, out, size=pair, mode=mode, cval=cval, device=device_of(device), origin=origin)
@@ -1065,6 +1086,7 @@ def _extremum1d(f, input, size, axis, output, mode, cval, origin, device):
     x = np.asarray(input)
     if operator.index(size) < 1:
         raise RuntimeError("incorrect filter size")
+    _check_origins([size], [operator.index(origin)])
     return f(x, size, None, output, mode, cval, origin, axes=(_axis_of(axis, x.ndim),), device=device)
 
 

@@ -370,6 +370,30 @@ def test_binary_morphology_iterates_the_one_step_operation(rng):
         gpix.binary_erosion(x, [1, 1])
 
 
+def test_non_separable_windows_read_axes_in_array_order(rng, device):
+    """scipy's rank filters, footprints that are not all ones and structures
+    read the window's dimensions in the array's axis order whatever the
+    order of ``axes`` (its separable filters follow ``axes``): so does gpix."""
+    x = rng.standard_normal((6, 7, 5))
+    row = [[1, 0, 1]]
+    cases = [
+        ("minimum_filter", (), dict(footprint=row, axes=(1, 0))),
+        ("minimum_filter", (), dict(size=(1, 3), axes=(1, 0))),
+        ("median_filter", (), dict(size=(1, 3), axes=(1, 0))),
+        ("rank_filter", (1,), dict(size=(2, 3), axes=(2, 1), origin=(1, 0))),
+        ("percentile_filter", (30,), dict(footprint=[[1, 1, 0], [0, 1, 1]], axes=(2, 1), origin=(0, -1))),
+        ("grey_erosion", (), dict(structure=np.zeros((1, 3)), axes=(1, 0))),
+        ("binary_erosion", (), dict(structure=[[1, 1, 1, 0]], axes=(1, 0))),
+    ]
+    for name, args, kw in cases:
+        data = x > 0 if name.startswith("binary") else x
+        want = getattr(ndi, name)(data, *args, **kw)
+        assert_exact(getattr(gpix, name)(data, *args, device=device, **kw), want, device)
+    for m in (ndi, gpix):
+        with pytest.raises(ValueError):
+            m.minimum_filter1d(x, 1, origin=1)
+
+
 def test_rank_filters_follow_scipys_special_cases():
     """Ranks 0 and n - 1 are scipy's minimum / maximum filters (constants
     compared as given, mode sequences allowed); 1-D inputs compare the

@@ -44,11 +44,10 @@ impl Footprint {
                 mask.len()
             )));
         }
-        let mask = if mask.iter().all(|&m| m) {
-            None
-        } else {
-            Some(mask)
-        };
+        // A mask of no positions stays a mask (empty, refused by the
+        // filters as scipy refuses it), not a box with a side of 0.
+        let full = !mask.is_empty() && mask.iter().all(|&m| m);
+        let mask = if full { None } else { Some(mask) };
         Ok(Self {
             size: [rows, columns],
             mask,
@@ -218,6 +217,8 @@ mod tests {
         let f = Footprint::from_mask(vec![false; 6], 2, 3).unwrap();
         assert!(f.is_empty());
         assert_eq!(f.size(), [2, 3]);
+        let none = Footprint::from_mask(vec![], 0, 3).unwrap();
+        assert!(none.is_empty() && !none.is_rectangle());
     }
 
     #[test]

@@ -359,22 +359,24 @@ pub fn rank_filter_into<T: RankValue>(
     let (anchor, mode, k) = plan::<T>(rank, &window, &border)?;
     check_out(&image, out.len(), "the output")?;
     let size = window.size();
-    if !window.is_rectangle() {
-        return footprint_rank_into(device, image, k, &window, (anchor, mode), out);
-    }
-    let n = size[0] * size[1];
+    let n = window.len();
     // The extremum filters are faster. On the CPU they skip NaNs, which
     // agrees with ranks (NaNs last) for the minimum always and for the
     // maximum when no NaN can reach a window; a GPU's min/max of a NaN is
-    // the driver's choice, so there neither may meet one.
+    // the driver's choice, so there neither may meet one. (A footprint's
+    // extremum on a GPU is this rank pass anyway.)
     let nan = || mode.cval().is_nan() || image.data().iter().any(|v| v.is_nan());
+    let cpu_or_box = device.is_cpu() || window.is_rectangle();
     let extreme = match k {
-        0 if device.is_cpu() || !nan() => Some(Extremum::Minimum),
-        _ if k == n - 1 && !nan() => Some(Extremum::Maximum),
+        0 if cpu_or_box && (device.is_cpu() || !nan()) => Some(Extremum::Minimum),
+        _ if k == n - 1 && cpu_or_box && !nan() => Some(Extremum::Maximum),
         _ => None,
     };
     if let Some(kind) = extreme {
-        return extremum_filter_into(device, image, kind, size, border, out);
+        return extremum_filter_into(device, image, kind, &window, border, out);
+    }
+    if !window.is_rectangle() {
+        return footprint_rank_into(device, image, k, &window, (anchor, mode), out);
     }
     let network = n <= NETWORK_MAX;
     let tile = tile_shape(size, &image);
