@@ -17,12 +17,21 @@ const OPS: [Morphology; 7] = [
     Morphology::BlackTophat,
 ];
 
-fn devices() -> Vec<(Device, bool)> {
+/// CPU, GPU, and GPU with bands of a few rows of `w × c` values for a
+/// window `ky` rows tall.
+fn devices(w: usize, c: usize, ky: usize) -> Vec<(Device, bool)> {
     let mut out = vec![(Device::Cpu, false)];
     #[cfg(feature = "gpu")]
     if let Some(ctx) = common::gpu() {
         out.push((Device::Gpu(ctx.clone()), true));
+        let row = (w * c * 4) as u64;
+        out.push((
+            Device::Gpu(ctx.with_band_budget(row * (ky as u64 + 1) + 8)),
+            true,
+        ));
     }
+    #[cfg(not(feature = "gpu"))]
+    let _ = (w, c, ky);
     out
 }
 
@@ -53,7 +62,8 @@ fn window() -> impl Strategy<Value = (Footprint, [isize; 2])> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: common::GPU_CASES, ..ProptestConfig::default() })]
 
-    /// Every operation: f64 and f32 ≡ the reference (a GPU: its f32
+    /// Every operation: f32 ≡ the reference on the CPU, a GPU and a GPU in
+    /// bands of a few rows (a GPU: its f32
     /// rounding per step), u8 ≡ the reference wrapped as numpy wraps.
     #[test]
     fn grey_morphology_agrees(
@@ -72,7 +82,7 @@ proptest! {
         for op in OPS {
             let image = ImageView::new(&floats, h, w, c).unwrap();
             let want = gpix::grey_morphology_reference(image, op, &window, border).unwrap();
-            for (device, _) in devices() {
+            for (device, _) in devices(w, c, window.size()[0]) {
                 let got = gpix::grey_morphology(&device, image, op, &window, border).unwrap();
                 let got: Vec<f64> = got.data().iter().map(|&v| f64::from(v)).collect();
                 // Every step's result is an input (f32 exact); differences
@@ -101,7 +111,7 @@ fn grey_morphology_matches_scipy() {
     ];
     let image = ImageView::new(&a, 3, 4, 1).unwrap();
     let run = |op, window: Footprint, mode: BoundaryMode| {
-        for (device, _) in devices() {
+        for (device, _) in devices(4, 1, window.size()[0]) {
             let got = gpix::grey_morphology(&device, image, op, &window, mode).unwrap();
             let cpu = gpix::grey_morphology(&Device::Cpu, image, op, &window, mode).unwrap();
             assert_eq!(got.data(), cpu.data(), "{device:?} {op:?}");
