@@ -261,6 +261,19 @@ def rows(runs, quick):
     yield (f"median_filter 15x15, {n}² float32",
            median_ms(lambda: gpix.median_filter(x, 15, output=out), runs), scipy_ms,
            "scipy.ndimage.median_filter (1000² crop × pixels)", "")
+    # Morphology: scipy's binary opening on the whole array (its C loop);
+    # its grey white top-hat (O(footprint) per value) on the crop, scaled.
+    small_disk = np.add.outer(np.arange(-3, 4) ** 2, np.arange(-3, 4) ** 2) <= 9
+    mask = x > 127
+    yield (f"binary_opening 5x5, {n}² bool",
+           *paired_ms(lambda: gpix.binary_opening(mask, np.ones((5, 5))), lambda: ndi.binary_opening(mask, np.ones((5, 5))),
+                      runs),
+           "scipy.ndimage.binary_opening", "")
+    del mask
+    scipy_top = median_ms(lambda: ndi.white_tophat(crop, footprint=small_disk, output=crop_out), 1) * (n * n) / 1e6
+    yield (f"white_tophat disk r=3, {n}² float32",
+           median_ms(lambda: gpix.white_tophat(x, footprint=small_disk, output=out), runs), scipy_top,
+           "scipy.ndimage.white_tophat (1000² crop × pixels)", "")
     scipy_ms = median_ms(lambda: ndi.median_filter(crop, footprint=disk, output=crop_out), 1) * (n * n) / 1e6
     yield (f"median_filter disk r=7, {n}² float32",
            median_ms(lambda: gpix.median_filter(x, footprint=disk, output=out), runs), scipy_ms,
