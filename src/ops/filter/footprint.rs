@@ -140,6 +140,15 @@ impl Footprint {
         }
     }
 
+    /// `-v` wording: "window" for a rectangle, else "footprint of n values".
+    pub(crate) fn describe(&self) -> String {
+        if self.is_rectangle() {
+            "window".to_string()
+        } else {
+            format!("footprint of {} values", self.len())
+        }
+    }
+
     /// The `(row, column)` positions a window loses and gains when it moves
     /// one column right: per row, the first column of each run of marked
     /// positions leaves, and one past the last of each run comes (given as

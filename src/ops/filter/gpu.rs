@@ -259,11 +259,7 @@ pub(super) fn rank<T: FilterValue>(
         &job,
         out,
     )?;
-    let shape = if window.is_rectangle() {
-        "window".to_string()
-    } else {
-        format!("footprint of {} values", window.len())
-    };
+    let shape = window.describe();
     let what = format!(
         "{}x{} {shape}, rank {rank}, by a bitwise search of the values' order",
         size[0], size[1]

@@ -375,10 +375,8 @@ pub fn rank_filter_into<T: RankValue>(
     if let Some(kind) = extreme {
         return extremum_filter_into(device, image, kind, &window, border, out);
     }
-    if !window.is_rectangle() {
-        return footprint_rank_into(device, image, k, &window, (anchor, mode), out);
-    }
-    let network = n <= NETWORK_MAX;
+    // The networks take whole rectangles; footprints go through the tiles.
+    let network = n <= NETWORK_MAX && window.is_rectangle();
     let tile = tile_shape(size, &image);
     check_scratch(
         &format!("a {}x{} rank filter's scratch", size[0], size[1]),
@@ -398,47 +396,16 @@ pub fn rank_filter_into<T: RankValue>(
                 rank_cpu(image, k, &Shape::of(&window), (anchor, mode), tile, out);
                 "tiles of ranks and sliding bitsets"
             };
-            Ok(FilterInfo {
-                method: format!("{}x{} window, rank {k}, by {how} (exact)", size[0], size[1]),
-            })
-        }
-        #[cfg(feature = "gpu")]
-        Device::Gpu(ctx) => T::rank_on_gpu(ctx, image, k, &window, (anchor, mode), out),
-    }
-}
-
-/// [`rank_filter_into`] of a footprint other than a rectangle (checked):
-/// tiles on the CPU, the flagged bitwise search on a GPU.
-fn footprint_rank_into<T: RankValue>(
-    device: &Device,
-    image: ImageView<'_, T>,
-    k: usize,
-    window: &Footprint,
-    at: ([usize; 2], BoundaryMode),
-    out: &mut [T],
-) -> Result<FilterInfo> {
-    let size = window.size();
-    let tile = tile_shape(size, &image);
-    check_scratch(
-        &format!("a {}x{} rank filter's scratch", size[0], size[1]),
-        tile_bytes::<T>(tile, size, image.channels()),
-        1,
-    )?;
-    match device {
-        Device::Cpu => {
-            rank_cpu(image, k, &Shape::of(window), at, tile, out);
+            let shape = window.describe();
             Ok(FilterInfo {
                 method: format!(
-                    "{}x{} footprint of {} values, rank {k}, by tiles of ranks and sliding \
-                     bitsets (exact)",
-                    size[0],
-                    size[1],
-                    window.len()
+                    "{}x{} {shape}, rank {k}, by {how} (exact)",
+                    size[0], size[1]
                 ),
             })
         }
         #[cfg(feature = "gpu")]
-        Device::Gpu(ctx) => T::rank_on_gpu(ctx, image, k, window, at, out),
+        Device::Gpu(ctx) => T::rank_on_gpu(ctx, image, k, &window, (anchor, mode), out),
     }
 }
 
