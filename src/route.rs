@@ -19,6 +19,17 @@
 //!     type (a discrete GPU is assumed at 500 GB/s and 10 TFLOP/s: below any
 //!     current one, so a GPU is chosen only when it wins clearly).
 //!
+//! - Some ops also pay host work before the first band that nothing overlaps
+//!   ([`Work::gpu_setup_ms`]: a palette's candidate grid).
+//!
+//! One hardware sitting checks it (NVIDIA H200 beside 16 host threads,
+//! 2026-12-04, docs/bench/h200/): the GPU rank pass, the palette set-up and
+//! the CPU's thread scaling ([`effective_cores`]) are calibrated from it, and
+//! the test `the_h200_sitting_is_routed_as_measured` holds the model to that
+//! sitting's winners (one miss: K = 1024 palettes, where that host's CPU was
+//! 1.27× faster than modelled). The GPU figures are a top card's: a smaller
+//! GPU is slower than the model at rank filters.
+//!
 //! Software adapters are never routed to by `auto`.
 
 use crate::device::Device;
@@ -33,6 +44,15 @@ pub const PCIE_GB_S: f64 = 25.0;
 /// Fixed cost of a GPU run: submissions, pipeline lookups, the last band's
 /// latency (ms).
 pub const GPU_FIXED_MS: f64 = 5.0;
+/// f32 operations charged per window value and output value of the GPU
+/// rank pass (32 counting passes over the window from workgroup memory):
+/// an H200 counted 1.4 × 10¹² taps/s (15×15 median of 12000² f32: 719 ms of
+/// kernels, 2026-12-04), which the model's [`AdapterModel::DISCRETE`] rate
+/// gives with 7 operations per tap and pass.
+pub const GPU_RANK_TAP_FLOPS: f64 = 32.0 * 7.0;
+/// The same for a footprint that is not a rectangle (a flag test per tap):
+/// disk r = 7 on 12000² took 1104 ms there.
+pub const GPU_FOOTPRINT_TAP_FLOPS: f64 = 32.0 * 10.7;
 
 /// How an adapter reaches host memory and how fast it computes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,6 +109,14 @@ pub struct Work {
     pub flops: f64,
     /// The CPU path's cost per value on one core, ns.
     pub cpu_core_ns: f64,
+    /// Host work of the GPU path before its first band, ms (nothing
+    /// overlaps it).
+    pub gpu_setup_ms: f64,
+    /// True when the CPU path streams memory (most filters): its threads
+    /// are worth [`effective_cores`]; false for code that works from
+    /// registers (selection networks, palette search), which scaled with
+    /// every thread.
+    pub cpu_memory_bound: bool,
 }
 
 impl Work {
@@ -112,6 +140,8 @@ impl Work {
             device_bytes: values * 4 * (2 + outputs),
             flops: values as f64 * taps * 2.0,
             cpu_core_ns,
+            gpu_setup_ms: 0.0,
+            cpu_memory_bound: true,
         }
     }
 }
@@ -154,7 +184,8 @@ impl Work {
         let [ny, nx] = window.size();
         let runs = crate::ops::filter::footprint_runs(window) as f64;
         let cpu = 1.0 + 0.1 * runs;
-        Self::stencil(op, values, value_bytes, 1, 16.0 * (ny * nx) as f64, cpu)
+        let taps = GPU_FOOTPRINT_TAP_FLOPS / 2.0 * (ny * nx) as f64;
+        Self::stencil(op, values, value_bytes, 1, taps, cpu)
     }
 
     /// `rank_filter` / `median_filter` / `percentile_filter` with an
@@ -162,7 +193,8 @@ impl Work {
     /// vectorised selection network, ≈ 0.4 ns per window value; larger
     /// ones a tile sort and 2·ny bit flips per value, ≈ 25 + 1.5·ny ns per
     /// f32 value on one core; the GPU counts the window 32 times, one
-    /// compare per tap and pass).
+    /// compare per tap and pass, at the rate an H200 measured: see
+    /// [`GPU_RANK_TAP_FLOPS`]).
     #[must_use]
     pub fn rank(values: u64, value_bytes: u64, [ny, nx]: [usize; 2]) -> Self {
         let n = (ny * nx) as f64;
@@ -171,7 +203,11 @@ impl Work {
         } else {
             25.0 + 1.5 * ny as f64
         };
-        Self::stencil("rank filter", values, value_bytes, 1, 16.0 * n, cpu)
+        let taps = GPU_RANK_TAP_FLOPS / 2.0 * n;
+        Self {
+            cpu_memory_bound: n > 25.0,
+            ..Self::stencil("rank filter", values, value_bytes, 1, taps, cpu)
+        }
     }
 
     /// A rank filter over any [`Footprint`](crate::Footprint): as
@@ -186,14 +222,8 @@ impl Work {
         }
         let (gone, came) = window.edges();
         let cpu = 25.0 + 0.75 * (gone.len() + came.len()) as f64;
-        Self::stencil(
-            "rank filter",
-            values,
-            value_bytes,
-            1,
-            16.0 * (ny * nx) as f64,
-            cpu,
-        )
+        let taps = GPU_FOOTPRINT_TAP_FLOPS / 2.0 * (ny * nx) as f64;
+        Self::stencil("rank filter", values, value_bytes, 1, taps, cpu)
     }
 
     /// `local_stats` writing `outputs` of mean / var / std.
@@ -277,18 +307,29 @@ impl Work {
             flops: n as f64 * 10.0,
             // 2.0 core-ns per RGB float pixel.
             cpu_core_ns: 0.67,
+            gpu_setup_ms: 0.0,
+            cpu_memory_bound: true,
         }
     }
 
     /// The index map of `pixels × channels` values against `k` colours;
     /// `integer` for u8/u16 images (grey ones go through a lookup table).
+    /// Colour palettes: the CPU's cost grows linearly in K up to ≈ 1024
+    /// colours, then its candidate lists stay short and it grows with log K
+    /// (dev VM, docs/bench/quantize_k.json); the GPU path first builds the
+    /// candidate grid on the host, ≈ 0.6 µs per colour on the H200's host
+    /// (docs/bench/h200/quantize_k.json: 4000² at K = 65536 took 47 ms
+    /// with 5 ms of bands).
     #[must_use]
     pub fn quantize(pixels: u64, channels: u64, value_bytes: u64, integer: bool, k: usize) -> Self {
+        let kf = k as f64;
         let cpu_core_ns = match (integer, channels) {
             (true, 1) => 0.26,
-            (true, _) => 0.7 + 0.0035 * k as f64,
+            (true, _) if k <= 1024 => 0.7 + 0.0035 * kf,
+            (true, _) => 4.3 + 1.35 * (kf / 1024.0).log2(),
             (false, _) => 1.0,
         };
+        let gpu_setup_ms = if channels > 1 { 0.0006 * kf } else { 0.0 };
         let index_bytes = if k <= 256 { 1 } else { 2 };
         let host = pixels * (channels * value_bytes + index_bytes);
         Self {
@@ -299,6 +340,8 @@ impl Work {
             device_bytes: host,
             flops: pixels as f64 * quantize_gpu_ops_per_pixel(channels, integer, k),
             cpu_core_ns,
+            gpu_setup_ms,
+            cpu_memory_bound: !integer,
         }
     }
 }
@@ -332,6 +375,8 @@ pub struct Estimate {
     pub link_ms: f64,
     /// Kernels, ms.
     pub kernel_ms: f64,
+    /// The fixed cost and the op's host set-up, ms.
+    pub fixed_ms: f64,
 }
 
 impl Estimate {
@@ -345,15 +390,31 @@ impl Estimate {
     #[must_use]
     pub fn describe(&self) -> String {
         format!(
-            "route: {} ({}: estimated cpu {:.1} ms, gpu {:.1} ms = max(host {:.1}, link {:.1}, kernel {:.1}) + {GPU_FIXED_MS:.0})",
+            "route: {} ({}: estimated cpu {:.1} ms, gpu {:.1} ms = max(host {:.1}, link {:.1}, kernel {:.1}) + {:.0})",
             if self.gpu_wins() { "gpu" } else { "cpu" },
             self.op,
             self.cpu_ms,
             self.gpu_ms,
             self.host_ms,
             self.link_ms,
-            self.kernel_ms
+            self.kernel_ms,
+            self.fixed_ms
         )
+    }
+}
+
+/// How many dev-VM cores `threads` CPU threads are worth: all of them up to
+/// two (the rates were measured on two), then their square root's worth
+/// (hyperthreads share a core, and memory bandwidth does not grow with the
+/// threads): the H200 host's 16 threads ran the filters 2.5–2.8 times slower
+/// than 16 of the VM's cores would have (2.83 here).
+#[must_use]
+pub fn effective_cores(threads: usize) -> f64 {
+    let t = threads.max(1) as f64;
+    if t <= 2.0 {
+        t
+    } else {
+        2.0 * (t / 2.0).sqrt()
     }
 }
 
@@ -361,8 +422,13 @@ impl Estimate {
 /// described by `adapter`.
 #[must_use]
 pub fn estimate(work: &Work, adapter: &AdapterModel, threads: usize) -> Estimate {
+    let cores = if work.cpu_memory_bound {
+        effective_cores(threads)
+    } else {
+        threads.max(1) as f64
+    };
+    let cpu_ms = work.values as f64 * work.cpu_core_ns / cores * 1e-6;
     let threads = threads.max(1) as f64;
-    let cpu_ms = work.values as f64 * work.cpu_core_ns / threads * 1e-6;
     let host_gb_s = (HOST_GB_S_PER_CORE * threads).min(HOST_GB_S_MAX);
     let host_ms = work.host_bytes as f64 / (host_gb_s * 1e9) * 1e3;
     let link_ms = if adapter.unified {
@@ -373,7 +439,8 @@ pub fn estimate(work: &Work, adapter: &AdapterModel, threads: usize) -> Estimate
     let kernel_ms = (work.device_bytes as f64 / (adapter.device_gb_s * 1e9)
         + work.flops / (adapter.device_gflop_s * 1e9))
         * 1e3;
-    let gpu_ms = host_ms.max(link_ms).max(kernel_ms) + GPU_FIXED_MS;
+    let fixed_ms = GPU_FIXED_MS + work.gpu_setup_ms;
+    let gpu_ms = host_ms.max(link_ms).max(kernel_ms) + fixed_ms;
     Estimate {
         op: work.op,
         cpu_ms,
@@ -381,6 +448,7 @@ pub fn estimate(work: &Work, adapter: &AdapterModel, threads: usize) -> Estimate
         host_ms,
         link_ms,
         kernel_ms,
+        fixed_ms,
     }
 }
 
@@ -424,6 +492,8 @@ mod tests {
             device_bytes: PX_12K * 2,
             flops: PX_12K as f64 * 8.0,
             cpu_core_ns: 0.26,
+            gpu_setup_ms: 0.0,
+            cpu_memory_bound: true,
         }
     }
 
@@ -451,11 +521,11 @@ mod tests {
         let i = estimate(&direct_31(), &AdapterModel::INTEGRATED, 8);
         assert_eq!(i.link_ms, 0.0);
         assert!(i.kernel_ms > d.kernel_ms);
-        // A 31×31 direct kernel (277 GFLOP) is a close call against 8 cores'
-        // FFT tiles, and worth an integrated GPU beside 4 cores.
-        assert!(!i.gpu_wins(), "{i:?}");
-        let four = estimate(&direct_31(), &AdapterModel::INTEGRATED, 4);
-        assert!(four.gpu_wins(), "{four:?}");
+        // A 31×31 direct kernel (277 GFLOP) is worth an integrated GPU
+        // beside 8 threads (4 cores' worth), not beside 64 (11 cores' worth).
+        assert!(i.gpu_wins(), "{i:?}");
+        let many = estimate(&direct_31(), &AdapterModel::INTEGRATED, 64);
+        assert!(!many.gpu_wins(), "{many:?}");
         // A LUT is not worth it on any.
         assert!(!estimate(&grey_lut(), &AdapterModel::INTEGRATED, 4).gpu_wins());
     }
@@ -467,6 +537,128 @@ mod tests {
         let few = estimate(&box15, &AdapterModel::DISCRETE, 2);
         assert!(few.cpu_ms > many.cpu_ms);
         assert!(few.gpu_ms - few.host_ms.max(few.link_ms).max(few.kernel_ms) == GPU_FIXED_MS);
+        assert_eq!(few.fixed_ms, GPU_FIXED_MS);
+    }
+
+    /// One hardware sitting (docs/bench/h200/, 2026-12-04: NVIDIA H200,
+    /// 16 host threads): host-to-host medians of `gpix bench … --devices
+    /// cpu,gpu`, CPU then GPU, in ms.
+    fn h200_sitting() -> Vec<(&'static str, Work, f64, f64)> {
+        let px = PX_12K;
+        let k4 = 4000 * 4000;
+        let disk = crate::Footprint::disk(7);
+        vec![
+            (
+                "quantize K=16",
+                Work::quantize(px, 3, 1, true, 16),
+                23.8,
+                27.1,
+            ),
+            (
+                "quantize K=256",
+                Work::quantize(px, 3, 1, true, 256),
+                32.8,
+                39.0,
+            ),
+            ("label-mean f32", Work::label_mean(px, 3, 4, 4), 72.6, 296.3),
+            ("label-mean u8", Work::label_mean(px, 3, 1, 1), 51.1, 101.6),
+            ("uniform 15", Work::uniform(px, 4, [15, 15]), 43.2, 50.0),
+            ("stats 15", Work::stats(px, 4, [15, 15], 3), 118.4, 147.6),
+            (
+                "random 15×15",
+                Work::correlate("correlate", px, 4, [15, 15], 1),
+                121.8,
+                54.0,
+            ),
+            (
+                "maximum 15",
+                Work::extremum("maximum", px, 4, [15, 15]),
+                34.2,
+                47.3,
+            ),
+            ("median 15", Work::rank(px, 4, [15, 15]), 1052.7, 738.0),
+            ("median 3", Work::rank(px, 4, [3, 3]), 24.6, 73.9),
+            (
+                "erode disk 7",
+                Work::extremum_footprint("minimum", px, 4, &disk),
+                99.4,
+                1124.3,
+            ),
+            (
+                "median disk 7",
+                Work::rank_footprint(px, 4, &disk),
+                1249.3,
+                1124.1,
+            ),
+            ("gradient f64", Work::gradient(px, 8, 2), 29.9, 124.0),
+            ("hessian f64", Work::hessian(px, 8, 3), 73.9, 235.0),
+            (
+                "4000² K=1024",
+                Work::quantize(k4, 3, 1, true, 1024),
+                8.5,
+                10.8,
+            ),
+            (
+                "4000² K=4096",
+                Work::quantize(k4, 3, 1, true, 4096),
+                18.2,
+                13.9,
+            ),
+            (
+                "4000² K=16384",
+                Work::quantize(k4, 3, 1, true, 16384),
+                23.3,
+                19.2,
+            ),
+            (
+                "4000² K=65536",
+                Work::quantize(k4, 3, 1, true, 65536),
+                46.7,
+                47.3,
+            ),
+        ]
+    }
+
+    /// The model picks that sitting's winner wherever one device was at
+    /// least 1.25× faster, but for the misses named here (the H200 host's
+    /// threads were slower than the model's cores, see the module docs).
+    #[test]
+    fn the_h200_sitting_is_routed_as_measured() {
+        let misses = ["4000² K=1024"];
+        for (name, work, cpu, gpu) in h200_sitting() {
+            let e = estimate(&work, &AdapterModel::DISCRETE, 16);
+            let margin = cpu.max(gpu) / cpu.min(gpu);
+            if margin < 1.25 {
+                continue;
+            }
+            let right = e.gpu_wins() == (gpu < cpu);
+            assert_eq!(
+                right,
+                !misses.contains(&name),
+                "{name}: {e:?}, measured cpu {cpu} gpu {gpu}"
+            );
+        }
+    }
+
+    /// The calibrated parts land near what that sitting measured.
+    #[test]
+    fn the_calibrated_gpu_parts_match_the_h200() {
+        let median = estimate(
+            &Work::rank(PX_12K, 4, [15, 15]),
+            &AdapterModel::DISCRETE,
+            16,
+        );
+        assert!((650.0..800.0).contains(&median.kernel_ms), "{median:?}");
+        let disk = crate::Footprint::disk(7);
+        let w = Work::rank_footprint(PX_12K, 4, &disk);
+        let e = estimate(&w, &AdapterModel::DISCRETE, 16);
+        assert!((1000.0..1200.0).contains(&e.kernel_ms), "{e:?}");
+        let k = estimate(
+            &Work::quantize(4000 * 4000, 3, 1, true, 65536),
+            &AdapterModel::DISCRETE,
+            16,
+        );
+        assert!((40.0..55.0).contains(&k.gpu_ms), "{k:?}");
     }
 
     #[test]
