@@ -3,12 +3,14 @@ SVG (no plotting library needed).
 
 Run from the repository root:   python3 docs/plots.py
 Inputs:  docs/e2e.json            (python3 docs/e2e.py: gpix beside the peers, end to end)
-         docs/bench/*.json        (bash docs/bench.sh: `gpix bench … --json`)
+         docs/bench/*.json        (bash docs/bench.sh: `gpix bench … --json`, the 2-vCPU dev VM)
+         docs/bench/h200/*.json   (the same with DEVICES=cpu,gpu on an NVIDIA H200 machine)
          docs/kernels.json        (the kernels alone beside the peers, from the dated sittings it names)
 Outputs: docs/img/e2e.svg         gpix vs the fastest peer per job, file to file
          docs/img/kernels.svg     the same for the kernels alone (outputs preallocated)
-         docs/img/palette_k.svg   palette time against K (16 … 65536), per device
-         docs/img/size.svg        time against image size (1000² … 12000²), per op
+         docs/img/palette_k.svg   palette time against K (16 … 65536), per machine and device
+         docs/img/size.svg        time against image size (1000² … 12000²), per op, dev VM CPU
+         docs/img/size_gpu.svg    the same on the H200 machine: its CPU path beside its GPU
 """
 import glob
 import json
@@ -41,9 +43,10 @@ class Svg:
     def rect(self, x, y, w, h, colour):
         self.add(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0.5):.1f}" height="{h:.1f}" fill="{colour}"/>')
 
-    def polyline(self, points, colour):
+    def polyline(self, points, colour, dash=None):
         pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        self.add(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        d = f' stroke-dasharray="{dash}"' if dash else ""
+        self.add(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"{d}/>')
         for x, y in points:
             self.add(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>')
 
@@ -118,18 +121,20 @@ def bars_chart(name, rows, title):
     svg.save(name)
 
 
-def bench_rows(pattern):
+def bench_rows(pattern, folder="bench"):
     rows = []
-    for path in sorted(glob.glob(os.path.join(DOCS, "bench", pattern))):
+    for path in sorted(glob.glob(os.path.join(DOCS, folder, pattern))):
         rows.extend(json.load(open(path)))
     return rows
 
 
-def line_chart(name, title, series, xlabel, xfmt):
-    """series: {label: [(x, ms), …]} on log–log axes."""
+def line_chart(name, title, series, xlabel, xfmt, styles=None):
+    """series: {label: [(x, ms), …]} on log–log axes; styles: {label:
+    (colour index, dash or None)} (default: one colour each, solid)."""
     if not series:
         return
-    width, height, left, right, top, bottom = 760, 420, 70, 170, 40, 50
+    styles = styles or {}
+    width, height, left, right, top, bottom = 820, 420, 70, 230, 40, 50
     xs = [p[0] for s in series.values() for p in s]
     ys = [p[1] for s in series.values() for p in s]
     xlo, xhi = min(xs) / 1.2, max(xs) * 1.2
@@ -146,38 +151,64 @@ def line_chart(name, title, series, xlabel, xfmt):
         svg.text(px(t), height - bottom + 16, xfmt(t), anchor="middle", size=10, colour="#666")
     svg.text((left + width - right) / 2, height - 12, xlabel, anchor="middle", size=11)
     for i, (label, pts) in enumerate(series.items()):
-        colour = COLOURS[i % len(COLOURS)]
+        c, dash = styles.get(label, (i, None))
+        colour = COLOURS[c % len(COLOURS)]
         pts = sorted(pts)
-        svg.polyline([(px(a), py(b)) for a, b in pts], colour)
-        svg.rect(width - right + 14, top + 10 + 20 * i, 10, 10, colour)
-        svg.text(width - right + 28, top + 19 + 20 * i, label, size=11)
+        svg.polyline([(px(a), py(b)) for a, b in pts], colour, dash)
+        y = top + 15 + 20 * i
+        svg.line(width - right + 10, y, width - right + 30, y, colour, 2, dash)
+        svg.text(width - right + 36, y + 4, label, size=11)
     svg.save(name)
 
 
 def palette_chart():
-    rows = [r for r in bench_rows("quantize_k.json") if r["op"] == "quantize"]
-    if not rows:
+    vm = [r for r in bench_rows("quantize_k.json") if r["op"] == "quantize"]
+    h200 = [r for r in bench_rows("quantize_k.json", "bench/h200") if r["op"] == "quantize"]
+    if not vm and not h200:
         return
-    series = {}
-    for r in rows:
-        series.setdefault(f"{r['device']} ({r['image']})", []).append((r["k"], r["median_ms"]))
-    h, w = rows[0]["height"], rows[0]["width"]
-    line_chart("palette_k.svg", f"Nearest-palette quantization, {h}×{w} RGB: time against K",
-               series, "palette size K", lambda v: f"{int(v)}")
+    series, styles = {}, {}
+    for machine, rows in (("dev VM 2 vCPU", vm), ("H200 host 16 thr.", h200)):
+        for r in rows:
+            label = f"{machine}, {r['device']}"
+            series.setdefault(label, []).append((r["k"], r["median_ms"]))
+            if r["device"] == "gpu" and "device_ms" in r:
+                series.setdefault("H200, kernels only", []).append((r["k"], r["device_ms"]))
+    styles = {"dev VM 2 vCPU, cpu": (0, None), "H200 host 16 thr., cpu": (1, None),
+              "H200 host 16 thr., gpu": (2, None), "H200, kernels only": (2, "5,4")}
+    h, w = (vm or h200)[0]["height"], (vm or h200)[0]["width"]
+    line_chart("palette_k.svg", f"Nearest-palette quantization, {h}×{w} RGB, host to host: "
+               "time against K", series, "palette size K", lambda v: f"{int(v)}", styles)
+
+
+SIZE_OPS = {"filter": "uniform 15×15 (f32)", "diff": "gradient dy+dx (f64)",
+            "quantize": "quantize K=256 (RGB)", "label-mean": "label-mean 10⁴ labels (f32)"}
+SIZE_FILES = ("filter_*.json", "diff_*.json", "quantize_[0-9]*.json", "label_mean_*.json")
 
 
 def size_chart():
-    names = {"filter": "uniform 15×15 (f32)", "diff": "gradient dy+dx (f64)",
-             "quantize": "quantize K=256 (RGB)", "label-mean": "label-mean 10⁴ labels (f32 RGB)"}
     series = {}
-    for pattern in ("filter_*.json", "diff_*.json", "quantize_[0-9]*.json", "label_mean_*.json"):
+    for pattern in SIZE_FILES:
         for r in bench_rows(pattern):
             if r["device"] != "cpu":
                 continue
             mpx = r["height"] * r["width"] / 1e6
-            series.setdefault(names.get(r["op"], r["op"]) + ", cpu", []).append((mpx, r["median_ms"]))
-    line_chart("size.svg", "Time against image size (gpix bench, CPU path)", series,
+            series.setdefault(SIZE_OPS.get(r["op"], r["op"]) + ", cpu", []).append((mpx, r["median_ms"]))
+    line_chart("size.svg", "Time against image size (gpix bench, dev VM 2 vCPU, CPU path)", series,
                "megapixels (1000² … 12000²)", lambda v: f"{v:g}")
+
+
+def size_gpu_chart():
+    """The H200 machine: each op's CPU path (solid) beside its GPU, host to
+    host (dashed), in one colour per op."""
+    series, styles = {}, {}
+    for i, pattern in enumerate(SIZE_FILES):
+        for r in bench_rows(pattern, "bench/h200"):
+            label = f"{SIZE_OPS.get(r['op'], r['op'])}, {r['device']}"
+            mpx = r["height"] * r["width"] / 1e6
+            series.setdefault(label, []).append((mpx, r["median_ms"]))
+            styles[label] = (i, "6,4" if r["device"] == "gpu" else None)
+    line_chart("size_gpu.svg", "Time against image size: NVIDIA H200 (dashed) vs its host's 16 threads",
+               series, "megapixels (1000² … 12000²)", lambda v: f"{v:g}", styles)
 
 
 if __name__ == "__main__":
@@ -186,3 +217,4 @@ if __name__ == "__main__":
     kernels_chart()
     palette_chart()
     size_chart()
+    size_gpu_chart()
