@@ -31,7 +31,9 @@
 // (loaded once when the window fits DCHUNK × DCHUNK, else block by block
 // on every pass). Keys order numbers by value and NaNs above them all.
 // WEIGHTED: the window is a footprint, w2d its flags (0: not read); rank
-// counts the flagged values only.
+// counts the flagged values only. REDUCE 1 or 2 (rank 0 or n − 1, a
+// footprint's minimum or maximum): one pass keeps the smallest or largest
+// key instead of the 32 counting passes (the same answer, NaNs largest).
 //
 // f32 with compensated (Kahan) sums: a window sum is within about
 // 2 ε Σ|terms| of exact whatever the window size. The compensation must
@@ -332,6 +334,38 @@ fn block_value(tile: vec3<u32>, i0: u32, j0: u32, t: u32, tw: u32) -> f32 {
     return params.cval;
 }
 
+// The smallest (REDUCE 1) or largest (REDUCE 2) flagged key of the window
+// of the tile at (x0, y0) of channel ch, for invocation lid; `single`: the
+// whole window's keys are already in ktile.
+fn extreme_key(x0: u32, y0: u32, ch: u32, lid: vec3<u32>, li: u32, single: bool) -> u32 {
+    var acc = select(0u, 0xffffffffu, REDUCE == 1u);
+    for (var i0 = 0u; i0 < params.ny; i0 += DCHUNK) {
+        let bi = min(DCHUNK, params.ny - i0);
+        for (var j0 = 0u; j0 < params.nx; j0 += DCHUNK) {
+            let bj = min(DCHUNK, params.nx - j0);
+            let tw = TILE + bj - 1u;
+            if !single {
+                load_keys(x0, y0, ch, i0, j0, bi, bj, li);
+                workgroupBarrier();
+            }
+            for (var i = 0u; i < bi; i++) {
+                let base = (lid.y + i) * tw + lid.x;
+                let flags = (i0 + i) * params.nx + j0;
+                for (var j = 0u; j < bj; j++) {
+                    if !WEIGHTED || w2d[flags + j] != 0.0 {
+                        let k = ktile[base + j];
+                        acc = select(max(acc, k), min(acc, k), REDUCE == 1u);
+                    }
+                }
+            }
+            if !single {
+                workgroupBarrier();
+            }
+        }
+    }
+    return acc;
+}
+
 @compute @workgroup_size(16, 16)
 fn rank(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -351,7 +385,10 @@ fn rank(
         workgroupBarrier();
     }
     var answer = 0u;
-    for (var b = 0u; b < 32u; b++) {
+    if REDUCE != 0u {
+        answer = extreme_key(x0, y0, ch, lid, li, single);
+    }
+    for (var b = 0u; b < 32u && REDUCE == 0u; b++) {
         let bit = 31u - b;
         let t = answer | ((1u << bit) - 1u);
         var count = 0u;

@@ -13,6 +13,8 @@
 //
 // FOOTPRINT: the window is a footprint; `flags` (taps_y × taps_x, row by
 // row) marks the taps counted (0: not in the window).
+// REDUCE 1 or 2 (rank 0 or n − 1: a minimum or maximum): one pass keeps
+// the smallest or largest key instead of the 32 counting passes.
 //
 // Bindings (group 0):
 //   0 input    texture or buffer (io.rs)
@@ -22,6 +24,7 @@
 
 override CHANNELS: u32 = 4u;
 override FOOTPRINT: bool = false;
+override REDUCE: u32 = 0u;
 
 struct Params {
     taps_x: u32,
@@ -82,6 +85,38 @@ fn load_block(origin: vec2<i32>, i0: u32, j0: u32, bi: u32, bj: u32, li: u32) {
     }
 }
 
+// The smallest (REDUCE 1) or largest (REDUCE 2) marked key of each
+// channel's window for invocation lid of the tile at `origin`; `single`:
+// the whole window is already in `keys`.
+fn extreme_keys(origin: vec2<i32>, lid: vec3<u32>, li: u32, single: bool) -> vec4<u32> {
+    var acc = vec4<u32>(select(0u, 0xffffffffu, REDUCE == 1u));
+    for (var i0 = 0u; i0 < params.taps_y; i0 += CHUNK) {
+        let bi = min(CHUNK, params.taps_y - i0);
+        for (var j0 = 0u; j0 < params.taps_x; j0 += CHUNK) {
+            let bj = min(CHUNK, params.taps_x - j0);
+            let tw = TILE + bj - 1u;
+            if !single {
+                load_block(origin, i0, j0, bi, bj, li);
+                workgroupBarrier();
+            }
+            for (var i = 0u; i < bi; i++) {
+                let row = (lid.y + i) * tw + lid.x;
+                let flag_row = (i0 + i) * params.taps_x + j0;
+                for (var j = 0u; j < bj; j++) {
+                    if !FOOTPRINT || flags[flag_row + j] != 0.0 {
+                        let k = keys[row + j];
+                        acc = select(max(acc, k), min(acc, k), REDUCE == 1u);
+                    }
+                }
+            }
+            if !single {
+                workgroupBarrier();
+            }
+        }
+    }
+    return acc;
+}
+
 @compute @workgroup_size(16, 16)
 fn rank(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -95,7 +130,10 @@ fn rank(
         workgroupBarrier();
     }
     var answer = vec4<u32>(0u);
-    for (var b = 0u; b < 32u; b++) {
+    if REDUCE != 0u {
+        answer = extreme_keys(origin, lid, li, single);
+    }
+    for (var b = 0u; b < 32u && REDUCE == 0u; b++) {
         let bit = 31u - b;
         let t = answer | vec4<u32>((1u << bit) - 1u);
         var count = vec4<u32>(0u);

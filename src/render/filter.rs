@@ -166,6 +166,15 @@ impl FilterPass {
             wgpu::BufferUsages::UNIFORM,
         );
         pass.rank = Some(k);
+        // Ranks 0 and n − 1 keep the extreme key in one pass (the shader's
+        // REDUCE) instead of 32 counting passes.
+        pass.reduce = if k == 0 {
+            1
+        } else if k as usize + 1 == n {
+            2
+        } else {
+            0
+        };
         Ok(pass)
     }
 
@@ -384,12 +393,14 @@ impl FilterPass {
         }
         let mut constants = format.constants(format.channels, false);
         constants.push(("FOOTPRINT", f64::from(u8::from(self.footprint))));
+        constants.push(("REDUCE", f64::from(self.reduce)));
         let key = format!(
-            "gpix.render.rank.{}.{}.{}.{out_format}.f{}",
+            "gpix.render.rank.{}.{}.{}.{out_format}.f{}r{}",
             input.tag(),
             format.tag(),
             output.tag(),
-            u8::from(self.footprint)
+            u8::from(self.footprint),
+            self.reduce
         );
         let pipeline = self.cache.pipeline(
             &key,

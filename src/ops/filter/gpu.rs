@@ -233,6 +233,19 @@ fn selected<T: FilterValue>(what: &str) -> FilterInfo {
     }
 }
 
+/// The rank pass's `REDUCE` for rank `rank` of `n` values: ranks 0 and
+/// n − 1 (a footprint's minimum / maximum) keep the extreme key in one pass
+/// (1, 2) instead of 32 counting passes (0).
+fn rank_reduce(rank: u32, n: usize) -> u32 {
+    if rank == 0 {
+        1
+    } else if rank as usize + 1 == n {
+        2
+    } else {
+        SUM
+    }
+}
+
 /// Rank filter on the GPU: exact (each output is one of the f32-rounded
 /// inputs, and rounding keeps order).
 pub(super) fn rank<T: FilterValue>(
@@ -260,10 +273,12 @@ pub(super) fn rank<T: FilterValue>(
         out,
     )?;
     let shape = window.describe();
-    let what = format!(
-        "{}x{} {shape}, rank {rank}, by a bitwise search of the values' order",
-        size[0], size[1]
-    );
+    let how = if rank_reduce(rank, window.len()) == SUM {
+        "by a bitwise search of the values' order"
+    } else {
+        "the extreme value's order key in one pass"
+    };
+    let what = format!("{}x{} {shape}, rank {rank}, {how}", size[0], size[1]);
     Ok(selected::<T>(&what))
 }
 
@@ -585,11 +600,13 @@ fn run<T: FilterValue>(
                 ));
             }
         }
-        Job::Rank(_, flags) => {
+        Job::Rank(rank, flags) => {
             // The pass names the flags buffer even for a rectangle.
             let wi = add_weights(flags.unwrap_or(&[1.0]));
+            let n = flags.map_or(kx * ky, |f| f.iter().filter(|&&v| v != 0.0).count());
+            let reduce = rank_reduce(*rank, n);
             passes.push((
-                pipeline(ctx, "rank", 1, flags.is_some(), false)?,
+                reduce_pipeline(ctx, "rank", (1, flags.is_some(), false), reduce)?,
                 PassKind::Direct(wi),
             ));
         }
