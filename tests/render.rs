@@ -989,7 +989,14 @@ fn srgb_bytes_are_read_exactly_in_both_colour_spaces() {
                     "{space:?} byte {b}: {v} vs {want}"
                 );
             }
-            assert_eq!(px[3], f32::from(b) / 255.0, "alpha is never encoded");
+            // Alpha is never encoded: b / 255 (WGSL's division may be an ulp
+            // off: an H200's was for some bytes).
+            let alpha = f32::from(b) / 255.0;
+            assert!(
+                (px[3] - alpha).abs() <= alpha * f32::EPSILON,
+                "alpha of byte {b}: {} vs {alpha}",
+                px[3]
+            );
         }
     }
 }

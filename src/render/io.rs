@@ -213,6 +213,20 @@ pub(crate) fn input_wgsl(input: Kind, binding: u32) -> Result<String> {
     })
 }
 
+/// The value a texture store of `v` writes into a `wgsl_format` texture.
+///
+/// Vulkan lets a store into an 8-bit unorm texture convert `v · 255` to
+/// either neighbouring integer (an NVIDIA H200 took the lower one: 85.53
+/// became 85), so the pass rounds to the nearest byte k itself and stores
+/// (k + ¼) / 255, which both rounding to nearest and towards zero turn into k.
+pub(crate) fn stored_value(wgsl_format: &str) -> &'static str {
+    if wgsl_format == "rgba8unorm" {
+        "(round(clamp(v, vec4<f32>(0.0), vec4<f32>(1.0)) * 255.0) + 0.25) / 255.0"
+    } else {
+        "v"
+    }
+}
+
 /// Declarations and `store_out(p, v)` for a value output at `binding`, or
 /// a no-op without one.
 pub(crate) fn output_wgsl(output: Option<Kind>, binding: u32, wgsl_format: &str) -> Result<String> {
@@ -220,7 +234,8 @@ pub(crate) fn output_wgsl(output: Option<Kind>, binding: u32, wgsl_format: &str)
         None => "fn store_out(p: vec2<i32>, v: vec4<f32>) {}\n".into(),
         Some(Kind::Texture) => format!(
             "@group(0) @binding({binding}) var output: texture_storage_2d<{wgsl_format}, write>;\n\
-             fn store_out(p: vec2<i32>, v: vec4<f32>) {{ textureStore(output, p, v); }}\n"
+             fn store_out(p: vec2<i32>, v: vec4<f32>) {{ textureStore(output, p, {}); }}\n",
+            stored_value(wgsl_format)
         ),
         Some(Kind::Buffer { format, .. }) => format!(
             "@group(0) @binding({binding}) var<storage, read_write> output: array<u32>;\n\
@@ -257,5 +272,35 @@ pub(crate) fn labels_wgsl(labels: Kind, binding: u32) -> String {
             "@group(0) @binding({binding}) var<storage, read> labels: array<u32>;\n\
              fn load_label(p: vec2<i32>) -> u32 {{ {INDEX} return labels[i]; }}\n"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stored_value;
+
+    /// The stored value's byte is the nearest one under either conversion
+    /// Vulkan allows, even with the few ulps of error WGSL's division and
+    /// the hardware's scaling may add.
+    #[test]
+    fn an_eight_bit_store_rounds_to_nearest_under_either_conversion() {
+        assert_eq!(stored_value("rgba32float"), "v");
+        assert!(stored_value("rgba8unorm").contains("0.25"));
+        let ulps = |x: f32, n: i32| f32::from_bits((x.to_bits() as i32 + n) as u32);
+        for step in 0..=255 * 64 {
+            let v = step as f32 / (255.0 * 64.0);
+            let k = (v * 255.0).round_ties_even();
+            for e in -3..=3 {
+                let stored = ulps((k + 0.25) / 255.0, e);
+                // 1.0 is stored as 255 exactly (Vulkan's rule for the top).
+                let clamped = stored.clamp(0.0, 1.0);
+                let errors = if clamped == 1.0 { 0..=0 } else { -3..=3 };
+                for e2 in errors {
+                    let scaled = ulps(clamped * 255.0, e2);
+                    assert_eq!(scaled.round(), k, "{v}");
+                    assert_eq!(scaled.trunc(), k, "{v}");
+                }
+            }
+        }
     }
 }
