@@ -304,7 +304,11 @@ fn gpu_request_without_adapter_is_a_clear_error() {
         .args(["quantize", "--device", "gpu", "--colors", "4"])
         .arg(asset("coffee.png"))
         .arg(&out)
+        // VK_DRIVER_FILES overrides the older variable where it is set
+        // (NVIDIA containers set it): hide the drivers through both.
         .env("VK_ICD_FILENAMES", "/nonexistent.json")
+        .env("VK_DRIVER_FILES", "/nonexistent.json")
+        .env_remove("VK_ADD_DRIVER_FILES")
         .env("WGPU_BACKEND", "vulkan")
         .output()
         .unwrap();

@@ -30,8 +30,19 @@ pub fn listing(dir: &Path) -> Vec<String> {
 /// Runs `gpix args`, expecting failure with one `error:` line containing
 /// `needle`, exit code `code`, and an unchanged `dir`.
 pub fn fails(args: &[&str], dir: &Path, needle: &str, code: i32) {
+    fails_with_env(args, &[], dir, needle, code);
+}
+
+/// [`fails`] with variables set in gpix's environment (limits that would
+/// otherwise follow the machine's memory).
+pub fn fails_with_env(args: &[&str], env: &[(&str, &str)], dir: &Path, needle: &str, code: i32) {
     let before = listing(dir);
-    let out = gpix().args(args).output().unwrap();
+    let mut cmd = gpix();
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
