@@ -150,3 +150,64 @@ pub fn check_bytes(
         )),
     }
 }
+
+/// Outputs smaller than this are not pre-faulted (a few pages: nothing to
+/// spread over cores).
+const PREFAULT_MIN_BYTES: usize = 4 << 20;
+
+/// Writes a zero byte into every 4 KiB page of `out`, on every core, before
+/// a GPU path fills it band by band. Its first-touch faults (with
+/// transparent huge pages, the zeroing of each 2 MiB page) then happen in
+/// parallel instead of a few pages at a time inside each band's readback:
+/// on an H200 machine a fresh 576 MB output cost the GPU path 41 ms more
+/// than a reused one, the CPU path (whose threads fault their own rows)
+/// 11 ms. A reused output costs one write per page. `out` must be about to
+/// be overwritten whole.
+pub(crate) fn prefault<T: bytemuck::Pod>(out: &mut [T]) {
+    use rayon::prelude::*;
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(out);
+    if bytes.len() < PREFAULT_MIN_BYTES {
+        return;
+    }
+    bytes.par_chunks_mut(2 << 20).for_each(|chunk| {
+        // Writes 4096 apart reach every page the chunk starts in or crosses;
+        // the last byte covers a final page a misaligned start leaves out.
+        for i in (0..chunk.len()).step_by(4096) {
+            chunk[i] = 0;
+        }
+        if let Some(last) = chunk.last_mut() {
+            *last = 0;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every 4 KiB page a (misaligned) output covers gets a write, and the
+    /// writes are zeros; small outputs are left alone.
+    #[test]
+    fn prefault_writes_every_page_of_the_output() {
+        let mut data = vec![7u8; (5 << 20) + 9000];
+        for start in [0usize, 1, 4095] {
+            data.fill(7);
+            let out = &mut data[start..start + (4 << 20) + 5000];
+            prefault(out);
+            let base = out.as_ptr() as usize;
+            let mut touched = std::collections::BTreeSet::new();
+            for (i, &b) in out.iter().enumerate() {
+                assert!(b == 0 || b == 7);
+                if b == 0 {
+                    touched.insert((base + i) / 4096);
+                }
+            }
+            let pages: std::collections::BTreeSet<usize> =
+                (base / 4096..=(base + out.len() - 1) / 4096).collect();
+            assert_eq!(touched, pages, "start {start}");
+        }
+        let mut small = vec![7u8; 1 << 20];
+        prefault(&mut small);
+        assert!(small.iter().all(|&b| b == 7));
+    }
+}

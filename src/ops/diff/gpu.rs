@@ -224,6 +224,9 @@ fn run<T: FilterValue>(
     if h == 0 || row_len == 0 || outs.iter().all(Option::is_none) {
         return Ok(());
     }
+    for o in outs.iter_mut().flatten() {
+        crate::mem::prefault(o);
+    }
     let n_out = outs.len();
     let mask: u32 = outs
         .iter()

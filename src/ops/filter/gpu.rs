@@ -175,6 +175,7 @@ fn run_one<T: FilterValue>(
     out: &mut [T],
 ) -> Result<()> {
     let row_len = image.width() * image.channels();
+    crate::mem::prefault(out);
     ctx.checked(what, || {
         run(
             ctx,
@@ -294,6 +295,12 @@ pub(super) fn stats<T: FilterValue>(
     let row_len = image.width() * image.channels();
     let job = Job::Box { features: 2, shift };
     let wanted = [out.mean.is_some(), out.var.is_some(), out.std.is_some()];
+    for o in [&mut out.mean, &mut out.var, &mut out.std]
+        .into_iter()
+        .flatten()
+    {
+        crate::mem::prefault(o);
+    }
     ctx.checked("local statistics", || {
         run(
             ctx,

@@ -641,6 +641,7 @@ fn paint_unchecked<O: bytemuck::Pod + Send>(
         paint_row_bytes: Some(out_row),
     };
     let bytes_out: &mut [u8] = bytemuck::cast_slice_mut(out);
+    crate::mem::prefault(bytes_out);
     sweep.run(ctx, "gpix.label_mean.paint", |band, bytes| {
         let r = &bands.bands[band];
         let dst = &mut bytes_out[r.start * out_row as usize..r.end * out_row as usize];

@@ -467,6 +467,7 @@ fn run(ctx: &GpuContext, job: &GridJob<'_>, out: &mut [u8], progress: Progress<'
             outputs: vec![rows as u64 * out_row],
         };
         let mut done_rows = 0;
+        crate::mem::prefault(out);
         stream(ctx, &spec, &kernel, |band, bytes| {
             let r = &kernel.bands[band];
             let dst = &mut out[r.start * out_row as usize..r.end * out_row as usize];
