@@ -334,38 +334,6 @@ fn block_value(tile: vec3<u32>, i0: u32, j0: u32, t: u32, tw: u32) -> f32 {
     return params.cval;
 }
 
-// The smallest (REDUCE 1) or largest (REDUCE 2) flagged key of the window
-// of the tile at (x0, y0) of channel ch, for invocation lid; `single`: the
-// whole window's keys are already in ktile.
-fn extreme_key(x0: u32, y0: u32, ch: u32, lid: vec3<u32>, li: u32, single: bool) -> u32 {
-    var acc = select(0u, 0xffffffffu, REDUCE == 1u);
-    for (var i0 = 0u; i0 < params.ny; i0 += DCHUNK) {
-        let bi = min(DCHUNK, params.ny - i0);
-        for (var j0 = 0u; j0 < params.nx; j0 += DCHUNK) {
-            let bj = min(DCHUNK, params.nx - j0);
-            let tw = TILE + bj - 1u;
-            if !single {
-                load_keys(x0, y0, ch, i0, j0, bi, bj, li);
-                workgroupBarrier();
-            }
-            for (var i = 0u; i < bi; i++) {
-                let base = (lid.y + i) * tw + lid.x;
-                let flags = (i0 + i) * params.nx + j0;
-                for (var j = 0u; j < bj; j++) {
-                    if !WEIGHTED || w2d[flags + j] != 0.0 {
-                        let k = ktile[base + j];
-                        acc = select(max(acc, k), min(acc, k), REDUCE == 1u);
-                    }
-                }
-            }
-            if !single {
-                workgroupBarrier();
-            }
-        }
-    }
-    return acc;
-}
-
 @compute @workgroup_size(16, 16)
 fn rank(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -385,10 +353,10 @@ fn rank(
         workgroupBarrier();
     }
     var answer = 0u;
-    if REDUCE != 0u {
-        answer = extreme_key(x0, y0, ch, lid, li, single);
-    }
-    for (var b = 0u; b < 32u && REDUCE == 0u; b++) {
+    // REDUCE 1 / 2: one walk over the window keeps its extreme key in `acc`.
+    var acc = select(0u, 0xffffffffu, REDUCE == 1u);
+    let passes = select(32u, 1u, REDUCE != 0u);
+    for (var b = 0u; b < passes; b++) {
         let bit = 31u - b;
         let t = answer | ((1u << bit) - 1u);
         var count = 0u;
@@ -407,7 +375,12 @@ fn rank(
                     for (var j = 0u; j < bj; j++) {
                         // WEIGHTED: a footprint; its 0 flags are not in the window.
                         let inside = !WEIGHTED || w2d[flags + j] != 0.0;
-                        count += u32(inside && ktile[base + j] <= t);
+                        let k = ktile[base + j];
+                        if REDUCE == 0u {
+                            count += u32(inside && k <= t);
+                        } else if inside {
+                            acc = select(max(acc, k), min(acc, k), REDUCE == 1u);
+                        }
                     }
                 }
                 if !single {
@@ -415,9 +388,12 @@ fn rank(
                 }
             }
         }
-        if count <= params.rank {
+        if REDUCE == 0u && count <= params.rank {
             answer |= 1u << bit;
         }
+    }
+    if REDUCE != 0u {
+        answer = acc;
     }
     let x = x0 + lid.x;
     let y = y0 + lid.y;

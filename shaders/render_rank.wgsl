@@ -85,38 +85,6 @@ fn load_block(origin: vec2<i32>, i0: u32, j0: u32, bi: u32, bj: u32, li: u32) {
     }
 }
 
-// The smallest (REDUCE 1) or largest (REDUCE 2) marked key of each
-// channel's window for invocation lid of the tile at `origin`; `single`:
-// the whole window is already in `keys`.
-fn extreme_keys(origin: vec2<i32>, lid: vec3<u32>, li: u32, single: bool) -> vec4<u32> {
-    var acc = vec4<u32>(select(0u, 0xffffffffu, REDUCE == 1u));
-    for (var i0 = 0u; i0 < params.taps_y; i0 += CHUNK) {
-        let bi = min(CHUNK, params.taps_y - i0);
-        for (var j0 = 0u; j0 < params.taps_x; j0 += CHUNK) {
-            let bj = min(CHUNK, params.taps_x - j0);
-            let tw = TILE + bj - 1u;
-            if !single {
-                load_block(origin, i0, j0, bi, bj, li);
-                workgroupBarrier();
-            }
-            for (var i = 0u; i < bi; i++) {
-                let row = (lid.y + i) * tw + lid.x;
-                let flag_row = (i0 + i) * params.taps_x + j0;
-                for (var j = 0u; j < bj; j++) {
-                    if !FOOTPRINT || flags[flag_row + j] != 0.0 {
-                        let k = keys[row + j];
-                        acc = select(max(acc, k), min(acc, k), REDUCE == 1u);
-                    }
-                }
-            }
-            if !single {
-                workgroupBarrier();
-            }
-        }
-    }
-    return acc;
-}
-
 @compute @workgroup_size(16, 16)
 fn rank(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -130,10 +98,10 @@ fn rank(
         workgroupBarrier();
     }
     var answer = vec4<u32>(0u);
-    if REDUCE != 0u {
-        answer = extreme_keys(origin, lid, li, single);
-    }
-    for (var b = 0u; b < 32u && REDUCE == 0u; b++) {
+    // REDUCE 1 / 2: one walk over the window keeps its extreme keys in `acc`.
+    var acc = vec4<u32>(select(0u, 0xffffffffu, REDUCE == 1u));
+    let passes = select(32u, 1u, REDUCE != 0u);
+    for (var b = 0u; b < passes; b++) {
         let bit = 31u - b;
         let t = answer | vec4<u32>((1u << bit) - 1u);
         var count = vec4<u32>(0u);
@@ -151,8 +119,13 @@ fn rank(
                     let flag_row = (i0 + i) * params.taps_x + j0;
                     for (var j = 0u; j < bj; j++) {
                         let inside = !FOOTPRINT || flags[flag_row + j] != 0.0;
-                        let below = (keys[row + j] <= t) & vec4<bool>(inside);
-                        count += select(vec4<u32>(0u), vec4<u32>(1u), below);
+                        let k = keys[row + j];
+                        if REDUCE == 0u {
+                            let below = (k <= t) & vec4<bool>(inside);
+                            count += select(vec4<u32>(0u), vec4<u32>(1u), below);
+                        } else if inside {
+                            acc = select(max(acc, k), min(acc, k), REDUCE == 1u);
+                        }
                     }
                 }
                 if !single {
@@ -161,6 +134,9 @@ fn rank(
             }
         }
         answer = select(answer | vec4<u32>(1u << bit), answer, count > vec4<u32>(params.rank));
+    }
+    if REDUCE != 0u {
+        answer = acc;
     }
     let n = size();
     let p = origin + vec2<i32>(lid.xy);

@@ -166,15 +166,7 @@ impl FilterPass {
             wgpu::BufferUsages::UNIFORM,
         );
         pass.rank = Some(k);
-        // Ranks 0 and n − 1 keep the extreme key in one pass (the shader's
-        // REDUCE) instead of 32 counting passes.
-        pass.reduce = if k == 0 {
-            1
-        } else if k as usize + 1 == n {
-            2
-        } else {
-            0
-        };
+        pass.reduce = crate::ops::filter::gpu::rank_reduce(k, n);
         Ok(pass)
     }
 

@@ -236,8 +236,9 @@ fn selected<T: FilterValue>(what: &str) -> FilterInfo {
 
 /// The rank pass's `REDUCE` for rank `rank` of `n` values: ranks 0 and
 /// n − 1 (a footprint's minimum / maximum) keep the extreme key in one pass
-/// (1, 2) instead of 32 counting passes (0).
-fn rank_reduce(rank: u32, n: usize) -> u32 {
+/// (1, 2) instead of 32 counting passes (0). The render pass's shader
+/// (`render_rank.wgsl`) reads the same codes.
+pub(crate) fn rank_reduce(rank: u32, n: usize) -> u32 {
     if rank == 0 {
         1
     } else if rank as usize + 1 == n {
